@@ -1,0 +1,24 @@
+/** The built-in components. Adding one: create its folder and add one line here. */
+import { ComponentRegistry } from './registry.js';
+import { otlpReceiverFactory } from './receivers/otlp/index.js';
+import { batchProcessorFactory } from './processors/batch/index.js';
+import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
+import { debugExporterFactory } from './exporters/debug/index.js';
+import { fileExporterFactory } from './exporters/file/index.js';
+import { otlpExporterFactory } from './exporters/otlp/index.js';
+import { otlpHttpExporterFactory } from './exporters/otlphttp/index.js';
+import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
+import { metricsExtensionFactory } from './extensions/metrics/index.js';
+
+export function createDefaultRegistry(): ComponentRegistry {
+  return new ComponentRegistry()
+    .register(otlpReceiverFactory)
+    .register(batchProcessorFactory)
+    .register(memoryLimiterProcessorFactory)
+    .register(debugExporterFactory)
+    .register(fileExporterFactory)
+    .register(otlpExporterFactory)
+    .register(otlpHttpExporterFactory)
+    .register(healthCheckExtensionFactory)
+    .register(metricsExtensionFactory);
+}

@@ -1,0 +1,61 @@
+/**
+ * Typed consumer errors (DESIGN.md "Data model and flow"). A consumer's promise rejects with one of these;
+ * receivers map them to OTLP answers and the exporter queue decides from them whether to retry.
+ * Anything else thrown is treated as retryable (a bug or an unexpected transport failure should not
+ * silently lose data).
+ */
+export class RetryableError extends Error {
+  override name = 'RetryableError';
+  /** Server-suggested wait (Retry-After) in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { retryAfterMs?: number | undefined; cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** Back-pressure: the data is fine, the receiver side is over a limit. Receivers answer 429 / RESOURCE_EXHAUSTED. */
+export class ThrottledError extends Error {
+  override name = 'ThrottledError';
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { retryAfterMs?: number | undefined; cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** The data can never be accepted (bad data, 400 from a destination, too large). Never retried. */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+  /** How many records of the batch were refused; undefined means all of them. */
+  readonly rejected: number | undefined;
+  constructor(message: string, options?: { rejected?: number | undefined; cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.rejected = options?.rejected;
+  }
+}
+
+export type ConsumerErrorKind = 'retryable' | 'throttled' | 'permanent';
+
+export function classifyError(err: unknown): ConsumerErrorKind {
+  if (err instanceof PermanentError) return 'permanent';
+  if (err instanceof ThrottledError) return 'throttled';
+  return 'retryable';
+}
+
+export function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof RetryableError || err instanceof ThrottledError ? err.retryAfterMs : undefined;
+}
+
+/** Parses an HTTP Retry-After header (delta-seconds or HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value == null || value === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,43 @@
+/**
+ * The keys every exporter accepts for the shared queue / retry / timeout wrapper, with the
+ * OpenTelemetry Collector exporterhelper defaults. Exporter schemas spread `exporterHelperShape`.
+ */
+import { z } from 'zod';
+import { duration, section } from '../config/schema-helpers.js';
+
+export const sendingQueueSchema = section({
+  enabled: z.boolean().default(true),
+  /** Concurrent senders draining the queue. */
+  num_consumers: z.number().int().min(1).default(10),
+  /** Capacity in batches (requests), as upstream's default `sizer: requests`. */
+  queue_size: z.number().int().min(1).default(1000),
+  /** Extension id of a storage extension for a persistent queue (later issue); unset = in memory. */
+  storage: z.string().optional(),
+  /** When full: refuse new batches with back-pressure (false) or drop the oldest, counted (true). */
+  drop_oldest: z.boolean().default(false),
+});
+
+export const retryOnFailureSchema = section({
+  enabled: z.boolean().default(true),
+  initial_interval: duration().prefault('5s'),
+  randomization_factor: z.number().min(0).max(1).default(0.5),
+  multiplier: z.number().min(1).default(1.5),
+  max_interval: duration().prefault('30s'),
+  /** Give up after this long (0 = never). */
+  max_elapsed_time: duration().prefault('300s'),
+});
+
+export const exporterHelperShape = {
+  /** Per-send timeout. */
+  timeout: duration().prefault('5s'),
+  sending_queue: sendingQueueSchema,
+  retry_on_failure: retryOnFailureSchema,
+};
+
+export type SendingQueueConfig = z.output<typeof sendingQueueSchema>;
+export type RetryOnFailureConfig = z.output<typeof retryOnFailureSchema>;
+export interface ExporterHelperConfig {
+  timeout: number;
+  sending_queue: SendingQueueConfig;
+  retry_on_failure: RetryOnFailureConfig;
+}

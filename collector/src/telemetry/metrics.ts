@@ -1,0 +1,183 @@
+/**
+ * The collector's own metrics, rendered in the Prometheus text format by the `metrics` extension.
+ * Instruments are created once (at component creation) and bound to their labels, so the hot path is
+ * a property increment. Label values are component ids and fixed reasons, never config values, so
+ * secrets cannot reach /metrics.
+ */
+export type Labels = Readonly<Record<string, string>>;
+
+interface Series<T> { labels: Labels; key: string; value: T }
+
+function labelKey(labels: Labels): string {
+  let s = '';
+  for (const k of Object.keys(labels).sort()) s += `${k}=${labels[k]}\u0000`;
+  return s;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function renderLabels(labels: Labels, extra?: string): string {
+  const parts = Object.keys(labels).sort().map((k) => `${k}="${escapeLabel(labels[k]!)}"`);
+  if (extra) parts.push(extra);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function formatNumber(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  return String(n);
+}
+
+/** A monotonically increasing count bound to one label set. */
+export class BoundCounter {
+  value = 0;
+  add(n = 1): void {
+    this.value += n;
+  }
+}
+
+export class Counter {
+  readonly type = 'counter';
+  private readonly series = new Map<string, Series<BoundCounter>>();
+  constructor(readonly name: string, readonly help: string) {}
+  /** The counter for one label set (create once, keep the handle). */
+  bind(labels: Labels = {}): BoundCounter {
+    const key = labelKey(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, key, value: new BoundCounter() };
+      this.series.set(key, s);
+    }
+    return s.value;
+  }
+  /** Sum over the series whose labels include `match`. */
+  total(match: Labels = {}): number {
+    let t = 0;
+    for (const s of this.series.values()) if (Object.keys(match).every((k) => s.labels[k] === match[k])) t += s.value.value;
+    return t;
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const s of this.series.values()) out.push(`${this.name}${renderLabels(s.labels)} ${formatNumber(s.value.value)}`);
+  }
+}
+
+/** A gauge read at scrape time from callbacks (queue sizes, RSS, …). */
+export class Gauge {
+  readonly type = 'gauge';
+  private readonly sources: { labels: Labels; read: () => number }[] = [];
+  constructor(readonly name: string, readonly help: string) {}
+  track(labels: Labels, read: () => number): void {
+    this.sources.push({ labels, read });
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    for (const s of this.sources) out.push(`${this.name}${renderLabels(s.labels)} ${formatNumber(s.read())}`);
+  }
+}
+
+export class BoundHistogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Array(bounds.length + 1).fill(0);
+  }
+  observe(v: number, times = 1): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > b[i]!) i++;
+    this.counts[i]! += times;
+    this.sum += v * times;
+    this.count += times;
+  }
+}
+
+export class Histogram {
+  readonly type = 'histogram';
+  private readonly series = new Map<string, Series<BoundHistogram>>();
+  constructor(readonly name: string, readonly help: string, readonly bounds: readonly number[]) {}
+  bind(labels: Labels = {}): BoundHistogram {
+    const key = labelKey(labels);
+    let s = this.series.get(key);
+    if (!s) {
+      s = { labels, key, value: new BoundHistogram(this.bounds) };
+      this.series.set(key, s);
+    }
+    return s.value;
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const s of this.series.values()) {
+      let cum = 0;
+      const h = s.value;
+      for (let i = 0; i < h.bounds.length; i++) {
+        cum += h.counts[i]!;
+        out.push(`${this.name}_bucket${renderLabels(s.labels, `le="${formatNumber(h.bounds[i]!)}"`)} ${cum}`);
+      }
+      cum += h.counts[h.bounds.length]!;
+      out.push(`${this.name}_bucket${renderLabels(s.labels, 'le="+Inf"')} ${cum}`);
+      out.push(`${this.name}_sum${renderLabels(s.labels)} ${formatNumber(h.sum)}`);
+      out.push(`${this.name}_count${renderLabels(s.labels)} ${h.count}`);
+    }
+  }
+}
+
+type Instrument = Counter | Gauge | Histogram;
+
+/** The registry of every instrument in the process. One per running service. */
+export class Telemetry {
+  private readonly instruments = new Map<string, Instrument>();
+
+  counter(name: string, help: string): Counter {
+    return this.get(name, () => new Counter(name, help), 'counter');
+  }
+  gauge(name: string, help: string): Gauge {
+    return this.get(name, () => new Gauge(name, help), 'gauge');
+  }
+  histogram(name: string, help: string, bounds: readonly number[]): Histogram {
+    return this.get(name, () => new Histogram(name, help, bounds), 'histogram');
+  }
+  find(name: string): Instrument | undefined {
+    return this.instruments.get(name);
+  }
+  /** Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const out: string[] = [];
+    for (const i of this.instruments.values()) i.render(out);
+    return out.join('\n') + '\n';
+  }
+  private get<T extends Instrument>(name: string, make: () => T, type: T['type']): T {
+    const existing = this.instruments.get(name);
+    if (existing) {
+      if (existing.type !== type) throw new Error(`metric ${name} already registered as a ${existing.type}`);
+      return existing as T;
+    }
+    const created = make();
+    this.instruments.set(name, created);
+    return created;
+  }
+}
+
+/** Metric names shared by components, so every receiver/processor/exporter reports the same series. */
+export const MetricNames = {
+  receiverAccepted: 'tributary_receiver_accepted_log_records_total',
+  receiverRefused: 'tributary_receiver_refused_log_records_total',
+  processorIncoming: 'tributary_processor_incoming_log_records_total',
+  processorOutgoing: 'tributary_processor_outgoing_log_records_total',
+  processorDropped: 'tributary_processor_dropped_log_records_total',
+  processorRefused: 'tributary_processor_refused_log_records_total',
+  exporterSent: 'tributary_exporter_sent_log_records_total',
+  exporterSendFailed: 'tributary_exporter_send_failed_log_records_total',
+  exporterEnqueueFailed: 'tributary_exporter_enqueue_failed_log_records_total',
+  exporterRetries: 'tributary_exporter_retries_total',
+  exporterQueueSize: 'tributary_exporter_queue_size',
+  exporterQueueCapacity: 'tributary_exporter_queue_capacity',
+  exporterQueueRecords: 'tributary_exporter_queue_log_records',
+  exporterLatency: 'tributary_exporter_latency_seconds',
+} as const;
+
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -1,0 +1,68 @@
+/** OTLP protobuf codec over the committed protobufjs static code (generated/otlp.cjs, see `npm run proto`). */
+import { createRequire } from 'node:module';
+import type { MessageCodec } from '../generated/otlp.cjs';
+import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from './model.js';
+
+const require = createRequire(import.meta.url);
+// Both src/ and dist/ sit beside generated/, so one relative path serves tests and the build.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const root = require('../generated/otlp.cjs') as { opentelemetry: any; google: any };
+
+const v1 = root.opentelemetry.proto.collector.logs.v1;
+const RequestCodec: MessageCodec = v1.ExportLogsServiceRequest;
+const ResponseCodec: MessageCodec = v1.ExportLogsServiceResponse;
+const StatusCodec: MessageCodec = root.google.rpc.Status;
+const RetryInfoCodec: MessageCodec = root.google.rpc.RetryInfo;
+
+/** Decodes an ExportLogsServiceRequest. Throws (protobufjs error) on malformed input. */
+export function decodeExportRequest(buf: Uint8Array): ExportLogsServiceRequest {
+  return RequestCodec.decode(buf) as ExportLogsServiceRequest;
+}
+
+export function encodeExportRequest(req: ExportLogsServiceRequest): Uint8Array {
+  return RequestCodec.encode(req).finish();
+}
+
+export function decodeExportResponse(buf: Uint8Array): ExportLogsServiceResponse {
+  return ResponseCodec.decode(buf) as ExportLogsServiceResponse;
+}
+
+export function encodeExportResponse(res: ExportLogsServiceResponse): Uint8Array {
+  return ResponseCodec.encode(res).finish();
+}
+
+/** google.rpc.Status, the body of OTLP/HTTP failures and of gRPC `grpc-status-details-bin`. */
+export interface RpcStatus {
+  code: number;
+  message: string;
+  details?: { typeUrl: string; value: Uint8Array }[];
+}
+
+export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+export function encodeRpcStatus(status: RpcStatus): Uint8Array {
+  return StatusCodec.encode(status).finish();
+}
+
+export function decodeRpcStatus(buf: Uint8Array): RpcStatus {
+  return StatusCodec.decode(buf) as RpcStatus;
+}
+
+/** A google.rpc.RetryInfo detail carrying the delay the client should wait. */
+export function encodeRetryInfo(delayMs: number): { typeUrl: string; value: Uint8Array } {
+  const seconds = Math.floor(delayMs / 1000);
+  const nanos = Math.round((delayMs - seconds * 1000) * 1e6);
+  return { typeUrl: RETRY_INFO_TYPE_URL, value: RetryInfoCodec.encode({ retryDelay: { seconds, nanos } }).finish() };
+}
+
+/** Delay in ms from a RetryInfo detail inside a Status, if present. */
+export function retryDelayFromStatus(status: RpcStatus): number | undefined {
+  for (const d of status.details ?? []) {
+    if (d.typeUrl !== RETRY_INFO_TYPE_URL) continue;
+    const info = RetryInfoCodec.decode(d.value) as { retryDelay?: { seconds?: { toNumber(): number } | number; nanos?: number } };
+    const s = info.retryDelay?.seconds;
+    const secs = typeof s === 'number' ? s : s ? s.toNumber() : 0;
+    return secs * 1000 + (info.retryDelay?.nanos ?? 0) / 1e6;
+  }
+  return undefined;
+}
