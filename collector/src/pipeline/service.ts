@@ -1,0 +1,232 @@
+/**
+ * The running collector: builds the component graph from a validated config, starts it in dependency
+ * order, and shuts it down in data-flow order so nothing in flight is lost.
+ *
+ *   receiver ─┬─ pipeline logs:   processors… → fan-out → exporter A (own queue)
+ *             └─ pipeline logs/2: processors… → fan-out → exporter B (own queue)
+ *
+ * Receivers and exporters are one instance per id, shared by the pipelines that name them (as upstream);
+ * processors are one instance per pipeline.
+ */
+import type {
+  Component, ComponentKind, ComponentStatus, CreateSettings, Extension, ExporterFactory, ExtensionFactory, Host,
+  LogsConsumer, Processor, ProcessorFactory, ReceiverFactory,
+} from '../component.js';
+import { parseComponentId } from '../component.js';
+import type { CollectorConfig } from '../config/load.js';
+import { errorMessage } from '../errors.js';
+import type { ComponentRegistry } from '../registry.js';
+import type { Logger } from '../telemetry/logger.js';
+import { Telemetry } from '../telemetry/metrics.js';
+import type { ExporterHelperConfig } from './exporter-helper-config.js';
+import { QueuedRetryExporter } from './exporter-helper.js';
+import { FanOutConsumer } from './fan-out.js';
+
+export interface ServiceOptions {
+  registry: ComponentRegistry;
+  logger: Logger;
+  telemetry?: Telemetry;
+}
+
+interface Built {
+  key: string;
+  component: Component;
+}
+
+interface StatusEntry {
+  status: ComponentStatus;
+  error?: string | undefined;
+  since: number;
+}
+
+export class Service implements Host {
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
+  private readonly extensions: Built[] = [];
+  private readonly exporters = new Map<string, QueuedRetryExporter>();
+  /** Per pipeline, processors in data-flow order. */
+  private readonly pipelineProcessors = new Map<string, Built[]>();
+  private readonly receivers: Built[] = [];
+  private readonly statuses = new Map<string, StatusEntry>();
+  private readonly started: Built[] = [];
+  private ready = false;
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(private readonly config: CollectorConfig, private readonly options: ServiceOptions) {
+    this.telemetry = options.telemetry ?? new Telemetry();
+    this.logger = options.logger;
+    this.build();
+  }
+
+  private settings(kind: ComponentKind, id: string, extra: Record<string, string> = {}): CreateSettings {
+    return { id: parseComponentId(id), logger: this.logger.child({ kind, component: id, ...extra }), telemetry: this.telemetry };
+  }
+
+  private factory<F>(kind: ComponentKind, id: string): F {
+    const f = this.options.registry.get(kind, parseComponentId(id).type);
+    if (!f) throw new Error(`${kind} type of "${id}" is not registered`);
+    return f as F;
+  }
+
+  private build(): void {
+    const cfg = this.config;
+    for (const id of cfg.service.extensions) {
+      const f = this.factory<ExtensionFactory>('extension', id);
+      this.extensions.push({ key: `extension:${id}`, component: f.create(this.settings('extension', id), cfg.extensions[id]) as Extension });
+    }
+
+    // Exporters: one per id across pipelines, each wrapped in its own queue + retry.
+    const pipelineHeads = new Map<string, { consumer: LogsConsumer; mutates: boolean }>();
+    for (const [pid, p] of Object.entries(cfg.service.pipelines)) {
+      const exporters: LogsConsumer[] = [];
+      for (const id of p.exporters) {
+        let exp = this.exporters.get(id);
+        if (!exp) {
+          const f = this.factory<ExporterFactory>('exporter', id);
+          const settings = this.settings('exporter', id);
+          const expCfg = cfg.exporters[id];
+          exp = new QueuedRetryExporter(settings, expCfg as ExporterHelperConfig, f.create(settings, expCfg));
+          this.exporters.set(id, exp);
+        }
+        exporters.push(exp);
+      }
+      let next: LogsConsumer = new FanOutConsumer(exporters);
+      let mutates = false;
+      const procs: Built[] = [];
+      for (let i = p.processors.length - 1; i >= 0; i--) {
+        const id = p.processors[i]!;
+        const f = this.factory<ProcessorFactory>('processor', id);
+        const proc: Processor = f.create(this.settings('processor', id, { pipeline: pid }), cfg.processors[id], next);
+        procs.unshift({ key: `processor:${id}@${pid}`, component: proc });
+        next = proc;
+        mutates = proc.mutatesData;
+      }
+      this.pipelineProcessors.set(pid, procs);
+      pipelineHeads.set(pid, { consumer: next, mutates });
+    }
+
+    // Receivers: one per id; fan out to every pipeline that names it.
+    const receiverPipelines = new Map<string, string[]>();
+    for (const [pid, p] of Object.entries(cfg.service.pipelines)) {
+      for (const id of p.receivers) receiverPipelines.set(id, [...(receiverPipelines.get(id) ?? []), pid]);
+    }
+    for (const [id, pids] of receiverPipelines) {
+      const heads = pids.map((pid) => pipelineHeads.get(pid)!);
+      const next = heads.length === 1 ? heads[0]!.consumer : new FanOutConsumer(heads.map((h) => h.consumer), heads.map((h) => h.mutates));
+      const f = this.factory<ReceiverFactory>('receiver', id);
+      this.receivers.push({ key: `receiver:${id}`, component: f.create(this.settings('receiver', id), cfg.receivers[id], next) });
+    }
+    for (const b of this.all()) this.setStatus(b.key, 'starting');
+    for (const pid of Object.keys(cfg.service.pipelines)) this.setStatus(`pipeline:${pid}`, 'starting');
+  }
+
+  private all(): Built[] {
+    return [
+      ...this.extensions,
+      ...[...this.exporters].map(([id, c]) => ({ key: `exporter:${id}`, component: c })),
+      ...[...this.pipelineProcessors.values()].flatMap((ps) => [...ps].reverse()),
+      ...this.receivers,
+    ];
+  }
+
+  /** Starts extensions, then exporters, processors (last first), receivers. Stops what started on failure. */
+  async start(): Promise<void> {
+    for (const b of this.all()) {
+      try {
+        await b.component.start(this);
+      } catch (e) {
+        this.setStatus(b.key, 'permanent_error', e as Error);
+        this.logger.error('component failed to start', { component: b.key, error: errorMessage(e) });
+        await this.stopStarted();
+        throw new Error(`${b.key.replace(':', ' ')} failed to start: ${errorMessage(e)}`, { cause: e });
+      }
+      this.started.push(b);
+      this.setStatus(b.key, 'ok');
+    }
+    for (const pid of Object.keys(this.config.service.pipelines)) this.setStatus(`pipeline:${pid}`, 'ok');
+    this.ready = true;
+  }
+
+  private async stopStarted(): Promise<void> {
+    for (const b of [...this.started].reverse()) {
+      try {
+        await b.component.shutdown();
+      } catch (e) {
+        this.logger.warn('shutdown failed', { component: b.key, error: errorMessage(e) });
+      }
+    }
+    this.started.length = 0;
+  }
+
+  /**
+   * Receivers stop accepting first; processors flush in data-flow order; exporters drain their queues
+   * until `service.shutdown_timeout`, after which what is left is counted as dropped; extensions last.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.ready = false;
+    const deadline = Date.now() + this.config.service.shutdown_timeout;
+    const isStarted = (b: Built): boolean => this.started.includes(b);
+    const stop = async (b: Built): Promise<void> => {
+      if (!isStarted(b)) return;
+      this.setStatus(b.key, 'stopping');
+      try {
+        await b.component.shutdown();
+        this.setStatus(b.key, 'stopped');
+      } catch (e) {
+        this.setStatus(b.key, 'permanent_error', e as Error);
+        this.logger.warn('shutdown failed', { component: b.key, error: errorMessage(e) });
+      }
+    };
+    await Promise.all(this.receivers.map(stop));
+    for (const procs of this.pipelineProcessors.values()) for (const b of procs) await stop(b);
+
+    const drains = [...this.exporters].map(([id, exp]) => ({ id, exp, done: stop({ key: `exporter:${id}`, component: exp }) }));
+    const remaining = Math.max(0, deadline - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(drains.map((d) => d.done)).then(() => false),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), remaining); }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const d of drains) {
+        if (d.exp.queuedRecords > 0) this.logger.warn('shutdown timeout: dropping queued records', { exporter: d.id, records: d.exp.queuedRecords });
+        d.exp.abort('shutdown timeout');
+      }
+      await Promise.all(drains.map((d) => d.done));
+    }
+    for (const b of [...this.extensions].reverse()) await stop(b);
+    for (const pid of Object.keys(this.config.service.pipelines)) this.setStatus(`pipeline:${pid}`, 'stopped');
+    this.started.length = 0;
+  }
+
+  // ---- Host
+  reportStatus(id: string, status: ComponentStatus, error?: Error): void {
+    this.setStatus(id, status, error);
+  }
+  componentStatuses(): ReadonlyMap<string, StatusEntry> {
+    return this.statuses;
+  }
+  isReady(): boolean {
+    return this.ready;
+  }
+  getExtension(id: string): Extension | undefined {
+    return this.extensions.find((b) => b.key === `extension:${id}`)?.component;
+  }
+
+  private setStatus(key: string, status: ComponentStatus, error?: Error): void {
+    this.statuses.set(key, { status, error: error?.message, since: Date.now() });
+  }
+
+  /** Pipelines as `logs: otlp → memory_limiter, batch → file` lines, for the startup log. */
+  describe(): string[] {
+    return Object.entries(this.config.service.pipelines).map(
+      ([pid, p]) => `${pid}: ${p.receivers.join(', ')} → ${p.processors.length ? p.processors.join(', ') + ' → ' : ''}${p.exporters.join(', ')}`,
+    );
+  }
+}
