@@ -41,15 +41,11 @@ export function nanosToMillis(t: Long): number {
   return ((t.high >>> 0) * TWO_32 + (t.low >>> 0)) / 1e6;
 }
 
-/** Whole seconds and the remaining nanoseconds. */
+/** Whole seconds and the remaining nanoseconds (exact: split from the decimal form). */
 export function nanosToSecondsAndNanos(t: Long): { seconds: number; nanos: number } {
-  const hi = t.high >>> 0;
-  const lo = t.low >>> 0;
-  // hi·2^32 = hi·4·10^9 + hi·294967296
-  let rest = hi * 294967296 + lo;
-  const carry = Math.floor(rest / 1e9);
-  rest -= carry * 1e9;
-  return { seconds: hi * 4 + carry, nanos: rest };
+  const d = nanosToDecimal(t);
+  if (d.length <= 9) return { seconds: 0, nanos: Number(d) };
+  return { seconds: Number(d.slice(0, -9)), nanos: Number(d.slice(-9)) };
 }
 
 export function nanosFromMillis(ms: number): Long {
