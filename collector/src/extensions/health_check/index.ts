@@ -1,12 +1,31 @@
-// Placeholder: replaced by the real component.
+/**
+ * `health_check` extension: an HTTP endpoint for load balancers and orchestrators, shaped like the
+ * upstream healthcheckextension (v1): 200 when the service is ready and no component reports an error,
+ * 503 otherwise.
+ */
 import { z } from 'zod';
 import type { ExtensionFactory } from '../../component.js';
+import { endpoint } from '../../config/schema-helpers.js';
+import { HealthCheckExtension } from './health-check-extension.js';
 
-export const healthCheckExtensionFactory: ExtensionFactory<Record<string, never>> = {
+export const healthCheckConfigSchema = z.strictObject({
+  endpoint: endpoint('127.0.0.1:13133'),
+  path: z
+    .string()
+    .default('/')
+    .refine((p) => p.startsWith('/'), { message: 'must start with "/"' }),
+});
+
+export type HealthCheckConfig = z.infer<typeof healthCheckConfigSchema>;
+
+export const healthCheckExtensionFactory: ExtensionFactory<HealthCheckConfig> = {
   kind: 'extension',
   type: 'health_check',
-  configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
-  create() {
-    throw new Error('extension health_check is not implemented yet');
+  configSchema: healthCheckConfigSchema,
+  create(settings, config) {
+    return new HealthCheckExtension(settings, config);
   },
 };
+
+export { HealthCheckExtension, formatUptime, healthBody } from './health-check-extension.js';
+export type { HealthBody } from './health-check-extension.js';

@@ -1,12 +1,30 @@
-// Placeholder: replaced by the real component.
+/**
+ * `metrics` extension (Tributary's own): serves the collector's telemetry in the Prometheus text format
+ * for scraping, and adds process gauges (CPU, memory, start time, event-loop lag).
+ */
 import { z } from 'zod';
 import type { ExtensionFactory } from '../../component.js';
+import { endpoint } from '../../config/schema-helpers.js';
+import { MetricsExtension } from './metrics-extension.js';
 
-export const metricsExtensionFactory: ExtensionFactory<Record<string, never>> = {
+export const metricsConfigSchema = z.strictObject({
+  endpoint: endpoint('127.0.0.1:8888'),
+  path: z
+    .string()
+    .default('/metrics')
+    .refine((p) => p.startsWith('/'), { message: 'must start with "/"' }),
+});
+
+export type MetricsConfig = z.infer<typeof metricsConfigSchema>;
+
+export const metricsExtensionFactory: ExtensionFactory<MetricsConfig> = {
   kind: 'extension',
   type: 'metrics',
-  configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
-  create() {
-    throw new Error('extension metrics is not implemented yet');
+  configSchema: metricsConfigSchema,
+  create(settings, config) {
+    return new MetricsExtension(settings, config);
   },
 };
+
+export { MetricsExtension, PROMETHEUS_CONTENT_TYPE } from './metrics-extension.js';
+export { registerProcessMetrics, ProcessMetricNames } from './process-metrics.js';

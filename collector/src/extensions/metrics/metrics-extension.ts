@@ -1,0 +1,88 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CreateSettings, Extension, Host } from '../../component.js';
+import { splitEndpoint } from '../../config/schema-helpers.js';
+import type { MetricsConfig } from './index.js';
+import { registerProcessMetrics } from './process-metrics.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export class MetricsExtension implements Extension {
+  private server: Server | undefined;
+  private releaseProcessMetrics: (() => void) | undefined;
+
+  constructor(private readonly settings: CreateSettings, private readonly config: MetricsConfig) {}
+
+  /** The bound address (useful when the endpoint's port is 0). */
+  address(): AddressInfo | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a : undefined;
+  }
+
+  async start(host: Host): Promise<void> {
+    if (this.server) return;
+    const server = createServer((req, res) => this.handle(host, req, res));
+    await listen(server, this.config.endpoint, this.settings.id.id);
+    this.server = server;
+    this.releaseProcessMetrics = registerProcessMetrics(host.telemetry);
+    this.settings.logger.info('metrics endpoint listening', { endpoint: this.config.endpoint, path: this.config.path });
+  }
+
+  async shutdown(): Promise<void> {
+    this.releaseProcessMetrics?.();
+    this.releaseProcessMetrics = undefined;
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Scrapers keep connections alive; don't let an idle one hold shutdown up.
+      server.closeAllConnections();
+    });
+  }
+
+  private handle(host: Host, req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== this.config.path) {
+      sendText(res, 404, `not found; metrics are at ${this.config.path}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendText(res, 405, `method ${req.method ?? ''} not allowed; use GET\n`);
+      return;
+    }
+    let body: string;
+    try {
+      body = host.telemetry.render();
+    } catch (err) {
+      // A failing gauge callback must not take the endpoint down; say which scrape failed.
+      this.settings.logger.error('rendering metrics failed', { error: err instanceof Error ? err.message : String(err) });
+      sendText(res, 500, 'rendering metrics failed\n');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Binds `server` to `host:port`; rejects with an error naming the component and endpoint. */
+function listen(server: Server, ep: string, id: string): Promise<void> {
+  const { host, port } = splitEndpoint(ep);
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      reject(new Error(`extension ${id}: cannot listen on ${ep}: ${why}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
