@@ -73,6 +73,12 @@ export class Gauge {
   track(labels: Labels, read: () => number): void {
     this.sources.push({ labels, read });
   }
+  /** Current sum over the sources whose labels include `match` (reads each callback once). */
+  sum(match: Labels = {}): number {
+    let t = 0;
+    for (const s of this.sources) if (Object.keys(match).every((k) => s.labels[k] === match[k])) t += s.read();
+    return t;
+  }
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
     for (const s of this.sources) out.push(`${this.name}${renderLabels(s.labels)} ${formatNumber(s.read())}`);
