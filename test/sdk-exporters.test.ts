@@ -81,13 +81,13 @@ async function sendWith(exporter: LogRecordExporter, tag: string): Promise<void>
   const ctx = trace.setSpanContext(context.active(), { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED });
   const common = { timestamp: [1700000000, 123456789] as [number, number], observedTimestamp: [1700000001, 5] as [number, number], context: ctx };
   logger.emit({ ...common, severityNumber: SeverityNumber.ERROR, severityText: 'ERROR', body: `string body ${tag}`,
-    attributes: { tag, 'http.status_code': 500, ratio: 0.25, ok: true, list: ['a', 1], nested: { k: 'v', n: 2 } } });
-  logger.emit({ ...common, severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: { message: `map body ${tag}`, count: 3, deep: { flag: false } }, attributes: { tag } });
-  logger.emit({ ...common, severityNumber: SeverityNumber.DEBUG, body: [1, 'two', 3.5], attributes: { tag } });
-  logger.emit({ ...common, severityNumber: SeverityNumber.WARN, body: 42, attributes: { tag } });
-  logger.emit({ ...common, severityNumber: SeverityNumber.WARN2, body: 2.5, attributes: { tag } });
-  logger.emit({ ...common, severityNumber: SeverityNumber.FATAL, body: true, attributes: { tag } });
-  logger.emit({ ...common, body: new Uint8Array([0, 1, 254, 255]), attributes: { tag } });
+    attributes: { tag, kind: 'string', 'http.status_code': 500, ratio: 0.25, ok: true, list: ['a', 1], nested: { k: 'v', n: 2 } } });
+  logger.emit({ ...common, severityNumber: SeverityNumber.INFO, severityText: 'INFO', body: { message: `map body ${tag}`, count: 3, deep: { flag: false } }, attributes: { tag, kind: 'map' } });
+  logger.emit({ ...common, severityNumber: SeverityNumber.DEBUG, body: [1, 'two', 3.5], attributes: { tag, kind: 'array' } });
+  logger.emit({ ...common, severityNumber: SeverityNumber.WARN, body: 42, attributes: { tag, kind: 'int' } });
+  logger.emit({ ...common, severityNumber: SeverityNumber.WARN2, body: 2.5, attributes: { tag, kind: 'double' } });
+  logger.emit({ ...common, severityNumber: SeverityNumber.FATAL, body: true, attributes: { tag, kind: 'bool' } });
+  logger.emit({ ...common, body: new Uint8Array([0, 1, 254, 255]), attributes: { tag, kind: 'bytes' } });
   await provider.forceFlush();
   await provider.shutdown();
 }
@@ -117,11 +117,13 @@ describe('official OpenTelemetry exporters → collector → file exporter', () 
         expect(rec.spanId).toBe(SPAN_ID);
         expect(rec.flags).toBe(1);
       }
-      const [s, m, arr, i, d, b, bytes] = mine.map((r) => r.rec);
+      const byKind = (k: string): JsonRecord => mine.find((r) => r.rec.attributes?.some((a) => a.key === 'kind' && JSON.stringify(a.value) === JSON.stringify({ stringValue: k })))!.rec;
+      const [s, m, arr, i, d, b, bytes] = ['string', 'map', 'array', 'int', 'double', 'bool', 'bytes'].map(byKind);
       expect(s).toMatchObject({ severityNumber: 17, severityText: 'ERROR', body: { stringValue: `string body ${tag}` } });
       const attrs = Object.fromEntries(s!.attributes!.map((a) => [a.key, a.value]));
       expect(attrs).toEqual({
         tag: { stringValue: tag },
+        kind: { stringValue: 'string' },
         'http.status_code': { intValue: '500' },
         ratio: { doubleValue: 0.25 },
         ok: { boolValue: true },
