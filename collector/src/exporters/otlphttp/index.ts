@@ -1,12 +1,14 @@
-// Placeholder: replaced by the real component.
-import { z } from 'zod';
+/** The `otlphttp` exporter (upstream otlphttpexporter): OTLP/HTTP protobuf or JSON to `<endpoint>/v1/logs`. */
 import type { ExporterFactory } from '../../component.js';
+import { otlpHttpExporterConfigSchema, type OtlpHttpExporterConfig } from './config.js';
+import { OtlpHttpExporter } from './otlphttp-exporter.js';
 
-export const otlpHttpExporterFactory: ExporterFactory<Record<string, never>> = {
+export { otlpHttpExporterConfigSchema, logsUrl, type OtlpHttpExporterConfig } from './config.js';
+export { OtlpHttpExporter } from './otlphttp-exporter.js';
+
+export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = {
   kind: 'exporter',
   type: 'otlphttp',
-  configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
-  create() {
-    throw new Error('exporter otlphttp is not implemented yet');
-  },
+  configSchema: otlpHttpExporterConfigSchema,
+  create: (settings, config) => new OtlpHttpExporter(settings, config),
 };

@@ -1,0 +1,53 @@
+/** Config of the `otlphttp` exporter: upstream otlphttpexporter keys and defaults. */
+import { z } from 'zod';
+import { section } from '../../config/schema-helpers.js';
+import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
+
+const httpUrl = () =>
+  z.string().refine(
+    (v) => {
+      if (!URL.canParse(v)) return false;
+      const p = new URL(v).protocol;
+      return p === 'http:' || p === 'https:';
+    },
+    { message: 'must be an http:// or https:// URL' },
+  );
+
+export const otlpHttpTlsSchema = section({
+  /** Accept any server certificate (testing only). */
+  insecure_skip_verify: z.boolean().default(false),
+  ca_file: z.string().min(1).optional(),
+  cert_file: z.string().min(1).optional(),
+  key_file: z.string().min(1).optional(),
+});
+
+export const otlpHttpExporterConfigSchema = z
+  .strictObject({
+    /** Base URL; logs are sent to `<endpoint>/v1/logs`. */
+    endpoint: httpUrl().optional(),
+    /** Full URL for logs; overrides `endpoint`. */
+    logs_endpoint: httpUrl().optional(),
+    encoding: z.enum(['proto', 'json']).default('proto'),
+    compression: z.enum(['gzip', 'none']).default('gzip'),
+    /** Extra request headers (values may be secrets: never logged). */
+    headers: z.record(z.string(), z.string()).default({}),
+    tls: otlpHttpTlsSchema,
+    ...exporterHelperShape,
+  })
+  .superRefine((c, ctx) => {
+    if (!c.endpoint && !c.logs_endpoint) {
+      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'one of endpoint or logs_endpoint is required' });
+    }
+    if (Boolean(c.tls.cert_file) !== Boolean(c.tls.key_file)) {
+      ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert_file ? 'key_file' : 'cert_file'], message: 'tls.cert_file and tls.key_file must be set together' });
+    }
+  });
+
+export type OtlpHttpExporterConfig = z.output<typeof otlpHttpExporterConfigSchema>;
+
+/** The URL logs are POSTed to: `logs_endpoint`, else `<endpoint>/v1/logs`. */
+export function logsUrl(config: Pick<OtlpHttpExporterConfig, 'endpoint' | 'logs_endpoint'>): URL {
+  if (config.logs_endpoint) return new URL(config.logs_endpoint);
+  const base = config.endpoint!;
+  return new URL(base.endsWith('/') ? `${base}v1/logs` : `${base}/v1/logs`);
+}

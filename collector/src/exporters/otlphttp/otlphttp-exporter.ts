@@ -1,0 +1,102 @@
+/** The `otlphttp` exporter: POSTs OTLP/HTTP (protobuf or JSON, optionally gzip) over a keep-alive undici Pool. */
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { Pool, type Dispatcher } from 'undici';
+import { encodeExportRequest, encodeExportRequestJson } from '@tributary/otlp';
+import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
+import { errorMessage, RetryableError } from '../../errors.js';
+import { PartialSuccessHandler } from '../otlp/partial-success.js';
+import { loadTlsMaterial } from '../otlp/tls-files.js';
+import { USER_AGENT } from '../otlp/user-agent.js';
+import { logsUrl, type OtlpHttpExporterConfig } from './config.js';
+import { bodyKind, decodeSuccessBody, errorForStatus, readBounded, type BodyKind } from './response.js';
+
+const gzip = promisify(gzipCb);
+
+/** Headers this exporter owns; a user header of the same name is ignored so the body stays decodable. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-encoding', 'content-length', 'host', 'transfer-encoding', 'connection']);
+
+export class OtlpHttpExporter implements LogsSender {
+  private readonly url: URL;
+  /** `POST <url without credentials or query>` for errors and logs. */
+  private readonly where: string;
+  private readonly path: string;
+  private readonly headers: Record<string, string>;
+  private readonly kind: BodyKind;
+  private readonly partial: PartialSuccessHandler;
+  private pool: Pool | undefined;
+
+  constructor(private readonly settings: CreateSettings, private readonly config: OtlpHttpExporterConfig) {
+    this.url = logsUrl(config);
+    this.where = `exporter ${settings.id.id}: POST ${this.url.origin}${this.url.pathname}`;
+    this.path = this.url.pathname + this.url.search;
+    this.kind = config.encoding === 'json' ? 'json' : 'proto';
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    for (const [name, value] of Object.entries(config.headers)) {
+      const lower = name.toLowerCase();
+      if (RESERVED_HEADERS.has(lower)) {
+        settings.logger.warn('ignoring reserved header in headers', { header: lower });
+        continue;
+      }
+      headers[lower] = value;
+    }
+    headers['content-type'] = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
+    if (config.compression === 'gzip') headers['content-encoding'] = 'gzip';
+    this.headers = headers;
+    this.partial = new PartialSuccessHandler(settings.id.id, settings.logger, settings.telemetry);
+  }
+
+  async start(): Promise<void> {
+    let connect: Pool.Options['connect'];
+    if (this.url.protocol === 'https:') {
+      const tls = await loadTlsMaterial(`exporter ${this.settings.id.id}`, this.config.tls);
+      connect = { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !this.config.tls.insecure_skip_verify };
+    }
+    // One pool per exporter, kept for its lifetime, so connections are reused across sends.
+    this.pool = new Pool(this.url.origin, { connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  }
+
+  async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
+    const pool = this.pool;
+    if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    const req = { resourceLogs: batch.resourceLogs };
+    const encoded = this.kind === 'json' ? Buffer.from(encodeExportRequestJson(req), 'utf8') : encodeExportRequest(req);
+    const body = this.config.compression === 'gzip' ? await gzip(encoded) : encoded;
+
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+    } catch (err) {
+      throw this.transportError(err, signal);
+    }
+    let answer: Buffer;
+    try {
+      answer = await readBounded(res.body);
+    } catch (err) {
+      throw this.transportError(err, signal);
+    }
+    const kind = bodyKind(res.headers['content-type'], this.kind);
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      this.partial.handle(decodeSuccessBody(answer, kind));
+      return;
+    }
+    throw errorForStatus(this.where, res.statusCode, res.headers['retry-after'], answer, kind);
+  }
+
+  async shutdown(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
+  }
+
+  /** No answer (refused, reset, timeout, aborted): the spec says retry with back-off. */
+  private transportError(err: unknown, signal: AbortSignal): RetryableError {
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+      return new RetryableError(`${this.where}: request aborted (${why})`, { cause: err });
+    }
+    const code = (err as { code?: unknown }).code;
+    return new RetryableError(`${this.where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
+  }
+}
