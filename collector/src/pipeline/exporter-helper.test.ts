@@ -1,0 +1,307 @@
+import { describe, expect, it } from 'vitest';
+import { parseComponentId } from '../component.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../component.js';
+import { PermanentError, RetryableError, ThrottledError } from '../errors.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { Counter, Histogram, MetricNames, Telemetry } from '../telemetry/metrics.js';
+import type { ExporterHelperConfig } from './exporter-helper-config.js';
+import { exporterHelperConfigSchema, QueuedRetryExporter } from './exporter-helper.js';
+
+const ID = 'test/x';
+
+function setup(over: { timeout?: number; queue?: Partial<ExporterHelperConfig['sending_queue']>; retry?: Partial<ExporterHelperConfig['retry_on_failure']> } = {}) {
+  const telemetry = new Telemetry();
+  const settings: CreateSettings = { id: parseComponentId(ID), logger: silentLogger, telemetry };
+  const config: ExporterHelperConfig = {
+    timeout: over.timeout ?? 5000,
+    sending_queue: { enabled: true, num_consumers: 1, queue_size: 100, drop_oldest: false, ...over.queue },
+    retry_on_failure: {
+      enabled: true, initial_interval: 5, randomization_factor: 0, multiplier: 2, max_interval: 50, max_elapsed_time: 0,
+      ...over.retry,
+    },
+  };
+  const counter = (name: string, labels: Record<string, string> = {}): number =>
+    (telemetry.find(name) as Counter | undefined)?.total({ exporter: ID, ...labels }) ?? 0;
+  return { telemetry, settings, config, counter };
+}
+
+const host = { telemetry: new Telemetry(), logger: silentLogger } as unknown as Host;
+const batch = (n: number, tag = n): LogsBatch & { tag: number } => ({ resourceLogs: [], recordCount: n, receivedAt: performance.now(), tag });
+
+/** A promise with its resolvers, for senders the test releases. */
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+}
+
+/** Waits (bounded) until `cond` holds, polling on a short interval. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('exporterHelperConfigSchema', () => {
+  it('fills the upstream defaults', () => {
+    const c = exporterHelperConfigSchema.parse({});
+    expect(c).toEqual({
+      timeout: 5000,
+      sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, drop_oldest: false },
+      retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30000, max_elapsed_time: 300000 },
+    });
+    expect(() => exporterHelperConfigSchema.parse({ retry_on_failure: { bogus: 1 } })).toThrow();
+  });
+});
+
+describe('QueuedRetryExporter', () => {
+  it('queues, sends, and counts sent records and latency', async () => {
+    const { settings, config, counter, telemetry } = setup();
+    const got: number[] = [];
+    let started = false;
+    const sender: LogsSender = { start: async () => { started = true; }, send: async (b) => { got.push(b.recordCount); } };
+    const ex = new QueuedRetryExporter(settings, config, sender);
+    await ex.start(host);
+    expect(started).toBe(true);
+    await ex.consume(batch(3));
+    await ex.consume(batch(4));
+    await until(() => got.length === 2);
+    expect(got).toEqual([3, 4]);
+    expect(counter(MetricNames.exporterSent)).toBe(7);
+    const h = telemetry.find(MetricNames.exporterLatency) as Histogram;
+    expect(h.bind({ exporter: ID }).count).toBe(7);
+    expect(telemetry.render()).toContain(`${MetricNames.exporterQueueCapacity}{exporter="${ID}"} 100`);
+    await ex.shutdown();
+  });
+
+  it('retries retryable failures on the back-off schedule', async () => {
+    const { settings, config, counter } = setup({ retry: { initial_interval: 20, multiplier: 2, max_interval: 1000 } });
+    const times: number[] = [];
+    const sender: LogsSender = {
+      send: async () => {
+        times.push(performance.now());
+        if (times.length <= 3) throw new RetryableError('503');
+      },
+    };
+    const ex = new QueuedRetryExporter(settings, { ...config, sending_queue: { ...config.sending_queue, enabled: false } }, sender);
+    await ex.start(host);
+    await ex.consume(batch(2));
+    expect(times.length).toBe(4);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // 20, 40, 80 ms (timers never fire early; allow 1ms clock granularity).
+    expect(gaps[0]).toBeGreaterThanOrEqual(19);
+    expect(gaps[1]).toBeGreaterThanOrEqual(39);
+    expect(gaps[2]).toBeGreaterThanOrEqual(79);
+    expect(counter(MetricNames.exporterRetries)).toBe(3);
+    expect(counter(MetricNames.exporterSent)).toBe(2);
+    await ex.shutdown();
+  });
+
+  it('honours Retry-After over the computed interval', async () => {
+    const { settings, config } = setup({ retry: { initial_interval: 1 } });
+    const times: number[] = [];
+    const sender: LogsSender = {
+      send: async () => {
+        times.push(performance.now());
+        if (times.length === 1) throw new ThrottledError('429', { retryAfterMs: 150 });
+      },
+    };
+    const ex = new QueuedRetryExporter(settings, config, sender);
+    await ex.start(host);
+    await ex.consume(batch(1));
+    await until(() => times.length === 2);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(149);
+    await ex.shutdown();
+  });
+
+  it('never retries a PermanentError and counts it (queue disabled: rejects with it)', async () => {
+    const { settings, config, counter } = setup({ queue: { enabled: false } });
+    let calls = 0;
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => { calls++; throw new PermanentError('400 bad data'); } });
+    await ex.start(host);
+    await expect(ex.consume(batch(5))).rejects.toBeInstanceOf(PermanentError);
+    expect(calls).toBe(1);
+    expect(counter(MetricNames.exporterSendFailed, { reason: 'permanent' })).toBe(5);
+    expect(counter(MetricNames.exporterRetries)).toBe(0);
+    await ex.shutdown();
+  });
+
+  it('gives up after max_elapsed_time and counts retries_exhausted', async () => {
+    const { settings, config, counter } = setup({ queue: { enabled: false }, retry: { initial_interval: 10, max_interval: 10, max_elapsed_time: 60 } });
+    let calls = 0;
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => { calls++; throw new Error('connection refused'); } });
+    await ex.start(host);
+    const t0 = performance.now();
+    await expect(ex.consume(batch(4))).rejects.toBeInstanceOf(RetryableError);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(calls).toBeLessThanOrEqual(7);
+    expect(counter(MetricNames.exporterSendFailed, { reason: 'retries_exhausted' })).toBe(4);
+    expect(counter(MetricNames.exporterSent)).toBe(0);
+    await ex.shutdown();
+  });
+
+  it('gives up at once when Retry-After exceeds the remaining max_elapsed_time', async () => {
+    const { settings, config, counter } = setup({ queue: { enabled: false }, retry: { max_elapsed_time: 1000 } });
+    let calls = 0;
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => { calls++; throw new ThrottledError('429', { retryAfterMs: 60_000 }); } });
+    await ex.start(host);
+    await expect(ex.consume(batch(1))).rejects.toBeInstanceOf(ThrottledError);
+    expect(calls).toBe(1);
+    expect(counter(MetricNames.exporterSendFailed, { reason: 'retries_exhausted' })).toBe(1);
+  });
+
+  it('retry_on_failure.enabled false: one attempt only', async () => {
+    const { settings, config } = setup({ queue: { enabled: false }, retry: { enabled: false } });
+    let calls = 0;
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => { calls++; throw new RetryableError('503'); } });
+    await ex.start(host);
+    await expect(ex.consume(batch(1))).rejects.toThrow('503');
+    expect(calls).toBe(1);
+  });
+
+  it('refuses with ThrottledError when the queue is full and counts enqueue_failed', async () => {
+    const { settings, config, counter } = setup({ queue: { queue_size: 2 } });
+    const gate = deferred();
+    let inSend = 0;
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => { inSend++; await gate.promise; } });
+    await ex.start(host);
+    await ex.consume(batch(1));
+    await until(() => inSend === 1); // the worker holds batch 1; the queue is empty again
+    await ex.consume(batch(2));
+    await ex.consume(batch(3));
+    expect(ex.queueSize).toBe(2);
+    expect(ex.queuedRecords).toBe(5);
+    const err = await ex.consume(batch(7)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ThrottledError);
+    expect((err as ThrottledError).retryAfterMs).toBe(1000);
+    expect((err as Error).message).toContain(ID);
+    expect(counter(MetricNames.exporterEnqueueFailed)).toBe(7);
+    gate.resolve();
+    await ex.shutdown();
+    expect(counter(MetricNames.exporterSent)).toBe(6);
+  });
+
+  it('drop_oldest evicts the oldest queued batch, counted as queue_full', async () => {
+    const { settings, config, counter } = setup({ queue: { queue_size: 2, drop_oldest: true } });
+    const gate = deferred();
+    const sent: number[] = [];
+    const ex = new QueuedRetryExporter(settings, config, {
+      send: async (b) => { await gate.promise; sent.push((b as ReturnType<typeof batch>).tag); },
+    });
+    await ex.start(host);
+    await ex.consume(batch(1, 1));
+    await until(() => ex.queueSize === 0);
+    await ex.consume(batch(2, 2));
+    await ex.consume(batch(3, 3));
+    await ex.consume(batch(4, 4));
+    expect(ex.queueSize).toBe(2);
+    expect(counter(MetricNames.exporterSendFailed, { reason: 'queue_full' })).toBe(2);
+    gate.resolve();
+    await ex.shutdown();
+    expect(sent).toEqual([1, 3, 4]);
+  });
+
+  it('shutdown drains the queue behind a slow sender, then shuts the sender down', async () => {
+    const { settings, config, counter } = setup();
+    const events: string[] = [];
+    let failedOnce = false;
+    const ex = new QueuedRetryExporter(settings, config, {
+      send: async (b) => {
+        await new Promise((r) => setTimeout(r, 10));
+        const tag = (b as ReturnType<typeof batch>).tag;
+        if (tag === 2 && !failedOnce) { failedOnce = true; throw new RetryableError('blip'); }
+        events.push(`sent ${tag}`);
+      },
+      shutdown: async () => { events.push('sender shutdown'); },
+    });
+    await ex.start(host);
+    for (let i = 1; i <= 5; i++) await ex.consume(batch(1, i));
+    const done = ex.shutdown();
+    await expect(ex.consume(batch(1))).rejects.toThrow(/shutting down/);
+    await done;
+    expect(events).toEqual(['sent 1', 'sent 2', 'sent 3', 'sent 4', 'sent 5', 'sender shutdown']);
+    expect(counter(MetricNames.exporterSent)).toBe(5);
+    expect(counter(MetricNames.exporterRetries)).toBe(1);
+  });
+
+  it('abort() cancels the send in flight and retry waits, counts the rest as dropped, lets shutdown finish', async () => {
+    const { settings, config, counter } = setup({ queue: { num_consumers: 2 } });
+    const signals: AbortSignal[] = [];
+    const ex = new QueuedRetryExporter(settings, config, {
+      send: (b, signal) => {
+        signals.push(signal);
+        // Batch 1 hangs and ignores its signal; batch 2 waits for a long Retry-After.
+        if ((b as ReturnType<typeof batch>).tag === 2) return Promise.reject(new ThrottledError('429', { retryAfterMs: 60_000 }));
+        return new Promise<void>(() => {});
+      },
+    });
+    await ex.start(host);
+    await ex.consume(batch(1, 1));
+    await ex.consume(batch(2, 2));
+    await until(() => signals.length === 2);
+    await ex.consume(batch(4, 3));
+    await ex.consume(batch(8, 4));
+    const done = ex.shutdown();
+    ex.abort('test');
+    const t0 = performance.now();
+    await done;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(counter(MetricNames.exporterSendFailed, { reason: 'shutdown' })).toBe(15);
+    expect(counter(MetricNames.exporterSent)).toBe(0);
+    expect(ex.queueSize).toBe(0);
+  });
+
+  it('timeout aborts a hanging send, which is then retried', async () => {
+    const { settings, config, counter } = setup({ timeout: 30 });
+    const signals: AbortSignal[] = [];
+    const ex = new QueuedRetryExporter(settings, config, {
+      send: (_b, signal) => {
+        signals.push(signal);
+        return signals.length === 1 ? new Promise<void>(() => {}) : Promise.resolve();
+      },
+    });
+    await ex.start(host);
+    const t0 = performance.now();
+    await ex.consume(batch(2));
+    await until(() => counter(MetricNames.exporterSent) === 2);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(29);
+    expect(signals.length).toBe(2);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(String(signals[0]!.reason)).toContain('timed out after 30ms');
+    expect(signals[1]!.aborted).toBe(false);
+    expect(counter(MetricNames.exporterRetries)).toBe(1);
+    await ex.shutdown();
+  });
+
+  it('runs num_consumers sends in parallel, and no more', async () => {
+    const { settings, config } = setup({ queue: { num_consumers: 4 } });
+    let active = 0;
+    let maxActive = 0;
+    let done = 0;
+    const ex = new QueuedRetryExporter(settings, config, {
+      send: async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 20));
+        active--;
+        done++;
+      },
+    });
+    await ex.start(host);
+    for (let i = 0; i < 12; i++) await ex.consume(batch(1));
+    await ex.shutdown();
+    expect(done).toBe(12);
+    expect(maxActive).toBe(4);
+  });
+
+  it('refuses before start', async () => {
+    const { settings, config } = setup();
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => {} });
+    await expect(ex.consume(batch(1))).rejects.toBeInstanceOf(RetryableError);
+  });
+});
