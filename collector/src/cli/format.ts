@@ -1,0 +1,59 @@
+/** Text the CLI prints: usage, component lists, pipeline summaries, config issues. */
+import type { ComponentKind } from '../component.js';
+import type { ComponentRegistry } from '../registry.js';
+import type { ConfigIssue } from '../config/schema-helpers.js';
+
+export const USAGE = `Usage: tributary <command> [options]
+
+Commands:
+  run [--config <file>] [--progress]   load the config, start the collector, run until SIGTERM/SIGINT
+  validate [--config <file>]           check the config without starting anything
+  components [--json]                  list the component types this build knows
+
+Options:
+  -c, --config <file>   config file (default ./otel-config.yaml)
+      --progress        print a throughput line every 5 s even when stderr is not a terminal
+      --json            (components) print JSON
+  -v, --version         print the version
+  -h, --help            print this help
+
+Exit codes: 0 ok, 1 runtime or startup failure, 2 usage or config error.
+`;
+
+const KIND_SECTIONS: readonly [ComponentKind, string][] = [
+  ['receiver', 'receivers'], ['processor', 'processors'], ['exporter', 'exporters'], ['extension', 'extensions'],
+];
+
+/** `{ receivers: [...], processors: [...], exporters: [...], extensions: [...] }`, types sorted. */
+export function componentsByKind(registry: ComponentRegistry): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [kind, section] of KIND_SECTIONS) out[section] = registry.typesOf(kind);
+  return out;
+}
+
+export function formatComponents(registry: ComponentRegistry): string {
+  return Object.entries(componentsByKind(registry))
+    .map(([section, types]) => `${section}: ${types.length ? types.join(', ') : '(none)'}`)
+    .join('\n');
+}
+
+interface PipelineShape {
+  receivers: readonly string[];
+  processors: readonly string[];
+  exporters: readonly string[];
+}
+
+/** `logs (otlp → memory_limiter, batch → file), logs/2 (…)`. */
+export function formatPipelines(pipelines: Readonly<Record<string, PipelineShape>>): string {
+  const parts = Object.entries(pipelines).map(([id, p]) => {
+    const stages = [p.receivers.join(', ')];
+    if (p.processors.length) stages.push(p.processors.join(', '));
+    stages.push(p.exporters.join(', '));
+    return `${id} (${stages.join(' → ')})`;
+  });
+  return parts.length ? parts.join(', ') : '(none)';
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+}

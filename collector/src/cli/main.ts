@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/** The `tributary` binary: wires the real config loader, service, streams and signals into runCli. */
+import { loadConfigFile } from '../config/load.js';
+import { Service } from '../pipeline/service.js';
+import { runCli } from './run-cli.js';
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  loadConfig: loadConfigFile,
+  createService: (config, options) => new Service(config, options),
+  onSignal(handler) {
+    for (const s of SIGNALS) process.on(s, handler);
+    return () => {
+      for (const s of SIGNALS) process.off(s, handler);
+    };
+  },
+  exit: (c) => process.exit(c),
+});
+
+process.exitCode = code;
+// Let stdout drain and exit naturally; if a stray handle keeps the loop alive, exit anyway.
+setTimeout(() => process.exit(code), 2000).unref();

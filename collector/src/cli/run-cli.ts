@@ -1,0 +1,230 @@
+/**
+ * The `tributary` command line, with its outside world injected (streams, config loader, service,
+ * signals, exit) so every verb can be tested in-process. main.ts wires the real ones.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createDefaultRegistry } from '../builtins.js';
+import type { ConfigIssue } from '../config/schema-helpers.js';
+import { errorMessage } from '../errors.js';
+import type { ComponentRegistry } from '../registry.js';
+import { createLogger, type Logger, type LogLevel } from '../telemetry/logger.js';
+import type { Telemetry } from '../telemetry/metrics.js';
+import { VERSION } from '../version.js';
+import { componentsByKind, formatComponents, formatIssue, formatPipelines, USAGE } from './format.js';
+import { ProgressMeter } from './progress.js';
+
+export const EXIT_OK = 0;
+/** Startup or runtime failure (port taken, shutdown failed, forced exit). */
+export const EXIT_FAILURE = 1;
+/** Bad command line or invalid config. */
+export const EXIT_USAGE = 2;
+
+export const DEFAULT_CONFIG_FILE = './otel-config.yaml';
+export const PROGRESS_INTERVAL_MS = 5000;
+
+export interface CliOutput {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean | undefined;
+}
+
+/** What the CLI needs of a loaded config (config/load.ts's CollectorConfig satisfies it). */
+export interface CliConfig {
+  service: {
+    pipelines: Readonly<Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>>;
+    extensions: string[];
+    telemetry: { logs: { level: LogLevel; encoding: 'text' | 'json' } };
+  };
+  /** Environment variables the config referenced but that are not set. */
+  missingEnv?: string[] | undefined;
+}
+
+/** What the CLI needs of the service (pipeline/service.ts's Service satisfies it). */
+export interface CliService {
+  readonly telemetry: Telemetry;
+  start(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface CliDeps<C extends CliConfig = CliConfig> {
+  stdout: CliOutput;
+  stderr: CliOutput;
+  /** Throws an error with `issues: ConfigIssue[]` (config/load.ts's ConfigError) when the config is invalid. */
+  loadConfig(file: string, registry: ComponentRegistry, env: NodeJS.ProcessEnv): C;
+  createService(config: C, options: { registry: ComponentRegistry; logger: Logger }): CliService;
+  /** Subscribes to SIGTERM and SIGINT; returns the unsubscribe function. */
+  onSignal(handler: (signal: NodeJS.Signals) => void): () => void;
+  /** Exits at once (used when a second signal arrives during shutdown). */
+  exit(code: number): void;
+  registry?: ComponentRegistry | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  progressIntervalMs?: number | undefined;
+}
+
+/** A config error from the loader: duck-typed so this module does not depend on the loader's class. */
+export function configIssuesOf(err: unknown): ConfigIssue[] | undefined {
+  if (!(err instanceof Error) || !('issues' in err)) return undefined;
+  const issues = (err as { issues: unknown }).issues;
+  return Array.isArray(issues) ? (issues as ConfigIssue[]) : undefined;
+}
+
+class UsageError extends Error {}
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+const CONFIG_OPTION: OptionSpec = { config: { type: 'string', short: 'c', multiple: true } };
+const HELP_OPTION: OptionSpec = { help: { type: 'boolean', short: 'h' } };
+
+function parseVerbArgs<O extends OptionSpec>(verb: string, args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new UsageError(`tributary ${verb}: ${errorMessage(e)}`);
+  }
+}
+
+function configFileOf(verb: string, values: Record<string, unknown>): string {
+  const given = values.config as string[] | undefined;
+  if (given && given.length > 1) throw new UsageError(`tributary ${verb}: --config may be given only once`);
+  const file = given?.[0] ?? DEFAULT_CONFIG_FILE;
+  if (file === '') throw new UsageError(`tributary ${verb}: --config needs a file name`);
+  return file;
+}
+
+/** Runs one invocation; resolves with the exit code. `run` resolves after a signal has shut the service down. */
+export async function runCli<C extends CliConfig>(argv: readonly string[], deps: CliDeps<C>): Promise<number> {
+  const out = (s: string): void => void deps.stdout.write(s.endsWith('\n') ? s : s + '\n');
+  const err = (s: string): void => void deps.stderr.write(s.endsWith('\n') ? s : s + '\n');
+  const [verb, ...rest] = argv;
+  try {
+    switch (verb) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        out(USAGE);
+        return EXIT_OK;
+      case '-v':
+      case '--version':
+      case 'version':
+        out(VERSION);
+        return EXIT_OK;
+      case 'components':
+        return components(rest, deps, out);
+      case 'validate':
+        return validate(rest, deps, out, err);
+      case 'run':
+        return await run(rest, deps, out, err);
+      default:
+        throw new UsageError(verb.startsWith('-') ? `tributary: unknown option ${verb}` : `tributary: unknown command "${verb}"`);
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`${e.message}\n`);
+    err(USAGE);
+    return EXIT_USAGE;
+  }
+}
+
+function components(args: string[], deps: CliDeps<CliConfig>, out: (s: string) => void): number {
+  const values = parseVerbArgs('components', args, { json: { type: 'boolean' } });
+  if (values.help) return (out(USAGE), EXIT_OK);
+  const registry = deps.registry ?? createDefaultRegistry();
+  out(values.json ? JSON.stringify(componentsByKind(registry), null, 2) : formatComponents(registry));
+  return EXIT_OK;
+}
+
+/** Loads the config; on failure prints why and returns the exit code instead. */
+function load<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s: string) => void): { config: C } | { code: number } {
+  const registry = deps.registry ?? createDefaultRegistry();
+  let config: C;
+  try {
+    config = deps.loadConfig(file, registry, deps.env ?? process.env);
+  } catch (e) {
+    const issues = configIssuesOf(e);
+    if (!issues) {
+      err(`config ${file}: cannot be loaded: ${errorMessage(e)}`);
+      return { code: EXIT_FAILURE };
+    }
+    err(`config ${file} is invalid (${issues.length} ${issues.length === 1 ? 'issue' : 'issues'}):`);
+    for (const issue of issues) err(formatIssue(issue));
+    return { code: EXIT_USAGE };
+  }
+  for (const name of config.missingEnv ?? []) err(`warning: config ${file}: environment variable ${name} is not set (substituted with "")`);
+  return { config };
+}
+
+function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): number {
+  const values = parseVerbArgs('validate', args, CONFIG_OPTION);
+  if (values.help) return (out(USAGE), EXIT_OK);
+  const file = configFileOf('validate', values);
+  const loaded = load(file, deps, err);
+  if ('code' in loaded) return loaded.code;
+  out(`config ${file} is valid`);
+  return EXIT_OK;
+}
+
+async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' } });
+  if (values.help) return (out(USAGE), EXIT_OK);
+  const file = configFileOf('run', values);
+  const loaded = load(file, deps, err);
+  if ('code' in loaded) return loaded.code;
+  const { config } = loaded;
+  const registry = deps.registry ?? createDefaultRegistry();
+  const logs = config.service.telemetry.logs;
+  const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) });
+
+  let service: CliService;
+  try {
+    service = deps.createService(config, { registry, logger });
+  } catch (e) {
+    const issues = configIssuesOf(e);
+    err(`tributary: cannot build the service from ${file}: ${errorMessage(e)}`);
+    return issues ? EXIT_USAGE : EXIT_FAILURE;
+  }
+
+  // Subscribe before starting: a signal during startup shuts down as soon as start() settles.
+  let signalled: NodeJS.Signals | undefined;
+  let onFirstSignal!: (signal: NodeJS.Signals) => void;
+  const firstSignal = new Promise<NodeJS.Signals>((resolve) => (onFirstSignal = resolve));
+  const unsubscribe = deps.onSignal((signal) => {
+    if (signalled) {
+      logger.error('second signal during shutdown, exiting now', { signal });
+      deps.exit(EXIT_FAILURE);
+      return;
+    }
+    signalled = signal;
+    onFirstSignal(signal);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    logger.info(`Tributary ${VERSION} starting`, { config: file });
+    try {
+      await service.start();
+    } catch (e) {
+      err(`tributary: startup failed: ${errorMessage(e)}`);
+      return EXIT_FAILURE;
+    }
+    logger.info(`Tributary ${VERSION} running; pipelines: ${formatPipelines(config.service.pipelines)}; extensions: ${config.service.extensions.join(', ') || '(none)'}`);
+
+    const progress = values.progress === true || deps.stderr.isTTY === true;
+    const meter = progress ? new ProgressMeter(service.telemetry) : undefined;
+    // The interval also keeps the process alive while waiting for a signal, whatever the components hold.
+    timer = setInterval(() => meter && err(meter.line()), meter ? (deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS) : 1 << 30);
+
+    const signal = await firstSignal;
+    clearInterval(timer);
+    logger.info('shutting down', { signal });
+    try {
+      await service.shutdown();
+    } catch (e) {
+      err(`tributary: shutdown failed: ${errorMessage(e)}`);
+      return EXIT_FAILURE;
+    }
+    logger.info('stopped');
+    return EXIT_OK;
+  } finally {
+    clearInterval(timer);
+    unsubscribe();
+  }
+}
