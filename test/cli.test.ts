@@ -69,8 +69,9 @@ describe('tributary CLI', () => {
 
   it('the README example request is accepted and lands in the file the README names', async () => {
     const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-    const example = /```json\n(\{"resourceLogs"[\s\S]*?)\n```/.exec(readme)?.[1];
-    expect(example, 'README has an OTLP/JSON example').toBeTruthy();
+    const example = fs.readFileSync(path.join(repoRoot, 'examples/log.json'), 'utf8').trim();
+    expect(readme, 'README shows examples/log.json as it is').toContain(example);
+    expect(readme).toContain('-d @examples/log.json');
     // The default config with its ports moved to free ones, so the test cannot clash with a running collector.
     const ports = { 4317: await freePort(), 4318: await freePort(), 13133: await freePort(), 8888: await freePort() };
     let cfg = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');

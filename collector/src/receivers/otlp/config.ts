@@ -1,0 +1,84 @@
+/** Config schema of the `otlp` receiver: the upstream otlpreceiver keys (protocols.grpc / protocols.http). */
+import { z } from 'zod';
+import { byteSize, endpoint } from '../../config/schema-helpers.js';
+
+/** `cert_file` + `key_file` (PEM). Both set enables TLS; both empty leaves it off. */
+const tlsSchema = z
+  .strictObject({
+    cert_file: z.string().default(''),
+    key_file: z.string().default(''),
+  })
+  .refine((t) => (t.cert_file === '') === (t.key_file === ''), {
+    message: 'cert_file and key_file must be set together',
+  });
+
+/** Tributary addition: static bearer tokens (fill them from ${env:…} / ${file:…}). */
+const authSchema = z.strictObject({
+  bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token'),
+});
+
+const corsSchema = z.strictObject({
+  /** Origins allowed to send cross-origin requests; `*` alone allows any, `https://*.example.com` a pattern. */
+  allowed_origins: z.array(z.string()).default([]),
+  /** Headers allowed beyond the CORS-safelisted ones. `*` allows any. */
+  allowed_headers: z.array(z.string()).default([]),
+  /** Seconds a browser may cache a preflight answer; 0 sends no Access-Control-Max-Age. */
+  max_age: z.number().int().min(0).default(0),
+});
+
+export const grpcProtocolSchema = z.strictObject({
+  endpoint: endpoint('127.0.0.1:4317'),
+  max_recv_msg_size_mib: z.number().positive().default(4),
+  include_metadata: z.boolean().default(false),
+  tls: tlsSchema.optional(),
+  auth: authSchema.optional(),
+});
+
+export const httpProtocolSchema = z.strictObject({
+  endpoint: endpoint('127.0.0.1:4318'),
+  logs_url_path: z
+    .string()
+    .default('/v1/logs')
+    // Upstream prefixes a missing leading slash.
+    .transform((p) => (p.startsWith('/') ? p : `/${p}`)),
+  max_request_body_size: byteSize()
+    .prefault('20MiB')
+    .refine((n) => n > 0, { message: 'must be greater than 0' }),
+  include_metadata: z.boolean().default(false),
+  cors: corsSchema.optional(),
+  tls: tlsSchema.optional(),
+  auth: authSchema.optional(),
+});
+
+// A protocol key with a null value (`http:` in YAML) means "enabled with defaults".
+const nullToEmpty = (v: unknown): unknown => (v === null ? {} : v);
+
+const protocolsSchema = z
+  .strictObject({
+    grpc: z.preprocess(nullToEmpty, grpcProtocolSchema.optional()),
+    http: z.preprocess(nullToEmpty, httpProtocolSchema.optional()),
+  })
+  .refine((p) => p.grpc !== undefined || p.http !== undefined, {
+    message: 'must enable at least one protocol (grpc or http)',
+  });
+
+export const otlpReceiverConfigSchema = z.preprocess(
+  (v) => (v === null || v === undefined ? {} : v),
+  z.strictObject({
+    // Absent (or null) `protocols` enables both with defaults.
+    protocols: z.preprocess((v) => (v === null || v === undefined ? { grpc: {}, http: {} } : v), protocolsSchema),
+  }),
+);
+
+export type GrpcProtocolConfig = z.output<typeof grpcProtocolSchema>;
+export type HttpProtocolConfig = z.output<typeof httpProtocolSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;
+export type AuthConfig = z.output<typeof authSchema>;
+export type CorsConfig = z.output<typeof corsSchema>;
+
+export interface OtlpReceiverConfig {
+  protocols: {
+    grpc?: GrpcProtocolConfig | undefined;
+    http?: HttpProtocolConfig | undefined;
+  };
+}

@@ -1,0 +1,201 @@
+/** OTLP/gRPC logs service (`opentelemetry.proto.collector.logs.v1.LogsService/Export`) on @grpc/grpc-js. */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type MethodDefinition,
+  type ServerErrorResponse,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import {
+  decodeExportRequest,
+  decodeExportResponse,
+  encodeExportRequest,
+  encodeExportResponse,
+  encodeRetryInfo,
+  encodeRpcStatus,
+  type ExportLogsServiceRequest,
+  type ExportLogsServiceResponse,
+} from '@tributary/otlp';
+import { splitEndpoint } from '../../config/schema-helpers.js';
+import { BearerTokenAuth } from './auth.js';
+import type { GrpcProtocolConfig } from './config.js';
+import type { Ingest, IngestOutcome, RequestMetadata } from './ingest.js';
+import { listenError, type BoundAddress } from './listen.js';
+
+export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** The LogsService definition with the OTLP codecs; usable for clients (`makeGenericClientConstructor`). */
+export const logsServiceDefinition: ServiceDefinition<{ Export: MethodDefinition<ExportLogsServiceRequest, ExportLogsServiceResponse> }> = {
+  Export: {
+    path: LOGS_EXPORT_PATH,
+    requestStream: false,
+    responseStream: false,
+    originalName: 'export',
+    requestSerialize: (req: ExportLogsServiceRequest) => toBuffer(encodeExportRequest(req)),
+    requestDeserialize: (buf: Buffer) => decodeExportRequest(buf),
+    responseSerialize: (res: ExportLogsServiceResponse) => toBuffer(encodeExportResponse(res)),
+    responseDeserialize: (buf: Buffer) => decodeExportResponse(buf),
+  },
+};
+
+/** What the server-side deserializer hands the handler: grpc-js would answer INTERNAL for a throw. */
+type DecodedRequest = { request: ExportLogsServiceRequest; error?: undefined } | { request?: undefined; error: Error };
+
+const serverDefinition: ServiceDefinition<{ Export: MethodDefinition<DecodedRequest, ExportLogsServiceResponse> }> = {
+  Export: {
+    ...logsServiceDefinition.Export,
+    requestSerialize: () => {
+      throw new Error('server-side definition');
+    },
+    requestDeserialize: (buf: Buffer): DecodedRequest => {
+      try {
+        return { request: decodeExportRequest(buf) };
+      } catch (err) {
+        return { error: err instanceof Error ? err : new Error(String(err)) };
+      }
+    },
+  },
+};
+
+function grpcError(code: GrpcStatus, message: string, retryAfterMs?: number): ServerErrorResponse {
+  const err = new Error(message) as ServerErrorResponse;
+  err.code = code;
+  err.details = message;
+  if (retryAfterMs !== undefined) {
+    // OTLP clients retry RESOURCE_EXHAUSTED only when a RetryInfo detail is present.
+    const md = new Metadata();
+    md.set('grpc-status-details-bin', Buffer.from(encodeRpcStatus({ code, message, details: [encodeRetryInfo(retryAfterMs)] })));
+    err.metadata = md;
+  }
+  return err;
+}
+
+function metadataOf(md: Metadata): RequestMetadata {
+  const out: Record<string, string | string[]> = {};
+  const all = md.toJSON();
+  for (const k of Object.keys(all)) {
+    if (k === 'authorization') continue;
+    const vals = all[k]!;
+    const strs = vals.map((v) => (typeof v === 'string' ? v : v.toString('base64')));
+    out[k] = strs.length === 1 ? strs[0]! : strs;
+  }
+  return out;
+}
+
+const OK: ExportLogsServiceResponse = {};
+
+export class OtlpGrpcServer {
+  private server: Server | undefined;
+  private bound: BoundAddress | undefined;
+  private readonly auth: BearerTokenAuth | undefined;
+  private readonly includeMetadata: boolean;
+
+  constructor(private readonly config: GrpcProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
+    this.auth = config.auth ? new BearerTokenAuth(config.auth.bearer_tokens) : undefined;
+    this.includeMetadata = config.include_metadata;
+  }
+
+  address(): BoundAddress | undefined {
+    return this.bound;
+  }
+
+  async listen(): Promise<BoundAddress> {
+    const tls = this.config.tls;
+    let creds: ServerCredentials;
+    if (tls && tls.cert_file !== '') {
+      const [cert, key] = await Promise.all([
+        readFile(tls.cert_file).catch((e: Error) => {
+          throw new Error(`otlp receiver ${this.receiverId}: grpc tls.cert_file ${tls.cert_file}: ${e.message}`);
+        }),
+        readFile(tls.key_file).catch((e: Error) => {
+          throw new Error(`otlp receiver ${this.receiverId}: grpc tls.key_file ${tls.key_file}: ${e.message}`);
+        }),
+      ]);
+      creds = ServerCredentials.createSsl(null, [{ private_key: key, cert_chain: cert }], false);
+    } else {
+      creds = ServerCredentials.createInsecure();
+    }
+    const server = new Server({ 'grpc.max_receive_message_length': Math.floor(this.config.max_recv_msg_size_mib * 1024 * 1024) });
+    server.addService(serverDefinition, { Export: this.export.bind(this) });
+    const { host, port } = splitEndpoint(this.config.endpoint);
+    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const boundPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(target, creds, (err, p) => {
+        if (err) reject(listenError(this.receiverId, 'grpc', this.config.endpoint, err));
+        else resolve(p);
+      });
+    });
+    this.server = server;
+    this.bound = { host, port: boundPort };
+    return this.bound;
+  }
+
+  /** Stops accepting calls, waits up to `graceMs` for in-flight ones, then cancels what is left. */
+  async close(graceMs: number): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private export(call: ServerUnaryCall<DecodedRequest, ExportLogsServiceResponse>, callback: sendUnaryData<ExportLogsServiceResponse>): void {
+    const receivedAt = performance.now();
+    if (this.auth !== undefined) {
+      const h = call.metadata.get('authorization')[0];
+      if (!this.auth.check(typeof h === 'string' ? h : undefined)) {
+        this.ingest.refuse('grpc', 'unauthenticated');
+        callback(grpcError(GrpcStatus.UNAUTHENTICATED, 'missing or invalid bearer token'));
+        return;
+      }
+    }
+    const decoded = call.request;
+    if (decoded.error !== undefined) {
+      this.ingest.refuse('grpc', 'malformed');
+      callback(grpcError(GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ExportLogsServiceRequest: ${decoded.error.message}`));
+      return;
+    }
+    const metadata = this.includeMetadata ? metadataOf(call.metadata) : undefined;
+    this.ingest.ingest('grpc', decoded.request.resourceLogs, receivedAt, metadata).then(
+      (o) => this.answer(o, callback),
+      (err: unknown) => callback(grpcError(GrpcStatus.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`)),
+    );
+  }
+
+  private answer(o: IngestOutcome, callback: sendUnaryData<ExportLogsServiceResponse>): void {
+    switch (o.kind) {
+      case 'accepted':
+        if (o.rejected === 0 && o.message === '') callback(null, OK);
+        else callback(null, { partialSuccess: { rejectedLogRecords: o.rejected, errorMessage: o.message } });
+        return;
+      case 'throttled':
+        callback(grpcError(GrpcStatus.RESOURCE_EXHAUSTED, o.message, o.retryAfterMs ?? 1000));
+        return;
+      case 'unavailable':
+        callback(grpcError(GrpcStatus.UNAVAILABLE, o.message, o.retryAfterMs));
+        return;
+      case 'invalid':
+        callback(grpcError(GrpcStatus.INVALID_ARGUMENT, o.message));
+        return;
+    }
+  }
+}
