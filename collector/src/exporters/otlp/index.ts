@@ -1,12 +1,16 @@
-// Placeholder: replaced by the real component.
-import { z } from 'zod';
+/** The `otlp` exporter (upstream otlpexporter): OTLP over gRPC to `endpoint`. */
 import type { ExporterFactory } from '../../component.js';
+import { otlpExporterConfigSchema, type OtlpExporterConfig } from './config.js';
+import { OtlpExporter } from './otlp-exporter.js';
 
-export const otlpExporterFactory: ExporterFactory<Record<string, never>> = {
+export { otlpExporterConfigSchema, parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
+export { OtlpExporter } from './otlp-exporter.js';
+export { logsServiceDefinition, LOGS_EXPORT_PATH } from './logs-service.js';
+export { PARTIAL_REJECTED_METRIC } from './partial-success.js';
+
+export const otlpExporterFactory: ExporterFactory<OtlpExporterConfig> = {
   kind: 'exporter',
   type: 'otlp',
-  configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
-  create() {
-    throw new Error('exporter otlp is not implemented yet');
-  },
+  configSchema: otlpExporterConfigSchema,
+  create: (settings, config) => new OtlpExporter(settings, config),
 };
