@@ -65,7 +65,9 @@ export class HealthCheckExtension implements Extension {
     const server = createServer((req, res) => this.handle(host, req, res));
     await listen(server, this.config.endpoint, this.settings.id.id);
     this.server = server;
-    this.settings.logger.info('health check endpoint listening', { endpoint: this.config.endpoint, path: this.config.path });
+    const bound = this.address();
+    // Log the bound port: with port 0 in the config, this is the only place it shows.
+    this.settings.logger.info('health check endpoint listening', { url: bound ? `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}${this.config.path}` : this.config.endpoint });
   }
 
   async shutdown(): Promise<void> {

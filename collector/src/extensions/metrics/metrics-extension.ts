@@ -25,7 +25,9 @@ export class MetricsExtension implements Extension {
     await listen(server, this.config.endpoint, this.settings.id.id);
     this.server = server;
     this.releaseProcessMetrics = registerProcessMetrics(host.telemetry);
-    this.settings.logger.info('metrics endpoint listening', { endpoint: this.config.endpoint, path: this.config.path });
+    const bound = this.address();
+    // Log the bound port: with port 0 in the config, this is the only place it shows.
+    this.settings.logger.info('metrics endpoint listening', { url: bound ? `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}${this.config.path}` : this.config.endpoint });
   }
 
   async shutdown(): Promise<void> {
