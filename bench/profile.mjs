@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `npm run build && node bench/profile.mjs [--duration 20s] [--top 15]`
+// The max-throughput scenario with the collector under `node --cpu-prof`; prints where its CPU goes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { machineInfo, repoRoot, runScenario } from './lib.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20s' },
+    concurrency: { type: 'string', default: '8' },
+    top: { type: 'string', default: '15' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const durationMs = Number(/^(\d+)s$/.exec(opt.duration)?.[1] ?? 20) * 1000;
+const top = Number(opt.top);
+const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-bench-prof-'));
+
+const info = machineInfo();
+console.log(`Tributary collector CPU profile — ${info.date}`);
+console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memGiB} GiB RAM, Node ${info.node}`);
+console.log(`command: node bench/profile.mjs ${process.argv.slice(2).join(' ')}`);
+const r = await runScenario({
+  name: 'profile', durationMs, keepDir: opt.keep,
+  nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+  genArgs: ['--max', '--duration', `${durationMs / 1000}s`, '--concurrency', opt.concurrency],
+});
+console.log(`collector: ${r.collectorCommand}`);
+console.log(`(profiling slows the collector: ${r.gen.ackedRecordsPerS.toLocaleString('en-US')} records/s acknowledged under the profiler, ${r.collector.cpuSPerMillionRecords} CPU s per million)`);
+
+const files = fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+if (!files.length) throw new Error(`no .cpuprofile in ${profDir} (collector exit ${r.collector.exit}; it must exit cleanly to write one)`);
+const prof = JSON.parse(fs.readFileSync(path.join(profDir, files[0]), 'utf8'));
+
+// Self time per node from samples + timeDeltas (exact), falling back to hitCount × mean interval.
+const selfUs = new Map();
+if (prof.samples?.length && prof.timeDeltas?.length) {
+  for (let i = 0; i < prof.samples.length; i++) {
+    const dt = prof.timeDeltas[i + 1] ?? 0; // delta i+1 is how long sample i lasted
+    selfUs.set(prof.samples[i], (selfUs.get(prof.samples[i]) ?? 0) + dt);
+  }
+} else {
+  const hits = prof.nodes.reduce((a, n) => a + (n.hitCount ?? 0), 0);
+  const per = (prof.endTime - prof.startTime) / Math.max(1, hits);
+  for (const n of prof.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * per);
+}
+const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
+
+const short = (url) => {
+  if (!url) return '';
+  const u = url.replace(/^file:\/\//, '');
+  return u.startsWith(repoRoot) ? path.relative(repoRoot, u) : u;
+};
+const byFn = new Map();
+const byFile = new Map();
+for (const n of prof.nodes) {
+  const us = selfUs.get(n.id) ?? 0;
+  if (!us) continue;
+  const cf = n.callFrame;
+  const file = short(cf.url);
+  const key = `${cf.functionName || '(anonymous)'}  ${file ? `${file}:${cf.lineNumber + 1}` : ''}`;
+  byFn.set(key, (byFn.get(key) ?? 0) + us);
+  // Group by package / area so "where the time goes" reads at a glance.
+  let area = file || cf.functionName;
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
+  if (nm) area = `npm:${nm[1]}`;
+  else if (file.startsWith('node:')) area = 'node internals';
+  else if (file) area = path.dirname(file);
+  byFile.set(area, (byFile.get(area) ?? 0) + us);
+}
+const fmt = (m, n) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
+  .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms  ${((us / totalUs) * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n');
+console.log(`\nprofile: ${(totalUs / 1e6).toFixed(2)} s sampled (${files[0]})`);
+console.log(`\ntop ${top} functions by self time:`);
+console.log(fmt(byFn, top));
+console.log('\nself time by area:');
+console.log(fmt(byFile, 12));
+if (opt.keep) console.log(`\nprofile kept in ${profDir}`);
+else fs.rmSync(profDir, { recursive: true, force: true });
+process.exit(0);

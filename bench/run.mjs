@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [-- --scenario max|rate] [-- --json out.json] [-- --keep]`
+// Starts the built collector per scenario, drives it with bench/load-generator.mjs, prints figures.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { machineInfo, runScenario } from './lib.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    scenario: { type: 'string', default: 'all' },
+    concurrency: { type: 'string', default: '8' },
+    rate: { type: 'string', default: '10000' },
+    json: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+if (!['all', 'max', 'rate'].includes(opt.scenario)) throw new Error('--scenario must be max or rate');
+
+const TARGETS = { maxRecordsPerS: 100_000, rateCpuPct: 11, rateRssMiB: 100 };
+
+const argv = process.argv.slice(2).join(' ');
+const info = machineInfo();
+console.log(`Tributary collector benchmark — ${info.date}`);
+console.log(`machine: ${info.cpu}, ${info.cores} cores, ${info.memGiB} GiB RAM, Node ${info.node}, ${info.os}`);
+console.log(`command: ${process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv ? ` -- ${argv}` : ''}` : `node bench/run.mjs ${argv}`}`);
+console.log('pipeline: otlp (http/protobuf) → memory_limiter (512 MiB) → batch (8192, 200ms) → file (OTLP/JSON lines)\n');
+
+const maxS = opt.quick ? 5 : 20;
+const rateS = opt.quick ? 10 : 60;
+const results = [];
+
+if (opt.scenario !== 'rate') {
+  console.log(`running max throughput: ${maxS} s, ${opt.concurrency} connections, 100 records/request …`);
+  results.push(await runScenario({
+    name: 'max', durationMs: maxS * 1000, keepDir: opt.keep,
+    genArgs: ['--max', '--duration', `${maxS}s`, '--concurrency', opt.concurrency],
+  }));
+}
+if (opt.scenario !== 'max') {
+  console.log(`running fixed rate: ${opt.rate} records/s for ${rateS} s, 100 records/request …`);
+  results.push(await runScenario({
+    name: 'rate', durationMs: rateS * 1000, keepDir: opt.keep,
+    genArgs: ['--rate', opt.rate, '--duration', `${rateS}s`, '--concurrency', opt.concurrency],
+  }));
+}
+
+const yes = (ok) => (ok ? 'yes' : 'NO');
+for (const r of results) {
+  const g = r.gen, c = r.collector;
+  const rows = [];
+  if (r.name === 'max') {
+    rows.push(['acknowledged records/s', g.ackedRecordsPerS.toLocaleString('en-US'), `≥ ${TARGETS.maxRecordsPerS.toLocaleString('en-US')}: ${yes(g.ackedRecordsPerS >= TARGETS.maxRecordsPerS)}`]);
+    rows.push(['collector CPU s per million records', String(c.cpuSPerMillionRecords), '']);
+    rows.push(['collector mean CPU (% of one core)', `${c.meanCpuPctOfOneCore} %`, '']);
+    rows.push(['collector peak RSS', `${c.peakRssMiB} MiB`, '']);
+  } else {
+    rows.push(['acknowledged records/s', g.ackedRecordsPerS.toLocaleString('en-US'), `target rate ${Number(opt.rate).toLocaleString('en-US')}`]);
+    rows.push(['collector mean CPU (% of one core)', `${c.meanCpuPctOfOneCore} %`, `≤ ${TARGETS.rateCpuPct} %: ${yes(c.meanCpuPctOfOneCore <= TARGETS.rateCpuPct)}`]);
+    rows.push(['collector peak RSS', `${c.peakRssMiB} MiB`, `≤ ${TARGETS.rateRssMiB} MiB: ${yes(c.peakRssMiB <= TARGETS.rateRssMiB)}`]);
+    rows.push(['collector CPU s per million records', String(c.cpuSPerMillionRecords), '']);
+  }
+  rows.push(['request latency p50 / p90 / p99 / max', `${g.latencyMs.p50} / ${g.latencyMs.p90} / ${g.latencyMs.p99} / ${g.latencyMs.max} ms`, '']);
+  rows.push(['sent / acknowledged (200) records', `${g.sentRecords} / ${g.ackedRecords}`, '']);
+  rows.push(['non-200 answers / connection errors', `${JSON.stringify(g.non200ByStatus)} / ${g.connectionErrors}${g.connectionErrors ? ` ${JSON.stringify(g.errorMessages)}` : ''}`, '']);
+  rows.push(['records in file output / acknowledged', `${r.output.records} / ${g.ackedRecords}`, `equal: ${yes(r.recordsMatch)}`]);
+  rows.push(['file output', `${r.output.lines} lines, ${(r.output.bytes / 2 ** 20).toFixed(1)} MiB`, '']);
+  rows.push(['collector idle RSS at start / mean RSS', `${c.idleRssMiB} / ${c.meanRssMiB} MiB`, '']);
+  rows.push(['load generator CPU (own process)', `${g.generatorCpuS} s over ${g.durationS} s`, '']);
+  rows.push(['collector exit after SIGTERM', `code ${c.exit} in ${c.shutdownMs} ms`, '']);
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  console.log(`\n== ${r.name === 'max' ? `max throughput (${g.durationS} s, ${g.concurrency} connections)` : `fixed rate ${g.targetRate} records/s (${g.durationS} s)`} ==`);
+  console.log(`  collector: ${r.collectorCommand}`);
+  console.log(`  generator: ${r.generatorCommand}`);
+  console.log(`  (${g.recordsPerRequest} records/request, ${g.avgBodyBytes} bytes/request protobuf; CPU window ${r.windowS} s, ${c.samples} samples of /proc every 250 ms)`);
+  for (const [a, b, t] of rows) console.log(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${t}`);
+  if (r.dir && opt.keep) console.log(`  kept: ${r.dir}`);
+}
+
+if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ machine: info, argv, results }, null, 2));
+const mismatch = results.some((r) => !r.recordsMatch);
+if (mismatch) console.log('\nWARNING: file output and acknowledged record counts differ (see above).');
+process.exit(0);
