@@ -27,7 +27,7 @@ export class FileExporter implements LogsSender {
     this.writer = new RotatingFileWriter({
       path: config.path,
       append: config.append,
-      maxBytes: rotation ? Math.floor(rotation.max_megabytes * MEGABYTE) : 0,
+      maxBytes: rotation ? Math.round(rotation.max_megabytes * MEGABYTE) : 0,
       daily: rotation?.daily ?? false,
       maxBackups: rotation?.max_backups ?? 0,
       maxDays: rotation?.max_days ?? 0,
