@@ -47,7 +47,10 @@ if (prof.samples?.length && prof.timeDeltas?.length) {
   const per = (prof.endTime - prof.startTime) / Math.max(1, hits);
   for (const n of prof.nodes) selfUs.set(n.id, (n.hitCount ?? 0) * per);
 }
-const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
+const sampledUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
+// Percentages are of busy time: (idle) is the event loop waiting, not CPU spent.
+const idleUs = prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((a, n) => a + (selfUs.get(n.id) ?? 0), 0);
+const totalUs = sampledUs - idleUs;
 
 const short = (url) => {
   if (!url) return '';
@@ -60,11 +63,13 @@ for (const n of prof.nodes) {
   const us = selfUs.get(n.id) ?? 0;
   if (!us) continue;
   const cf = n.callFrame;
+  if (cf.functionName === '(idle)') continue;
   const file = short(cf.url);
-  const key = `${cf.functionName || '(anonymous)'}  ${file ? `${file}:${cf.lineNumber + 1}` : ''}`;
+  const native = !file && !cf.functionName.startsWith('(');
+  const key = `${cf.functionName || '(anonymous)'}  ${file ? `${file}:${cf.lineNumber + 1}` : native ? '(native builtin)' : ''}`;
   byFn.set(key, (byFn.get(key) ?? 0) + us);
   // Group by package / area so "where the time goes" reads at a glance.
-  let area = file || cf.functionName;
+  let area = native ? 'native builtins (writev, utf8 decode, …)' : file || cf.functionName;
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
   if (nm) area = `npm:${nm[1]}`;
   else if (file.startsWith('node:')) area = 'node internals';
@@ -73,7 +78,7 @@ for (const n of prof.nodes) {
 }
 const fmt = (m, n) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
   .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms  ${((us / totalUs) * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n');
-console.log(`\nprofile: ${(totalUs / 1e6).toFixed(2)} s sampled (${files[0]})`);
+console.log(`\nprofile: ${(sampledUs / 1e6).toFixed(2)} s sampled, ${(totalUs / 1e6).toFixed(2)} s busy, ${(idleUs / 1e6).toFixed(2)} s idle (${files[0]}); % below are of busy time`);
 console.log(`\ntop ${top} functions by self time:`);
 console.log(fmt(byFn, top));
 console.log('\nself time by area:');
