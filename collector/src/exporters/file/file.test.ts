@@ -73,7 +73,7 @@ describe('file exporter config', () => {
   it('requires path, fills defaults, rejects unknown keys and formats', () => {
     expect(() => fileExporterConfigSchema.parse({})).toThrow(/path/);
     const c = fileExporterConfigSchema.parse({ path: 'x.jsonl' });
-    expect(c).toMatchObject({ format: 'json', append: false, compress: 'none', flush_interval: 1000, timeout: 5000 });
+    expect(c).toMatchObject({ format: 'json', append: false, compress: 'none', flush_interval: 1000, timeout: 0 });
     expect(c.rotation).toBeUndefined();
     expect(fileExporterConfigSchema.parse({ path: 'x', rotation: {} }).rotation).toEqual({
       max_megabytes: 100, max_days: 0, max_backups: 100, localtime: false, daily: false,

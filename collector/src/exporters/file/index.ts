@@ -29,6 +29,9 @@ export const fileExporterConfigSchema = z.strictObject({
   compress: z.enum(['none', 'gzip']).default('none'),
   flush_interval: duration().prefault('1s'),
   ...exporterHelperShape,
+  // No per-send timeout by default: a timed-out write still lands later, so retrying it would
+  // duplicate lines; a stalled disk is better answered by back-pressure from the full queue.
+  timeout: duration().prefault('0s'),
 });
 
 export type FileExporterConfig = z.output<typeof fileExporterConfigSchema>;
