@@ -237,6 +237,24 @@ describe('otlp receiver gRPC options', () => {
     }
   });
 
+  it('lets an in-flight call finish on shutdown', async () => {
+    const s = await startReceiver({ grpc: {} });
+    const c = new LogsClientCtor(s.grpcTarget, credentials.createInsecure()) as unknown as LogsClient;
+    let release!: () => void;
+    s.next.gate = new Promise<void>((resolve) => (release = resolve));
+    const pending = call(c, sampleRequest());
+    const deadline = Date.now() + 5000;
+    while (s.next.batches.length === 0) {
+      if (Date.now() > deadline) throw new Error('call did not reach the pipeline within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const closed = s.receiver.shutdown();
+    release();
+    expect((await pending).err).toBeNull();
+    await closed;
+    c.close();
+  });
+
   it('starts both protocols by default and releases both ports on shutdown', async () => {
     const s = await startReceiver({ grpc: {}, http: {} });
     expect(s.receiver.grpcAddress()?.port).toBeGreaterThan(0);
