@@ -258,11 +258,15 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     this.inFlight.add(ac);
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => reject(ac.signal.reason);
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
         ac.signal.removeEventListener('abort', onAbort);
         this.inFlight.delete(ac);
+      };
+      // Settle on abort even if the sender never does, and forget the attempt (no leak on hung sends).
+      const onAbort = (): void => {
+        done();
+        reject(ac.signal.reason);
       };
       if (this.timeoutMs > 0) {
         timer = setTimeout(
