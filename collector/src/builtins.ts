@@ -3,6 +3,8 @@ import { ComponentRegistry } from './registry.js';
 import { otlpReceiverFactory } from './receivers/otlp/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
+import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
+import { rateLimitProcessorFactory } from './processors/ratelimit/index.js';
 import { debugExporterFactory } from './exporters/debug/index.js';
 import { fileExporterFactory } from './exporters/file/index.js';
 import { otlpExporterFactory } from './exporters/otlp/index.js';
@@ -15,6 +17,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(otlpReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
+    .register(probabilisticSamplerProcessorFactory)
+    .register(rateLimitProcessorFactory)
     .register(debugExporterFactory)
     .register(fileExporterFactory)
     .register(otlpExporterFactory)
