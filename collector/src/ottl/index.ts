@@ -9,3 +9,5 @@ export { compileRegex, regexProblem, RegexError, type SafeRegex } from './regex.
 export { parseSeverityBound, severityEnumValue } from './severity.js';
 export { ottlCondition, regexPattern, severityBound, errorMode, type ErrorMode } from './schema.js';
 export { compareValues, valueOf, stringLike, type Value, type ValueType } from './values.js';
+export { guardCondition } from './error-mode.js';
+export { allOf, anyOf, attributeEquals, categoryIn, severityBetween, CATEGORY_ATTRIBUTE } from './matchers.js';
