@@ -1,0 +1,160 @@
+/**
+ * The `retention` processor: tags every record with `retention.class` and `retention.days` from the first
+ * matching policy. Policies are compiled once; per record it evaluates policies in order and upserts two
+ * attributes.
+ */
+import { countLogRecords, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
+import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
+import { PermanentError } from '../../errors.js';
+import {
+  allOf,
+  attributeEquals,
+  categoryIn,
+  compileCondition,
+  EvaluationError,
+  guardCondition,
+  severityBetween,
+  type Condition,
+  type ErrorMode,
+  type LogContext,
+} from '../../ottl/index.js';
+import { RateLimitedLog } from '../../telemetry/logger.js';
+import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import { BUILTIN_POLICIES, type RetentionPolicy, type RetentionProcessorConfig } from './config.js';
+
+export const RETENTION_CLASS_ATTRIBUTE = 'retention.class';
+export const RETENTION_DAYS_ATTRIBUTE = 'retention.days';
+export const RETENTION_TAGGED_METRIC = 'tributary_retention_tagged_log_records_total';
+
+/** A retention class and how long it is kept (-1: forever). */
+export interface RetentionClass {
+  readonly name: string;
+  readonly days: number;
+}
+
+/** The classes a config can produce, in policy order, default last (for exporters that pre-create storage). */
+export function retentionClasses(config: RetentionProcessorConfig): RetentionClass[] {
+  const out: RetentionClass[] = [];
+  for (const p of [...(config.policies ?? BUILTIN_POLICIES), config.default]) {
+    if (!out.some((c) => c.name === p.name && c.days === p.days)) out.push({ name: p.name, days: p.days });
+  }
+  return out;
+}
+
+/** One policy's match predicate: all of its keys (a policy without keys matches everything). */
+export function compilePolicy(p: RetentionPolicy, label: string, mode: ErrorMode, log?: RateLimitedLog): Condition {
+  const parts: Condition[] = [];
+  if (p.min_severity !== undefined || p.max_severity !== undefined) parts.push(severityBetween(p.min_severity, p.max_severity));
+  if (p.categories !== undefined) parts.push(categoryIn(p.categories));
+  for (const [key, value] of Object.entries(p.attributes ?? {})) parts.push(attributeEquals(key, value));
+  // The condition goes last: the cheap keys above short-circuit it.
+  if (p.when !== undefined) parts.push(guardCondition(compileCondition(p.when), `${label}.when ${JSON.stringify(p.when)}`, mode, log));
+  return allOf(parts);
+}
+
+interface CompiledPolicy extends RetentionClass {
+  readonly match: Condition;
+  readonly tagged: BoundCounter;
+}
+
+/**
+ * Sets both attributes, replacing existing values. New AnyValue objects per record (not one shared per
+ * policy): a later processor may rewrite attribute values in place, which would corrupt every record
+ * sharing the object.
+ */
+function tag(record: LogRecord, cls: string, days: number): void {
+  const attrs: KeyValue[] = record.attributes;
+  const classValue: AnyValue = { stringValue: cls };
+  const daysValue: AnyValue = { intValue: days };
+  let haveClass = false;
+  let haveDays = false;
+  for (let i = 0; i < attrs.length; i++) {
+    const kv = attrs[i]!;
+    if (kv.key === RETENTION_CLASS_ATTRIBUTE) {
+      kv.value = classValue;
+      haveClass = true;
+    } else if (kv.key === RETENTION_DAYS_ATTRIBUTE) {
+      kv.value = daysValue;
+      haveDays = true;
+    }
+  }
+  if (!haveClass) attrs.push({ key: RETENTION_CLASS_ATTRIBUTE, value: classValue });
+  if (!haveDays) attrs.push({ key: RETENTION_DAYS_ATTRIBUTE, value: daysValue });
+}
+
+export class RetentionProcessor implements Processor {
+  readonly mutatesData = true;
+
+  private readonly policies: CompiledPolicy[];
+  private readonly fallback: CompiledPolicy;
+  private readonly incoming: BoundCounter;
+  private readonly outgoing: BoundCounter;
+  private readonly refused: BoundCounter;
+
+  constructor(settings: CreateSettings, config: RetentionProcessorConfig, private readonly next: LogsConsumer) {
+    const id = settings.id.id;
+    const t = settings.telemetry;
+    const tagged = t.counter(RETENTION_TAGGED_METRIC, 'Log records tagged by the retention processor, by class.');
+    const log = new RateLimitedLog(settings.logger);
+    const list = config.policies ?? BUILTIN_POLICIES;
+    this.policies = list.map((p, i) => ({
+      name: p.name,
+      days: p.days,
+      match: compilePolicy(p, `policies[${i}]`, config.error_mode, log),
+      tagged: tagged.bind({ processor: id, class: p.name }),
+    }));
+    const d = config.default;
+    this.fallback = { name: d.name, days: d.days, match: () => true, tagged: tagged.bind({ processor: id, class: d.name }) };
+    const labels = { processor: id };
+    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
+    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
+    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused (batch rejected) by the processor.').bind(labels);
+  }
+
+  async start(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(batch: LogsBatch): Promise<void> {
+    const total = countLogRecords(batch.resourceLogs);
+    this.incoming.add(total);
+    try {
+      this.tagBatch(batch);
+    } catch (err) {
+      this.refused.add(total);
+      const message = err instanceof EvaluationError ? err.message : `retention failed: ${String(err)}`;
+      return Promise.reject(new PermanentError(message, { cause: err }));
+    }
+    this.outgoing.add(total);
+    return this.next.consume(batch);
+  }
+
+  private tagBatch(batch: LogsBatch): void {
+    const policies = this.policies;
+    const n = policies.length;
+    const ctx: LogContext = { record: undefined as unknown as LogRecord, resource: undefined, scope: undefined };
+    const rls = batch.resourceLogs;
+    for (let r = 0; r < rls.length; r++) {
+      const rl = rls[r]!;
+      ctx.resource = rl.resource;
+      const sls = rl.scopeLogs;
+      for (let s = 0; s < sls.length; s++) {
+        const sl = sls[s]!;
+        ctx.scope = sl.scope;
+        const recs = sl.logRecords;
+        for (let i = 0; i < recs.length; i++) {
+          const rec = recs[i]!;
+          ctx.record = rec;
+          let chosen = this.fallback;
+          for (let p = 0; p < n; p++) {
+            if (policies[p]!.match(ctx)) {
+              chosen = policies[p]!;
+              break;
+            }
+          }
+          tag(rec, chosen.name, chosen.days);
+          chosen.tagged.value++;
+        }
+      }
+    }
+  }
+}
