@@ -5,6 +5,8 @@ import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
 import { rateLimitProcessorFactory } from './processors/ratelimit/index.js';
+import { filterProcessorFactory } from './processors/filter/index.js';
+import { retentionProcessorFactory } from './processors/retention/index.js';
 import { debugExporterFactory } from './exporters/debug/index.js';
 import { fileExporterFactory } from './exporters/file/index.js';
 import { otlpExporterFactory } from './exporters/otlp/index.js';
@@ -19,6 +21,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
     .register(rateLimitProcessorFactory)
+    .register(filterProcessorFactory)
+    .register(retentionProcessorFactory)
     .register(debugExporterFactory)
     .register(fileExporterFactory)
     .register(otlpExporterFactory)
