@@ -227,3 +227,19 @@ describe('filter: config validation', () => {
     expect(c.logs.log_record).toEqual([]);
   });
 });
+
+describe('filter: through the collector config loader', () => {
+  it('tributary validate reports a bad condition with its path and position', async () => {
+    const { validateConfig } = await import('../../config/load.js');
+    const { createDefaultRegistry } = await import('../../builtins.js');
+    const raw = {
+      receivers: { otlp: {} },
+      processors: { filter: { logs: { log_record: ['severity_number < 9', 'IsMatch(body, "x"'] } } },
+      exporters: { debug: {} },
+      service: { pipelines: { logs: { receivers: ['otlp'], processors: ['filter'], exporters: ['debug'] } } },
+    };
+    expect(() => validateConfig(raw, createDefaultRegistry())).toThrow(
+      'processors.filter.logs.log_record[1]: expected ")" at position 17 (found end of condition)',
+    );
+  });
+});
