@@ -5,6 +5,7 @@ import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
 import { rateLimitProcessorFactory } from './processors/ratelimit/index.js';
+import { redactionProcessorFactory } from './processors/redaction/index.js';
 import { filterProcessorFactory } from './processors/filter/index.js';
 import { retentionProcessorFactory } from './processors/retention/index.js';
 import { debugExporterFactory } from './exporters/debug/index.js';
@@ -21,6 +22,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
     .register(rateLimitProcessorFactory)
+    .register(redactionProcessorFactory)
     .register(filterProcessorFactory)
     .register(retentionProcessorFactory)
     .register(debugExporterFactory)

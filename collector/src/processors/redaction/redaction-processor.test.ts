@@ -1,0 +1,112 @@
+import Long from 'long';
+import { describe, expect, it } from 'vitest';
+import { anyValueFrom, keyValuesToRaw, type KeyValue, type LogRecord } from '@tributary/otlp';
+import { parseComponentId, type LogsBatch } from '../../component.js';
+import { silentLogger } from '../../telemetry/logger.js';
+import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
+import { redactionConfigSchema } from './config.js';
+import { luhnValid } from './patterns.js';
+import { MASKED_VALUES_METRIC, REMOVED_KEYS_METRIC, RedactionProcessor } from './redaction-processor.js';
+
+function rec(body: unknown, attrs: Record<string, unknown> = {}): LogRecord {
+  return {
+    timeUnixNano: Long.UZERO, observedTimeUnixNano: Long.UZERO, severityNumber: 9, severityText: '',
+    body: anyValueFrom(body), attributes: Object.entries(attrs).map(([key, v]): KeyValue => ({ key, value: anyValueFrom(v) })),
+    droppedAttributesCount: 0, flags: 0, traceId: new Uint8Array(0), spanId: new Uint8Array(0), eventName: '',
+  };
+}
+
+function make(config: Record<string, unknown>) {
+  const telemetry = new Telemetry();
+  const out: LogsBatch[] = [];
+  const p = new RedactionProcessor({ id: parseComponentId('redaction'), logger: silentLogger, telemetry }, redactionConfigSchema.parse(config), {
+    consume: async (b) => { out.push(b); },
+  });
+  const run = async (records: LogRecord[], resource: Record<string, unknown> = {}): Promise<LogsBatch> => {
+    const batch: LogsBatch = {
+      resourceLogs: [{ resource: { attributes: Object.entries(resource).map(([key, v]) => ({ key, value: anyValueFrom(v) })), droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: records }] }],
+      recordCount: records.length, receivedAt: 0,
+    };
+    await p.consume(batch);
+    return batch;
+  };
+  const masked = (reason?: string): number => telemetry.counter(MASKED_VALUES_METRIC, '').total(reason ? { processor: 'redaction', reason } : { processor: 'redaction' });
+  return { p, out, run, telemetry, masked };
+}
+
+const attrs = (r: LogRecord) => keyValuesToRaw(r.attributes);
+
+describe('redaction', () => {
+  it('masks an e-mail in the body and a password attribute, and counts them', async () => {
+    const { run, masked, telemetry } = make({ allow_all_keys: true, summary: 'debug' });
+    const r = rec('login failed for alice.smith+test@example.co.uk from 10.0.0.1', { password: 'hunter2', user: 'alice', 'http.route': '/login' });
+    const b = await run([r]);
+    expect(r.body!.stringValue).toBe('login failed for **** from 10.0.0.1');
+    expect(attrs(r)).toEqual({
+      password: '****', user: 'alice', 'http.route': '/login',
+      'redaction.masked.keys': 'body,password', 'redaction.masked.count': 2,
+    });
+    expect(masked('email')).toBe(1);
+    expect(masked('blocked_key')).toBe(1);
+    expect(masked()).toBe(2);
+    expect(b.recordCount).toBe(1);
+    expect(telemetry.counter(MetricNames.processorOutgoing, '').total()).toBe(1);
+  });
+
+  it('upstream semantics: with allow_all_keys false, keys not in allowed_keys are removed; ignored keys are untouched', async () => {
+    const { run, telemetry } = make({ allowed_keys: ['user', 'password'], ignored_keys: ['trace.note'], summary: 'info' });
+    const r = rec('ok', { user: 'bob@example.com', password: 'x', ssn: '123-45-6789', geo: 'here', 'trace.note': 'mail carol@example.com' });
+    await run([r], { 'service.name': 'shop', 'deployment.environment': 'prod' });
+    expect(attrs(r)).toEqual({
+      user: '****', password: '****', 'trace.note': 'mail carol@example.com',
+      'redaction.redacted.count': 2, 'redaction.masked.count': 2,
+    });
+    expect(telemetry.counter(REMOVED_KEYS_METRIC, '').total()).toBe(4);
+  });
+
+  it('masks Luhn-valid card numbers (with spaces or dashes) but not other long digit runs', async () => {
+    const { run, masked } = make({ allow_all_keys: true });
+    const r = rec('paid with 4111 1111 1111 1111, order 1234567890123, card 5500-0000-0000-0004', { pan: 4111111111111111 });
+    await run([r]);
+    expect(r.body!.stringValue).toBe('paid with ****, order 1234567890123, card ****');
+    expect(attrs(r).pan).toBe('****');
+    expect(masked('card_number')).toBe(3);
+    expect(luhnValid('4111111111111111')).toBe(true);
+    expect(luhnValid('4111111111111112')).toBe(false);
+  });
+
+  it('masks bearer tokens, user blocked_values, and strings inside map bodies; blocked keys in maps', async () => {
+    const { run, masked } = make({ allow_all_keys: true, blocked_values: ['\\bSSN-\\d{3}\\b'], blocked_keys: ['x-secret'] });
+    const r = rec({ msg: 'call with Authorization: Bearer eyJhbGciOi.J9-x_y== done', nested: { list: ['SSN-123', 'fine'] }, 'X-Secret': 42 }, { header: 'bearer abc123' });
+    await run([r]);
+    expect(keyValuesToRaw(r.body!.kvlistValue!.values)).toEqual({ msg: 'call with Authorization: **** done', nested: { list: ['****', 'fine'] }, 'X-Secret': '****' });
+    expect(attrs(r).header).toBe('****');
+    expect(masked('bearer_token')).toBe(2);
+    expect(masked('blocked_value')).toBe(1);
+    expect(masked('blocked_key')).toBe(1);
+  });
+
+  it('builtin_patterns: false turns the built-ins off; summary silent adds nothing; patterns are applied to every record', async () => {
+    const { run, masked } = make({ allow_all_keys: true, builtin_patterns: false, blocked_values: ['secret-[a-z]+'] });
+    const rs = [rec('mail a@b.io secret-abc'), rec('secret-def and secret-ghi', { token: 't' })];
+    await run(rs);
+    expect(rs.map((r) => r.body!.stringValue)).toEqual(['mail a@b.io ****', '**** and ****']);
+    expect(attrs(rs[1]!)).toEqual({ token: '****' });
+    expect(masked()).toBe(4);
+  });
+
+  it('handles non-ASCII text before a match and leaves unmatched values as they were', async () => {
+    const { run } = make({ allow_all_keys: true });
+    const r = rec('héllo 😀 écrivez à zoë@exemple.fr ou bob@example.com', { n: 7, ok: true });
+    const before = r.attributes[0]!.value;
+    await run([r]);
+    expect(r.body!.stringValue).toBe('héllo 😀 écrivez à **** ou ****');
+    expect(r.attributes[0]!.value).toBe(before);
+  });
+
+  it('rejects an invalid regex with its path', () => {
+    const res = redactionConfigSchema.safeParse({ blocked_values: ['ok', '(unclosed'] });
+    expect(res.success).toBe(false);
+    expect(res.error!.issues[0]!.path).toEqual(['blocked_values', 1]);
+  });
+});
