@@ -1,0 +1,89 @@
+/**
+ * Nothing lost on the way out, and the process still ends the way it would have without us:
+ * - `beforeExit`: async flush (bounded) when something was logged since the last one;
+ * - `exit` (process.exit() or the natural end): synchronous send of what is still buffered;
+ * - SIGTERM/SIGINT: bounded flush, then, if the app has no handler of its own, the signal is raised again;
+ * - uncaught exceptions (and unhandled rejections, which Node turns into them): a FATAL record with the
+ *   stack, a bounded flush, then the error is printed and the process exits with code 1, as Node does.
+ */
+import { inspect } from 'node:util';
+
+export interface ExitHooks {
+  /** Number of records emitted so far (to skip needless flushes). */
+  emitted(): number;
+  flush(): Promise<void>;
+  flushSync(): void;
+  emitFatal(err: unknown, origin: string): void;
+  timeoutMs: number;
+}
+
+const INSTALLED = Symbol.for('tributary.exit-handlers');
+
+export function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // A ref'd timer: during beforeExit it is what keeps the loop alive until the flush settles.
+    const timer = setTimeout(resolve, ms);
+    p.then(() => undefined, () => undefined).finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function installExitHandlers(hooks: ExitHooks): () => void {
+  const proc = process as NodeJS.Process & Record<symbol, unknown>;
+  if (proc[INSTALLED]) return () => undefined;
+  proc[INSTALLED] = true;
+
+  let flushedAt = 0;
+  let beforeExitRunning = false;
+  let crashing = false;
+
+  const onBeforeExit = (): void => {
+    const n = hooks.emitted();
+    if (beforeExitRunning || n === flushedAt) return;
+    beforeExitRunning = true;
+    flushedAt = n;
+    void bounded(hooks.flush(), hooks.timeoutMs).finally(() => { beforeExitRunning = false; });
+  };
+
+  const onExit = (): void => {
+    try { hooks.flushSync(); } catch { /* exiting anyway */ }
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const appHandles = process.listenerCount(signal) > 1;
+    void bounded(hooks.flush(), hooks.timeoutMs).finally(() => {
+      if (appHandles) return;
+      // As if we had never listened: the default action ends the process with this signal.
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    });
+  };
+
+  const onUncaught = (err: unknown, origin: string): void => {
+    try { hooks.emitFatal(err, origin); } catch { /* must not mask the app's error */ }
+    if (process.listenerCount('uncaughtException') > 1 || crashing) return;
+    crashing = true;
+    void bounded(hooks.flush(), hooks.timeoutMs).finally(() => {
+      // What Node does for an uncaught error: print it and exit with code 1.
+      process.stderr.write(`${inspect(err)}\n\nNode.js ${process.version}\n`);
+      process.exit(1);
+    });
+  };
+
+  process.on('beforeExit', onBeforeExit);
+  process.on('exit', onExit);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', onUncaught);
+
+  return () => {
+    process.removeListener('beforeExit', onBeforeExit);
+    process.removeListener('exit', onExit);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('uncaughtException', onUncaught);
+    delete proc[INSTALLED];
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * Starts everything `register` promises: tracer provider with W3C trace context + baggage + correlation
+ * propagation, http instrumentation, the logger provider with a bounded batching exporter, the logger
+ * bridges and the exit handlers. Idempotent: a second call returns the first runtime.
+ */
+import { context, diag, DiagLogLevel, type Span } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
+import { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, type LogRecordExporter, type LogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
+import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { loadConfig, type LogKeys, type TributaryConfig } from './config';
+import { installConsoleBridge, originalConsole } from './console-bridge';
+import { CorrelationPropagator, getCorrelationId, makeResponseHook, writeIdFields } from './correlation';
+import { installExitHandlers } from './exit-handlers';
+import { TributaryLogProcessor } from './log-processor';
+import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches';
+import { Redactor } from './redact';
+import { flushSync, type SyncTarget } from './sync-flush';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+
+export interface TributaryRuntime {
+  config: TributaryConfig;
+  redactor: Redactor;
+  loggerProvider: LoggerProvider;
+  tracerProvider: NodeTracerProvider;
+  /** Flushes logs (and spans, when exported), bounded by TRIBUTARY_SHUTDOWN_TIMEOUT_MS. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+const RUNTIME = Symbol.for('tributary.instrumentation.runtime');
+type Holder = Record<symbol, TributaryRuntime | undefined>;
+
+export function getRuntime(): TributaryRuntime | undefined {
+  return (globalThis as unknown as Holder)[RUNTIME];
+}
+
+const DIAG_LEVELS: Record<string, DiagLogLevel> = {
+  none: DiagLogLevel.NONE, error: DiagLogLevel.ERROR, warn: DiagLogLevel.WARN, info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL,
+};
+
+function setupDiag(level: string): void {
+  // The SDK's own messages go to stderr through the unpatched console, never back into the bridge.
+  const err = (...a: unknown[]): void => originalConsole().error('[tributary]', ...a);
+  diag.setLogger(
+    { error: err, warn: err, info: err, debug: err, verbose: err },
+    { logLevel: DIAG_LEVELS[level] ?? DiagLogLevel.INFO, suppressOverrideMessage: true },
+  );
+}
+
+function logExporter(cfg: TributaryConfig): LogRecordExporter {
+  const common = { timeoutMillis: cfg.exportTimeoutMs };
+  if (cfg.logsProtocol === 'grpc') return new GrpcLogExporter({ ...common, url: cfg.logsEndpoint });
+  const http = { ...common, url: cfg.logsEndpoint, headers: cfg.headers };
+  return cfg.logsProtocol === 'http/json' ? new JsonLogExporter(http) : new ProtoLogExporter(http);
+}
+
+function spanExporter(cfg: TributaryConfig): SpanExporter {
+  // Endpoint and headers come from the standard variables, read by the exporter itself.
+  if (cfg.tracesProtocol === 'grpc') return new GrpcTraceExporter();
+  return cfg.tracesProtocol === 'http/json' ? new JsonTraceExporter() : new ProtoTraceExporter();
+}
+
+/** logHook shared by the three official bridges: configured key names and the correlation id. */
+function makeLogHook(keys: LogKeys): (span: Span, record: Record<string, unknown>) => void {
+  const renamed = keys.traceId !== 'trace_id' || keys.spanId !== 'span_id' || keys.traceFlags !== 'trace_flags' || keys.decimalIds;
+  return (span, record) => {
+    const correlationId = getCorrelationId();
+    if (renamed) {
+      delete record['trace_id'];
+      delete record['span_id'];
+      delete record['trace_flags'];
+      writeIdFields(record, span.spanContext(), correlationId, keys);
+    } else if (correlationId !== undefined) {
+      record[keys.correlationId] = correlationId;
+    }
+  };
+}
+
+export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | undefined {
+  const holder = globalThis as unknown as Holder;
+  const existing = holder[RUNTIME];
+  if (existing) return existing;
+  const cfg = loadConfig(env);
+  if (cfg.disabled) return undefined;
+  setupDiag(cfg.diagLevel);
+
+  const detected = detectResources({ detectors: [envDetector, processDetector, hostDetector] });
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ 'telemetry.distro.name': PACKAGE_NAME, 'telemetry.distro.version': PACKAGE_VERSION }))
+    .merge(detected);
+
+  const redactor = new Redactor(cfg.redactKeys, cfg.redactCensor);
+  let emitted = 0;
+  const batchOptions = {
+    maxQueueSize: cfg.batch.maxQueueSize,
+    maxExportBatchSize: Math.min(cfg.batch.maxExportBatchSize, cfg.batch.maxQueueSize),
+    scheduledDelayMillis: cfg.batch.scheduledDelayMs,
+    exportTimeoutMillis: cfg.exportTimeoutMs,
+  };
+  const syncTargets: SyncTarget[] = [];
+  const processors: LogRecordProcessor[] = [];
+  for (const kind of cfg.logsExporters) {
+    const exporter = kind === 'console' ? new ConsoleLogRecordExporter() : logExporter(cfg);
+    const batch = new BatchLogRecordProcessor({ exporter, ...batchOptions });
+    if (kind === 'otlp' && cfg.logsProtocol !== 'grpc') {
+      syncTargets.push({ processor: batch, url: cfg.logsEndpoint, headers: cfg.headers, json: cfg.logsProtocol === 'http/json' });
+    }
+    const inner: LogRecordProcessor = {
+      onEmit: (r) => { emitted++; batch.onEmit(r); },
+      forceFlush: () => batch.forceFlush(),
+      shutdown: () => batch.shutdown(),
+    };
+    processors.push(new TributaryLogProcessor(inner, { minSeverity: cfg.minSeverity, logKeys: cfg.logKeys, redactor }));
+  }
+  const loggerProvider = new LoggerProvider({ resource, processors });
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  const spanProcessors: SpanProcessor[] = cfg.tracesExporters.map((kind) => new BatchSpanProcessor(kind === 'console' ? new ConsoleSpanExporter() : spanExporter(cfg)));
+  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
+  tracerProvider.register({
+    propagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new CorrelationPropagator(cfg.correlationHeaders)],
+    }),
+  });
+
+  const logHook = makeLogHook(cfg.logKeys);
+  const instrumentations: Instrumentation[] = [
+    new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }),
+  ];
+  let pinoInstrumentation: PinoInstrumentation | undefined;
+  if (cfg.bridges.has('pino')) {
+    const k = cfg.logKeys;
+    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook });
+    instrumentations.push(pinoInstrumentation);
+  }
+  if (cfg.bridges.has('winston')) instrumentations.push(new WinstonInstrumentation({ logHook }));
+  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook }));
+  // Registered last so its wrappers sit outside the official ones.
+  instrumentations.push(new LoggerPatches({
+    redactor,
+    bridges: cfg.bridges,
+    withPinoSendingDisabled: <T>(fn: () => T): T => {
+      if (!pinoInstrumentation) return fn();
+      const saved = pinoInstrumentation.getConfig();
+      pinoInstrumentation.setConfig({ ...saved, disableLogSending: true });
+      try { return fn(); } finally { pinoInstrumentation.setConfig(saved); }
+    },
+  }));
+  registerInstrumentations({ instrumentations, tracerProvider, loggerProvider });
+
+  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: cfg.minSeverity });
+
+  const flush = async (): Promise<void> => {
+    await Promise.all([loggerProvider.forceFlush(), tracerProvider.forceFlush()]);
+  };
+  const fatalLogger = logs.getLogger(PACKAGE_NAME, PACKAGE_VERSION);
+  installExitHandlers({
+    emitted: () => emitted,
+    flush,
+    flushSync: () => { flushSync(syncTargets, cfg.shutdownTimeoutMs); },
+    timeoutMs: cfg.shutdownTimeoutMs,
+    emitFatal: (err, origin) => {
+      const e = err instanceof Error ? err : undefined;
+      fatalLogger.emit({
+        severityNumber: SeverityNumber.FATAL, severityText: 'FATAL',
+        body: e ? `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: ${e.name}: ${e.message}` : `${origin}: ${String(err)}`,
+        exception: e ?? String(err),
+        attributes: { 'log.source': 'process', 'exception.escaped': true, 'process.exit.origin': origin },
+        context: context.active(),
+      });
+    },
+  });
+
+  const runtime: TributaryRuntime = {
+    config: cfg, redactor, loggerProvider, tracerProvider, flush,
+    async shutdown() {
+      await Promise.all([loggerProvider.shutdown(), tracerProvider.shutdown()]);
+    },
+  };
+  holder[RUNTIME] = runtime;
+  return runtime;
+}
+
