@@ -6,6 +6,8 @@ import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
 import { rateLimitProcessorFactory } from './processors/ratelimit/index.js';
 import { redactionProcessorFactory } from './processors/redaction/index.js';
+import { attributesProcessorFactory } from './processors/attributes/index.js';
+import { resourceProcessorFactory } from './processors/resource/index.js';
 import { filterProcessorFactory } from './processors/filter/index.js';
 import { retentionProcessorFactory } from './processors/retention/index.js';
 import { debugExporterFactory } from './exporters/debug/index.js';
@@ -23,6 +25,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(probabilisticSamplerProcessorFactory)
     .register(rateLimitProcessorFactory)
     .register(redactionProcessorFactory)
+    .register(attributesProcessorFactory)
+    .register(resourceProcessorFactory)
     .register(filterProcessorFactory)
     .register(retentionProcessorFactory)
     .register(debugExporterFactory)

@@ -1,0 +1,32 @@
+/** The `resource` processor (upstream resourceprocessor): applies attribute actions to each ResourceLogs' resource, once per resource. */
+import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
+import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import { AttributeActions } from '../attributes/actions.js';
+import type { ResourceConfig } from './config.js';
+
+export class ResourceProcessor implements Processor {
+  readonly mutatesData = true;
+  private readonly actions: AttributeActions;
+  private readonly incoming: BoundCounter;
+  private readonly outgoing: BoundCounter;
+
+  constructor(settings: CreateSettings, config: ResourceConfig, private readonly next: LogsConsumer) {
+    this.actions = new AttributeActions(config.attributes);
+    const labels = { processor: settings.id.id };
+    this.incoming = settings.telemetry.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
+    this.outgoing = settings.telemetry.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
+  }
+
+  async start(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+
+  consume(batch: LogsBatch): Promise<void> {
+    this.incoming.add(batch.recordCount);
+    for (const rl of batch.resourceLogs) {
+      rl.resource ??= { attributes: [], droppedAttributesCount: 0 };
+      this.actions.apply(rl.resource.attributes, batch.metadata);
+    }
+    this.outgoing.add(batch.recordCount);
+    return this.next.consume(batch);
+  }
+}
