@@ -243,3 +243,15 @@ describe('filter: through the collector config loader', () => {
     );
   });
 });
+
+describe('filter: README example', () => {
+  it('every processor in the README example config is valid', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const text = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(text)![1]!;
+    const processors = (parse(yaml) as { processors: Record<string, unknown> }).processors;
+    expect(Object.keys(processors)).toHaveLength(3);
+    for (const [id, cfg] of Object.entries(processors)) expect(filterProcessorConfigSchema.safeParse(cfg).success, id).toBe(true);
+  });
+});

@@ -206,3 +206,13 @@ describe('retention: metrics and errors', () => {
     expect(issues({ polices: [] })).toEqual(['processors.retention.polices: unknown key']);
   });
 });
+
+describe('retention: README example', () => {
+  it('the README example config is valid and tags as documented', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(text)![1]!;
+    const raw = (parseYaml(yaml) as { processors: { retention: unknown } }).processors.retention;
+    expect(await tags(raw, [{ sev: 9, attrs: { 'pci.scope': true } }, { sev: 5 }, { sev: 9 }])).toEqual(['pci/365', 'debug/1', 'standard/7']);
+  });
+});
