@@ -1,6 +1,6 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
-import { anyValueFrom, idFromHex, keyValuesFrom, type InstrumentationScope, type LogRecord, type Resource } from '@tributary/otlp';
+import { anyValueFrom, decodeExportRequest, encodeExportRequest, idFromHex, keyValuesFrom, type InstrumentationScope, type LogRecord, type Resource } from '@tributary/otlp';
 import { z } from 'zod';
 import { compileCondition, conditionError, EvaluationError, ottlCondition, ParseError, severityBound, type LogContext } from './index.js';
 
@@ -219,5 +219,26 @@ describe('schema helpers', () => {
     expect(severityBound('max').parse(9)).toBe(9);
     expect(severityBound('min').safeParse('LOUD').success).toBe(false);
     expect(severityBound('min').safeParse(30).success).toBe(false);
+  });
+});
+
+describe('records decoded from protobuf', () => {
+  it('conditions see the decoded representation (prototype defaults, Long ints)', () => {
+    const rec = record({ severityNumber: 17, body: { user: 'bob' }, attributes: { code: 503, big: 2 ** 40, ok: false, s: '' } });
+    const req = decodeExportRequest(
+      encodeExportRequest({ resourceLogs: [{ resource: { attributes: keyValuesFrom({ 'service.name': 'api' }), droppedAttributesCount: 0 }, scopeLogs: [{ scope: { name: 'sc', version: '', attributes: [], droppedAttributesCount: 0 }, logRecords: [rec], schemaUrl: '' }], schemaUrl: '' }] }),
+    );
+    const rl = req.resourceLogs[0]!;
+    const c: LogContext = { record: rl.scopeLogs[0]!.logRecords[0]!, resource: rl.resource, scope: rl.scopeLogs[0]!.scope };
+    const yes = [
+      'attributes["code"] == 503 and attributes["code"] > 500.5',
+      'attributes["big"] == 1099511627776',
+      'attributes["ok"] == false and attributes["s"] == "" and attributes["missing"] == nil',
+      'body["user"] == "bob" and IsMap(body) and IsInt(attributes["code"])',
+      'resource.attributes["service.name"] == "api" and instrumentation_scope.name == "sc"',
+      'severity_number >= SEVERITY_NUMBER_ERROR and severity_text == "" and trace_id.string == ""',
+    ];
+    for (const text of yes) expect(compileCondition(text)(c), text).toBe(true);
+    expect(compileCondition('attributes["code"] == "503"')(c)).toBe(false);
   });
 });
