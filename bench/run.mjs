@@ -62,7 +62,7 @@ for (const r of results) {
   }
   rows.push(['request latency p50 / p90 / p99 / max', `${g.latencyMs.p50} / ${g.latencyMs.p90} / ${g.latencyMs.p99} / ${g.latencyMs.max} ms`, '']);
   rows.push(['sent / acknowledged (200) records', `${g.sentRecords} / ${g.ackedRecords}`, '']);
-  rows.push(['non-200 answers / connection errors', `${JSON.stringify(g.non200ByStatus)} / ${g.connectionErrors}${g.connectionErrors ? ` ${JSON.stringify(g.errorMessages)}` : ''}`, '']);
+  rows.push(['non-200 answers / errors / unanswered', `${JSON.stringify(g.non200ByStatus)} / ${g.connectionErrors}${g.connectionErrors ? ` ${JSON.stringify(g.errorMessages)}` : ''} / ${g.unanswered}`, '']);
   rows.push(['records in file output / acknowledged', `${r.output.records} / ${g.ackedRecords}`, `equal: ${yes(r.recordsMatch)}`]);
   rows.push(['file output', `${r.output.lines} lines, ${(r.output.bytes / 2 ** 20).toFixed(1)} MiB`, '']);
   rows.push(['collector idle RSS at start / mean RSS', `${c.idleRssMiB} / ${c.meanRssMiB} MiB`, '']);
