@@ -1,12 +1,15 @@
-// Placeholder: replaced by the real component.
-import { z } from 'zod';
+/** The `batch` processor (upstream batchprocessor): groups records into larger batches by size or time. */
 import type { ProcessorFactory } from '../../component.js';
+import { BatchProcessor } from './batch-processor.js';
+import { batchProcessorConfigSchema, type BatchProcessorConfig } from './config.js';
 
-export const batchProcessorFactory: ProcessorFactory<Record<string, never>> = {
+export { batchProcessorConfigSchema, type BatchProcessorConfig } from './config.js';
+export { BatchProcessor, BATCH_SEND_SIZE_METRIC } from './batch-processor.js';
+export { splitResourceLogs } from './split.js';
+
+export const batchProcessorFactory: ProcessorFactory<BatchProcessorConfig> = {
   kind: 'processor',
   type: 'batch',
-  configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
-  create() {
-    throw new Error('processor batch is not implemented yet');
-  },
+  configSchema: batchProcessorConfigSchema,
+  create: (settings, config, next) => new BatchProcessor(settings, config, next),
 };

@@ -1,0 +1,221 @@
+/**
+ * The `batch` processor: merges incoming batches into larger ones (by size or after `timeout`) and splits
+ * at `send_batch_max_size`. Unlike upstream, `consume()` resolves only once every downstream call that
+ * carried its records has been accepted, and rejects with the downstream error otherwise, so back-pressure
+ * and failures reach the receiver and nothing is acknowledged before it is safe.
+ */
+import { countLogRecords, type ResourceLogs } from '@tributary/otlp';
+import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
+import type { BoundCounter, BoundHistogram } from '../../telemetry/metrics.js';
+import { MetricNames } from '../../telemetry/metrics.js';
+import type { BatchProcessorConfig } from './config.js';
+import { splitResourceLogs } from './split.js';
+
+export const BATCH_SEND_SIZE_METRIC = 'tributary_processor_batch_send_size';
+const SEND_SIZE_BUCKETS: readonly number[] = [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000];
+
+const NO_RECORDS: ResourceLogs[] = [];
+
+/** One consume() call: its records still waiting, its downstream calls in flight, and its promise. */
+interface Contribution {
+  rls: ResourceLogs[];
+  remaining: number;
+  inflight: number;
+  failed: boolean;
+  error: unknown;
+  receivedAt: number;
+  metadata: LogsBatch['metadata'];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class BatchProcessor implements Processor {
+  readonly mutatesData = false;
+
+  private readonly sendBatchSize: number;
+  private readonly maxSize: number;
+  private readonly timeoutMs: number;
+  /** FIFO of contributions with records still pending; `head` is the first live one. */
+  private queue: Contribution[] = [];
+  private head = 0;
+  private pendingRecords = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  private stopped = false;
+
+  private readonly incoming: BoundCounter;
+  private readonly outgoing: BoundCounter;
+  private readonly sendSize: BoundHistogram;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.flushAll();
+  };
+
+  constructor(settings: CreateSettings, config: BatchProcessorConfig, private readonly next: LogsConsumer) {
+    // timeout 0 or size 0 means "no waiting": every arrival is sent at once (upstream semantics).
+    this.sendBatchSize = config.timeout === 0 ? 0 : config.send_batch_size;
+    this.maxSize = config.send_batch_max_size > 0 ? config.send_batch_max_size : Number.POSITIVE_INFINITY;
+    this.timeoutMs = config.timeout;
+    const labels = { processor: settings.id.id };
+    const t = settings.telemetry;
+    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
+    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
+    this.sendSize = t.histogram(BATCH_SEND_SIZE_METRIC, 'Log records per batch sent by the batch processor.', SEND_SIZE_BUCKETS).bind(labels);
+  }
+
+  async start(): Promise<void> {}
+
+  consume(batch: LogsBatch): Promise<void> {
+    const n = countLogRecords(batch.resourceLogs);
+    this.incoming.add(n);
+    if (n === 0) return Promise.resolve();
+    if (this.stopped) {
+      // After shutdown nothing may wait in here: pass straight through.
+      this.outgoing.add(n);
+      this.sendSize.observe(n);
+      return this.next.consume(batch);
+    }
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.queue.push({
+      rls: batch.resourceLogs,
+      remaining: n,
+      inflight: 0,
+      failed: false,
+      error: undefined,
+      receivedAt: batch.receivedAt,
+      metadata: batch.metadata,
+      resolve,
+      reject,
+    });
+    this.pendingRecords += n;
+    if (this.pendingRecords >= this.sendBatchSize) this.flushBySize();
+    else if (this.timer === undefined) this.timer = setTimeout(this.onTimer, this.timeoutMs);
+    return done;
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.flushAll();
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Upstream: send full batches while at least send_batch_size are pending; the rest waits for the timer. */
+  private flushBySize(): void {
+    this.clearTimer();
+    while (this.pendingRecords > 0 && this.pendingRecords >= this.sendBatchSize) this.dispatchNext();
+    if (this.pendingRecords > 0) this.timer = setTimeout(this.onTimer, this.timeoutMs);
+  }
+
+  private flushAll(): void {
+    this.clearTimer();
+    while (this.pendingRecords > 0) this.dispatchNext();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Cuts up to send_batch_max_size records off the front of the queue and sends them downstream. */
+  private dispatchNext(): void {
+    let rls: ResourceLogs[] | undefined;
+    const contributors: Contribution[] = [];
+    let count = 0;
+    let receivedAt = Number.POSITIVE_INFINITY;
+    // dequeueHead may swap this.queue for a compacted array: always read it afresh.
+    while (this.head < this.queue.length && count < this.maxSize) {
+      const c = this.queue[this.head]!;
+      if (c.failed) {
+        // A downstream call with part of these records failed; the sender will retry all of them.
+        this.pendingRecords -= c.remaining;
+        this.dequeueHead(c);
+        if (c.inflight === 0) c.reject(c.error);
+        continue;
+      }
+      const room = this.maxSize - count;
+      let part: ResourceLogs[];
+      if (c.remaining <= room) {
+        part = c.rls;
+        count += c.remaining;
+        this.pendingRecords -= c.remaining;
+        this.dequeueHead(c);
+      } else {
+        const [h, t] = splitResourceLogs(c.rls, room);
+        part = h;
+        c.rls = t;
+        c.remaining -= room;
+        count += room;
+        this.pendingRecords -= room;
+      }
+      // Concatenating the first part avoids a copy when a batch is sent on its own.
+      rls = rls === undefined ? part : rls.concat(part);
+      c.inflight++;
+      contributors.push(c);
+      if (c.receivedAt < receivedAt) receivedAt = c.receivedAt;
+    }
+    if (rls === undefined || count === 0) return;
+    const out: LogsBatch = {
+      resourceLogs: rls,
+      recordCount: count,
+      receivedAt,
+      metadata: contributors.length === 1 ? contributors[0]!.metadata : undefined,
+    };
+    this.outgoing.add(count);
+    this.sendSize.observe(count);
+    let sent: Promise<void>;
+    try {
+      sent = this.next.consume(out);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    const settled = sent.then(
+      () => this.settle(contributors, false, undefined),
+      (err: unknown) => this.settle(contributors, true, err),
+    );
+    this.inflight.add(settled);
+    void settled.finally(() => this.inflight.delete(settled));
+  }
+
+  private dequeueHead(c: Contribution): void {
+    c.rls = NO_RECORDS;
+    c.remaining = 0;
+    this.head++;
+    // Compact now and then so the array does not grow without bound.
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private settle(contributors: Contribution[], failed: boolean, err: unknown): void {
+    for (let i = 0; i < contributors.length; i++) {
+      const c = contributors[i]!;
+      c.inflight--;
+      if (failed && !c.failed) {
+        c.failed = true;
+        c.error = err;
+        // Its records still waiting would only be sent twice once the sender retries: drop them now.
+        // A partly sent contribution is always at the head of the queue.
+        if (c.remaining > 0 && this.queue[this.head] === c) {
+          this.pendingRecords -= c.remaining;
+          this.dequeueHead(c);
+          if (this.pendingRecords === 0) this.clearTimer();
+        }
+      }
+      if (c.remaining === 0 && c.inflight === 0) {
+        if (c.failed) c.reject(c.error);
+        else c.resolve();
+      }
+    }
+  }
+}

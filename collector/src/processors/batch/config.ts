@@ -1,0 +1,24 @@
+/** Config of the `batch` processor: upstream batchprocessor keys and defaults. */
+import { z } from 'zod';
+import { duration } from '../../config/schema-helpers.js';
+
+export const batchProcessorConfigSchema = z
+  .strictObject({
+    /** Records pending that trigger a send regardless of `timeout`. 0: send on every arrival. */
+    send_batch_size: z.number().int().min(0).default(8192),
+    /** Most records per downstream call; larger batches are split. 0: no limit. */
+    send_batch_max_size: z.number().int().min(0).default(0),
+    /** Longest a record waits for a batch to fill. 0: send on every arrival. */
+    timeout: duration().prefault('200ms'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.send_batch_max_size > 0 && c.send_batch_max_size < c.send_batch_size) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['send_batch_max_size'],
+        message: `must be 0 or greater than or equal to send_batch_size (${c.send_batch_size})`,
+      });
+    }
+  });
+
+export type BatchProcessorConfig = z.output<typeof batchProcessorConfigSchema>;
