@@ -277,7 +277,7 @@ describe('batch processor', () => {
 
   it('keeps order and settles everyone across thousands of small contributions (queue compaction)', async () => {
     const next = new Downstream();
-    const { p } = make({ send_batch_size: 700, send_batch_max_size: 1000, timeout: '1h' }, next);
+    const { p } = make({ send_batch_size: 2000, send_batch_max_size: 1500, timeout: '1h' }, next);
     const inputs = Array.from({ length: 3000 }, () => batchOf([[1]]));
     const results = inputs.map((b) => p.consume(b));
     await p.shutdown();
@@ -286,7 +286,7 @@ describe('batch processor', () => {
     const expected = inputs.flatMap((b) => recordsOf(b.resourceLogs));
     expect(sent.length).toBe(expected.length);
     expect(sent.every((r, i) => r === expected[i])).toBe(true);
-    expect(next.calls.every((c) => c.batch.recordCount <= 1000)).toBe(true);
+    expect(next.calls.every((c) => c.batch.recordCount <= 1500)).toBe(true);
   });
 
   it('resolves an empty batch without sending', async () => {
