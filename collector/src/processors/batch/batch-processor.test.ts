@@ -277,8 +277,9 @@ describe('batch processor', () => {
 
   it('keeps order and settles everyone across thousands of small contributions (queue compaction)', async () => {
     const next = new Downstream();
-    const { p } = make({ send_batch_size: 2000, send_batch_max_size: 1500, timeout: '1h' }, next);
-    const inputs = Array.from({ length: 3000 }, () => batchOf([[1]]));
+    const { p } = make({ send_batch_size: 1100, send_batch_max_size: 1100, timeout: '1h' }, next);
+    // Every 1100th contribution is large, so a flush leaves a split one queued behind 1099 sent ones.
+    const inputs = Array.from({ length: 3000 }, (_, i) => batchOf([[i % 1100 === 1099 ? 50 : 1]]));
     const results = inputs.map((b) => p.consume(b));
     await p.shutdown();
     await Promise.all(results);
@@ -286,7 +287,7 @@ describe('batch processor', () => {
     const expected = inputs.flatMap((b) => recordsOf(b.resourceLogs));
     expect(sent.length).toBe(expected.length);
     expect(sent.every((r, i) => r === expected[i])).toBe(true);
-    expect(next.calls.every((c) => c.batch.recordCount <= 1500)).toBe(true);
+    expect(next.calls.every((c) => c.batch.recordCount <= 1100)).toBe(true);
   });
 
   it('resolves an empty batch without sending', async () => {
