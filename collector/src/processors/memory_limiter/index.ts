@@ -1,12 +1,15 @@
-// Placeholder: replaced by the real component.
-import { z } from 'zod';
+/** The `memory_limiter` processor (upstream memorylimiterprocessor): refuses data while memory is too high. */
 import type { ProcessorFactory } from '../../component.js';
+import { memoryLimiterConfigSchema, type MemoryLimiterConfig } from './config.js';
+import { MemoryLimiterProcessor } from './memory-limiter-processor.js';
 
-export const memoryLimiterProcessorFactory: ProcessorFactory<Record<string, never>> = {
+export { memoryLimiterConfigSchema, type MemoryLimiterConfig } from './config.js';
+export { MemoryLimiterProcessor, type MemoryLimiterOptions, type MemoryState } from './memory-limiter-processor.js';
+export { computeLimits, parseCgroupLimit, totalMemoryBytes, type MemoryLimits } from './memory-limits.js';
+
+export const memoryLimiterProcessorFactory: ProcessorFactory<MemoryLimiterConfig> = {
   kind: 'processor',
   type: 'memory_limiter',
-  configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
-  create() {
-    throw new Error('processor memory_limiter is not implemented yet');
-  },
+  configSchema: memoryLimiterConfigSchema,
+  create: (settings, config, next) => new MemoryLimiterProcessor(settings, config, next),
 };

@@ -1,0 +1,120 @@
+/**
+ * The `memory_limiter` processor: measures process RSS every check_interval and, while it is above the
+ * soft limit (limit − spike), refuses data with a RetryableError so receivers push back (503 / UNAVAILABLE)
+ * instead of accepting what the process has no room for. Above the hard limit it also forces a GC when
+ * node runs with --expose-gc.
+ */
+import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
+import { RetryableError } from '../../errors.js';
+import type { Logger } from '../../telemetry/logger.js';
+import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { MemoryLimiterConfig } from './config.js';
+import { computeLimits, MIB, totalMemoryBytes, type MemoryLimits } from './memory-limits.js';
+
+export type MemoryState = 'ok' | 'soft_limited' | 'hard_limited';
+
+/** Seams for tests; the defaults read the real process and machine. */
+export interface MemoryLimiterOptions {
+  /** Current memory use in bytes (default: process RSS). */
+  readMemory?: () => number;
+  /** Memory available to the process in bytes (default: machine or cgroup limit). */
+  totalMemory?: () => number | Promise<number>;
+  /** Forced collection (default: `global.gc` when exposed). */
+  gc?: (() => void) | undefined;
+}
+
+const mib = (bytes: number): number => Math.round(bytes / MIB);
+
+export class MemoryLimiterProcessor implements Processor {
+  readonly mutatesData = false;
+
+  private readonly readMemory: () => number;
+  private readonly totalMemory: () => number | Promise<number>;
+  private readonly gc: (() => void) | undefined;
+  private readonly logger: Logger;
+  private readonly where: string;
+  private limits: MemoryLimits | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stateNow: MemoryState = 'ok';
+  private refusalMessage = '';
+
+  private readonly incoming: BoundCounter;
+  private readonly outgoing: BoundCounter;
+  private readonly refused: BoundCounter;
+
+  constructor(settings: CreateSettings, private readonly config: MemoryLimiterConfig, private readonly next: LogsConsumer, options: MemoryLimiterOptions = {}) {
+    this.readMemory = options.readMemory ?? (() => process.memoryUsage.rss());
+    this.totalMemory = options.totalMemory ?? totalMemoryBytes;
+    this.gc = 'gc' in options ? options.gc : (globalThis as { gc?: () => void }).gc;
+    this.logger = settings.logger;
+    this.where = `processor ${settings.id.id}`;
+    const t = settings.telemetry;
+    const labels = { processor: settings.id.id };
+    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
+    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
+    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused by the processor (back-pressure).').bind({ ...labels, reason: 'memory_limit' });
+  }
+
+  /** The limits in force (after start). */
+  get memoryLimits(): MemoryLimits | undefined {
+    return this.limits;
+  }
+
+  get state(): MemoryState {
+    return this.stateNow;
+  }
+
+  async start(): Promise<void> {
+    const total = this.config.limit_mib > 0 ? 0 : await this.totalMemory();
+    const limits = computeLimits(this.config, total);
+    this.limits = limits;
+    this.logger.info('memory limiter started', {
+      hard_limit_mib: mib(limits.hardBytes),
+      soft_limit_mib: mib(limits.softBytes),
+      total_memory_mib: total > 0 ? mib(total) : undefined,
+      check_interval_ms: this.config.check_interval,
+    });
+    this.check();
+    this.timer = setInterval(() => this.check(), this.config.check_interval);
+    this.timer.unref();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  consume(batch: LogsBatch): Promise<void> {
+    const n = batch.recordCount;
+    this.incoming.add(n);
+    if (this.stateNow !== 'ok') {
+      this.refused.add(n);
+      return Promise.reject(new RetryableError(this.refusalMessage, { retryAfterMs: this.config.check_interval }));
+    }
+    this.outgoing.add(n);
+    return this.next.consume(batch);
+  }
+
+  /** Measures, updates the state and logs transitions. Public so tests can drive it without waiting. */
+  check(): void {
+    const limits = this.limits;
+    if (limits === undefined) return;
+    let used = this.readMemory();
+    if (used >= limits.hardBytes && this.gc !== undefined) {
+      this.gc();
+      used = this.readMemory();
+    }
+    const next: MemoryState = used >= limits.hardBytes ? 'hard_limited' : used >= limits.softBytes ? 'soft_limited' : 'ok';
+    if (next !== 'ok') {
+      const which = next === 'hard_limited' ? `hard limit ${mib(limits.hardBytes)} MiB` : `soft limit ${mib(limits.softBytes)} MiB`;
+      this.refusalMessage = `${this.where}: memory limit exceeded (rss ${mib(used)} MiB ≥ ${which}); data refused, retry later`;
+    }
+    const prev = this.stateNow;
+    if (next === prev) return;
+    this.stateNow = next;
+    const fields = { rss_mib: mib(used), soft_limit_mib: mib(limits.softBytes), hard_limit_mib: mib(limits.hardBytes) };
+    if (next === 'ok') this.logger.info('memory usage back below the soft limit; accepting data again', fields);
+    else if (next === 'hard_limited') this.logger.warn('memory usage above the hard limit; refusing data', { ...fields, forced_gc: this.gc !== undefined });
+    else this.logger.warn('memory usage above the soft limit; refusing data', fields);
+  }
+}
