@@ -1,4 +1,8 @@
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createTcpServer, connect, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -332,5 +336,57 @@ describe('otlp exporter against a real gRPC server', () => {
     exporters.push(exporter);
     const err = await rejection(exporter.send(batch(), never));
     expect(err).toBeInstanceOf(RetryableError);
+  });
+});
+
+describe('otlp exporter over TLS', () => {
+  let dir = '';
+  let server: Server;
+  let port = 0;
+  let received = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otlp-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    server = new Server();
+    server.addService(logsServiceDefinition, {
+      Export: (_call: ServerUnaryCall<ExportLogsServiceRequest, ExportLogsServiceResponse>, cb: sendUnaryData<ExportLogsServiceResponse>) => {
+        received++;
+        cb(null, {});
+      },
+    });
+    const creds = ServerCredentials.createSsl(null, [{ private_key: readFileSync(join(dir, 'key.pem')), cert_chain: readFileSync(join(dir, 'cert.pem')) }]);
+    port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))));
+  });
+  afterAll(() => {
+    server.forceShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function sendWith(endpoint: string, tls: Record<string, unknown>): Promise<void> {
+    const s: CreateSettings = { id: { type: 'otlp', name: '', id: 'otlp' }, logger: createLogger({ write: () => {} }), telemetry: new Telemetry() };
+    const exporter = new OtlpExporter(s, otlpExporterConfigSchema.parse({ endpoint, tls, timeout: '5s' }));
+    await exporter.start();
+    try {
+      await exporter.send(batch(), never);
+    } finally {
+      await exporter.shutdown();
+    }
+  }
+
+  it('verifies the server with ca_file (also with an https:// endpoint)', async () => {
+    const before = received;
+    await sendWith(`127.0.0.1:${port}`, { ca_file: join(dir, 'cert.pem') });
+    await sendWith(`https://127.0.0.1:${port}`, { ca_file: join(dir, 'cert.pem') });
+    expect(received).toBe(before + 2);
+  });
+
+  it('refuses an unknown certificate unless insecure_skip_verify', async () => {
+    const err = await rejection(sendWith(`127.0.0.1:${port}`, {}));
+    expect(err).toBeInstanceOf(RetryableError);
+    const before = received;
+    await sendWith(`127.0.0.1:${port}`, { insecure_skip_verify: true });
+    expect(received).toBe(before + 1);
   });
 });

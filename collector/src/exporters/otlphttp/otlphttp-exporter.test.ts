@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -401,5 +406,56 @@ describe('otlphttp exporter without a server', () => {
   it('fails start with the key and file when a TLS file is missing', async () => {
     const { exporter } = makeExporter('https://127.0.0.1:1', { tls: { ca_file: '/nonexistent/ca.pem' } });
     await expect(exporter.start()).rejects.toThrow(/tls\.ca_file: cannot read \/nonexistent\/ca\.pem: ENOENT/);
+  });
+});
+
+describe('otlphttp exporter over https', () => {
+  let dir = '';
+  let server: HttpsServer;
+  let url = '';
+  let received = 0;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'otlphttp-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received++;
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function sendWith(tls: Record<string, unknown>): Promise<void> {
+    const { exporter } = makeExporter(url, { tls });
+    await exporter.start();
+    try {
+      await exporter.send(sampleBatch(), never);
+    } finally {
+      await exporter.shutdown();
+    }
+  }
+
+  it('verifies the server with ca_file', async () => {
+    const before = received;
+    await sendWith({ ca_file: join(dir, 'cert.pem') });
+    expect(received).toBe(before + 1);
+  });
+
+  it('refuses an unknown certificate (retryable transport error) unless insecure_skip_verify', async () => {
+    const err = await rejection(sendWith({}));
+    expect(err).toBeInstanceOf(RetryableError);
+    const before = received;
+    await sendWith({ insecure_skip_verify: true });
+    expect(received).toBe(before + 1);
   });
 });
