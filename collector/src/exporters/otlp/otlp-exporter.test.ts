@@ -147,6 +147,8 @@ describe('otlp exporter against a real gRPC server', () => {
     relay = createTcpServer((client) => {
       relayConnections++;
       const upstream = connect(port, '127.0.0.1');
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
       relaySockets.add(client).add(upstream);
       client.on('data', (c: Buffer) => (relayBytesIn += c.length));
       client.pipe(upstream).pipe(client);
