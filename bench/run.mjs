@@ -10,6 +10,8 @@ const { values: opt } = parseArgs({
     quick: { type: 'boolean', default: false },
     scenario: { type: 'string', default: 'all' },
     concurrency: { type: 'string', default: '8' },
+    // Open-loop pacing needs enough sockets that a slow answer never delays the next send.
+    'rate-concurrency': { type: 'string', default: '64' },
     rate: { type: 'string', default: '10000' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -38,10 +40,10 @@ if (opt.scenario !== 'rate') {
   }));
 }
 if (opt.scenario !== 'max') {
-  console.log(`running fixed rate: ${opt.rate} records/s for ${rateS} s, 100 records/request …`);
+  console.log(`running fixed rate: ${opt.rate} records/s for ${rateS} s, 100 records/request, up to ${opt['rate-concurrency']} connections …`);
   results.push(await runScenario({
     name: 'rate', durationMs: rateS * 1000, keepDir: opt.keep,
-    genArgs: ['--rate', opt.rate, '--duration', `${rateS}s`, '--concurrency', opt.concurrency],
+    genArgs: ['--rate', opt.rate, '--duration', `${rateS}s`, '--concurrency', opt['rate-concurrency']],
   }));
 }
 
@@ -63,14 +65,18 @@ for (const r of results) {
   rows.push(['request latency p50 / p90 / p99 / max', `${g.latencyMs.p50} / ${g.latencyMs.p90} / ${g.latencyMs.p99} / ${g.latencyMs.max} ms`, '']);
   rows.push(['sent / acknowledged (200) records', `${g.sentRecords} / ${g.ackedRecords}`, '']);
   rows.push(['non-200 answers / errors / unanswered', `${JSON.stringify(g.non200ByStatus)} / ${g.connectionErrors}${g.connectionErrors ? ` ${JSON.stringify(g.errorMessages)}` : ''} / ${g.unanswered}`, '']);
-  rows.push(['records in file output / acknowledged', `${r.output.records} / ${g.ackedRecords}`, `equal: ${yes(r.recordsMatch)}`]);
+  // Requests still unanswered when the generator gave up may be written later: more in the file is not loss.
+  const extra = r.output.records - g.ackedRecords;
+  const note = r.recordsMatch ? 'equal: yes' : extra > 0 && extra <= g.unanswered * g.recordsPerRequest
+    ? `equal: NO (+${extra} from requests unanswered when the generator stopped)` : `equal: NO (${extra > 0 ? '+' : ''}${extra})`;
+  rows.push(['records in file output / acknowledged', `${r.output.records} / ${g.ackedRecords}`, note]);
   rows.push(['file output', `${r.output.lines} lines, ${(r.output.bytes / 2 ** 20).toFixed(1)} MiB`, '']);
   rows.push(['collector idle RSS at start / mean RSS', `${c.idleRssMiB} / ${c.meanRssMiB} MiB`, '']);
   rows.push(['load generator CPU (own process)', `${g.generatorCpuS} s over ${g.durationS} s`, '']);
   rows.push(['collector exit after SIGTERM', `code ${c.exit} in ${c.shutdownMs} ms`, '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
-  console.log(`\n== ${r.name === 'max' ? `max throughput (${g.durationS} s, ${g.concurrency} connections)` : `fixed rate ${g.targetRate} records/s (${g.durationS} s)`} ==`);
+  console.log(`\n== ${r.name === 'max' ? `max throughput (${g.durationS} s, ${g.concurrency} connections)` : `fixed rate ${g.targetRate} records/s (${g.durationS} s, up to ${g.concurrency} connections)`} ==`);
   console.log(`  collector: ${r.collectorCommand}`);
   console.log(`  generator: ${r.generatorCommand}`);
   console.log(`  (${g.recordsPerRequest} records/request, ${g.avgBodyBytes} bytes/request protobuf; CPU window ${r.windowS} s, ${c.samples} samples of /proc every 250 ms)`);
