@@ -132,7 +132,8 @@ describe('ratelimit (memory store)', () => {
     // A batch bigger than the burst passes from a full bucket and leaves it in debt.
     vi.advanceTimersByTime(10_000);
     await p.consume(batchFor([['c', 30]]));
-    const e = await p.consume(batchFor([['c', 1]])).catch((x: ThrottledError) => x);
+    const e = (await p.consume(batchFor([['c', 1]])).catch((x: unknown) => x)) as ThrottledError;
+    expect(e).toBeInstanceOf(ThrottledError);
     expect(e.retryAfterMs).toBe(1100);
     await p.shutdown();
   });
