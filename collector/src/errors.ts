@@ -59,3 +59,29 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Some records of a batch were accepted and some were not (e.g. an Elasticsearch bulk response with
+ * failed items). `retry` holds the records to send again (the queue retries only those);
+ * `rejected` holds records that can never be accepted: they are counted and go to the exporter's
+ * dead-letter file when one is configured. Either may be undefined.
+ */
+export class PartialSendError extends Error {
+  override name = 'PartialSendError';
+  readonly retry: import('./component.js').LogsBatch | undefined;
+  readonly rejected: import('./component.js').LogsBatch | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    parts: {
+      retry?: import('./component.js').LogsBatch | undefined;
+      rejected?: import('./component.js').LogsBatch | undefined;
+      retryAfterMs?: number | undefined;
+    },
+  ) {
+    super(message);
+    this.retry = parts.retry;
+    this.rejected = parts.rejected;
+    this.retryAfterMs = parts.retryAfterMs;
+  }
+}
