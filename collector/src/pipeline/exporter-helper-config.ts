@@ -27,7 +27,16 @@ export const retryOnFailureSchema = section({
   max_elapsed_time: duration().prefault('300s'),
 });
 
+/**
+ * Where records that can never be delivered go (permanent errors, per-item rejections), as OTLP/JSON
+ * lines with the reason; `tributary replay` resends them. Unset path = not written (counted only).
+ */
+export const deadLetterSchema = section({
+  path: z.string().min(1).optional(),
+});
+
 export const exporterHelperShape = {
+  dead_letter: deadLetterSchema,
   /** Per-send timeout. */
   timeout: duration().prefault('5s'),
   sending_queue: sendingQueueSchema,
@@ -36,7 +45,9 @@ export const exporterHelperShape = {
 
 export type SendingQueueConfig = z.output<typeof sendingQueueSchema>;
 export type RetryOnFailureConfig = z.output<typeof retryOnFailureSchema>;
+export type DeadLetterConfig = z.output<typeof deadLetterSchema>;
 export interface ExporterHelperConfig {
+  dead_letter?: DeadLetterConfig;
   timeout: number;
   sending_queue: SendingQueueConfig;
   retry_on_failure: RetryOnFailureConfig;
