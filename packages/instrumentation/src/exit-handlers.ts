@@ -19,13 +19,14 @@ export interface ExitHooks {
 
 const INSTALLED = Symbol.for('tributary.exit-handlers');
 
-export function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
+/** Resolves true when `p` settled within `ms`, false when the time ran out. */
+export function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     // A ref'd timer: during beforeExit it is what keeps the loop alive until the flush settles.
-    const timer = setTimeout(resolve, ms);
+    const timer = setTimeout(() => resolve(false), ms);
     p.then(() => undefined, () => undefined).finally(() => {
       clearTimeout(timer);
-      resolve();
+      resolve(true);
     });
   });
 }
@@ -36,15 +37,30 @@ export function installExitHandlers(hooks: ExitHooks): () => void {
   proc[INSTALLED] = true;
 
   let flushedAt = 0;
-  let beforeExitRunning = false;
+  let current: Promise<boolean> | undefined;
+  /** Set when a flush ran out of time: the collector is unreachable, later exits should not wait again. */
+  let unreachable = false;
   let crashing = false;
 
+  /** One bounded flush at a time; concurrent callers share it. */
+  const flushBounded = (): Promise<boolean> => {
+    if (current) return current;
+    flushedAt = hooks.emitted();
+    current = bounded(hooks.flush(), hooks.timeoutMs).then((settled) => {
+      current = undefined;
+      if (!settled) unreachable = true;
+      return settled;
+    });
+    return current;
+  };
+
   const onBeforeExit = (): void => {
-    const n = hooks.emitted();
-    if (beforeExitRunning || n === flushedAt) return;
-    beforeExitRunning = true;
-    flushedAt = n;
-    void bounded(hooks.flush(), hooks.timeoutMs).finally(() => { beforeExitRunning = false; });
+    if (current || hooks.emitted() === flushedAt || unreachable) return;
+    void flushBounded().then((settled) => {
+      // The loop was empty before our flush, so only our export (retrying against an unreachable
+      // collector) keeps the process alive now: end it as it was about to end.
+      if (!settled) process.exit();
+    });
   };
 
   const onExit = (): void => {
@@ -53,7 +69,7 @@ export function installExitHandlers(hooks: ExitHooks): () => void {
 
   const onSignal = (signal: NodeJS.Signals): void => {
     const appHandles = process.listenerCount(signal) > 1;
-    void bounded(hooks.flush(), hooks.timeoutMs).finally(() => {
+    void flushBounded().finally(() => {
       if (appHandles) return;
       // As if we had never listened: the default action ends the process with this signal.
       process.removeListener(signal, onSignal);
@@ -65,7 +81,7 @@ export function installExitHandlers(hooks: ExitHooks): () => void {
     try { hooks.emitFatal(err, origin); } catch { /* must not mask the app's error */ }
     if (process.listenerCount('uncaughtException') > 1 || crashing) return;
     crashing = true;
-    void bounded(hooks.flush(), hooks.timeoutMs).finally(() => {
+    void flushBounded().finally(() => {
       // What Node does for an uncaught error: print it and exit with code 1.
       process.stderr.write(`${inspect(err)}\n\nNode.js ${process.version}\n`);
       process.exit(1);

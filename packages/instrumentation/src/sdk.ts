@@ -3,6 +3,7 @@
  * propagation, http instrumentation, the logger provider with a bounded batching exporter, the logger
  * bridges and the exit handlers. Idempotent: a second call returns the first runtime.
  */
+import { hostname } from 'node:os';
 import { context, diag, DiagLogLevel, type Span } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -16,7 +17,7 @@ import { registerInstrumentations, type Instrumentation } from '@opentelemetry/i
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
-import { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, type LogRecordExporter, type LogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
@@ -24,6 +25,7 @@ import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanE
 import { loadConfig, type LogKeys, type TributaryConfig } from './config';
 import { installConsoleBridge, originalConsole } from './console-bridge';
 import { CorrelationPropagator, getCorrelationId, makeResponseHook, writeIdFields } from './correlation';
+import { DetachedExporter, makeExitFriendly, unrefAgentFactory } from './exit-friendly-transport';
 import { installExitHandlers } from './exit-handlers';
 import { TributaryLogProcessor } from './log-processor';
 import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches';
@@ -65,8 +67,10 @@ function setupDiag(level: string): void {
 function logExporter(cfg: TributaryConfig): LogRecordExporter {
   const common = { timeoutMillis: cfg.exportTimeoutMs };
   if (cfg.logsProtocol === 'grpc') return new GrpcLogExporter({ ...common, url: cfg.logsEndpoint });
-  const http = { ...common, url: cfg.logsEndpoint, headers: cfg.headers };
-  return cfg.logsProtocol === 'http/json' ? new JsonLogExporter(http) : new ProtoLogExporter(http);
+  const http = { ...common, url: cfg.logsEndpoint, headers: cfg.headers, httpAgentOptions: unrefAgentFactory };
+  const exporter = cfg.logsProtocol === 'http/json' ? new JsonLogExporter(http) : new ProtoLogExporter(http);
+  if (!makeExitFriendly(exporter)) diag.debug('tributary: exporter internals changed; retries may delay exit');
+  return exporter;
 }
 
 function spanExporter(cfg: TributaryConfig): SpanExporter {
@@ -99,9 +103,10 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   if (cfg.disabled) return undefined;
   setupDiag(cfg.diagLevel);
 
-  const detected = detectResources({ detectors: [envDetector, processDetector, hostDetector] });
+  // host.name is set here, synchronously: the host detector's async host.id would not be settled for an early exit.
+  const detected = detectResources({ detectors: [envDetector, processDetector] });
   const resource = defaultResource()
-    .merge(resourceFromAttributes({ 'telemetry.distro.name': PACKAGE_NAME, 'telemetry.distro.version': PACKAGE_VERSION }))
+    .merge(resourceFromAttributes({ 'host.name': hostname(), 'telemetry.distro.name': PACKAGE_NAME, 'telemetry.distro.version': PACKAGE_VERSION }))
     .merge(detected);
 
   const redactor = new Redactor(cfg.redactKeys, cfg.redactCensor);
@@ -115,14 +120,15 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   const syncTargets: SyncTarget[] = [];
   const processors: LogRecordProcessor[] = [];
   for (const kind of cfg.logsExporters) {
-    const exporter = kind === 'console' ? new ConsoleLogRecordExporter() : logExporter(cfg);
+    const detached = kind === 'console' ? undefined : new DetachedExporter(logExporter(cfg));
+    const exporter = detached ?? new ConsoleLogRecordExporter();
     const batch = new BatchLogRecordProcessor({ exporter, ...batchOptions });
     if (kind === 'otlp' && cfg.logsProtocol !== 'grpc') {
       syncTargets.push({ processor: batch, url: cfg.logsEndpoint, headers: cfg.headers, json: cfg.logsProtocol === 'http/json' });
     }
     const inner: LogRecordProcessor = {
       onEmit: (r) => { emitted++; batch.onEmit(r); },
-      forceFlush: () => batch.forceFlush(),
+      forceFlush: async () => { await batch.forceFlush(); await detached?.forceFlush(); },
       shutdown: () => batch.shutdown(),
     };
     processors.push(new TributaryLogProcessor(inner, { minSeverity: cfg.minSeverity, logKeys: cfg.logKeys, redactor }));
@@ -165,8 +171,13 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
 
   if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: cfg.minSeverity });
 
+  // Our processors directly, not loggerProvider.forceFlush(): that one arms a ref'd 30 s timer which
+  // would hold a finishing app open while an export retries against an unreachable collector.
   const flush = async (): Promise<void> => {
-    await Promise.all([loggerProvider.forceFlush(), tracerProvider.forceFlush()]);
+    await Promise.all([
+      ...processors.map((p) => p.forceFlush().catch(() => undefined)),
+      ...spanProcessors.map((p) => p.forceFlush().catch(() => undefined)),
+    ]);
   };
   const fatalLogger = logs.getLogger(PACKAGE_NAME, PACKAGE_VERSION);
   installExitHandlers({
