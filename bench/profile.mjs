@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run build && node bench/profile.mjs [--duration 20s] [--top 15]`
-// The max-throughput scenario with the collector under `node --cpu-prof`; prints where its CPU goes.
+// `npm run build && node bench/profile.mjs [--duration 20s] [--concurrency 8] [--top 15] [--rate 10000]`
+// The max-throughput (or --rate) scenario with the collector under `node --cpu-prof`; prints where its CPU goes.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,8 @@ const { values: opt } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     top: { type: 'string', default: '15' },
     keep: { type: 'boolean', default: false },
+    // Profile the fixed-rate scenario instead (records/s), e.g. --rate 10000 --concurrency 64.
+    rate: { type: 'string' },
   },
 });
 const durationMs = Number(/^(\d+)s$/.exec(opt.duration)?.[1] ?? 20) * 1000;
@@ -26,9 +28,10 @@ console.log(`command: node bench/profile.mjs ${process.argv.slice(2).join(' ')}`
 const r = await runScenario({
   name: 'profile', durationMs, keepDir: opt.keep,
   nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
-  genArgs: ['--max', '--duration', `${durationMs / 1000}s`, '--concurrency', opt.concurrency],
+  genArgs: [...(opt.rate ? ['--rate', opt.rate] : ['--max']), '--duration', `${durationMs / 1000}s`, '--concurrency', opt.concurrency],
 });
 console.log(`collector: ${r.collectorCommand}`);
+console.log(`scenario: ${opt.rate ? `fixed rate ${opt.rate} records/s` : 'max throughput'}, ${opt.concurrency} connections, ${durationMs / 1000} s`);
 console.log(`(profiling slows the collector: ${r.gen.ackedRecordsPerS.toLocaleString('en-US')} records/s acknowledged under the profiler, ${r.collector.cpuSPerMillionRecords} CPU s per million)`);
 
 const files = fs.readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
