@@ -1,18 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { parseComponentId } from '../component.js';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../component.js';
-import { PermanentError, RetryableError, ThrottledError } from '../errors.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ResourceLogs } from '@tributary/otlp';
+import { PartialSendError, PermanentError, RetryableError, ThrottledError } from '../errors.js';
+import { readDeadLetterFile } from './dead-letter.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { Counter, Histogram, MetricNames, Telemetry } from '../telemetry/metrics.js';
 import type { ExporterHelperConfig } from './exporter-helper-config.js';
-import { exporterHelperConfigSchema, QueuedRetryExporter } from './exporter-helper.js';
+import { DEAD_LETTERED_METRIC, exporterHelperConfigSchema, QueuedRetryExporter } from './exporter-helper.js';
 
 const ID = 'test/x';
 
-function setup(over: { timeout?: number; queue?: Partial<ExporterHelperConfig['sending_queue']>; retry?: Partial<ExporterHelperConfig['retry_on_failure']> } = {}) {
+function setup(over: { timeout?: number; deadLetter?: string; queue?: Partial<ExporterHelperConfig['sending_queue']>; retry?: Partial<ExporterHelperConfig['retry_on_failure']> } = {}) {
   const telemetry = new Telemetry();
   const settings: CreateSettings = { id: parseComponentId(ID), logger: silentLogger, telemetry };
   const config: ExporterHelperConfig = {
+    ...(over.deadLetter !== undefined ? { dead_letter: { path: over.deadLetter } } : {}),
     timeout: over.timeout ?? 5000,
     sending_queue: { enabled: true, num_consumers: 1, queue_size: 100, drop_oldest: false, ...over.queue },
     retry_on_failure: {
@@ -49,6 +55,7 @@ describe('exporterHelperConfigSchema', () => {
   it('fills the upstream defaults', () => {
     const c = exporterHelperConfigSchema.parse({});
     expect(c).toEqual({
+      dead_letter: {},
       timeout: 5000,
       sending_queue: { enabled: true, num_consumers: 10, queue_size: 1000, drop_oldest: false },
       retry_on_failure: { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30000, max_elapsed_time: 300000 },
@@ -303,5 +310,129 @@ describe('QueuedRetryExporter', () => {
     const { settings, config } = setup();
     const ex = new QueuedRetryExporter(settings, config, { send: async () => {} });
     await expect(ex.consume(batch(1))).rejects.toBeInstanceOf(RetryableError);
+  });
+});
+
+/** A batch of `ids.length` records whose bodies are the given numbers (one resource, one scope). */
+function numbered(ids: number[]): LogsBatch {
+  const rl: ResourceLogs = {
+    resource: { attributes: [{ key: 'service.name', value: { stringValue: 'dl-test' } }], droppedAttributesCount: 0 },
+    scopeLogs: [{ scope: { name: 's', version: '', attributes: [], droppedAttributesCount: 0 }, logRecords: ids.map((id) => ({
+      timeUnixNano: 0, observedTimeUnixNano: 0, severityNumber: 9, severityText: 'INFO', body: { intValue: id }, attributes: [],
+      droppedAttributesCount: 0, flags: 0, traceId: new Uint8Array(0), spanId: new Uint8Array(0), eventName: '',
+    })) as unknown as ResourceLogs['scopeLogs'][number]['logRecords'], schemaUrl: '' }],
+    schemaUrl: '',
+  };
+  return { resourceLogs: [rl], recordCount: ids.length, receivedAt: performance.now() };
+}
+const idsOf = (b: LogsBatch): number[] =>
+  b.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => Number(r.body?.intValue))));
+
+describe('QueuedRetryExporter dead-letter and partial sends', () => {
+  async function tempFile(): Promise<{ path: string; cleanup: () => Promise<void> }> {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-dl-'));
+    return { path: join(dir, 'nested', 'dir', 'dead.jsonl'), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  it('writes a permanently refused batch to the dead-letter file as OTLP/JSON with the reason, counted', async () => {
+    const f = await tempFile();
+    try {
+      const { settings, config, counter } = setup({ deadLetter: f.path });
+      const ex = new QueuedRetryExporter(settings, config, { send: async () => { throw new PermanentError('400 mapping failed'); } });
+      await ex.start(host);
+      await ex.consume(numbered([1, 2, 3]));
+      await ex.shutdown();
+      expect(counter(DEAD_LETTERED_METRIC)).toBe(3);
+      expect(counter(DEAD_LETTERED_METRIC, { reason: 'permanent' })).toBe(3);
+      expect(counter(MetricNames.exporterSendFailed)).toBe(0); // dead-lettered, not dropped
+      const line = JSON.parse((await readFile(f.path, 'utf8')).trim()) as Record<string, unknown>;
+      expect(line['exporter']).toBe(ID);
+      expect(line['reason']).toContain('400 mapping failed');
+      expect(Number.isNaN(Date.parse(String(line['time'])))).toBe(false);
+      const entries = [];
+      for await (const e of readDeadLetterFile(f.path)) entries.push(e);
+      expect(entries).toHaveLength(1);
+      expect(idsOf({ resourceLogs: entries[0]!.resourceLogs, recordCount: 3, receivedAt: 0 })).toEqual([1, 2, 3]);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('PartialSendError: dead-letters the rejected records, retries only the retry part, counts the rest as sent', async () => {
+    const f = await tempFile();
+    try {
+      const { settings, config, counter } = setup({ deadLetter: f.path });
+      const attempts: number[][] = [];
+      const ex = new QueuedRetryExporter(settings, config, {
+        send: async (b) => {
+          const ids = idsOf(b);
+          attempts.push(ids);
+          if (attempts.length === 1) {
+            // 1 and 2 taken, 3 refused for good, 4 and 5 to be retried.
+            throw new PartialSendError('bulk: some items failed', { rejected: numbered([3]), retry: numbered([4, 5]), retryAfterMs: 10 });
+          }
+        },
+      });
+      await ex.start(host);
+      await ex.consume(numbered([1, 2, 3, 4, 5]));
+      await until(() => attempts.length === 2);
+      await ex.shutdown();
+      expect(attempts).toEqual([[1, 2, 3, 4, 5], [4, 5]]);
+      expect(counter(MetricNames.exporterSent)).toBe(4);
+      expect(counter(DEAD_LETTERED_METRIC)).toBe(1);
+      expect(counter(MetricNames.exporterRetries)).toBe(1);
+      const entries = [];
+      for await (const e of readDeadLetterFile(f.path)) entries.push(e);
+      expect(entries.map((e) => idsOf({ resourceLogs: e.resourceLogs, recordCount: 0, receivedAt: 0 }))).toEqual([[3]]);
+      expect(entries[0]!.reason).toContain('some items failed');
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('PartialSendError without a dead-letter file: the rejected records are counted as dropped (permanent)', async () => {
+    const { settings, config, counter } = setup();
+    const ex = new QueuedRetryExporter(settings, config, {
+      send: async () => { throw new PartialSendError('2 items invalid', { rejected: numbered([7, 8]) }); },
+    });
+    await ex.start(host);
+    await ex.consume(numbered([6, 7, 8]));
+    await ex.shutdown();
+    expect(counter(MetricNames.exporterSent)).toBe(1);
+    expect(counter(MetricNames.exporterSendFailed, { reason: 'permanent' })).toBe(2);
+    expect(counter(DEAD_LETTERED_METRIC)).toBe(0);
+  });
+
+  it('retries exhausted go to the dead-letter file too; queue disabled: the caller still gets the error', async () => {
+    const f = await tempFile();
+    try {
+      const { settings, config, counter } = setup({ deadLetter: f.path, queue: { enabled: false }, retry: { enabled: false } });
+      const ex = new QueuedRetryExporter(settings, config, { send: async () => { throw new RetryableError('503'); } });
+      await ex.start(host);
+      await expect(ex.consume(numbered([9]))).rejects.toThrow('503');
+      await ex.shutdown();
+      expect(counter(DEAD_LETTERED_METRIC, { reason: 'retries_exhausted' })).toBe(1);
+      expect(await readFile(f.path, 'utf8')).toContain('"reason":"retries_exhausted: 503"');
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  it('a dead-letter path that cannot be written: counted as dropped and as dead_letter_failed', async () => {
+    const f = await tempFile();
+    try {
+      // A directory where the file should be: the append fails.
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(f.path, { recursive: true });
+      const { settings, config, counter } = setup({ deadLetter: f.path });
+      const ex = new QueuedRetryExporter(settings, config, { send: async () => { throw new PermanentError('400'); } });
+      await ex.start(host);
+      await ex.consume(numbered([1, 2]));
+      await ex.shutdown();
+      expect(counter(MetricNames.exporterSendFailed, { reason: 'permanent' })).toBe(2);
+      expect(counter('tributary_exporter_dead_letter_failed_log_records_total')).toBe(2);
+    } finally {
+      await f.cleanup();
+    }
   });
 });

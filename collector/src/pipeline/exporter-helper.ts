@@ -7,11 +7,13 @@
  */
 import { z } from 'zod';
 import type { Component, CreateSettings, Host, LogsBatch, LogsConsumer, LogsSender } from '../component.js';
-import { classifyError, errorMessage, PermanentError, RetryableError, retryAfterOf, ThrottledError } from '../errors.js';
-import { RateLimitedLog } from '../telemetry/logger.js';
+import { classifyError, errorMessage, PartialSendError, PermanentError, RetryableError, retryAfterOf, ThrottledError } from '../errors.js';
+import { RateLimitedLog, type LogFields } from '../telemetry/logger.js';
 import { LATENCY_BUCKETS_SECONDS, MetricNames } from '../telemetry/metrics.js';
 import type { BoundCounter, BoundHistogram } from '../telemetry/metrics.js';
 import type { BatchQueue, QueuedBatch } from './batch-queue.js';
+import { DeadLetterWriter } from './dead-letter.js';
+import type { QueueStorage } from './disk-queue-storage.js';
 import { exporterHelperShape } from './exporter-helper-config.js';
 import type { ExporterHelperConfig } from './exporter-helper-config.js';
 import { MemoryBatchQueue } from './memory-queue.js';
@@ -28,6 +30,11 @@ export const QUEUE_FULL_RETRY_AFTER_MS = 1000;
 
 export type DropReason = 'permanent' | 'retries_exhausted' | 'shutdown' | 'queue_full';
 
+/** Records written to the exporter's dead-letter file instead of being dropped (label `reason`). */
+export const DEAD_LETTERED_METRIC = 'tributary_exporter_dead_lettered_log_records_total';
+/** Records whose dead-letter write failed (they are then counted as dropped too). */
+export const DEAD_LETTER_FAILED_METRIC = 'tributary_exporter_dead_letter_failed_log_records_total';
+
 export interface QueuedRetryExporterOptions {
   /** A queue to use instead of the in-memory one (e.g. a persistent queue). */
   queue?: BatchQueue;
@@ -35,6 +42,8 @@ export interface QueuedRetryExporterOptions {
   now?: () => number;
   /** Source of jitter in [0, 1); `Math.random` by default. */
   random?: () => number;
+  /** A dead-letter writer to use instead of one opened from `dead_letter.path`. */
+  deadLetter?: DeadLetterWriter;
 }
 
 /** Outcome of sending one batch with retries. */
@@ -45,14 +54,23 @@ const enum Outcome {
   Shutdown,
 }
 
+/** True for a queue whose unacknowledged batches survive a restart (the disk queue). */
+function isPersistent(q: BatchQueue | undefined): boolean {
+  return q !== undefined && (q as { readonly persistent?: boolean }).persistent === true;
+}
+
 export class QueuedRetryExporter implements Component, LogsConsumer {
   private readonly id: string;
-  private readonly queue: BatchQueue | undefined;
+  private queue: BatchQueue | undefined;
+  private readonly queueConfig: ExporterHelperConfig['sending_queue'];
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly numConsumers: number;
   private readonly now: () => number;
-  private readonly log: RateLimitedLog;
+  private readonly logger: CreateSettings['logger'];
+  /** One rate-limited log per reason, so one noisy reason never hides another. */
+  private readonly logs = new Map<string, RateLimitedLog>();
+  private readonly deadLetter: DeadLetterWriter | undefined;
 
   private readonly sent: BoundCounter;
   private readonly failedPermanent: BoundCounter;
@@ -62,10 +80,14 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   private readonly enqueueFailed: BoundCounter;
   private readonly retries: BoundCounter;
   private readonly latency: BoundHistogram;
+  private readonly deadLettered: Record<Exclude<DropReason, 'queue_full'>, BoundCounter>;
+  private readonly deadLetterFailed: BoundCounter;
 
   private readonly abortController = new AbortController();
   /** Controllers of attempts in flight, aborted together by abort(). */
   private readonly inFlight = new Set<AbortController>();
+  /** Records taken from the queue and not yet acknowledged (being sent or retried). */
+  private inFlightRecordCount = 0;
   /** Synchronous (queue disabled) sends in progress, awaited by shutdown(). */
   private readonly syncSends = new Set<Promise<unknown>>();
   private workers: Promise<void>[] = [];
@@ -78,14 +100,17 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     settings: CreateSettings,
     config: ExporterHelperConfig,
     private readonly sender: LogsSender,
-    options: QueuedRetryExporterOptions = {},
+    private readonly options: QueuedRetryExporterOptions = {},
   ) {
     this.id = settings.id.id;
     this.policy = new RetryPolicy(config.retry_on_failure, options.random);
     this.timeoutMs = config.timeout;
+    this.queueConfig = config.sending_queue;
     this.numConsumers = config.sending_queue.num_consumers;
     this.now = options.now ?? (() => performance.now());
-    this.log = new RateLimitedLog(settings.logger);
+    this.logger = settings.logger;
+    const dlPath = config.dead_letter?.path;
+    this.deadLetter = options.deadLetter ?? (dlPath !== undefined ? new DeadLetterWriter(dlPath, this.id) : undefined);
 
     const t = settings.telemetry;
     const labels = { exporter: this.id };
@@ -95,6 +120,15 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     this.failedExhausted = failed.bind({ exporter: this.id, reason: 'retries_exhausted' });
     this.failedShutdown = failed.bind({ exporter: this.id, reason: 'shutdown' });
     this.failedQueueFull = failed.bind({ exporter: this.id, reason: 'queue_full' });
+    const dl = t.counter(DEAD_LETTERED_METRIC, 'Log records written to the dead-letter file, by reason.');
+    this.deadLettered = {
+      permanent: dl.bind({ exporter: this.id, reason: 'permanent' }),
+      retries_exhausted: dl.bind({ exporter: this.id, reason: 'retries_exhausted' }),
+      shutdown: dl.bind({ exporter: this.id, reason: 'shutdown' }),
+    };
+    this.deadLetterFailed = t
+      .counter(DEAD_LETTER_FAILED_METRIC, 'Log records that could not be written to the dead-letter file (counted as dropped).')
+      .bind(labels);
     this.enqueueFailed = t
       .counter(MetricNames.exporterEnqueueFailed, 'Log records refused because the sending queue was full.')
       .bind(labels);
@@ -104,18 +138,25 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
       .bind(labels);
 
     if (config.sending_queue.enabled) {
-      this.queue =
-        options.queue ??
-        new MemoryBatchQueue({
-          capacity: config.sending_queue.queue_size,
-          dropOldest: config.sending_queue.drop_oldest,
-          onDrop: (b) => this.drop(b, 'queue_full', undefined),
-        });
-      const q = this.queue;
-      t.gauge(MetricNames.exporterQueueSize, 'Batches in the sending queue.').track(labels, () => q.size);
-      t.gauge(MetricNames.exporterQueueCapacity, 'Capacity of the sending queue in batches.').track(labels, () => q.capacity);
-      t.gauge(MetricNames.exporterQueueRecords, 'Log records in the sending queue.').track(labels, () => q.records);
+      // A persistent queue (sending_queue.storage) is opened in start(), when the host's extensions exist.
+      if (options.queue) this.queue = options.queue;
+      else if (config.sending_queue.storage === undefined) this.queue = this.memoryQueue();
+      t.gauge(MetricNames.exporterQueueSize, 'Batches in the sending queue.').track(labels, () => this.queue?.size ?? 0);
+      t.gauge(MetricNames.exporterQueueCapacity, 'Capacity of the sending queue in batches.').track(labels, () => this.queueCapacity);
+      t.gauge(MetricNames.exporterQueueRecords, 'Log records in the sending queue.').track(labels, () => this.queue?.records ?? 0);
+      t.gauge('tributary_exporter_in_flight_log_records', 'Log records taken from the queue and being sent or retried.').track(
+        labels,
+        () => this.inFlightRecordCount,
+      );
     }
+  }
+
+  private memoryQueue(): BatchQueue {
+    return new MemoryBatchQueue({
+      capacity: this.queueConfig.queue_size,
+      dropOldest: this.queueConfig.drop_oldest,
+      onDrop: (b) => this.drop(b, 'queue_full', undefined),
+    });
   }
 
   get queueSize(): number {
@@ -127,17 +168,44 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   }
 
   get queueCapacity(): number {
-    return this.queue?.capacity ?? 0;
+    return this.queue?.capacity ?? (this.queueConfig.enabled ? this.queueConfig.queue_size : 0);
+  }
+
+  /** Records taken from the queue and not yet acknowledged. */
+  get inFlightRecords(): number {
+    return this.inFlightRecordCount;
+  }
+
+  /** True when the queue keeps unsent batches across restarts. */
+  get persistent(): boolean {
+    return isPersistent(this.queue);
   }
 
   async start(host: Host): Promise<void> {
     if (this.started) throw new Error(`exporter ${this.id}: started twice`);
     this.started = true;
+    if (this.queueConfig.enabled && this.queue === undefined) this.queue = await this.openPersistentQueue(host);
     await this.sender.start?.(host);
     this.accepting = true;
     if (this.queue) {
       for (let i = 0; i < this.numConsumers; i++) this.workers.push(this.work(this.queue));
     }
+  }
+
+  /** Opens the queue from the storage extension named by `sending_queue.storage`. */
+  private async openPersistentQueue(host: Host): Promise<BatchQueue> {
+    const storageId = this.queueConfig.storage!;
+    const ext = host.getExtension(storageId) as Partial<QueueStorage> | undefined;
+    if (ext === undefined) {
+      throw new Error(`sending_queue.storage: extension "${storageId}" is not configured in service.extensions`);
+    }
+    if (typeof ext.openQueue !== 'function') throw new Error(`sending_queue.storage: extension "${storageId}" is not a storage extension`);
+    return ext.openQueue(this.id, {
+      capacity: this.queueConfig.queue_size,
+      dropOldest: this.queueConfig.drop_oldest,
+      onDrop: (b) => this.drop(b, 'queue_full', undefined),
+      logger: this.logger,
+    });
   }
 
   consume(batch: LogsBatch): Promise<void> {
@@ -158,8 +226,10 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   }
 
   /**
-   * Gives up on everything still held: cancels attempts in flight and retry waits, counts what is left
-   * as dropped (reason "shutdown") and lets shutdown() finish. Called when shutdown_timeout expires.
+   * Gives up on everything still held: cancels attempts in flight and retry waits and lets shutdown()
+   * finish. With a persistent queue what is left stays on disk for the next start; otherwise it goes to
+   * the dead-letter file when configured, else it is counted as dropped (reason "shutdown").
+   * Called when shutdown_timeout expires.
    */
   abort(reason = 'shutdown timeout expired'): void {
     if (this.abortController.signal.aborted) return;
@@ -177,6 +247,8 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     if (this.queue) await this.queue.close();
     await Promise.all(this.workers);
     await Promise.all(this.syncSends);
+    await (this.queue as { release?: () => Promise<void> } | undefined)?.release?.();
+    await this.deadLetter?.close();
     await this.sender.shutdown?.();
   }
 
@@ -189,7 +261,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   }
 
   private async sendNow(batch: LogsBatch): Promise<void> {
-    const p = this.sendWithRetry(batch);
+    const p = this.sendWithRetry(batch, false);
     this.syncSends.add(p);
     try {
       const [outcome, err] = await p;
@@ -197,7 +269,11 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
         case Outcome.Sent:
           return;
         case Outcome.Permanent:
-          throw err instanceof PermanentError ? err : new PermanentError(`exporter ${this.id}: ${errorMessage(err)}`, { cause: err });
+          if (err instanceof PermanentError) throw err;
+          if (err instanceof PartialSendError) {
+            throw new PermanentError(`exporter ${this.id}: ${err.message}`, { rejected: err.rejected?.recordCount, cause: err });
+          }
+          throw new PermanentError(`exporter ${this.id}: ${errorMessage(err)}`, { cause: err });
         case Outcome.Shutdown:
           throw new RetryableError(`exporter ${this.id}: shutting down`, { cause: err });
         default:
@@ -212,44 +288,88 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
 
   private async work(queue: BatchQueue): Promise<void> {
     const signal = this.abortController.signal;
+    const persistent = isPersistent(queue);
     for (;;) {
       const item: QueuedBatch | undefined = await queue.take();
       if (item === undefined) return;
-      if (signal.aborted) this.drop(item.batch, 'shutdown', signal.reason);
-      else await this.sendWithRetry(item.batch);
+      const n = item.batch.recordCount;
+      this.inFlightRecordCount += n;
+      let outcome: Outcome;
+      if (signal.aborted) {
+        outcome = Outcome.Shutdown;
+        if (!persistent) await this.giveUp(item.batch, 'shutdown', signal.reason);
+      } else {
+        [outcome] = await this.sendWithRetry(item.batch, persistent);
+      }
+      this.inFlightRecordCount -= n;
+      // Interrupted by shutdown with a disk queue: leave the batch on disk, it is sent after the restart.
+      if (outcome === Outcome.Shutdown && persistent) continue;
       try {
         await queue.ack(item);
       } catch (err) {
-        this.log.warn('exporter queue ack failed', { exporter: this.id, error: errorMessage(err) });
+        this.warn('ack_failed', 'exporter queue ack failed', { exporter: this.id, error: errorMessage(err) });
       }
     }
   }
 
-  /** Sends one batch, retrying as configured. Never throws: the outcome is counted and returned. */
-  private async sendWithRetry(batch: LogsBatch): Promise<[Outcome, unknown]> {
+  /**
+   * Sends one batch, retrying as configured. Never throws: the outcome is counted and returned.
+   * `keepOnShutdown`: the batch stays in a persistent queue when interrupted, so it is not given up on.
+   */
+  private async sendWithRetry(batch: LogsBatch, keepOnShutdown: boolean): Promise<[Outcome, unknown]> {
     const signal = this.abortController.signal;
     const started = this.now();
+    const shutdownOutcome = async (b: LogsBatch, err: unknown): Promise<[Outcome, unknown]> => {
+      if (!keepOnShutdown) await this.giveUp(b, 'shutdown', err);
+      return [Outcome.Shutdown, err];
+    };
+    let current = batch;
     for (let retry = 0; ; retry++) {
-      if (signal.aborted) return this.fail(batch, Outcome.Shutdown, signal.reason);
+      if (signal.aborted) return shutdownOutcome(current, signal.reason);
+      let retryAfter: number | undefined;
+      let lastErr: unknown;
       try {
-        await this.attempt(batch);
-        this.sent.add(batch.recordCount);
-        this.latency.observe((performance.now() - batch.receivedAt) / 1000, batch.recordCount);
+        await this.attempt(current);
+        this.markSent(current, current.recordCount);
         return [Outcome.Sent, undefined];
       } catch (err) {
-        if (signal.aborted) return this.fail(batch, Outcome.Shutdown, err);
-        if (classifyError(err) === 'permanent') {
-          // A partial rejection: the records the destination did take count as sent.
-          const rejected = (err as PermanentError).rejected;
-          if (rejected !== undefined && rejected < batch.recordCount) this.sent.add(batch.recordCount - rejected);
-          return this.fail(batch, Outcome.Permanent, err);
+        lastErr = err;
+        if (err instanceof PartialSendError) {
+          // Some records were taken, some refused for good, some to be sent again.
+          const rejectedN = err.rejected?.recordCount ?? 0;
+          const retryN = err.retry?.recordCount ?? 0;
+          this.markSent(current, Math.max(0, current.recordCount - rejectedN - retryN));
+          if (err.rejected !== undefined && rejectedN > 0) await this.giveUp(err.rejected, 'permanent', err);
+          if (err.retry === undefined || retryN === 0) return rejectedN > 0 ? [Outcome.Permanent, err] : [Outcome.Sent, undefined];
+          current = err.retry;
+          retryAfter = err.retryAfterMs;
+          if (signal.aborted) return shutdownOutcome(current, err);
+        } else {
+          if (signal.aborted) return shutdownOutcome(current, err);
+          if (classifyError(err) === 'permanent') {
+            // A partial rejection: the records the destination did take count as sent.
+            const rejected = (err as PermanentError).rejected;
+            if (rejected !== undefined && rejected < current.recordCount) this.markSent(current, current.recordCount - rejected);
+            await this.giveUp(current, 'permanent', err);
+            return [Outcome.Permanent, err];
+          }
+          retryAfter = retryAfterOf(err);
         }
-        const wait = this.policy.nextDelay(retry, this.now() - started, retryAfterOf(err));
-        if (wait === STOP) return this.fail(batch, Outcome.Exhausted, err);
-        this.retries.add(1);
-        if (!(await abortableDelay(wait, signal))) return this.fail(batch, Outcome.Shutdown, signal.reason);
       }
+      const wait = this.policy.nextDelay(retry, this.now() - started, retryAfter);
+      if (wait === STOP) {
+        await this.giveUp(current, 'retries_exhausted', lastErr);
+        return [Outcome.Exhausted, lastErr];
+      }
+      this.retries.add(1);
+      if (!(await abortableDelay(wait, signal))) return shutdownOutcome(current, signal.reason);
     }
+  }
+
+  private markSent(batch: LogsBatch, n: number): void {
+    if (n <= 0) return;
+    this.sent.add(n);
+    this.latency.observe((performance.now() - batch.receivedAt) / 1000, n);
   }
 
   /** One call to the sender, bounded by `timeout` and by abort(), even if the sender ignores its signal. */
@@ -297,14 +417,44 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     });
   }
 
-  private fail(batch: LogsBatch, outcome: Outcome, err: unknown): [Outcome, unknown] {
-    const reason: DropReason =
-      outcome === Outcome.Permanent ? 'permanent' : outcome === Outcome.Shutdown ? 'shutdown' : 'retries_exhausted';
-    this.drop(batch, reason, err);
-    return [outcome, err];
+  /**
+   * Records the exporter will not send: to the dead-letter file when one is configured (counted as
+   * dead-lettered), otherwise — or when that write fails — counted as dropped.
+   */
+  private async giveUp(batch: LogsBatch, reason: Exclude<DropReason, 'queue_full'>, err: unknown): Promise<void> {
+    // A PermanentError with `rejected` refused only that many records of the batch.
+    const n =
+      reason === 'permanent' && err instanceof PermanentError && err.rejected !== undefined
+        ? Math.min(err.rejected, batch.recordCount)
+        : batch.recordCount;
+    if (n <= 0) return;
+    if (this.deadLetter !== undefined) {
+      const why = `${reason}: ${err === undefined ? '' : errorMessage(err)}`;
+      try {
+        await this.deadLetter.append(batch.resourceLogs, n < batch.recordCount ? `${why} (${n} of ${batch.recordCount} records refused)` : why);
+        this.deadLettered[reason].add(n);
+        this.warn(`dead_letter_${reason}`, 'exporter wrote log records to the dead-letter file', {
+          exporter: this.id,
+          reason,
+          records: n,
+          path: this.deadLetter.path,
+          error: err === undefined ? undefined : errorMessage(err),
+        });
+        return;
+      } catch (e) {
+        this.deadLetterFailed.add(n);
+        this.warn('dead_letter_failed', 'exporter could not write the dead-letter file', {
+          exporter: this.id,
+          path: this.deadLetter.path,
+          records: n,
+          error: errorMessage(e),
+        });
+      }
+    }
+    this.drop(batch, reason, err, n);
   }
 
-  private drop(batch: LogsBatch, reason: DropReason, err: unknown): void {
+  private drop(batch: LogsBatch, reason: DropReason, err: unknown, records?: number): void {
     const counter =
       reason === 'permanent'
         ? this.failedPermanent
@@ -313,14 +463,22 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
           : reason === 'shutdown'
             ? this.failedShutdown
             : this.failedQueueFull;
-    // A partial rejection counts only the refused records.
-    const n = reason === 'permanent' && err instanceof PermanentError && err.rejected !== undefined ? err.rejected : batch.recordCount;
+    const n = records ?? batch.recordCount;
     counter.add(n);
-    this.log.warn('exporter dropped log records', {
+    this.warn(`drop_${reason}`, 'exporter dropped log records', {
       exporter: this.id,
       reason,
       records: n,
       error: err === undefined ? undefined : errorMessage(err),
     });
+  }
+
+  private warn(key: string, msg: string, fields: LogFields): void {
+    let log = this.logs.get(key);
+    if (log === undefined) {
+      log = new RateLimitedLog(this.logger);
+      this.logs.set(key, log);
+    }
+    log.warn(msg, fields);
   }
 }
