@@ -1,1 +1,25 @@
-export {};
+/**
+ * The collector's public API: what plugins and embedders build against. Built-in components use the
+ * same contract (component.ts), so a plugin factory is shaped exactly like a built-in one.
+ */
+export type {
+  AnyFactory, Component, ComponentId, ComponentKind, ComponentStatus, CreateSettings, ExporterFactory,
+  Extension, ExtensionFactory, Host, LogsBatch, LogsConsumer, LogsSender, Processor, ProcessorFactory, Receiver,
+  ReceiverFactory,
+} from './component.js';
+export { parseComponentId } from './component.js';
+export {
+  classifyError, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError, type ConsumerErrorKind,
+} from './errors.js';
+export { BUILT_IN, ComponentRegistry } from './registry.js';
+export { createDefaultRegistry } from './builtins.js';
+export { ConfigError, loadConfigFile, loadConfigText, validateConfig, type CollectorConfig } from './config/load.js';
+export { loadPlugins } from './config/plugins.js';
+export { byteSize, duration, endpoint, section, type ConfigIssue } from './config/schema-helpers.js';
+export { exporterHelperShape, type ExporterHelperConfig } from './pipeline/exporter-helper-config.js';
+export { Service, type ServiceOptions } from './pipeline/service.js';
+export { createLogger, RateLimitedLog, type Logger } from './telemetry/logger.js';
+export { MetricNames, Telemetry } from './telemetry/metrics.js';
+export { VERSION } from './version.js';
+/** The zod instance the config schemas use, so plugins need not depend on their own copy. */
+export { z } from 'zod';

@@ -4,15 +4,25 @@
  */
 import type { AnyFactory, ComponentKind } from './component.js';
 
+/** Where a factory came from: `built-in`, or the plugin spec from the config's `plugins:` list. */
+export const BUILT_IN = 'built-in';
+
 export class ComponentRegistry {
   private readonly factories = new Map<string, AnyFactory>();
+  private readonly origins = new Map<string, string>();
 
-  register(factory: AnyFactory): this {
+  register(factory: AnyFactory, origin: string = BUILT_IN): this {
     const key = `${factory.kind}:${factory.type}`;
-    if (this.factories.has(key)) throw new Error(`${factory.kind} type "${factory.type}" is already registered`);
+    const taken = this.origins.get(key);
+    if (taken !== undefined) throw new Error(`${factory.kind} type "${factory.type}" is already registered (${taken})`);
     if (!/^[a-z][a-z0-9_]*$/.test(factory.type)) throw new Error(`invalid component type name "${factory.type}"`);
     this.factories.set(key, factory);
+    this.origins.set(key, origin);
     return this;
+  }
+
+  originOf(kind: ComponentKind, type: string): string | undefined {
+    return this.origins.get(`${kind}:${type}`);
   }
 
   get(kind: ComponentKind, type: string): AnyFactory | undefined {

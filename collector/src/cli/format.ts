@@ -1,14 +1,18 @@
 /** Text the CLI prints: usage, component lists, pipeline summaries, config issues. */
 import type { ComponentKind } from '../component.js';
-import type { ComponentRegistry } from '../registry.js';
+import { BUILT_IN, type ComponentRegistry } from '../registry.js';
 import type { ConfigIssue } from '../config/schema-helpers.js';
 
 export const USAGE = `Usage: tributary <command> [options]
 
 Commands:
   run [--config <file>] [--progress]   load the config, start the collector, run until SIGTERM/SIGINT
-  validate [--config <file>]           check the config without starting anything
-  components [--json]                  list the component types this build knows
+  validate [--config <file>] [--dry-run <records.jsonl>]
+                                       check the config without starting anything; with --dry-run,
+                                       show what each processor does to each record (OTLP/JSON lines)
+  components [--config <file>] [--json]
+                                       list the component types this build knows (with --config,
+                                       also the config's plugins, with their origin)
 
 Options:
   -c, --config <file>   config file (default ./otel-config.yaml)
@@ -31,10 +35,25 @@ export function componentsByKind(registry: ComponentRegistry): Record<string, st
   return out;
 }
 
+/** Types that came from plugins, with the plugin they came from. */
+export function pluginComponents(registry: ComponentRegistry): { kind: ComponentKind; type: string; origin: string }[] {
+  const out: { kind: ComponentKind; type: string; origin: string }[] = [];
+  for (const f of registry.list()) {
+    const origin = registry.originOf(f.kind, f.type);
+    if (origin !== undefined && origin !== BUILT_IN) out.push({ kind: f.kind, type: f.type, origin });
+  }
+  return out;
+}
+
 export function formatComponents(registry: ComponentRegistry): string {
-  return Object.entries(componentsByKind(registry))
-    .map(([section, types]) => `${section}: ${types.length ? types.join(', ') : '(none)'}`)
-    .join('\n');
+  const lines = KIND_SECTIONS.map(([kind, section]) => {
+    const types = registry.typesOf(kind).map((t) => {
+      const origin = registry.originOf(kind, t);
+      return origin !== undefined && origin !== BUILT_IN ? `${t} (plugin ${origin})` : t;
+    });
+    return `${section}: ${types.length ? types.join(', ') : '(none)'}`;
+  });
+  return lines.join('\n');
 }
 
 interface PipelineShape {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `tributary` binary: wires the real config loader, service, streams and signals into runCli. */
 import { loadConfigFile } from '../config/load.js';
+import { loadPlugins } from '../config/plugins.js';
+import { dryRun } from './dry-run.js';
 import { Service } from '../pipeline/service.js';
 import { runCli } from './run-cli.js';
 
@@ -10,6 +12,8 @@ const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   loadConfig: loadConfigFile,
+  loadPlugins,
+  dryRun,
   createService: (config, options) => new Service(config, options),
   onSignal(handler) {
     for (const s of SIGNALS) process.on(s, handler);

@@ -10,7 +10,7 @@ import type { ComponentRegistry } from '../registry.js';
 import { createLogger, type Logger, type LogLevel } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import { VERSION } from '../version.js';
-import { componentsByKind, formatComponents, formatIssue, formatPipelines, USAGE } from './format.js';
+import { componentsByKind, formatComponents, formatIssue, formatPipelines, pluginComponents, USAGE } from './format.js';
 import { ProgressMeter } from './progress.js';
 
 export const EXIT_OK = 0;
@@ -56,6 +56,10 @@ export interface CliDeps<C extends CliConfig = CliConfig> {
   /** Exits at once (used when a second signal arrives during shutdown). */
   exit(code: number): void;
   registry?: ComponentRegistry | undefined;
+  /** Imports the config's `plugins:` and registers their factories (config/plugins.ts); throws ConfigError. */
+  loadPlugins?: ((file: string, registry: ComponentRegistry) => Promise<unknown>) | undefined;
+  /** `validate --dry-run <records.jsonl>`: runs the records through the pipelines' processors, prints what each did. */
+  dryRun?: ((config: C, registry: ComponentRegistry, recordsFile: string, out: (s: string) => void) => Promise<number>) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   progressIntervalMs?: number | undefined;
 }
@@ -95,6 +99,8 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
   const out = (s: string): void => void deps.stdout.write(s.endsWith('\n') ? s : s + '\n');
   const err = (s: string): void => void deps.stderr.write(s.endsWith('\n') ? s : s + '\n');
   const [verb, ...rest] = argv;
+  // One registry per invocation: plugins registered while loading the config must be the ones the service uses.
+  deps = { ...deps, registry: deps.registry ?? createDefaultRegistry() };
   try {
     switch (verb) {
       case undefined:
@@ -109,9 +115,9 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
         out(VERSION);
         return EXIT_OK;
       case 'components':
-        return components(rest, deps, out);
+        return await components(rest, deps, out, err);
       case 'validate':
-        return validate(rest, deps, out, err);
+        return await validate(rest, deps, out, err);
       case 'run':
         return await run(rest, deps, out, err);
       default:
@@ -125,17 +131,47 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
   }
 }
 
-function components(args: string[], deps: CliDeps<CliConfig>, out: (s: string) => void): number {
-  const values = parseVerbArgs('components', args, { json: { type: 'boolean' } });
+async function components<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const values = parseVerbArgs('components', args, { json: { type: 'boolean' }, ...CONFIG_OPTION });
   if (values.help) return (out(USAGE), EXIT_OK);
-  const registry = deps.registry ?? createDefaultRegistry();
-  out(values.json ? JSON.stringify(componentsByKind(registry), null, 2) : formatComponents(registry));
+  const registry = deps.registry!;
+  // With --config, the config's plugins are loaded so their types are listed too, with their origin.
+  if (values.config) {
+    const file = configFileOf('components', values);
+    const failed = await registerPlugins(file, deps, err);
+    if (failed !== undefined) return failed;
+  }
+  out(values.json ? JSON.stringify({ ...componentsByKind(registry), plugins: pluginComponents(registry) }, null, 2) : formatComponents(registry));
   return EXIT_OK;
 }
 
+function printIssues(file: string, issues: readonly ConfigIssue[], err: (s: string) => void): void {
+  err(`config ${file} is invalid (${issues.length} ${issues.length === 1 ? 'issue' : 'issues'}):`);
+  for (const issue of issues) err(formatIssue(issue));
+}
+
+/** Loads the config's plugins into the registry; returns an exit code when that failed. */
+async function registerPlugins<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s: string) => void): Promise<number | undefined> {
+  if (!deps.loadPlugins) return undefined;
+  try {
+    await deps.loadPlugins(file, deps.registry!);
+    return undefined;
+  } catch (e) {
+    const issues = configIssuesOf(e);
+    if (!issues) {
+      err(`config ${file}: cannot load plugins: ${errorMessage(e)}`);
+      return EXIT_FAILURE;
+    }
+    printIssues(file, issues, err);
+    return EXIT_USAGE;
+  }
+}
+
 /** Loads the config; on failure prints why and returns the exit code instead. */
-function load<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s: string) => void): { config: C } | { code: number } {
-  const registry = deps.registry ?? createDefaultRegistry();
+async function load<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s: string) => void): Promise<{ config: C } | { code: number }> {
+  const registry = deps.registry!;
+  const failed = await registerPlugins(file, deps, err);
+  if (failed !== undefined) return { code: failed };
   let config: C;
   try {
     config = deps.loadConfig(file, registry, deps.env ?? process.env);
@@ -145,32 +181,39 @@ function load<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s: stri
       err(`config ${file}: cannot be loaded: ${errorMessage(e)}`);
       return { code: EXIT_FAILURE };
     }
-    err(`config ${file} is invalid (${issues.length} ${issues.length === 1 ? 'issue' : 'issues'}):`);
-    for (const issue of issues) err(formatIssue(issue));
+    printIssues(file, issues, err);
     return { code: EXIT_USAGE };
   }
   for (const name of config.missingEnv ?? []) err(`warning: config ${file}: environment variable ${name} is not set (substituted with "")`);
   return { config };
 }
 
-function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): number {
-  const values = parseVerbArgs('validate', args, CONFIG_OPTION);
+async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const values = parseVerbArgs('validate', args, { ...CONFIG_OPTION, 'dry-run': { type: 'string' } });
   if (values.help) return (out(USAGE), EXIT_OK);
   const file = configFileOf('validate', values);
-  const loaded = load(file, deps, err);
+  const loaded = await load(file, deps, err);
   if ('code' in loaded) return loaded.code;
   out(`config ${file} is valid`);
-  return EXIT_OK;
+  const records = values['dry-run'] as string | undefined;
+  if (records === undefined) return EXIT_OK;
+  if (!deps.dryRun) throw new UsageError('tributary validate: --dry-run is not available in this build');
+  try {
+    return await deps.dryRun(loaded.config, deps.registry!, records, out);
+  } catch (e) {
+    err(`tributary validate --dry-run ${records}: ${errorMessage(e)}`);
+    return EXIT_FAILURE;
+  }
 }
 
 async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' } });
   if (values.help) return (out(USAGE), EXIT_OK);
   const file = configFileOf('run', values);
-  const loaded = load(file, deps, err);
+  const loaded = await load(file, deps, err);
   if ('code' in loaded) return loaded.code;
   const { config } = loaded;
-  const registry = deps.registry ?? createDefaultRegistry();
+  const registry = deps.registry!;
   const logs = config.service.telemetry.logs;
   const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) });
 

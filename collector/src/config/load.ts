@@ -65,6 +65,8 @@ const topSchema = z.strictObject({
   exporters: z.record(z.string(), z.unknown()).nullish(),
   extensions: z.record(z.string(), z.unknown()).nullish(),
   connectors: z.record(z.string(), z.unknown()).nullish(),
+  /** Loaded and registered before validation (config/plugins.ts). */
+  plugins: z.array(z.string().min(1)).nullish(),
   service: z.unknown(),
 });
 

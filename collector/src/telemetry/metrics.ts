@@ -53,6 +53,10 @@ export class Counter {
     }
     return s.value;
   }
+  /** Every series with its labels and current value (dry runs, tests). */
+  entries(): { labels: Labels; value: number }[] {
+    return [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value.value }));
+  }
   /** Sum over the series whose labels include `match`. */
   total(match: Labels = {}): number {
     let t = 0;
