@@ -202,6 +202,7 @@ export async function countJsonlRecords(file) {
 /** Runs one scenario end to end and returns its figures. */
 export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], keepDir = false }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `trib-bench-${name}-`));
+  const loadBefore = os.loadavg()[0];
   const col = await startCollector({ dir, nodeArgs });
   const idle = procSample(col.pid);
   await sleep(1000); // let start-up work settle before the clock starts
@@ -243,6 +244,8 @@ export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], ke
     },
     output: out,
     recordsMatch: out.records === gen.ackedRecords,
+    // Other work on the machine skews every figure: keep the 1-minute load average with the result.
+    loadAvg1m: { before: +loadBefore.toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     dir,
   };
   if (!keepDir) fs.rmSync(dir, { recursive: true, force: true });

@@ -73,6 +73,7 @@ for (const r of results) {
   rows.push(['file output', `${r.output.lines} lines, ${(r.output.bytes / 2 ** 20).toFixed(1)} MiB`, '']);
   rows.push(['collector idle RSS at start / mean RSS', `${c.idleRssMiB} / ${c.meanRssMiB} MiB`, '']);
   rows.push(['load generator CPU (own process)', `${g.generatorCpuS} s over ${g.durationS} s`, '']);
+  rows.push(['machine load average (1 min) before / after', `${r.loadAvg1m.before} / ${r.loadAvg1m.after}`, `${info.cores} cores; > ~1 means other work shared the CPUs`]);
   rows.push(['collector exit after SIGTERM', `code ${c.exit} in ${c.shutdownMs} ms`, '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
