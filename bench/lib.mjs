@@ -141,6 +141,13 @@ export function procSample(pid) {
   return { t: performance.now(), cpuS, rssMiB: rssKiB / 1024 };
 }
 
+/** Busy core-seconds of the whole machine so far (/proc/stat: everything but idle and iowait). */
+export function machineBusyS() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / CLK_TCK;
+}
+
 /** Samples a pid every `everyMs` until stop(); keeps every sample (a 60 s run is 240 of them). */
 export function startSampler(pid, everyMs = 250) {
   const samples = [procSample(pid)];
@@ -199,6 +206,17 @@ export async function countJsonlRecords(file) {
   return { files: files.map((f) => path.basename(f)), lines, records, bytes, badLines };
 }
 
+/** Waits (at most `maxMs`) until the machine's busy CPU over 2 s is below `cores`; returns the last reading. */
+export async function waitQuiet(cores = 0.3, maxMs = 90_000) {
+  const end = Date.now() + maxMs;
+  for (;;) {
+    const b0 = machineBusyS();
+    await sleep(2000);
+    const used = (machineBusyS() - b0) / 2;
+    if (used < cores || Date.now() > end) return +used.toFixed(2);
+  }
+}
+
 /** Runs one scenario end to end and returns its figures. */
 export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], keepDir = false }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `trib-bench-${name}-`));
@@ -207,11 +225,12 @@ export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], ke
   const idle = procSample(col.pid);
   await sleep(1000); // let start-up work settle before the clock starts
   const idle2 = procSample(col.pid);
-  let sampler, startMark;
+  let sampler, startMark, busy0;
   const gen = await runGenerator(['--url', `http://127.0.0.1:${col.otlpPort}/v1/logs`, ...genArgs], {
     durationMs,
-    onStart: () => { sampler = startSampler(col.pid); startMark = sampler.samples[0]; },
+    onStart: () => { sampler = startSampler(col.pid); startMark = sampler.samples[0]; busy0 = machineBusyS(); },
   });
+  const busy1 = machineBusyS();
   if (!sampler) { await col.stop(); throw new Error(`load generator never started sending: ${JSON.stringify(gen)}`); }
   const endMark = sampler.mark();
   await sleep(500); // the last batch (timeout 200ms) reaches the file
@@ -245,6 +264,8 @@ export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], ke
     output: out,
     recordsMatch: out.records === gen.ackedRecords,
     // Other work on the machine skews every figure: keep the 1-minute load average with the result.
+    // CPU used by everything except the collector and the generator during the window, in cores.
+    otherCpuCores: +((busy1 - busy0 - cpuS - gen.generatorCpuS) / windowS).toFixed(2),
     loadAvg1m: { before: +loadBefore.toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     dir,
   };

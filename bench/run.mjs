@@ -3,7 +3,7 @@
 // Starts the built collector per scenario, drives it with bench/load-generator.mjs, prints figures.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { machineInfo, runScenario } from './lib.mjs';
+import { machineInfo, runScenario, waitQuiet } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -15,6 +15,8 @@ const { values: opt } = parseArgs({
     rate: { type: 'string', default: '10000' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    // Seconds to wait for other work on the machine to calm down before each scenario (0: don't).
+    'wait-quiet': { type: 'string', default: '90' },
   },
 });
 if (!['all', 'max', 'rate'].includes(opt.scenario)) throw new Error('--scenario must be max or rate');
@@ -31,9 +33,15 @@ console.log('pipeline: otlp (http/protobuf) → memory_limiter (512 MiB) → bat
 const maxS = opt.quick ? 5 : 20;
 const rateS = opt.quick ? 10 : 60;
 const results = [];
+async function quiet() {
+  if (Number(opt['wait-quiet']) <= 0) return;
+  const used = await waitQuiet(0.3, Number(opt['wait-quiet']) * 1000);
+  console.log(`  (machine busy ${used} cores just before the start)`);
+}
 
 if (opt.scenario !== 'rate') {
   console.log(`running max throughput: ${maxS} s, ${opt.concurrency} connections, 100 records/request …`);
+  await quiet();
   results.push(await runScenario({
     name: 'max', durationMs: maxS * 1000, keepDir: opt.keep,
     genArgs: ['--max', '--duration', `${maxS}s`, '--concurrency', opt.concurrency],
@@ -41,6 +49,7 @@ if (opt.scenario !== 'rate') {
 }
 if (opt.scenario !== 'max') {
   console.log(`running fixed rate: ${opt.rate} records/s for ${rateS} s, 100 records/request, up to ${opt['rate-concurrency']} connections …`);
+  await quiet();
   results.push(await runScenario({
     name: 'rate', durationMs: rateS * 1000, keepDir: opt.keep,
     genArgs: ['--rate', opt.rate, '--duration', `${rateS}s`, '--concurrency', opt['rate-concurrency']],
@@ -73,7 +82,7 @@ for (const r of results) {
   rows.push(['file output', `${r.output.lines} lines, ${(r.output.bytes / 2 ** 20).toFixed(1)} MiB`, '']);
   rows.push(['collector idle RSS at start / mean RSS', `${c.idleRssMiB} / ${c.meanRssMiB} MiB`, '']);
   rows.push(['load generator CPU (own process)', `${g.generatorCpuS} s over ${g.durationS} s`, '']);
-  rows.push(['machine load average (1 min) before / after', `${r.loadAvg1m.before} / ${r.loadAvg1m.after}`, `${info.cores} cores; > ~1 means other work shared the CPUs`]);
+  rows.push(['other processes\' CPU during the run', `${r.otherCpuCores} cores`, `of ${info.cores}; load avg ${r.loadAvg1m.before} → ${r.loadAvg1m.after}`]);
   rows.push(['collector exit after SIGTERM', `code ${c.exit} in ${c.shutdownMs} ms`, '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
