@@ -75,7 +75,7 @@ const SPAN_ID = 'b7ad6b7169203331';
 async function sendWith(exporter: LogRecordExporter, tag: string): Promise<void> {
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ 'service.name': `svc-${tag}`, 'deployment.environment': 'test' }),
-    processors: [new SimpleLogRecordProcessor(exporter)],
+    processors: [new SimpleLogRecordProcessor({ exporter })],
   });
   const logger = provider.getLogger(`scope-${tag}`, '4.5.6');
   const ctx = trace.setSpanContext(context.active(), { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED });
