@@ -14,6 +14,7 @@ import { debugExporterFactory } from './exporters/debug/index.js';
 import { fileExporterFactory } from './exporters/file/index.js';
 import { otlpExporterFactory } from './exporters/otlp/index.js';
 import { otlpHttpExporterFactory } from './exporters/otlphttp/index.js';
+import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 
@@ -33,6 +34,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(fileExporterFactory)
     .register(otlpExporterFactory)
     .register(otlpHttpExporterFactory)
+    .register(awsCloudWatchLogsExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory);
 }
