@@ -14,6 +14,7 @@ import { debugExporterFactory } from './exporters/debug/index.js';
 import { fileExporterFactory } from './exporters/file/index.js';
 import { otlpExporterFactory } from './exporters/otlp/index.js';
 import { otlpHttpExporterFactory } from './exporters/otlphttp/index.js';
+import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
 import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
@@ -34,6 +35,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(fileExporterFactory)
     .register(otlpExporterFactory)
     .register(otlpHttpExporterFactory)
+    .register(clickHouseExporterFactory)
     .register(awsCloudWatchLogsExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory);
