@@ -18,6 +18,7 @@ import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
 import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
+import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
 
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
@@ -38,5 +39,6 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(clickHouseExporterFactory)
     .register(awsCloudWatchLogsExporterFactory)
     .register(healthCheckExtensionFactory)
-    .register(metricsExtensionFactory);
+    .register(metricsExtensionFactory)
+    .register(fileStorageExtensionFactory);
 }

@@ -290,6 +290,8 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     const signal = this.abortController.signal;
     const persistent = isPersistent(queue);
     for (;;) {
+      // Aborted with a disk queue: what is left stays on disk; no point reading it back.
+      if (persistent && signal.aborted) return;
       const item: QueuedBatch | undefined = await queue.take();
       if (item === undefined) return;
       const n = item.batch.recordCount;
