@@ -38,11 +38,17 @@ export function ttlInterval(ttlMs: number): string {
 }
 
 /**
+ * Longer retention is kept forever: DateTime ends in 2106, and `TimestampTime + toIntervalDay(n)` past it
+ * wraps around to the past (found with the real engine: a 36500-day row expired at once).
+ */
+export const MAX_TTL_DAYS = 20_000;
+
+/**
  * The modern table's TTL: rows tagged by the retention processor expire `RetentionDays` days after
  * `TimestampTime` (-1 = never); untagged rows (0) expire after the `ttl` option when it is set.
  */
 export function ttlClause(ttlMs: number): string {
-  let s = 'TTL TimestampTime + toIntervalDay(RetentionDays) WHERE RetentionDays > 0';
+  let s = `TTL TimestampTime + toIntervalDay(RetentionDays) WHERE RetentionDays > 0 AND RetentionDays <= ${MAX_TTL_DAYS}`;
   if (ttlMs >= 1000) s += `, TimestampTime + ${ttlInterval(ttlMs)} WHERE RetentionDays = 0`;
   return s;
 }
