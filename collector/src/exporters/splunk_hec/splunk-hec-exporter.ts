@@ -1,0 +1,127 @@
+/** The `splunk_hec` exporter (logs): convertToHec → POST each body to HEC over a keep-alive Pool. */
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import type { Pool } from 'undici';
+import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
+import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { answerText, createPool, headerOf, postOnce, type HttpAnswer } from '../datadog/http.js';
+import { sendInOrder } from '../datadog/split-send.js';
+import { USER_AGENT } from '../otlp/user-agent.js';
+import { hecUrl, metadataKeys, type SplunkHecExporterConfig } from './config.js';
+import { convertToHec, type HecConvertOptions, type HecRequest } from './convert.js';
+
+const gzip = promisify(gzipCb);
+
+/**
+ * HEC status classes (internal/splunk/httprequest.go): any 2xx accepted; 429 and 503 throttled, honouring
+ * `Retry-After`; 400/401/403 permanent; anything else retryable.
+ */
+export function hecErrorForStatus(where: string, answer: HttpAnswer, secrets: readonly string[]): Error | undefined {
+  const { status } = answer;
+  if (status >= 200 && status < 300) return undefined;
+  const text = answerText(answer.body, secrets);
+  const message = `${where}: HTTP ${status}${text ? `: ${text}` : ''}`;
+  if (status === 429 || status === 503) return new ThrottledError(message, { retryAfterMs: parseRetryAfter(headerOf(answer.headers, 'retry-after')) });
+  if (status === 400 || status === 401 || status === 403) return new PermanentError(message);
+  return new RetryableError(message);
+}
+
+export class SplunkHecExporter implements LogsSender {
+  private readonly url: URL;
+  private readonly where: string;
+  private readonly baseHeaders: Record<string, string>;
+  private readonly authHeader: string;
+  private readonly options: HecConvertOptions;
+  private readonly secrets: string[];
+  private pool: Pool | undefined;
+
+  constructor(private readonly settings: CreateSettings, private readonly config: SplunkHecExporterConfig) {
+    this.url = hecUrl(config);
+    this.where = `exporter ${settings.id.id}: POST ${this.url.origin}${this.url.pathname}`;
+    this.secrets = [config.token];
+    this.authHeader = `Splunk ${config.token}`;
+    this.baseHeaders = {
+      'user-agent': USER_AGENT,
+      'content-type': config.export_raw ? 'text/plain' : 'application/json',
+      connection: 'keep-alive',
+      __splunk_app_name: config.splunk_app_name,
+      __splunk_app_version: config.splunk_app_version,
+      ...(config.disable_compression ? {} : { 'content-encoding': 'gzip' }),
+    };
+    this.options = {
+      source: config.source,
+      sourcetype: config.sourcetype,
+      index: config.index,
+      keys: metadataKeys(config),
+      severityTextKey: config.otel_to_hec_fields.severity_text,
+      severityNumberKey: config.otel_to_hec_fields.severity_number,
+      raw: config.export_raw,
+      maxContentLength: config.max_content_length_logs,
+      maxEventSize: config.max_event_size,
+      indexByRetentionClass: config.index_by_retention_class,
+    };
+  }
+
+  async start(): Promise<void> {
+    let ca: Buffer | undefined;
+    if (this.config.tls.ca_file) {
+      try {
+        ca = await readFile(this.config.tls.ca_file);
+      } catch (err) {
+        throw new Error(`exporter ${this.settings.id.id}: tls.ca_file ${this.config.tls.ca_file}: ${(err as Error).message}`);
+      }
+    }
+    this.pool = createPool(this.url, { rejectUnauthorized: !this.config.tls.insecure_skip_verify, ca });
+    if (this.config.health_check_enabled) await this.checkHealth();
+  }
+
+  private async checkHealth(): Promise<void> {
+    const where = `exporter ${this.settings.id.id}: GET ${this.url.origin}${this.config.health_path}`;
+    const answer = await postOnce(where, this.pool!, this.config.health_path, { 'user-agent': USER_AGENT, authorization: this.authHeader }, '', AbortSignal.timeout(this.config.timeout || 10_000), 'GET');
+    if (answer.status < 200 || answer.status >= 300) throw new Error(`${where}: HEC is not healthy (HTTP ${answer.status}${answer.body.length ? `: ${answerText(answer.body, this.secrets)}` : ''})`);
+  }
+
+  async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
+    const pool = this.pool;
+    if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    const { requests, rejected } = convertToHec(batch.resourceLogs, this.options);
+    const secrets = this.secretsOf(requests);
+    await sendInOrder(this.where, batch, requests, rejected, (req) => this.post(pool, req, signal, secrets));
+  }
+
+  /** The configured token plus any per-resource tokens of this batch: none may appear in an error. */
+  private secretsOf(requests: readonly HecRequest[]): readonly string[] {
+    let out: string[] | undefined;
+    for (const r of requests) if (r.token !== undefined && r.token !== this.config.token) (out ??= [...this.secrets]).push(r.token);
+    return out ?? this.secrets;
+  }
+
+  private async post(pool: Pool, req: HecRequest, signal: AbortSignal, secrets: readonly string[]): Promise<void> {
+    const raw = Buffer.from(req.body, 'utf8');
+    const body = this.config.disable_compression ? raw : await gzip(raw);
+    const headers = { ...this.baseHeaders, authorization: req.token === undefined ? this.authHeader : `Splunk ${req.token}` };
+    const answer = await postOnce(this.where, pool, this.pathFor(req), headers, body, signal);
+    const err = hecErrorForStatus(this.where, answer, secrets);
+    if (err) throw err;
+  }
+
+  /** Raw mode has no per-event metadata in the body: index/source/sourcetype/host go in the query. */
+  private pathFor(req: HecRequest): string {
+    const base = this.url.pathname + this.url.search;
+    if (!this.config.export_raw) return base;
+    const q = new URLSearchParams(this.url.search);
+    if (req.index) q.set('index', req.index);
+    if (req.source) q.set('source', req.source);
+    if (req.sourcetype) q.set('sourcetype', req.sourcetype);
+    if (req.host) q.set('host', req.host);
+    const qs = q.toString();
+    return qs ? `${this.url.pathname}?${qs}` : this.url.pathname;
+  }
+
+  async shutdown(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
+  }
+}
