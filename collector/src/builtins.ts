@@ -14,6 +14,8 @@ import { debugExporterFactory } from './exporters/debug/index.js';
 import { fileExporterFactory } from './exporters/file/index.js';
 import { otlpExporterFactory } from './exporters/otlp/index.js';
 import { otlpHttpExporterFactory } from './exporters/otlphttp/index.js';
+import { datadogExporterFactory } from './exporters/datadog/index.js';
+import { splunkHecExporterFactory } from './exporters/splunk_hec/index.js';
 import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
 import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
@@ -36,6 +38,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(fileExporterFactory)
     .register(otlpExporterFactory)
     .register(otlpHttpExporterFactory)
+    .register(datadogExporterFactory)
+    .register(splunkHecExporterFactory)
     .register(clickHouseExporterFactory)
     .register(awsCloudWatchLogsExporterFactory)
     .register(healthCheckExtensionFactory)
