@@ -17,6 +17,7 @@ import { otlpHttpExporterFactory } from './exporters/otlphttp/index.js';
 import { datadogExporterFactory } from './exporters/datadog/index.js';
 import { splunkHecExporterFactory } from './exporters/splunk_hec/index.js';
 import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
+import { azureMonitorExporterFactory } from './exporters/azuremonitor/index.js';
 import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
@@ -41,6 +42,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(datadogExporterFactory)
     .register(splunkHecExporterFactory)
     .register(clickHouseExporterFactory)
+    .register(azureMonitorExporterFactory)
     .register(awsCloudWatchLogsExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)

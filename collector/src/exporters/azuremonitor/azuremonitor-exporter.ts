@@ -1,0 +1,206 @@
+/**
+ * The `azuremonitor` exporter: rows to the Azure Monitor Logs Ingestion API
+ * (`POST {endpoint}/dataCollectionRules/{rule_id}/streams/{stream}?api-version=2023-01-01`) with an Entra
+ * bearer token from @azure/identity (its own retries disabled), gzip, ≤ 1 MB per call, over a keep-alive
+ * undici Pool. It never retries: failures are classified, and when some calls of a split batch succeeded
+ * it throws a PartialSendError with only the records still to send.
+ */
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { Pool, type Dispatcher } from 'undici';
+import type { TokenCredential } from '@azure/identity';
+import { nowNanos } from '@tributary/otlp';
+import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
+import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { readBounded } from '../otlphttp/response.js';
+import { compileColumns, type CompiledColumn } from './columns.js';
+import { resolveAuthType, type AzureMonitorExporterConfig } from './config.js';
+import { convertToIngestionRequests, selectRecords, type IngestionRequest, type RecordRef } from './convert.js';
+
+const gzip = promisify(gzipCb);
+
+/** Builds the configured @azure/identity credential (loaded on first use: it is large). */
+export async function createCredential(config: AzureMonitorExporterConfig): Promise<TokenCredential> {
+  const identity = await import('@azure/identity');
+  const a = config.auth;
+  const common = {
+    ...(a.authority_host ? { authorityHost: a.authority_host, disableInstanceDiscovery: true } : {}),
+    // The exporter helper is the only place that retries.
+    retryOptions: { maxRetries: 0 },
+  };
+  const type = resolveAuthType(a);
+  if (type === 'client_secret') {
+    return new identity.ClientSecretCredential(
+      a.tenant_id || process.env['AZURE_TENANT_ID']!,
+      a.client_id || process.env['AZURE_CLIENT_ID']!,
+      a.client_secret || process.env['AZURE_CLIENT_SECRET']!,
+      common,
+    );
+  }
+  if (type === 'workload_identity') {
+    return new identity.WorkloadIdentityCredential({
+      ...common,
+      tenantId: a.tenant_id || process.env['AZURE_TENANT_ID']!,
+      clientId: a.client_id || process.env['AZURE_CLIENT_ID']!,
+      tokenFilePath: a.federated_token_file || process.env['AZURE_FEDERATED_TOKEN_FILE']!,
+    });
+  }
+  return a.client_id ? new identity.ManagedIdentityCredential({ ...common, clientId: a.client_id }) : new identity.ManagedIdentityCredential(common);
+}
+
+/** Maps an answer of the ingestion API to a typed error (429 throttled; 5xx/408/401 retryable; other 4xx permanent). */
+export function ingestionError(where: string, status: number, retryAfter: string | undefined, body: string): Error {
+  let detail = body.trim();
+  try {
+    const parsed = JSON.parse(detail) as { error?: { code?: string; message?: string } };
+    if (parsed.error) detail = `${parsed.error.code ?? ''}${parsed.error.code && parsed.error.message ? ': ' : ''}${parsed.error.message ?? ''}`;
+  } catch {
+    // plain text
+  }
+  if (detail.length > 300) detail = `${detail.slice(0, 300)}…`;
+  const msg = `${where}: HTTP ${status}${detail ? `: ${detail}` : ''}`;
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  if (status === 429) return new ThrottledError(msg, { retryAfterMs });
+  if (status >= 500 || status === 408 || status === 401) return new RetryableError(msg, { retryAfterMs });
+  return new PermanentError(msg);
+}
+
+/** A token failure: a refused client (bad secret, unknown app) is permanent, anything else retryable. */
+export function tokenError(where: string, err: unknown, signal: AbortSignal): Error {
+  const msg = `${where}: getting an Entra token failed: ${errorMessage(err).split('\n')[0]}`;
+  if (signal.aborted) return new RetryableError(`${where}: token request aborted`, { cause: err });
+  const e = err as { name?: string; statusCode?: number };
+  if (e.name === 'AuthenticationError' && (e.statusCode === 400 || e.statusCode === 401)) return new PermanentError(msg);
+  return new RetryableError(msg);
+}
+
+export class AzureMonitorExporter implements LogsSender {
+  private readonly url: URL;
+  private readonly where: string;
+  private readonly columns: CompiledColumn[];
+  private readonly scope: string;
+  private pool: Pool | undefined;
+  private credential: TokenCredential | undefined;
+
+  constructor(private readonly settings: CreateSettings, private readonly config: AzureMonitorExporterConfig, credential?: TokenCredential) {
+    this.url = new URL(config.endpoint);
+    this.where = `exporter ${settings.id.id}: POST ${this.url.origin}`;
+    this.columns = compileColumns(config.columns);
+    this.scope = config.auth.scope;
+    this.credential = credential;
+  }
+
+  async start(): Promise<void> {
+    this.credential ??= await createCredential(this.config);
+    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  }
+
+  async shutdown(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
+  }
+
+  pathFor(stream: string): string {
+    const base = this.url.pathname.replace(/\/+$/, '');
+    return `${base}/dataCollectionRules/${encodeURIComponent(this.config.rule_id)}/streams/${encodeURIComponent(stream)}?api-version=${encodeURIComponent(this.config.api_version)}`;
+  }
+
+  async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
+    const { requests, oversize } = convertToIngestionRequests(batch.resourceLogs, {
+      columns: this.columns,
+      streamName: this.config.stream_name,
+      retentionStreams: this.config.retention_streams,
+      maxRequestBytes: this.config.max_request_bytes,
+      now: nowNanos(),
+    });
+    const pool = this.pool;
+    const credential = this.credential;
+    if (pool === undefined || credential === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+
+    const rejected: RecordRef[] = [...oversize];
+    const reasons: string[] = oversize.length ? [`${oversize.length} record(s) larger than ${this.config.max_request_bytes} bytes as one row`] : [];
+    let sent = 0;
+    for (let i = 0; i < requests.length; i++) {
+      const req = requests[i]!;
+      let token: string;
+      try {
+        const t = await credential.getToken(this.scope, { abortSignal: signal });
+        if (!t) throw new Error('no token returned');
+        token = t.token;
+      } catch (err) {
+        throw this.failure(batch, requests, i, sent, rejected, reasons, tokenError(`exporter ${this.settings.id.id}`, err, signal));
+      }
+      const err = await this.post(pool, req, token, signal);
+      if (err === undefined) {
+        sent++;
+        continue;
+      }
+      if (err instanceof PermanentError) {
+        // This call's rows can never be accepted; the other calls are independent.
+        rejected.push(...req.records);
+        reasons.push(err.message);
+        continue;
+      }
+      throw this.failure(batch, requests, i, sent, rejected, reasons, err);
+    }
+    if (rejected.length === 0) return;
+    const message = `${this.where}: ${rejected.length} of ${batch.recordCount} record(s) rejected: ${reasons.join('; ')}`;
+    if (sent === 0 && rejected.length === batch.recordCount && requests.length <= 1 && oversize.length === 0) throw new PermanentError(message);
+    throw new PartialSendError(message, { rejected: selectRecords(batch, rejected) });
+  }
+
+  /** A retryable failure at call `i`: the whole batch again when nothing was decided yet, else only calls i… */
+  private failure(batch: LogsBatch, requests: IngestionRequest[], i: number, sent: number, rejected: RecordRef[], reasons: string[], err: Error): Error {
+    if (err instanceof PermanentError && sent === 0 && rejected.length === 0 && requests.length === 1) return err;
+    if (err instanceof PermanentError) {
+      // e.g. a refused credential: nothing more can be sent.
+      const all = [...rejected];
+      for (let k = i; k < requests.length; k++) all.push(...requests[k]!.records);
+      return new PartialSendError(`${err.message}${reasons.length ? `; ${reasons.join('; ')}` : ''}`, { rejected: selectRecords(batch, all) });
+    }
+    if (sent === 0 && rejected.length === 0) return err;
+    const retry: RecordRef[] = [];
+    for (let k = i; k < requests.length; k++) retry.push(...requests[k]!.records);
+    const retryAfterMs = err instanceof RetryableError || err instanceof ThrottledError ? err.retryAfterMs : undefined;
+    return new PartialSendError(`${err.message} (after ${sent} of ${requests.length} call(s) succeeded)${reasons.length ? `; ${reasons.join('; ')}` : ''}`, {
+      retry: selectRecords(batch, retry),
+      rejected: rejected.length ? selectRecords(batch, rejected) : undefined,
+      retryAfterMs,
+    });
+  }
+
+  private async post(pool: Pool, req: IngestionRequest, token: string, signal: AbortSignal): Promise<Error | undefined> {
+    const raw = Buffer.from(req.body, 'utf8');
+    const gz = this.config.compression === 'gzip';
+    const body = gz ? await gzip(raw) : raw;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'x-ms-client-request-id': randomUUID(),
+    };
+    if (gz) headers['content-encoding'] = 'gzip';
+    const where = `${this.where}${this.url.pathname.replace(/\/+$/, '')}/dataCollectionRules/…/streams/${req.stream}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({ method: 'POST', path: this.pathFor(req.stream), headers, body, signal });
+    } catch (err) {
+      if (signal.aborted) {
+        const reason: unknown = signal.reason;
+        return new RetryableError(`${where}: request aborted (${reason instanceof Error ? reason.message : String(reason ?? 'aborted')})`, { cause: err });
+      }
+      const code = (err as { code?: unknown }).code;
+      return new RetryableError(`${where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
+    }
+    let answer: Buffer;
+    try {
+      answer = await readBounded(res.body);
+    } catch (err) {
+      return new RetryableError(`${where}: reading the answer failed: ${errorMessage(err)}`, { cause: err });
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return undefined;
+    const ra = res.headers['retry-after'];
+    return ingestionError(where, res.statusCode, Array.isArray(ra) ? ra[0] : ra, answer.toString('utf8'));
+  }
+}

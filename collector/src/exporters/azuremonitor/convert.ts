@@ -1,0 +1,136 @@
+/**
+ * `convert` for the Azure Monitor Logs Ingestion API: the OTLP record model → JSON-array bodies, one
+ * array of row objects per call, grouped by stream (retention routing) and split so that each
+ * uncompressed body stays within `maxRequestBytes` (1 MB). Pure: "now" (for records without
+ * timestamps) is a parameter. Each request remembers which records it carries, so a failed call can be
+ * retried (or dead-lettered) record by record.
+ */
+import type Long from 'long';
+import { anyValueAsString, findAttribute, type ResourceLogs } from '@tributary/otlp';
+import type { LogsBatch } from '../../component.js';
+import type { CompiledColumn, RecordContext } from './columns.js';
+
+/** Indices of one record in `resourceLogs[rl].scopeLogs[sl].logRecords[lr]`. */
+export interface RecordRef {
+  rl: number;
+  sl: number;
+  lr: number;
+}
+
+export interface IngestionRequest {
+  stream: string;
+  /** The JSON array text. */
+  body: string;
+  /** Its UTF-8 size. */
+  bytes: number;
+  records: RecordRef[];
+}
+
+export interface AzureConvertOptions {
+  columns: readonly CompiledColumn[];
+  streamName: string;
+  /** retention.class → stream. */
+  retentionStreams: Readonly<Record<string, string>>;
+  maxRequestBytes: number;
+  now: Long;
+}
+
+export interface AzureConvertResult {
+  requests: IngestionRequest[];
+  /** Records whose single row is larger than the limit: they can never be sent. */
+  oversize: RecordRef[];
+}
+
+interface Open {
+  parts: string[];
+  bytes: number;
+  records: RecordRef[];
+}
+
+/** One row object's JSON: the configured columns in order, columns without a value left out. */
+export function rowJson(columns: readonly CompiledColumn[], ctx: RecordContext): string {
+  let s = '{';
+  let first = true;
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i]!;
+    const v = col.get(ctx);
+    if (v === undefined) continue;
+    if (!first) s += ',';
+    s += col.prefix + JSON.stringify(v);
+    first = false;
+  }
+  return s + '}';
+}
+
+export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[], o: AzureConvertOptions): AzureConvertResult {
+  const requests: IngestionRequest[] = [];
+  const oversize: RecordRef[] = [];
+  const open = new Map<string, Open>();
+  const hasRouting = Object.keys(o.retentionStreams).length > 0;
+  const flush = (stream: string, cur: Open): void => {
+    requests.push({ stream, body: `[${cur.parts.join(',')}]`, bytes: cur.bytes, records: cur.records });
+  };
+  const ctx = { rl: undefined, sl: undefined, r: undefined, now: o.now } as unknown as RecordContext;
+  for (let i = 0; i < resourceLogs.length; i++) {
+    const rl = resourceLogs[i]!;
+    ctx.rl = rl;
+    for (let j = 0; j < rl.scopeLogs.length; j++) {
+      const sl = rl.scopeLogs[j]!;
+      ctx.sl = sl;
+      for (let k = 0; k < sl.logRecords.length; k++) {
+        const r = sl.logRecords[k]!;
+        ctx.r = r;
+        let stream = o.streamName;
+        if (hasRouting) {
+          const cls = findAttribute(r.attributes, 'retention.class');
+          if (cls != null) stream = o.retentionStreams[anyValueAsString(cls)] ?? o.streamName;
+        }
+        const row = rowJson(o.columns, ctx);
+        const size = Buffer.byteLength(row, 'utf8');
+        const ref = { rl: i, sl: j, lr: k };
+        if (size + 2 > o.maxRequestBytes) {
+          oversize.push(ref);
+          continue;
+        }
+        let cur = open.get(stream);
+        if (cur !== undefined && cur.bytes + 1 + size > o.maxRequestBytes) {
+          flush(stream, cur);
+          cur = undefined;
+        }
+        if (cur === undefined) {
+          cur = { parts: [], bytes: 2, records: [] };
+          open.set(stream, cur);
+        } else {
+          cur.bytes += 1; // the comma
+        }
+        cur.parts.push(row);
+        cur.bytes += size;
+        cur.records.push(ref);
+      }
+    }
+  }
+  for (const [stream, cur] of open) flush(stream, cur);
+  return { requests, oversize };
+}
+
+/** A batch holding only the given records (resource and scope kept, records not copied). */
+export function selectRecords(batch: LogsBatch, refs: readonly RecordRef[]): LogsBatch {
+  const byRl = new Map<number, Map<number, number[]>>();
+  for (const ref of refs) {
+    let sls = byRl.get(ref.rl);
+    if (!sls) byRl.set(ref.rl, (sls = new Map()));
+    let lrs = sls.get(ref.sl);
+    if (!lrs) sls.set(ref.sl, (lrs = []));
+    lrs.push(ref.lr);
+  }
+  const resourceLogs: ResourceLogs[] = [];
+  for (const [rlIndex, sls] of [...byRl].sort((a, b) => a[0] - b[0])) {
+    const rl = batch.resourceLogs[rlIndex]!;
+    const scopeLogs = [...sls].sort((a, b) => a[0] - b[0]).map(([slIndex, lrs]) => {
+      const sl = rl.scopeLogs[slIndex]!;
+      return { ...sl, logRecords: lrs.sort((a, b) => a - b).map((n) => sl.logRecords[n]!) };
+    });
+    resourceLogs.push({ ...rl, scopeLogs });
+  }
+  return { ...batch, resourceLogs, recordCount: refs.length };
+}
