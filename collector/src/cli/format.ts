@@ -10,6 +10,9 @@ Commands:
   validate [--config <file>] [--dry-run <records.jsonl>]
                                        check the config without starting anything; with --dry-run,
                                        show what each processor does to each record (OTLP/JSON lines)
+  replay --from <dead-letter file> --exporter <id> [--config <file>]
+                                       resend the batches of a dead-letter file through that exporter
+                                       (lines that fail again go to <file>.remaining)
   components [--config <file>] [--json]
                                        list the component types this build knows (with --config,
                                        also the config's plugins, with their origin)
@@ -75,4 +78,14 @@ export function formatPipelines(pipelines: Readonly<Record<string, PipelineShape
 
 export function formatIssue(issue: ConfigIssue): string {
   return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+}
+
+/** The `replay` verb's result line(s). */
+export function formatReplayResult(
+  from: string,
+  exporter: string,
+  r: { batches: number; records: number; delivered: number; failedBatches: number; failedRecords: number; remainingPath: string | undefined },
+): string {
+  const head = `replay ${from} → ${exporter}: ${r.batches} batches, ${r.records} records; delivered ${r.delivered}, failed ${r.failedRecords}`;
+  return r.remainingPath ? `${head}\n${r.failedBatches} batches that failed again were written to ${r.remainingPath}` : head;
 }

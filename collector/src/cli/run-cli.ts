@@ -10,8 +10,10 @@ import type { ComponentRegistry } from '../registry.js';
 import { createLogger, type Logger, type LogLevel } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import { VERSION } from '../version.js';
-import { componentsByKind, formatComponents, formatIssue, formatPipelines, pluginComponents, USAGE } from './format.js';
+import { componentsByKind, formatComponents, formatIssue, formatPipelines, pluginComponents, USAGE, formatReplayResult } from './format.js';
 import { ProgressMeter } from './progress.js';
+import { replayDeadLetters, ReplayError } from './replay.js';
+import { deliveryBooks, formatDeliverySummary } from '../pipeline/loss-accounting.js';
 
 export const EXIT_OK = 0;
 /** Startup or runtime failure (port taken, shutdown failed, forced exit). */
@@ -120,6 +122,8 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
         return await validate(rest, deps, out, err);
       case 'run':
         return await run(rest, deps, out, err);
+      case 'replay':
+        return await replay(rest, deps, out, err);
       default:
         throw new UsageError(verb.startsWith('-') ? `tributary: unknown option ${verb}` : `tributary: unknown command "${verb}"`);
     }
@@ -206,6 +210,29 @@ async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, o
   }
 }
 
+/** `replay --from <dead-letter file> --exporter <id>`: resends dead-lettered batches (cli/replay.ts). */
+async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const values = parseVerbArgs('replay', args, { ...CONFIG_OPTION, from: { type: 'string' }, exporter: { type: 'string' } });
+  if (values.help) return (out(USAGE), EXIT_OK);
+  const from = values.from as string | undefined;
+  const exporterId = values.exporter as string | undefined;
+  if (!from || !exporterId) throw new UsageError('tributary replay: --from <dead-letter file> and --exporter <id> are required');
+  const file = configFileOf('replay', values);
+  const loaded = await load(file, deps, err);
+  if ('code' in loaded) return loaded.code;
+  const logs = loaded.config.service.telemetry.logs;
+  const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) });
+  const exporters = (loaded.config as unknown as { exporters?: Record<string, unknown> }).exporters ?? {};
+  try {
+    const r = await replayDeadLetters({ exporters, registry: deps.registry!, from, exporterId, logger });
+    out(formatReplayResult(from, exporterId, r));
+    return r.failedBatches === 0 ? EXIT_OK : EXIT_FAILURE;
+  } catch (e) {
+    err(`tributary replay: ${errorMessage(e)}`);
+    return e instanceof ReplayError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
 async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' } });
   if (values.help) return (out(USAGE), EXIT_OK);
@@ -264,6 +291,9 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
       err(`tributary: shutdown failed: ${errorMessage(e)}`);
       return EXIT_FAILURE;
     }
+    // Loss accounting: where every record went (pipeline/loss-accounting.ts).
+    const books = deliveryBooks(service.telemetry);
+    for (const line of formatDeliverySummary(books)) (books.balanced ? logger.info : logger.warn).call(logger, line);
     logger.info('stopped');
     return EXIT_OK;
   } finally {

@@ -13,6 +13,7 @@ import { LATENCY_BUCKETS_SECONDS, MetricNames } from '../telemetry/metrics.js';
 import type { BoundCounter, BoundHistogram } from '../telemetry/metrics.js';
 import type { BatchQueue, QueuedBatch } from './batch-queue.js';
 import { DeadLetterWriter } from './dead-letter.js';
+import { ENQUEUED_METRIC } from './loss-accounting.js';
 import type { QueueStorage } from './disk-queue-storage.js';
 import { exporterHelperShape } from './exporter-helper-config.js';
 import type { ExporterHelperConfig } from './exporter-helper-config.js';
@@ -73,6 +74,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   private readonly deadLetter: DeadLetterWriter | undefined;
 
   private readonly sent: BoundCounter;
+  private readonly enqueued: BoundCounter;
   private readonly failedPermanent: BoundCounter;
   private readonly failedExhausted: BoundCounter;
   private readonly failedShutdown: BoundCounter;
@@ -115,6 +117,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     const t = settings.telemetry;
     const labels = { exporter: this.id };
     this.sent = t.counter(MetricNames.exporterSent, 'Log records sent by the exporter.').bind(labels);
+    this.enqueued = t.counter(ENQUEUED_METRIC, 'Log records the exporter took (queued, or sent directly when the queue is off).').bind(labels);
     const failed = t.counter(MetricNames.exporterSendFailed, 'Log records the exporter gave up on, by reason.');
     this.failedPermanent = failed.bind({ exporter: this.id, reason: 'permanent' });
     this.failedExhausted = failed.bind({ exporter: this.id, reason: 'retries_exhausted' });
@@ -253,7 +256,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   }
 
   private async enqueue(queue: BatchQueue, batch: LogsBatch): Promise<void> {
-    if (await queue.offer(batch)) return;
+    if (await queue.offer(batch)) return this.enqueued.add(batch.recordCount);
     this.enqueueFailed.add(batch.recordCount);
     throw new ThrottledError(`exporter ${this.id}: sending queue is full (${queue.capacity} batches)`, {
       retryAfterMs: QUEUE_FULL_RETRY_AFTER_MS,
@@ -261,6 +264,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   }
 
   private async sendNow(batch: LogsBatch): Promise<void> {
+    this.enqueued.add(batch.recordCount);
     const p = this.sendWithRetry(batch, false);
     this.syncSends.add(p);
     try {
