@@ -19,6 +19,7 @@ import { splunkHecExporterFactory } from './exporters/splunk_hec/index.js';
 import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
 import { azureMonitorExporterFactory } from './exporters/azuremonitor/index.js';
 import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
+import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -44,6 +45,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(clickHouseExporterFactory)
     .register(azureMonitorExporterFactory)
     .register(awsCloudWatchLogsExporterFactory)
+    .register(googleCloudExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory);

@@ -1,0 +1,41 @@
+/** Config of the `googlecloud` exporter: upstream googlecloudexporter keys (logs part), REST endpoint. */
+import { z } from 'zod';
+import { section } from '../../config/schema-helpers.js';
+import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
+
+const httpUrl = () =>
+  z.string().refine((v) => {
+    if (!URL.canParse(v)) return false;
+    const p = new URL(v).protocol;
+    return p === 'http:' || p === 'https:';
+  }, { message: 'must be an http:// or https:// URL' });
+
+export const googleCloudLogConfigSchema = section({
+  /** Base URL of the Cloud Logging REST API; entries go to `<endpoint>/v2/entries:write`. */
+  endpoint: httpUrl().default('https://logging.googleapis.com'),
+  /** Log name used when a record has no `gcp.log_name` attribute. */
+  default_log_name: z.string().default(''),
+  compression: z.enum(['gzip', 'none']).default('none'),
+  /** Add service.name / service.namespace / service.instance.id as entry labels. */
+  service_resource_labels: z.boolean().default(true),
+  /** Turn ERROR-or-worse records into Error Reporting events (`@type` ReportedErrorEvent). */
+  error_reporting_type: z.boolean().default(false),
+  /**
+   * Where `retention.class` goes: `label` (the entry keeps the `retention.class` label; route with a sink
+   * filter) or `log_name` (the class is appended to the log name: `<name>-<class>`).
+   */
+  retention_routing: z.enum(['label', 'log_name']).default('label'),
+});
+
+export const googleCloudExporterConfigSchema = z.strictObject({
+  /** Project the logs are written to (unless a resource has `gcp.project.id`); empty = the credentials' project. */
+  project: z.string().default(''),
+  /** A service-account key file; empty = Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud, metadata server). */
+  credentials_file: z.string().default(''),
+  /** Bill quota to the destination project (`x-goog-user-project`). */
+  destination_project_quota: z.boolean().default(false),
+  log: googleCloudLogConfigSchema,
+  ...exporterHelperShape,
+});
+
+export type GoogleCloudExporterConfig = z.output<typeof googleCloudExporterConfigSchema>;

@@ -1,0 +1,346 @@
+/**
+ * OTLP records → Cloud Logging `entries:write` request bodies (EXPORTERS.md §5; Cloud Logging REST v2
+ * LogEntry). Pure: the clock is a parameter. Each entry is ≤ 256,000 B (JSON-encoded; long text payloads
+ * are split into several entries with `split`), each request body < 10,000,000 B.
+ */
+import {
+  anyValueAsString,
+  anyValueToRaw,
+  findAttribute,
+  idToHex,
+  isZeroNanos,
+  nanosToDecimal,
+  nanosToIso,
+  type AnyValue,
+  type KeyValue,
+  type Long,
+  type RawValue,
+  type ResourceLogs,
+} from '@tributary/otlp';
+import { parseDuration } from '../../config/schema-helpers.js';
+import type { RecordRef } from '../awscloudwatchlogs/record-refs.js';
+
+export const MAX_ENTRY_BYTES = 256_000;
+export const MAX_REQUEST_BYTES = 10_000_000;
+const REQUEST_PREFIX = '{"entries":[';
+const REQUEST_SUFFIX = '],"partialSuccess":true}';
+export const ERROR_REPORTING_TYPE = 'type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent';
+
+export interface GoogleCloudConvertOptions {
+  readonly project: string;
+  readonly defaultLogName: string;
+  readonly serviceResourceLabels: boolean;
+  readonly errorReportingType: boolean;
+  readonly retentionRouting: 'label' | 'log_name';
+}
+
+export interface EntriesWriteRequest {
+  /** The JSON body for `POST /v2/entries:write`. */
+  body: string;
+  /** The record of each entry, by entry index (a split record appears once per part). */
+  records: RecordRef[];
+}
+
+export interface GoogleCloudConversion {
+  requests: EntriesWriteRequest[];
+  /** Records that can never be written (no log name, severity > 24, a structured entry over 256 KB). */
+  rejected: { ref: RecordRef; reason: string }[];
+}
+
+export interface MonitoredResource {
+  type: string;
+  labels: Record<string, string>;
+}
+
+/** Cloud Logging severities by OTel severity number 0..24. */
+export const SEVERITY_BY_NUMBER: readonly string[] = [
+  'DEFAULT',
+  'DEBUG', 'DEBUG', 'DEBUG', 'DEBUG', 'DEBUG', 'DEBUG', 'DEBUG', 'DEBUG',
+  'INFO', 'INFO', 'NOTICE', 'NOTICE',
+  'WARNING', 'WARNING', 'WARNING', 'WARNING',
+  'ERROR', 'ERROR', 'ERROR', 'ERROR',
+  'CRITICAL', 'CRITICAL', 'ALERT', 'EMERGENCY',
+];
+
+/** severity_text → number when severity_number is 0 (case-insensitive; OTel names plus syslog-style words). */
+const NUMBER_BY_TEXT: ReadonlyMap<string, number> = (() => {
+  const m = new Map<string, number>();
+  const bases: [string, number][] = [['trace', 1], ['debug', 5], ['info', 9], ['warn', 13], ['error', 17], ['fatal', 21]];
+  for (const [name, n] of bases) {
+    m.set(name, n);
+    for (let i = 2; i <= 4; i++) m.set(`${name}${i}`, n + i - 1);
+  }
+  m.set('notice', 11).set('warning', 13).set('critical', 21).set('alert', 23).set('emergency', 24);
+  return m;
+})();
+
+/** The severity name, or undefined when the number is out of range (the record is rejected). */
+export function cloudLoggingSeverity(severityNumber: number, severityText: string): string | undefined {
+  let n = severityNumber;
+  if (n === 0 && severityText !== '') n = NUMBER_BY_TEXT.get(severityText.toLowerCase()) ?? 0;
+  return SEVERITY_BY_NUMBER[n];
+}
+
+/** Go's url.PathEscape: escapes everything but unreserved characters and `$&+:=@`. */
+export function pathEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%(24|26|2B|3A|3D|40)/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+function str(attrs: readonly KeyValue[], key: string): string | undefined {
+  const v = findAttribute(attrs, key);
+  if (v === undefined) return undefined;
+  const s = anyValueAsString(v);
+  return s === '' ? undefined : s;
+}
+
+/** The monitored resource for a resource's attributes (upstream resource-mapping rules, common cases). */
+export function monitoredResource(attrs: readonly KeyValue[]): MonitoredResource {
+  const platform = str(attrs, 'cloud.platform');
+  const location = str(attrs, 'cloud.availability_zone') ?? str(attrs, 'cloud.region') ?? 'global';
+  const cluster = str(attrs, 'k8s.cluster.name');
+  if (cluster !== undefined) {
+    const base = { location, cluster_name: cluster };
+    const ns = str(attrs, 'k8s.namespace.name') ?? '';
+    const pod = str(attrs, 'k8s.pod.name');
+    const container = str(attrs, 'k8s.container.name');
+    if (pod !== undefined && container !== undefined) return { type: 'k8s_container', labels: { ...base, namespace_name: ns, pod_name: pod, container_name: container } };
+    if (pod !== undefined) return { type: 'k8s_pod', labels: { ...base, namespace_name: ns, pod_name: pod } };
+    const node = str(attrs, 'k8s.node.name');
+    if (node !== undefined) return { type: 'k8s_node', labels: { ...base, node_name: node } };
+    return { type: 'k8s_cluster', labels: base };
+  }
+  if (platform === 'gcp_compute_engine' && str(attrs, 'host.id') !== undefined) {
+    return { type: 'gce_instance', labels: { zone: location, instance_id: str(attrs, 'host.id')! } };
+  }
+  const job = str(attrs, 'service.name') ?? str(attrs, 'faas.name');
+  const task = str(attrs, 'service.instance.id') ?? str(attrs, 'faas.instance');
+  if (job !== undefined && task !== undefined) {
+    return { type: 'generic_task', labels: { location, namespace: str(attrs, 'service.namespace') ?? '', job, task_id: task } };
+  }
+  return { type: 'generic_node', labels: { location, namespace: str(attrs, 'service.namespace') ?? '', node_id: str(attrs, 'host.id') ?? str(attrs, 'host.name') ?? '' } };
+}
+
+/** RawValue → JSON-safe value for a protobuf Struct (bytes → base64, bigint → number). */
+function structValue(v: RawValue): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? Number(v) : v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  if (Array.isArray(v)) return v.map(structValue);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = structValue(v[k]!);
+  return out;
+}
+
+/** An AnyValue that holds a JSON object (map, JSON string, JSON bytes) as a plain object, else undefined. */
+function objectOf(v: AnyValue | undefined): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  if (v.kvlistValue != null) return structValue(anyValueToRaw(v)) as Record<string, unknown>;
+  const text = v.stringValue ?? (v.bytesValue != null ? Buffer.from(v.bytesValue).toString('utf8') : undefined);
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const int64 = (v: unknown): string | undefined => (typeof v === 'number' && Number.isFinite(v) ? String(Math.trunc(v)) : typeof v === 'string' && /^-?\d+$/.test(v) ? v : undefined);
+const strField = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const boolField = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+
+/** protobuf Duration JSON ("1.5s") from a Go duration ("1.5s", "120ms") or a number of seconds. */
+function durationJson(v: unknown): string | undefined {
+  const ms = typeof v === 'number' ? v * 1000 : typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms === undefined || !Number.isFinite(ms)) return undefined;
+  return `${Number((ms / 1000).toFixed(9))}s`;
+}
+
+/** LogEntry.httpRequest from `gcp.http_request` (JSON string, map or bytes with the HttpRequest field names). */
+export function httpRequestOf(v: AnyValue | undefined): Record<string, unknown> | undefined {
+  const o = objectOf(v);
+  if (o === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  const put = (k: string, x: unknown) => { if (x !== undefined) out[k] = x; };
+  put('requestMethod', strField(o.requestMethod));
+  put('requestUrl', strField(o.requestUrl));
+  put('requestSize', int64(o.requestSize));
+  put('status', typeof o.status === 'number' ? Math.trunc(o.status) : typeof o.status === 'string' && /^\d+$/.test(o.status) ? Number(o.status) : undefined);
+  put('responseSize', int64(o.responseSize));
+  put('userAgent', strField(o.userAgent));
+  put('remoteIp', strField(o.remoteIp));
+  put('serverIp', strField(o.serverIp));
+  put('referer', strField(o.referer));
+  put('latency', durationJson(o.latency));
+  put('cacheLookup', boolField(o.cacheLookup));
+  put('cacheHit', boolField(o.cacheHit));
+  put('cacheValidatedWithOriginServer', boolField(o.cacheValidatedWithOriginServer));
+  put('cacheFillBytes', int64(o.cacheFillBytes));
+  put('protocol', strField(o.protocol));
+  return out;
+}
+
+function sourceLocationOf(v: AnyValue | undefined): Record<string, unknown> | undefined {
+  const o = objectOf(v);
+  if (o === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  if (strField(o.file)) out.file = o.file;
+  const line = int64(o.line);
+  if (line !== undefined) out.line = line;
+  if (strField(o.function)) out.function = o.function;
+  return out;
+}
+
+interface ResourceContext {
+  project: string;
+  resource: MonitoredResource;
+  serviceLabels: Record<string, string>;
+}
+
+const SERVICE_LABEL_KEYS = ['service.name', 'service.namespace', 'service.instance.id'];
+
+function resourceContext(rl: ResourceLogs, options: GoogleCloudConvertOptions): ResourceContext {
+  const attrs = rl.resource?.attributes ?? [];
+  const serviceLabels: Record<string, string> = {};
+  if (options.serviceResourceLabels) {
+    for (const k of SERVICE_LABEL_KEYS) {
+      const v = str(attrs, k);
+      if (v !== undefined) serviceLabels[k] = v;
+    }
+  }
+  return { project: str(attrs, 'gcp.project.id') ?? options.project, resource: monitoredResource(attrs), serviceLabels };
+}
+
+/** Splits `text` into pieces whose JSON-escaped UTF-8 size (without quotes) is ≤ `budget`, never inside a surrogate pair. */
+export function splitText(text: string, budget: number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    let n = Math.min(budget, text.length - i);
+    for (;;) {
+      if (i + n < text.length && n > 1 && (text.charCodeAt(i + n - 1) & 0xfc00) === 0xd800) n--;
+      const size = Buffer.byteLength(JSON.stringify(text.slice(i, i + n))) - 2;
+      if (size <= budget) break;
+      n = Math.max(1, Math.floor((n * budget) / size) - 1);
+    }
+    out.push(text.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], options: GoogleCloudConvertOptions, nowNanos: Long): GoogleCloudConversion {
+  const rejected: GoogleCloudConversion['rejected'] = [];
+  const requests: EntriesWriteRequest[] = [];
+  const logNames = new Map<string, string>();
+  let body = REQUEST_PREFIX;
+  let bodyBytes = REQUEST_PREFIX.length + REQUEST_SUFFIX.length;
+  let records: RecordRef[] = [];
+  const flush = () => {
+    if (records.length === 0) return;
+    requests.push({ body: body + REQUEST_SUFFIX, records });
+    body = REQUEST_PREFIX;
+    bodyBytes = REQUEST_PREFIX.length + REQUEST_SUFFIX.length;
+    records = [];
+  };
+  /** Appends an encoded entry (≤ MAX_ENTRY_BYTES), starting a new request when this one would reach the limit. */
+  const add = (json: string, bytes: number, ref: RecordRef) => {
+    if (records.length > 0 && bodyBytes + 1 + bytes >= MAX_REQUEST_BYTES) flush();
+    if (records.length > 0) { body += ','; bodyBytes++; }
+    body += json;
+    bodyBytes += bytes;
+    records.push(ref);
+  };
+  const logNameFor = (project: string, name: string) => {
+    const key = `${project}\u0000${name}`;
+    let v = logNames.get(key);
+    if (v === undefined) {
+      v = `projects/${project}/logs/${pathEscape(name)}`;
+      logNames.set(key, v);
+    }
+    return v;
+  };
+
+  for (const rl of resourceLogs) {
+    const ctx = resourceContext(rl, options);
+    for (const sl of rl.scopeLogs) {
+      const scopeLabels: Record<string, string> = {};
+      if (sl.scope?.name) scopeLabels.instrumentation_source = sl.scope.name;
+      if (sl.scope?.version) scopeLabels.instrumentation_version = sl.scope.version;
+      const baseLabels = { ...scopeLabels, ...ctx.serviceLabels };
+      for (const lr of sl.logRecords) {
+        const ref: RecordRef = { rl, sl, lr };
+        const severity = cloudLoggingSeverity(lr.severityNumber, lr.severityText);
+        if (severity === undefined) { rejected.push({ ref, reason: `severity_number ${lr.severityNumber} is out of range` }); continue; }
+        let name = str(lr.attributes, 'gcp.log_name') ?? options.defaultLogName;
+        if (name === '') { rejected.push({ ref, reason: 'no gcp.log_name attribute and no log.default_log_name' }); continue; }
+        if (options.retentionRouting === 'log_name') {
+          const cls = str(lr.attributes, 'retention.class');
+          if (cls !== undefined) name = `${name}-${cls}`;
+        }
+        const time = !isZeroNanos(lr.timeUnixNano) ? lr.timeUnixNano : !isZeroNanos(lr.observedTimeUnixNano) ? lr.observedTimeUnixNano : nowNanos;
+        const entry: Record<string, unknown> = {
+          logName: logNameFor(ctx.project, name),
+          resource: ctx.resource,
+          timestamp: nanosToIso(time),
+          severity,
+        };
+        const trace = idToHex(lr.traceId);
+        if (trace !== '') entry.trace = `projects/${ctx.project}/traces/${trace}`;
+        const span = idToHex(lr.spanId);
+        if (span !== '') entry.spanId = span;
+        const sampledAttr = findAttribute(lr.attributes, 'gcp.trace_sampled');
+        if ((lr.flags & 1) === 1 || sampledAttr?.boolValue === true) entry.traceSampled = true;
+
+        const labels: Record<string, string> = { ...baseLabels };
+        for (const kv of lr.attributes) {
+          if (kv.key.startsWith('gcp.') || kv.key in labels) continue;
+          labels[kv.key] = anyValueAsString(kv.value);
+        }
+        entry.labels = labels;
+        const http = httpRequestOf(findAttribute(lr.attributes, 'gcp.http_request'));
+        if (http !== undefined) entry.httpRequest = http;
+        const src = sourceLocationOf(findAttribute(lr.attributes, 'gcp.source_location'));
+        if (src !== undefined) entry.sourceLocation = src;
+
+        const b = lr.body;
+        let text: string | undefined;
+        let json: Record<string, unknown> | undefined;
+        if (b?.kvlistValue != null) json = structValue(anyValueToRaw(b)) as Record<string, unknown>;
+        else if (b?.bytesValue != null) json = objectOf(b);
+        if (json === undefined) {
+          const s = anyValueAsString(b);
+          if (s !== '') text = s;
+        }
+        if (options.errorReportingType && lr.severityNumber >= 17) {
+          json = json !== undefined ? { ...json } : { message: text ?? '' };
+          json['@type'] = ERROR_REPORTING_TYPE;
+          text = undefined;
+        }
+        if (json !== undefined) entry.jsonPayload = json;
+        else if (text !== undefined) entry.textPayload = text;
+
+        const encoded = JSON.stringify(entry);
+        const size = Buffer.byteLength(encoded);
+        if (size <= MAX_ENTRY_BYTES) { add(encoded, size, ref); continue; }
+        if (text === undefined) { rejected.push({ ref, reason: `entry is larger than ${MAX_ENTRY_BYTES} bytes` }); continue; }
+        // Split a long text payload into several entries tied together by `split` (as upstream does).
+        const uid = `${name}-${nanosToDecimal(time)}`;
+        entry.textPayload = '';
+        entry.split = { uid, index: 999_999, totalSplits: 999_999 };
+        const budget = MAX_ENTRY_BYTES - Buffer.byteLength(JSON.stringify(entry));
+        if (budget < 1024) { rejected.push({ ref, reason: `entry is larger than ${MAX_ENTRY_BYTES} bytes without its payload` }); continue; }
+        const parts = splitText(text, budget);
+        for (let i = 0; i < parts.length; i++) {
+          entry.textPayload = parts[i];
+          entry.split = { uid, index: i, totalSplits: parts.length };
+          const part = JSON.stringify(entry);
+          add(part, Buffer.byteLength(part), ref);
+        }
+      }
+    }
+  }
+  flush();
+  return { requests, rejected };
+}
