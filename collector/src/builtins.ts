@@ -20,6 +20,8 @@ import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
 import { azureMonitorExporterFactory } from './exporters/azuremonitor/index.js';
 import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
 import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
+import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
+import { lokiExporterFactory } from './exporters/loki/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -46,6 +48,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(azureMonitorExporterFactory)
     .register(awsCloudWatchLogsExporterFactory)
     .register(googleCloudExporterFactory)
+    .register(elasticsearchExporterFactory)
+    .register(lokiExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory);
