@@ -120,8 +120,8 @@ export class GoogleCloudExporter implements LogsSender {
     if (lastError !== undefined && sentRequests === 0 && conv.rejected.length === 0 && conv.requests.length === 1 && (retry.length === 0 || rejected.length === 0)) {
       throw lastError; // one request, nothing written: the plain error says it all
     }
-    const reason = lastError?.message ?? `${conv.rejected.length} records refused: ${conv.rejected[0]!.reason}`;
-    throw new PartialSendError(`${this.where}: ${reason}`, {
+    const reason = lastError?.message ?? `${this.where}: ${conv.rejected.length} records refused: ${conv.rejected[0]!.reason}`;
+    throw new PartialSendError(reason, {
       retry: batchFromRefs(retry, batch.receivedAt),
       rejected: batchFromRefs(rejected, batch.receivedAt),
       retryAfterMs,
@@ -158,7 +158,7 @@ export class GoogleCloudExporter implements LogsSender {
     }
     const what = `HTTP ${res.statusCode}${status?.status ? ` ${status.status}` : ''}: ${(status?.message ?? answer).slice(0, 256)}`;
     const partial = status?.details?.find((d) => d['@type']?.endsWith('google.logging.v2.WriteLogEntriesPartialErrors'))?.logEntryErrors;
-    if (partial !== undefined) {
+    if (partial !== undefined && Object.keys(partial).some((i) => req.records[Number(i)] !== undefined)) {
       // partialSuccess: entries not listed were written; listed ones failed, each with its own code.
       const retry = new Set<RecordRef>();
       const rejected = new Set<RecordRef>();
