@@ -66,12 +66,17 @@ export function ingestionError(where: string, status: number, retryAfter: string
   return new PermanentError(msg);
 }
 
+/** OAuth errors that no retry can fix: bad secret or assertion, unknown app or tenant, bad scope. */
+const REFUSED_CLIENT = /^(invalid_client|unauthorized_client|invalid_scope|invalid_grant|invalid_request)\b|AADSTS(7000215|7000222|700016|90002|70011|700027)\b/;
+
 /** A token failure: a refused client (bad secret, unknown app) is permanent, anything else retryable. */
 export function tokenError(where: string, err: unknown, signal: AbortSignal): Error {
   const msg = `${where}: getting an Entra token failed: ${errorMessage(err).split('\n')[0]}`;
   if (signal.aborted) return new RetryableError(`${where}: token request aborted`, { cause: err });
   const e = err as { name?: string; statusCode?: number };
   if (e.name === 'AuthenticationError' && (e.statusCode === 400 || e.statusCode === 401)) return new PermanentError(msg);
+  // MSAL's refusals surface as `<oauth error>: … AADSTS…` (e.g. an AuthenticationRequiredError for a bad secret).
+  if (REFUSED_CLIENT.test(errorMessage(err))) return new PermanentError(msg);
   return new RetryableError(msg);
 }
 

@@ -25,6 +25,7 @@ import {
   ingestionError,
   resolveAuthType,
   selectRecords,
+  tokenError,
 } from './index.js';
 
 const NOW = nanosFromDecimal('1700000000000000001');
@@ -192,6 +193,14 @@ describe('azuremonitor config', () => {
     expect(ingestionError('w', 500, undefined, '')).toBeInstanceOf(RetryableError);
     expect(ingestionError('w', 401, undefined, '')).toBeInstanceOf(RetryableError);
     for (const s of [400, 403, 404, 413]) expect(ingestionError('w', s, undefined, '')).toBeInstanceOf(PermanentError);
+    const live = new AbortController().signal;
+    const refused = Object.assign(new Error('invalid_client: Error(s): 7000215 - Description: AADSTS7000215: Invalid client secret provided.\nmore'), { name: 'AuthenticationRequiredError' });
+    const te = tokenError('exporter azuremonitor', refused, live);
+    expect(te).toBeInstanceOf(PermanentError);
+    expect(te.message).toBe('exporter azuremonitor: getting an Entra token failed: invalid_client: Error(s): 7000215 - Description: AADSTS7000215: Invalid client secret provided.');
+    expect(tokenError('x', Object.assign(new Error('x'), { name: 'AuthenticationError', statusCode: 401 }), live)).toBeInstanceOf(PermanentError);
+    expect(tokenError('x', new Error('connect ECONNREFUSED 127.0.0.1:443'), live)).toBeInstanceOf(RetryableError);
+    expect(tokenError('x', new Error('invalid_client'), AbortSignal.abort())).toBeInstanceOf(RetryableError);
   });
 });
 
