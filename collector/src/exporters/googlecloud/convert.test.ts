@@ -110,6 +110,8 @@ describe('convertToCloudLogging: fields', () => {
     expect(cloudLoggingSeverity(0, 'emergency')).toBe('EMERGENCY');
     expect(cloudLoggingSeverity(0, 'error3')).toBe('ERROR');
     expect(cloudLoggingSeverity(0, 'verbose')).toBe('DEFAULT');
+    expect(cloudLoggingSeverity(0, 'Information')).toBe('INFO');
+    expect(cloudLoggingSeverity(0, 'fatality')).toBe('CRITICAL');
     const conv = convertToCloudLogging(one([rec({ severityNumber: 25 }), rec()]), OPTIONS, NOW);
     expect(conv.rejected.map((r) => r.reason)).toEqual(['severity_number 25 is out of range']);
     expect(entriesOf(conv)).toHaveLength(1);

@@ -74,10 +74,17 @@ const NUMBER_BY_TEXT: ReadonlyMap<string, number> = (() => {
   return m;
 })();
 
+/** Prefix fallback for other spellings (`Information`, `Warn-ish`, `errors`…). */
+const TEXT_PREFIXES: readonly [string, number][] = [['trace', 1], ['debug', 5], ['info', 9], ['warn', 13], ['error', 17], ['fatal', 21]];
+
 /** The severity name, or undefined when the number is out of range (the record is rejected). */
 export function cloudLoggingSeverity(severityNumber: number, severityText: string): string | undefined {
   let n = severityNumber;
-  if (n === 0 && severityText !== '') n = NUMBER_BY_TEXT.get(severityText.toLowerCase()) ?? 0;
+  if (n === 0 && severityText !== '') {
+    const t = severityText.toLowerCase();
+    n = NUMBER_BY_TEXT.get(t) ?? 0;
+    if (n === 0) for (const [prefix, v] of TEXT_PREFIXES) if (t.startsWith(prefix)) { n = v; break; }
+  }
   return SEVERITY_BY_NUMBER[n];
 }
 
