@@ -218,20 +218,25 @@ function scalarOrString(v: AnyValue | null | undefined): unknown {
 
 const MAX_DEPTH = 10;
 
-/** `flattenAttribute`: maps become `a.b.c` keys (to depth 10), slices stay arrays with flattened elements. */
-function flattenInto(out: DatadogItem, key: string, v: AnyValue | null | undefined, depth: number): void {
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * `flattenAttribute`: maps become `a.b.c` keys (to depth 10), slices stay arrays with flattened elements.
+ * Keys in `skip` are left out (a resource or scope attribute of the same name overwrites them).
+ */
+function flattenInto(out: DatadogItem, key: string, v: AnyValue | null | undefined, depth: number, skip: ReadonlySet<string>): void {
   if (v?.arrayValue != null) {
-    out[key] = flattenArray(v.arrayValue.values, depth);
+    if (!skip.has(key)) out[key] = flattenArray(v.arrayValue.values, depth);
     return;
   }
   if (v?.kvlistValue == null || depth === MAX_DEPTH) {
-    out[key] = scalarOrString(v);
+    if (!skip.has(key)) out[key] = scalarOrString(v);
     return;
   }
   const kvs = v.kvlistValue.values;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
-    flattenInto(out, key === '' ? kv.key : `${key}.${kv.key}`, kv.value, depth + 1);
+    flattenInto(out, key === '' ? kv.key : `${key}.${kv.key}`, kv.value, depth + 1, skip);
   }
 }
 
@@ -242,17 +247,66 @@ function flattenArray(values: readonly AnyValue[], depth: number): unknown[] {
     if (e?.arrayValue != null) arr[i] = flattenArray(e.arrayValue.values, depth + 1);
     else if (e?.kvlistValue != null && depth + 1 !== MAX_DEPTH) {
       const obj: DatadogItem = {};
-      flattenInto(obj, '', e, depth + 1);
+      flattenInto(obj, '', e, depth + 1, NO_KEYS);
       arr[i] = obj;
     } else arr[i] = scalarOrString(e);
   }
   return arr;
 }
 
-/** `@timestamp`: Go layout `2006-01-02T15:04:05.000Z07:00` in UTC (milliseconds, truncated). */
+const MS_DIGITS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
+let isoSecond = -1;
+let isoPrefix = '';
+
+/** `@timestamp`: Go layout `2006-01-02T15:04:05.000Z07:00` in UTC (milliseconds, truncated). The second's prefix is cached. */
 function isoMillis(decimalNanos: string): string {
   const ms = decimalNanos.length > 6 ? Number(decimalNanos.slice(0, -6)) : 0;
-  return new Date(ms).toISOString();
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20);
+    isoSecond = sec;
+  }
+  return isoPrefix + MS_DIGITS[ms - sec * 1000]!;
+}
+
+/**
+ * Keys the transform may write after the resource/scope attributes: a resource or scope attribute of one of
+ * these names is applied per record (it may be overwritten); all others are serialized once per scope.
+ */
+const LATE_KEYS: ReadonlySet<string> = new Set([
+  'dd.trace_id', 'otel.trace_id', 'dd.span_id', 'otel.span_id', 'otel.severity_text', 'otel.severity_number', 'status',
+  'otel.timestamp', '@timestamp', 'otel.event_name', 'ddsource', 'ddtags', 'hostname', 'message', 'service',
+]);
+
+/** Resource + scope attributes of one ScopeLogs, resolved once: their JSON members and names. */
+interface ScopeContext {
+  /** `"k":"v",…` (no braces) of every resource/scope attribute not in LATE_KEYS; "" when none. */
+  members: string;
+  /** Their names: record attributes of these names are overwritten (upstream order), so left out. */
+  keys: ReadonlySet<string>;
+  /** Resource/scope attributes whose names are in LATE_KEYS, applied per record before the late fields. */
+  late: [string, string][];
+}
+
+function scopeContext(res: ResourceContext, scopeAttrs: readonly KeyValue[] | null | undefined): ScopeContext {
+  const merged: Record<string, string> = {};
+  for (const [k, v] of res.props) merged[k] = v;
+  if (scopeAttrs) for (let i = 0; i < scopeAttrs.length; i++) merged[scopeAttrs[i]!.key] = anyValueAsString(scopeAttrs[i]!.value);
+  const late: [string, string][] = [];
+  const early: Record<string, string> = {};
+  for (const k of Object.keys(merged)) {
+    if (LATE_KEYS.has(k)) late.push([k, merged[k]!]);
+    else early[k] = merged[k]!;
+  }
+  const json = JSON.stringify(early);
+  return { members: json.length > 2 ? json.slice(1, -1) : '', keys: new Set(Object.keys(merged)), late };
+}
+
+/** The item's JSON: the pre-serialized resource/scope members, then the per-record properties. */
+function serialize(item: DatadogItem, scope: ScopeContext): string {
+  const own = JSON.stringify(item);
+  if (scope.members === '') return own;
+  return own.length > 2 ? `{${scope.members},${own.slice(1)}` : `{${scope.members}}`;
 }
 
 interface ResourceContext {
@@ -282,12 +336,6 @@ function resourceContext(rl: ResourceLogs): ResourceContext {
   };
 }
 
-function scopeProps(attrs: readonly KeyValue[] | null | undefined): [string, string][] {
-  const out: [string, string][] = [];
-  if (attrs) for (let i = 0; i < attrs.length; i++) out.push([attrs[i]!.key, anyValueAsString(attrs[i]!.value)]);
-  return out;
-}
-
 /** The routing part of an item (also written into it as named fields). */
 export interface ItemRouting {
   ddtags: string;
@@ -299,7 +347,7 @@ export interface ItemRouting {
  * One record → one item (`transform()`), plus its routing values. `retentionTags` maps the record's
  * `retention.class` attribute to extra ddtags.
  */
-function transform(res: ResourceContext, scope: [string, string][], lr: LogRecord, hostname: string, retentionTags: Readonly<Record<string, string>> | undefined, routing: ItemRouting): DatadogItem {
+function transform(res: ResourceContext, scope: ScopeContext, lr: LogRecord, hostname: string, retentionTags: Readonly<Record<string, string>> | undefined, routing: ItemRouting): DatadogItem {
   const item: DatadogItem = {};
   let message = '';
   let status = '';
@@ -349,13 +397,13 @@ function transform(res: ResourceContext, scope: [string, string][], lr: LogRecor
       default:
         if (key === 'datadog.log.source') logSource = anyValueAsString(value);
         else if (key === 'retention.class') retentionClass = anyValueAsString(value);
-        flattenInto(item, key, value, 1);
+        flattenInto(item, key, value, 1, scope.keys);
     }
   }
-  // Resource attributes, then scope attributes, overwrite record attributes of the same name (as upstream).
-  const rp = res.props;
-  for (let i = 0; i < rp.length; i++) item[rp[i]![0]] = rp[i]![1];
-  for (let i = 0; i < scope.length; i++) item[scope[i]![0]] = scope[i]![1];
+  // Resource attributes, then scope attributes, overwrite record attributes of the same name (as upstream):
+  // those are in `scope.members` (serialized once); the few whose names the fields below may take are set here.
+  const late = scope.late;
+  for (let i = 0; i < late.length; i++) item[late[i]![0]] = late[i]![1];
 
   if (lr.traceId.length === 16 && !isEmptyId(lr.traceId)) {
     item['dd.trace_id'] = bytesToDecimal(lr.traceId, 8);
@@ -409,15 +457,15 @@ function transform(res: ResourceContext, scope: [string, string][], lr: LogRecor
   return item;
 }
 
-/** Every record as a Datadog item, in batch order (for tests and tools; `convertToDatadog` is the hot path). */
+/** Every record as a Datadog item (parsed from its JSON), in batch order. For tests and tools; `convertToDatadog` is the hot path. */
 export function convertToDatadogItems(resourceLogs: readonly ResourceLogs[], options: DatadogConvertOptions = {}): DatadogItem[] {
   const out: DatadogItem[] = [];
   const routing: ItemRouting = { ddtags: '', service: '', ddsource: '' };
   for (const rl of resourceLogs) {
     const res = resourceContext(rl);
     for (const sl of rl.scopeLogs) {
-      const scope = scopeProps(sl.scope?.attributes);
-      for (const lr of sl.logRecords) out.push(transform(res, scope, lr, options.hostname ?? '', options.retentionTags, routing));
+      const scope = scopeContext(res, sl.scope?.attributes);
+      for (const lr of sl.logRecords) out.push(JSON.parse(serialize(transform(res, scope, lr, options.hostname ?? '', options.retentionTags, routing), scope)) as DatadogItem);
     }
   }
   return out;
@@ -436,13 +484,13 @@ function utf8Prefix(s: string, maxBytes: number): string {
  * fits the per-log limit (and hence any payload). Returns the new JSON, or undefined when even an empty
  * message does not fit (the rest of the item alone is too large).
  */
-function truncateItem(item: DatadogItem, json: string, bytes: number, maxItemBytes: number): string | undefined {
+function truncateItem(item: DatadogItem, scope: ScopeContext, json: string, bytes: number, maxItemBytes: number): string | undefined {
   const message = item['message'] as string;
   let keep = Buffer.byteLength(message, 'utf8') - (bytes - maxItemBytes) - TRUNCATED_SUFFIX.length;
   for (let attempt = 0; attempt < 4; attempt++) {
     if (keep <= 0) return undefined;
     item['message'] = utf8Prefix(message, keep) + TRUNCATED_SUFFIX;
-    json = JSON.stringify(item);
+    json = serialize(item, scope);
     bytes = Buffer.byteLength(json, 'utf8');
     if (bytes <= maxItemBytes) return json;
     keep -= bytes - maxItemBytes + 64;
@@ -487,16 +535,16 @@ export function convertToDatadog(resourceLogs: readonly ResourceLogs[], options:
     const res = resourceContext(rl);
     for (let j = 0; j < rl.scopeLogs.length; j++) {
       const sl = rl.scopeLogs[j]!;
-      const scope = scopeProps(sl.scope?.attributes);
+      const scope = scopeContext(res, sl.scope?.attributes);
       const records = sl.logRecords;
       for (let k = 0; k < records.length; k++) {
         const lr = records[k]!;
         const item = transform(res, scope, lr, hostname, retentionTags, routing);
-        let json: string | undefined = JSON.stringify(item);
+        let json: string | undefined = serialize(item, scope);
         let bytes = Buffer.byteLength(json, 'utf8');
         const ref: RecordRef = { rl, sl, lr };
         if (bytes > maxItem) {
-          json = truncateItem(item, json, bytes, maxItem);
+          json = truncateItem(item, scope, json, bytes, maxItem);
           if (json === undefined) {
             rejected.push({ ref, reason: `log larger than ${maxItem} bytes without its message` });
             continue;
