@@ -436,3 +436,58 @@ describe('QueuedRetryExporter dead-letter and partial sends', () => {
     }
   });
 });
+
+describe('QueuedRetryExporter with a persistent queue', () => {
+  it('opens the queue from the storage extension; abort leaves unsent batches on disk, counted as neither sent nor dropped', async () => {
+    const { DiskBatchQueue } = await import('./disk-queue.js');
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-pq-'));
+    try {
+      const { settings, config, counter } = setup({ queue: { storage: 'file_storage', num_consumers: 1 }, retry: { initial_interval: 10, max_interval: 10 } });
+      const opened: string[] = [];
+      const storage = {
+        start: async () => undefined,
+        shutdown: async () => undefined,
+        openQueue: async (owner: string, o: { capacity: number; dropOldest: boolean; onDrop: (b: LogsBatch) => void }) => {
+          opened.push(owner);
+          return DiskBatchQueue.open({
+            directory: join(dir, encodeURIComponent(owner)), capacity: o.capacity, maxBytes: 1 << 30, segmentBytes: 1 << 20, fsync: false,
+            compactOnStart: true, compactOnRebound: true, dropOldest: o.dropOldest, onDrop: o.onDrop, logger: silentLogger,
+          });
+        },
+      };
+      const h = { ...host, getExtension: (id: string) => (id === 'file_storage' ? storage : undefined) } as unknown as Host;
+      let down = true;
+      const got: number[][] = [];
+      const sender: LogsSender = { send: async (b) => { if (down) throw new RetryableError('connection refused'); got.push(idsOf(b)); } };
+      const ex = new QueuedRetryExporter(settings, config, sender);
+      await ex.start(h);
+      expect(opened).toEqual([ID]);
+      expect(ex.persistent).toBe(true);
+      await ex.consume(numbered([1, 2]));
+      await ex.consume(numbered([3]));
+      const done = ex.shutdown();
+      ex.abort('test');
+      await done;
+      expect(counter(MetricNames.exporterSendFailed)).toBe(0);
+      expect(counter(MetricNames.exporterSent)).toBe(0);
+
+      // Next run: the batches come back and are sent.
+      down = false;
+      const next = setup({ queue: { storage: 'file_storage', num_consumers: 1 } });
+      const ex2 = new QueuedRetryExporter(next.settings, next.config, sender);
+      await ex2.start(h);
+      await until(() => got.length === 2);
+      await ex2.shutdown();
+      expect(got.flat().sort()).toEqual([1, 2, 3]);
+      expect(next.counter(MetricNames.exporterSent)).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails start when the storage extension is missing', async () => {
+    const { settings, config } = setup({ queue: { storage: 'file_storage' } });
+    const ex = new QueuedRetryExporter(settings, config, { send: async () => {} });
+    await expect(ex.start({ ...host, getExtension: () => undefined } as unknown as Host)).rejects.toThrow(/extension "file_storage" is not configured/);
+  });
+});
