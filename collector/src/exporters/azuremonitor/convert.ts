@@ -47,19 +47,37 @@ interface Open {
   records: RecordRef[];
 }
 
-/** One row object's JSON: the configured columns in order, columns without a value left out. */
-export function rowJson(columns: readonly CompiledColumn[], ctx: RecordContext): string {
+/**
+ * One row object's JSON: the record-level columns, then `shared` (the scope/resource-level columns,
+ * rendered once per ScopeLogs by `sharedColumnsJson`). Columns without a value are left out.
+ */
+export function rowJson(columns: readonly CompiledColumn[], ctx: RecordContext, shared: string): string {
   let s = '{';
   let first = true;
   for (let i = 0; i < columns.length; i++) {
     const col = columns[i]!;
+    if (col.level !== 'record') continue;
     const v = col.get(ctx);
     if (v === undefined) continue;
     if (!first) s += ',';
-    s += col.prefix + JSON.stringify(v);
+    s += col.prefix + v;
     first = false;
   }
+  if (shared) s += (first ? '' : ',') + shared;
   return s + '}';
+}
+
+/** The scope- and resource-level columns of `ctx.sl` / `ctx.rl` as `"A":…,"B":…` (no braces). */
+export function sharedColumnsJson(columns: readonly CompiledColumn[], ctx: RecordContext): string {
+  let s = '';
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i]!;
+    if (col.level === 'record') continue;
+    const v = col.get(ctx);
+    if (v === undefined) continue;
+    s += (s ? ',' : '') + col.prefix + v;
+  }
+  return s;
 }
 
 export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[], o: AzureConvertOptions): AzureConvertResult {
@@ -77,6 +95,7 @@ export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[]
     for (let j = 0; j < rl.scopeLogs.length; j++) {
       const sl = rl.scopeLogs[j]!;
       ctx.sl = sl;
+      const shared = sharedColumnsJson(o.columns, ctx);
       for (let k = 0; k < sl.logRecords.length; k++) {
         const r = sl.logRecords[k]!;
         ctx.r = r;
@@ -85,7 +104,7 @@ export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[]
           const cls = findAttribute(r.attributes, 'retention.class');
           if (cls != null) stream = o.retentionStreams[anyValueAsString(cls)] ?? o.streamName;
         }
-        const row = rowJson(o.columns, ctx);
+        const row = rowJson(o.columns, ctx, shared);
         const size = Buffer.byteLength(row, 'utf8');
         const ref = { rl: i, sl: j, lr: k };
         if (size + 2 > o.maxRequestBytes) {

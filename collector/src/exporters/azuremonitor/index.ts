@@ -5,8 +5,8 @@ import { azureMonitorExporterConfigSchema, type AzureMonitorExporterConfig } fro
 
 export { azureMonitorExporterConfigSchema, MAX_REQUEST_BYTES, resolveAuthType, type AzureMonitorExporterConfig } from './config.js';
 export { AzureMonitorExporter, createCredential, ingestionError, tokenError } from './azuremonitor-exporter.js';
-export { anyValueToJson, azureTime, compileColumns, DEFAULT_COLUMNS, parseColumnSource } from './columns.js';
-export { convertToIngestionRequests, rowJson, selectRecords, type IngestionRequest, type RecordRef } from './convert.js';
+export { anyValueJsonText, anyValueToJson, azureTime, compileColumns, DEFAULT_COLUMNS, parseColumnSource } from './columns.js';
+export { convertToIngestionRequests, rowJson, selectRecords, sharedColumnsJson, type IngestionRequest, type RecordRef } from './convert.js';
 
 export const azureMonitorExporterFactory: ExporterFactory<AzureMonitorExporterConfig> = {
   kind: 'exporter',

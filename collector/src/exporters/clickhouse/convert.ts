@@ -15,7 +15,6 @@ import {
   isEmptyId,
   isZeroNanos,
   nanosToDecimal,
-  nanosToSecondsAndNanos,
   type AnyValue,
   type KeyValue,
   type LogRecord,
@@ -93,8 +92,14 @@ function recordTime(r: LogRecord, now: Long): Long {
 
 /** A DateTime64(9) value as `<seconds>.<9-digit nanos>` (time-zone independent). */
 export function dateTime64Text(t: Long): string {
-  const { seconds, nanos } = nanosToSecondsAndNanos(t);
-  return `${seconds}.${String(nanos).padStart(9, '0')}`;
+  const d = nanosToDecimal(t);
+  return d.length > 9 ? `${d.slice(0, -9)}.${d.slice(-9)}` : `0.${d.padStart(9, '0')}`;
+}
+
+/** Legacy columns: `"TimestampTime":<seconds>,"TimestampUnixNano":<nanos>` from one decimal rendering. */
+function legacyTimeJson(t: Long): string {
+  const d = nanosToDecimal(t);
+  return `{"TimestampTime":${d.length > 9 ? d.slice(0, -9) : '0'},"TimestampUnixNano":${d}`;
 }
 
 /**
@@ -132,7 +137,7 @@ export function convertToClickHouseRows(resourceLogs: readonly ResourceLogs[], l
         const attrs = r.attributes;
         out +=
           (legacy
-            ? `{"TimestampTime":${nanosToSecondsAndNanos(t).seconds},"TimestampUnixNano":${nanosToDecimal(t)}`
+            ? legacyTimeJson(t)
             : `{"Timestamp":"${dateTime64Text(t)}"`) +
           `,"TraceId":"${hexOrEmpty(r.traceId)}","SpanId":"${hexOrEmpty(r.spanId)}","TraceFlags":${r.flags & 0xff}` +
           `,"SeverityText":${q(r.severityText ?? '')},"SeverityNumber":${r.severityNumber & 0xff}` +
