@@ -101,7 +101,8 @@ let processors: BatchProcessor[] = [];
 function make(config: Record<string, unknown>, next: LogsConsumer) {
   const telemetry = new Telemetry();
   const settings: CreateSettings = { id: { type: 'batch', name: '', id: 'batch' }, logger: silentLogger, telemetry };
-  const p = new BatchProcessor(settings, batchProcessorConfigSchema.parse(config), next);
+  // The tests below describe wait_for_result mode unless they say otherwise.
+  const p = new BatchProcessor(settings, batchProcessorConfigSchema.parse({ wait_for_result: true, ...config }), next);
   processors.push(p);
   return { p, telemetry };
 }
@@ -113,7 +114,7 @@ afterEach(async () => {
 
 describe('batch config', () => {
   it('has upstream defaults', () => {
-    expect(batchProcessorConfigSchema.parse({})).toEqual({ send_batch_size: 8192, send_batch_max_size: 0, timeout: 200 });
+    expect(batchProcessorConfigSchema.parse({})).toEqual({ wait_for_result: false, max_pending_records: 0, send_batch_size: 8192, send_batch_max_size: 0, timeout: 200 });
     expect(batchProcessorFactory.type).toBe('batch');
   });
   it('rejects send_batch_max_size below send_batch_size, naming the key', () => {
@@ -295,5 +296,51 @@ describe('batch processor', () => {
     const { p } = make({ send_batch_size: 1, timeout: '1h' }, next);
     await p.consume({ resourceLogs: [], recordCount: 0, receivedAt: 0 });
     expect(next.calls).toHaveLength(0);
+  });
+});
+
+describe('batch processor, default early acknowledgement', () => {
+  it('acknowledges at once, sends after timeout, and holds a refused batch (429 to senders) until downstream takes it', async () => {
+    const got: LogsBatch[] = [];
+    let refuse = true;
+    const next: LogsConsumer = {
+      consume: async (b) => {
+        if (refuse) throw new ThrottledError('queue full', { retryAfterMs: 100 });
+        got.push(b);
+      },
+    };
+    const { p, telemetry } = make({ wait_for_result: false, timeout: '20ms' }, next);
+    const first = track(p.consume(batchOf([[3]])));
+    await flushMicrotasks();
+    expect(first.state).toBe('resolved'); // not held for the timeout
+    // The flush is refused: the batch is held and new data is pushed back.
+    const start = Date.now();
+    while (Date.now() - start < 2000) {
+      const r = await p.consume(batchOf([[1]])).then(() => 'ok', (e: unknown) => e);
+      if (r instanceof ThrottledError) break;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    const refused = await p.consume(batchOf([[2]])).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(ThrottledError);
+    expect((refused as ThrottledError).retryAfterMs).toBe(100);
+    refuse = false;
+    // After the hold delay the held records go out and new data is accepted again.
+    const deadline = Date.now() + 3000;
+    while (got.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    expect(got.length).toBeGreaterThan(0);
+    await p.consume(batchOf([[1]]));
+    await p.shutdown();
+    const delivered = got.reduce((n, b) => n + countLogRecords(b.resourceLogs), 0);
+    const refusedCount = (telemetry.find(MetricNames.processorRefused) as Counter).total();
+    // Every acknowledged record was delivered: 3 first + the accepted probes + the last one.
+    const incoming = (telemetry.find(MetricNames.processorIncoming) as Counter).total();
+    expect(delivered).toBe(incoming - refusedCount);
+  });
+
+  it('refuses with 429 when more than max_pending_records would wait', async () => {
+    const next: LogsConsumer = { consume: async () => undefined };
+    const { p } = make({ wait_for_result: false, timeout: '1s', send_batch_size: 100, max_pending_records: 10 }, next);
+    await p.consume(batchOf([[6]]));
+    await expect(p.consume(batchOf([[6]]))).rejects.toBeInstanceOf(ThrottledError);
   });
 });

@@ -1,11 +1,21 @@
 /**
  * The `batch` processor: merges incoming batches into larger ones (by size or after `timeout`) and splits
- * at `send_batch_max_size`. Unlike upstream, `consume()` resolves only once every downstream call that
- * carried its records has been accepted, and rejects with the downstream error otherwise, so back-pressure
- * and failures reach the receiver and nothing is acknowledged before it is safe.
+ * at `send_batch_max_size`.
+ *
+ * Two acknowledgement modes:
+ * - default (as upstream): `consume()` resolves once the records are in the batch, so senders are not
+ *   held for `timeout`. A batch the downstream refuses (a full exporter queue, the memory limiter) is
+ *   held, not dropped, and sent again after the refusal's Retry-After; while anything is held, or more
+ *   than `max_pending_records` wait, new data is refused with ThrottledError (429), so back-pressure
+ *   still reaches the senders and nothing acknowledged is lost while the process runs.
+ * - `wait_for_result: true`: `consume()` resolves only once every downstream call that carried its
+ *   records was accepted, and rejects with the downstream error otherwise (used in front of a persistent
+ *   queue, so records are on disk before they are acknowledged).
  */
 import { countLogRecords, type ResourceLogs } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
+import { errorMessage, PermanentError, retryAfterOf, ThrottledError } from '../../errors.js';
+import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
 import type { BoundCounter, BoundHistogram } from '../../telemetry/metrics.js';
 import { MetricNames } from '../../telemetry/metrics.js';
 import type { BatchProcessorConfig } from './config.js';
@@ -15,6 +25,8 @@ export const BATCH_SEND_SIZE_METRIC = 'tributary_processor_batch_send_size';
 const SEND_SIZE_BUCKETS: readonly number[] = [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000];
 
 const NO_RECORDS: ResourceLogs[] = [];
+const NOOP = (): void => {};
+const RESOLVED = Promise.resolve();
 
 /** One consume() call: its records still waiting, its downstream calls in flight, and its promise. */
 interface Contribution {
@@ -42,6 +54,18 @@ export class BatchProcessor implements Processor {
   private timer: NodeJS.Timeout | undefined;
   private readonly inflight = new Set<Promise<void>>();
   private stopped = false;
+  /** Acknowledge only after downstream accepted (true), or once buffered (false). */
+  private readonly waitForResult: boolean;
+  private readonly maxPending: number;
+  /** Batches the downstream refused (early-ack mode): sent again after `holdDelayMs`. */
+  private held: LogsBatch[] = [];
+  private heldRecords = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private holdDelayMs = 1000;
+  private readonly refused: BoundCounter;
+  private readonly dropped: BoundCounter;
+  private readonly log: RateLimitedLog;
+  private readonly logger: Logger;
 
   private readonly incoming: BoundCounter;
   private readonly outgoing: BoundCounter;
@@ -61,6 +85,13 @@ export class BatchProcessor implements Processor {
     this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
     this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
     this.sendSize = t.histogram(BATCH_SEND_SIZE_METRIC, 'Log records per batch sent by the batch processor.', SEND_SIZE_BUCKETS).bind(labels);
+    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused by the processor (back-pressure).').bind({ ...labels, reason: 'downstream_refused' });
+    this.dropped = t.counter(MetricNames.processorDropped, 'Log records dropped by the processor, by reason.').bind({ ...labels, reason: 'downstream_permanent' });
+    this.waitForResult = config.wait_for_result;
+    const unit = Math.max(config.send_batch_size, config.send_batch_max_size, 1024);
+    this.maxPending = config.max_pending_records > 0 ? config.max_pending_records : 4 * unit;
+    this.logger = settings.logger;
+    this.log = new RateLimitedLog(settings.logger);
   }
 
   async start(): Promise<void> {}
@@ -75,12 +106,23 @@ export class BatchProcessor implements Processor {
       this.sendSize.observe(n);
       return this.next.consume(batch);
     }
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    let resolve: () => void = NOOP;
+    let reject: (err: unknown) => void = NOOP;
+    let done = RESOLVED;
+    if (this.waitForResult) {
+      done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+    } else if (this.held.length > 0 || this.pendingRecords + this.heldRecords + n > this.maxPending) {
+      this.refused.add(n);
+      return Promise.reject(new ThrottledError(
+        this.held.length > 0
+          ? `batch processor: downstream refused ${this.heldRecords} records; holding them and refusing new data`
+          : `batch processor: ${this.pendingRecords} records pending (max_pending_records ${this.maxPending})`,
+        { retryAfterMs: this.holdDelayMs },
+      ));
+    }
     this.queue.push({
       rls: batch.resourceLogs,
       remaining: n,
@@ -102,6 +144,65 @@ export class BatchProcessor implements Processor {
     this.stopped = true;
     this.flushAll();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    // Downstream is still running at this point (exporters stop after processors): one last try.
+    if (this.held.length > 0) {
+      if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+      const held = this.held;
+      this.held = [];
+      this.heldRecords = 0;
+      const results = await Promise.allSettled(held.map((b) => this.next.consume(b)));
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') {
+          this.dropped.add(held[i]!.recordCount);
+          this.logger.error('batch processor: downstream refused held records at shutdown; dropped', { records: held[i]!.recordCount, error: errorMessage(r.reason) });
+        }
+      });
+    }
+  }
+
+  /** Early-ack mode: keep a refused batch and send it again after the refusal's Retry-After. */
+  private hold(out: LogsBatch, err: unknown): void {
+    if (err instanceof PermanentError) {
+      this.dropped.add(out.recordCount);
+      this.log.warn('batch processor: downstream refused records permanently; dropped', { records: out.recordCount, error: errorMessage(err) });
+      return;
+    }
+    this.held.push(out);
+    this.heldRecords += out.recordCount;
+    this.holdDelayMs = Math.max(100, retryAfterOf(err) ?? Math.max(this.timeoutMs, 1000));
+    this.log.warn('batch processor: downstream refused a batch; holding it and pushing back on senders', { records: out.recordCount, retry_in_ms: this.holdDelayMs, error: errorMessage(err) });
+    if (this.holdTimer === undefined && !this.stopped) this.holdTimer = setTimeout(this.releaseHeld, this.holdDelayMs);
+  }
+
+  private readonly releaseHeld = (): void => {
+    this.holdTimer = undefined;
+    const held = this.held;
+    this.held = [];
+    this.heldRecords = 0;
+    for (const out of held) this.track(out, undefined);
+  };
+
+  /** Sends `out` downstream and settles its contributors (wait mode) or holds it on refusal (early mode). */
+  private track(out: LogsBatch, contributors: Contribution[] | undefined): void {
+    let sent: Promise<void>;
+    try {
+      sent = this.next.consume(out);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    const settled = sent.then(
+      () => { if (contributors) this.settle(contributors, false, undefined); },
+      (err: unknown) => {
+        if (this.waitForResult && contributors) this.settle(contributors, true, err);
+        else {
+          if (contributors) this.settle(contributors, false, undefined);
+          this.hold(out, err);
+        }
+      },
+    );
+    this.inflight.add(settled);
+    void settled.finally(() => this.inflight.delete(settled));
   }
 
   /** Upstream: send full batches while at least send_batch_size are pending; the rest waits for the timer. */
@@ -169,18 +270,7 @@ export class BatchProcessor implements Processor {
     };
     this.outgoing.add(count);
     this.sendSize.observe(count);
-    let sent: Promise<void>;
-    try {
-      sent = this.next.consume(out);
-    } catch (err) {
-      sent = Promise.reject(err);
-    }
-    const settled = sent.then(
-      () => this.settle(contributors, false, undefined),
-      (err: unknown) => this.settle(contributors, true, err),
-    );
-    this.inflight.add(settled);
-    void settled.finally(() => this.inflight.delete(settled));
+    this.track(out, contributors);
   }
 
   private dequeueHead(c: Contribution): void {

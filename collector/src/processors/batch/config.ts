@@ -10,6 +10,15 @@ export const batchProcessorConfigSchema = z
     send_batch_max_size: z.number().int().min(0).default(0),
     /** Longest a record waits for a batch to fill. 0: send on every arrival. */
     timeout: duration().prefault('200ms'),
+    /**
+     * Tributary: false (default) acknowledges records once they are in the batch (as upstream), so
+     * senders are not held for `timeout`; true acknowledges only after the batch carrying them was
+     * accepted downstream. The service turns it on when a pipeline's exporter has a persistent queue,
+     * so nothing is acknowledged before it is on disk.
+     */
+    wait_for_result: z.boolean().default(false),
+    /** Tributary: most records held (pending + refused by downstream) before senders get 429. 0: auto. */
+    max_pending_records: z.number().int().min(0).default(0),
   })
   .superRefine((c, ctx) => {
     if (c.send_batch_max_size > 0 && c.send_batch_max_size < c.send_batch_size) {
