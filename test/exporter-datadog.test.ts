@@ -125,7 +125,7 @@ describe('datadog exporter (process)', () => {
     const got = await waitFor('2000 bulk records', () => {
       const ns = ok(attempts).slice(before).flatMap((a) => items(a).map((i) => i['n'] as number));
       return ns.length >= 2000 ? ns : undefined;
-    });
+    }, 25_000);
     expect(got.sort((x, y) => x - y)).toEqual(big.map((b) => b.n));
     const bulk = ok(attempts).slice(before);
     expect(bulk.length).toBeGreaterThanOrEqual(3);

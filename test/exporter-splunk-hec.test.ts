@@ -151,7 +151,7 @@ describe('splunk_hec exporter (process)', () => {
     const got = await waitFor('2000 bulk records', () => {
       const ns = ok(attempts).slice(before).flatMap((a) => events(a).map(n));
       return ns.length >= 2000 ? ns : undefined;
-    });
+    }, 25_000);
     expect(got.sort((x, y) => x - y)).toEqual(big.map((b) => b.n));
     const bulk = ok(attempts).slice(before);
     expect(bulk.length).toBeGreaterThanOrEqual(5);
@@ -174,7 +174,7 @@ describe('splunk_hec exporter (process)', () => {
     const got = await waitFor('300 records', () => {
       const ns = ok(attempts).flatMap((a) => events(a).map(n));
       return ns.length >= 300 ? ns : undefined;
-    });
+    }, 25_000);
     expect(attempts.slice(0, 3).map((a) => a.status)).toEqual([200, 429, 500]);
     expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(950);
     expect(got).toHaveLength(300);
