@@ -2,7 +2,7 @@
  * The file exporter's sender: each batch becomes one line of OTLP/JSON (an ExportLogsServiceRequest,
  * like the upstream file exporter's JSON lines), appended through the group-commit writer.
  */
-import { encodeResourceLogsArrayJson } from '@tributary/otlp';
+import { encodeResourceLogsJson } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, RetryableError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
@@ -14,6 +14,22 @@ const MEGABYTE = 1024 * 1024;
 export interface FileExporterOptions {
   /** Wall clock in ms, for rotation (tests inject one to cross midnight). */
   now?: () => number;
+}
+
+const LINE_START = Buffer.from('{"resourceLogs":[');
+const COMMA = Buffer.from(',');
+const LINE_END = Buffer.from(']}\n');
+
+/** One OTLP/JSON line for the batch, as chunks: one Buffer per ResourceLogs (never one giant string). */
+function encodeLine(batch: LogsBatch): Buffer[] {
+  const rls = batch.resourceLogs;
+  const out: Buffer[] = [LINE_START];
+  for (let i = 0; i < rls.length; i++) {
+    if (i > 0) out.push(COMMA);
+    out.push(Buffer.from(encodeResourceLogsJson(rls[i]!), 'utf8'));
+  }
+  out.push(LINE_END);
+  return out;
 }
 
 export class FileExporter implements LogsSender {
@@ -49,7 +65,7 @@ export class FileExporter implements LogsSender {
 
   async send(batch: LogsBatch, _signal: AbortSignal): Promise<void> {
     try {
-      await this.writer.write(encodeResourceLogsArrayJson(batch.resourceLogs));
+      await this.writer.writeChunks(encodeLine(batch));
     } catch (err) {
       // Disk full, permissions, a vanished directory: the queue retries.
       const msg = err instanceof FileWriteError ? err.message : `write to ${this.writer.filePath} failed: ${errorMessage(err)}`;

@@ -32,7 +32,9 @@ export interface RotatingWriterOptions {
 
 /** Lines waiting for the next write, and the promise all their senders wait on. */
 interface Group {
-  text: string;
+  /** Encoded chunks in order; written with one writev. */
+  chunks: Buffer[];
+  bytes: number;
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -45,7 +47,7 @@ function newGroup(): Group {
     resolve = res;
     reject = rej;
   });
-  return { text: '', promise, resolve, reject };
+  return { chunks: [], bytes: 0, promise, resolve, reject };
 }
 
 /** A filesystem failure with the file it concerns. */
@@ -61,8 +63,12 @@ function codeOf(err: unknown): string {
   return typeof c === 'string' ? c : 'EUNKNOWN';
 }
 
-const writeP = (fd: number, buf: Buffer, off: number, len: number): Promise<number> =>
-  new Promise((res, rej) => fs.write(fd, buf, off, len, null, (err, n) => (err ? rej(err) : res(n))));
+const writevP = (fd: number, bufs: Buffer[]): Promise<number> =>
+  new Promise((res, rej) => fs.writev(fd, bufs, (err, n) => (err ? rej(err) : res(n))));
+
+const NEWLINE = Buffer.from('\n');
+/** writev takes at most IOV_MAX (1024 on Linux) buffers per call. */
+const IOV_MAX = 1024;
 
 export class RotatingFileWriter {
   readonly filePath: string;
@@ -105,10 +111,22 @@ export class RotatingFileWriter {
 
   /** Appends `line` and a newline. Resolves once written to the OS; rejects with FileWriteError. */
   write(line: string): Promise<void> {
+    const buf = Buffer.from(line, 'utf8');
+    return this.writeChunks([buf, NEWLINE]);
+  }
+
+  /**
+   * Appends already encoded chunks (the caller ends them with a newline). Encoding a line in pieces
+   * avoids building, flattening and converting one huge string per batch.
+   */
+  writeChunks(chunks: readonly Buffer[]): Promise<void> {
     if (this.closed) return Promise.reject(new FileWriteError('write to', this.filePath, 'ECLOSED', new Error('writer is closed')));
     let g = this.pending;
     if (g === undefined) g = this.pending = newGroup();
-    g.text += line + '\n';
+    for (let i = 0; i < chunks.length; i++) {
+      g.chunks.push(chunks[i]!);
+      g.bytes += chunks[i]!.length;
+    }
     if (!this.running) void this.run();
     return g.promise;
   }
@@ -188,11 +206,11 @@ export class RotatingFileWriter {
 
   private async writeGroup(g: Group): Promise<void> {
     try {
-      const buf = Buffer.from(g.text, 'utf8');
-      g.text = '';
+      const { chunks, bytes } = g;
+      g.chunks = [];
       if (this.fd === undefined) await this.openFile();
-      await this.rotateIfNeeded(buf.length);
-      await this.writeAll(buf);
+      await this.rotateIfNeeded(bytes);
+      await this.writeAll(chunks, bytes);
       if (this.options.flushIntervalMs === 0) await this.sync();
       g.resolve();
     } catch (err) {
@@ -200,17 +218,31 @@ export class RotatingFileWriter {
     }
   }
 
-  private async writeAll(buf: Buffer): Promise<void> {
+  private async writeAll(chunks: Buffer[], bytes: number): Promise<void> {
     const fd = this.fd!;
     let off = 0;
     try {
-      while (off < buf.length) off += await writeP(fd, buf, off, buf.length - off);
+      let i = 0;
+      while (i < chunks.length) {
+        const slice = chunks.slice(i, i + IOV_MAX);
+        let want = 0;
+        for (const c of slice) want += c.length;
+        let n = await writevP(fd, slice);
+        off += n;
+        if (n === want) {
+          i += slice.length;
+          continue;
+        }
+        // A short write: drop the fully written chunks and the written head of the next one.
+        while (n >= chunks[i]!.length) n -= chunks[i++]!.length;
+        chunks[i] = chunks[i]!.subarray(n);
+      }
     } catch (err) {
       // Remove a partly written group so a retried batch does not leave a broken line behind.
       if (off > 0) await new Promise<void>((res) => fs.ftruncate(fd, this.size, () => res()));
       throw new FileWriteError('write to', this.filePath, codeOf(err), err);
     }
-    this.size += buf.length;
+    this.size += bytes;
     this.dirty = true;
   }
 
