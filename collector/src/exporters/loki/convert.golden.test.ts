@@ -117,6 +117,9 @@ describe('loki convert: json line format (default)', () => {
   });
 
   it('Go JSON rules: map keys sorted, <>& escaped, non-ASCII kept', () => {
+    // record attributes arrive unsorted (golden.case, http.method, http.status_code, duration_ms, cache.hit)
+    expect(g.get('string-body')!.line).toContain('"attributes":{"cache.hit":false,"duration_ms":12.5,"golden.case":"string-body","http.method":"GET","http.status_code":500}');
+    expect(g.get('map-body')!.line.startsWith('{"body":{"msg":"order placed","order":{"id":1042,"total":99.95},"tags":["a","b"]},')).toBe(true);
     const line = g.get('nested-attributes')!.line;
     expect(line).toContain('"html":"\\u003cb\\u003e\\u0026\\u003c/b\\u003e"');
     expect(line).toContain('"attributes":{"golden.case":"nested-attributes","html":');

@@ -9,8 +9,8 @@
  * are resolved once per resource or scope; formatted label strings are cached per distinct label set.
  */
 import {
-  anyValueAsString, anyValueToRaw, goJson, idToHex, isZeroNanos, nanosToDecimal,
-  type AnyValue, type KeyValue, type Long, type LogRecord, type RawValue, type ResourceLogs, type ScopeLogs,
+  anyValueAsString, idToHex, isZeroNanos, nanosToDecimal,
+  type AnyValue, type KeyValue, type Long, type LogRecord, type ResourceLogs, type ScopeLogs,
 } from '@tributary/otlp';
 import type { RecordRef } from '../elasticsearch/partial-send.js';
 import type { LineFormat, LokiExporterConfig } from './config.js';
@@ -132,6 +132,56 @@ function findNested(kvs: readonly KeyValue[], key: string): AnyValue | undefined
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Go encoding/json output written straight from the AnyValue tree (no intermediate objects): map keys
+// sorted, `<>&` and U+2028/9 escaped, bytes base64, like pdata AsRaw + json.Marshal.
+
+const GO_HTML = /[<>&\u2028\u2029]/;
+const GO_HTML_ALL = /[<>&\u2028\u2029]/g;
+const GO_ESC: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+export function goString(v: string): string {
+  const j = JSON.stringify(v);
+  return GO_HTML.test(j) ? j.replace(GO_HTML_ALL, (c) => GO_ESC[c]!) : j;
+}
+
+function byKey(a: KeyValue, b: KeyValue): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Go JSON of an attribute list as an object (keys sorted), leaving out keys for which `skip` says so. */
+export function goJsonKvs(kvs: readonly KeyValue[], promoted: readonly string[] | undefined): string {
+  let sorted = true;
+  for (let i = 1; i < kvs.length; i++) if (kvs[i - 1]!.key > kvs[i]!.key) { sorted = false; break; }
+  const list = sorted ? kvs : [...kvs].sort(byKey);
+  let s = '{';
+  let first = true;
+  for (let i = 0; i < list.length; i++) {
+    const kv = list[i]!;
+    if (promoted !== undefined && !keepAttr(kv.key, promoted)) continue;
+    s += `${first ? '' : ','}${goString(kv.key)}:${goJsonValue(kv.value)}`;
+    first = false;
+  }
+  return `${s}}`;
+}
+
+export function goJsonValue(v: AnyValue | null | undefined): string {
+  if (v == null) return 'null';
+  if (v.stringValue != null) return goString(v.stringValue);
+  if (v.boolValue != null) return v.boolValue ? 'true' : 'false';
+  if (v.intValue != null) return typeof v.intValue === 'number' ? String(Math.trunc(v.intValue)) : v.intValue.toString();
+  if (v.doubleValue != null) return Number.isFinite(v.doubleValue) ? String(v.doubleValue) : 'null';
+  if (v.kvlistValue != null) return goJsonKvs(v.kvlistValue.values, undefined);
+  if (v.arrayValue != null) {
+    const vals = v.arrayValue.values;
+    let s = '[';
+    for (let i = 0; i < vals.length; i++) s += (i ? ',' : '') + goJsonValue(vals[i]);
+    return `${s}]`;
+  }
+  if (v.bytesValue != null) return `"${Buffer.from(v.bytesValue.buffer, v.bytesValue.byteOffset, v.bytesValue.byteLength).toString('base64')}"`;
+  return 'null';
+}
+
+// ---------------------------------------------------------------------------------------------------
 // logfmt
 
 const LOGFMT_LINE = /^\s*(?:[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)\s*)+$/;
@@ -207,16 +257,14 @@ function resourceCtx(rl: ResourceLogs, o: LokiConvertOptions, id: number): Resou
   const cls = find(attrs, RETENTION_CLASS);
   let jsonFragment = '';
   let logfmtFragment = '';
-  const raw: { [k: string]: RawValue } = {};
-  let any = false;
+  const kept: KeyValue[] = [];
   const lf: string[] = [];
   for (const kv of attrs) {
     if (isHint(kv.key) || promoted.has(kv.key)) continue;
-    raw[kv.key] = anyValueToRaw(kv.value);
-    any = true;
+    kept.push(kv);
     logfmtFlatten(lf, `resource_${kv.key}`, kv.value);
   }
-  if (any) jsonFragment = `,"resources":${goJson(raw)}`;
+  if (kept.length > 0) jsonFragment = `,"resources":${goJsonKvs(kept, undefined)}`;
   for (const p of lf) logfmtFragment += ` ${p}`;
   return {
     attrs, labels, promoted,
@@ -237,7 +285,7 @@ function scopeCtx(sl: ScopeLogs): ScopeCtx {
   const name = sl.scope?.name ?? '';
   const version = sl.scope?.version ?? '';
   if (!name) return { jsonFragment: '', logfmtFragment: '' };
-  const inner = version ? `{"name":${goJson(name)},"version":${goJson(version)}}` : `{"name":${goJson(name)}}`;
+  const inner = version ? `{"name":${goString(name)},"version":${goString(version)}}` : `{"name":${goString(name)}}`;
   let lf = ` ${logfmtPair('instrumentation_scope_name', name)}`;
   if (version) lf += ` ${logfmtPair('instrumentation_scope_version', version)}`;
   return { jsonFragment: `,"instrumentation_scope":${inner}`, logfmtFragment: lf };
@@ -256,24 +304,23 @@ function keepAttr(key: string, promoted: readonly string[]): boolean {
 function jsonLine(lr: LogRecord, promoted: readonly string[], rc: ResourceCtx, sc: ScopeCtx): string {
   let s = '';
   const body = lr.body;
-  const rawBody = anyValueToRaw(body);
-  if (rawBody !== null) s += `,"body":${goJson(rawBody)}`;
+  if (!isEmptyValue(body)) s += `,"body":${goJsonValue(body)}`;
   const trace = idToHex(lr.traceId);
   if (trace) s += `,"traceid":"${trace}"`;
   const span = idToHex(lr.spanId);
   if (span) s += `,"spanid":"${span}"`;
-  if (lr.severityText) s += `,"severity":${goJson(lr.severityText)}`;
+  if (lr.severityText) s += `,"severity":${goString(lr.severityText)}`;
   if (lr.flags) s += `,"flags":${lr.flags}`;
   const attrs = lr.attributes;
-  let raw: { [k: string]: RawValue } | undefined;
-  for (let i = 0; i < attrs.length; i++) {
-    const kv = attrs[i]!;
-    if (!keepAttr(kv.key, promoted)) continue;
-    (raw ??= {})[kv.key] = anyValueToRaw(kv.value);
-  }
-  if (raw !== undefined) s += `,"attributes":${goJson(raw)}`;
+  let any = false;
+  for (let i = 0; i < attrs.length && !any; i++) any = keepAttr(attrs[i]!.key, promoted);
+  if (any) s += `,"attributes":${goJsonKvs(attrs, promoted)}`;
   s += rc.jsonFragment + sc.jsonFragment;
   return s ? `{${s.slice(1)}}` : '{}';
+}
+
+function isEmptyValue(v: AnyValue | null | undefined): boolean {
+  return v == null || (v.stringValue == null && v.boolValue == null && v.intValue == null && v.doubleValue == null && v.kvlistValue == null && v.arrayValue == null && v.bytesValue == null);
 }
 
 function logfmtLine(lr: LogRecord, promoted: readonly string[], rc: ResourceCtx, sc: ScopeCtx): string {
