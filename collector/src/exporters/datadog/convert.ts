@@ -316,6 +316,10 @@ interface ResourceContext {
   service: string;
   /** TagsFromAttributes(resource), joined. */
   tags: string;
+  /** `tags` + `otel_source:datadog_exporter`: the ddtags of a record without a ddtags attribute. */
+  ddtags: string;
+  /** `ddtags` + the retention tag, per retention class seen. */
+  ddtagsByClass: Map<string, string>;
   source: string;
 }
 
@@ -327,11 +331,14 @@ function resourceContext(rl: ResourceLogs): ResourceContext {
     props.push([key === 'hostname' || key === 'service' ? `otel.${key}` : key, anyValueAsString(value)]);
   }
   const service = findAttribute(attrs, 'service.name');
+  const tags = tagsFromResourceAttributes(attrs).join(',');
   return {
     props,
     host: hostFromAttributes(attrs),
     service: service === undefined ? '' : anyValueAsString(service),
-    tags: tagsFromResourceAttributes(attrs).join(','),
+    tags,
+    ddtags: tags === '' ? OTEL_SOURCE_TAG : `${tags},${OTEL_SOURCE_TAG}`,
+    ddtagsByClass: new Map(),
     source: anyValueAsString(findAttribute(attrs, 'datadog.log.source')),
   };
 }
@@ -431,11 +438,25 @@ function transform(res: ResourceContext, scope: ScopeContext, lr: LogRecord, hos
   if (lr.eventName) item['otel.event_name'] = lr.eventName;
   if (message === '') message = anyValueAsString(lr.body);
 
-  let ddtags = ddtagsAttr === undefined ? res.tags : res.tags === '' ? ddtagsAttr : `${res.tags},${ddtagsAttr}`;
-  ddtags = ddtags === '' ? OTEL_SOURCE_TAG : `${ddtags},${OTEL_SOURCE_TAG}`;
-  if (retentionClass !== '' && retentionTags !== undefined) {
-    const extra = retentionTags[retentionClass];
-    if (extra !== undefined) ddtags = `${ddtags},${extra}`;
+  let ddtags: string;
+  if (ddtagsAttr === undefined) {
+    // The common case: resource tags only, built once per resource (and per retention class).
+    ddtags = res.ddtags;
+    if (retentionClass !== '' && retentionTags !== undefined && retentionTags[retentionClass] !== undefined) {
+      let cached = res.ddtagsByClass.get(retentionClass);
+      if (cached === undefined) {
+        cached = `${ddtags},${retentionTags[retentionClass]}`;
+        res.ddtagsByClass.set(retentionClass, cached);
+      }
+      ddtags = cached;
+    }
+  } else {
+    ddtags = res.tags === '' ? ddtagsAttr : `${res.tags},${ddtagsAttr}`;
+    ddtags = ddtags === '' ? OTEL_SOURCE_TAG : `${ddtags},${OTEL_SOURCE_TAG}`;
+    if (retentionClass !== '' && retentionTags !== undefined) {
+      const extra = retentionTags[retentionClass];
+      if (extra !== undefined) ddtags = `${ddtags},${extra}`;
+    }
   }
   const host = res.host || hostFromAttributes(attrs) || hostname;
   let service = res.service;
@@ -522,6 +543,7 @@ export function convertToDatadog(resourceLogs: readonly ResourceLogs[], options:
   const rejected: RejectedRecord[] = [];
   const groups = new Map<string, OpenGroup>();
   const routing: ItemRouting = { ddtags: '', service: '', ddsource: '' };
+  let last: OpenGroup | undefined;
 
   const flush = (g: OpenGroup): void => {
     requests.push({ ddtags: g.ddtags, service: g.service, ddsource: g.ddsource, body: `[${g.items.join(',')}]`, bytes: g.bytes, refs: g.refs });
@@ -551,11 +573,16 @@ export function convertToDatadog(resourceLogs: readonly ResourceLogs[], options:
           }
           bytes = Buffer.byteLength(json, 'utf8');
         }
-        const key = `${routing.ddtags}\u0000${routing.service}\u0000${routing.ddsource}`;
-        let g = groups.get(key);
-        if (g === undefined) {
-          g = { ddtags: routing.ddtags, service: routing.service, ddsource: routing.ddsource, items: [], refs: [], bytes: 2 };
-          groups.set(key, g);
+        // Consecutive records usually share their routing: reuse the last group without building a key.
+        let g = last;
+        if (g === undefined || g.ddtags !== routing.ddtags || g.service !== routing.service || g.ddsource !== routing.ddsource) {
+          const key = `${routing.ddtags}\u0000${routing.service}\u0000${routing.ddsource}`;
+          g = groups.get(key);
+          if (g === undefined) {
+            g = { ddtags: routing.ddtags, service: routing.service, ddsource: routing.ddsource, items: [], refs: [], bytes: 2 };
+            groups.set(key, g);
+          }
+          last = g;
         }
         if (g.items.length > 0 && (g.items.length >= maxItems || g.bytes + 1 + bytes > maxPayload)) flush(g);
         g.bytes += (g.items.length > 0 ? 1 : 0) + bytes;

@@ -296,6 +296,7 @@ export function convertToHec(resourceLogs: readonly ResourceLogs[], options: Hec
   const rejected: RejectedRecord[] = [];
   const groups = new Map<string, OpenGroup>();
   const meta: EventMeta = {};
+  let last: OpenGroup | undefined;
   const limit = r.maxContentLength > 0 ? r.maxContentLength : Infinity;
   const eventLimit = Math.min(limit, r.maxEventSize > 0 ? r.maxEventSize : Infinity);
 
@@ -323,11 +324,16 @@ export function convertToHec(resourceLogs: readonly ResourceLogs[], options: Hec
         const source = ev.source ?? '';
         const sourcetype = ev.sourcetype ?? '';
         const host = r.raw ? ev.host : '';
-        const key = `${res.token ?? ''}\u0000${index}\u0000${source}\u0000${sourcetype}\u0000${host}`;
-        let g = groups.get(key);
-        if (g === undefined) {
-          g = { token: res.token, index, source, sourcetype, host, parts: [], refs: [], bytes: 0 };
-          groups.set(key, g);
+        // Consecutive records usually share their routing: reuse the last group without building a key.
+        let g = last;
+        if (g === undefined || g.token !== res.token || g.index !== index || g.source !== source || g.sourcetype !== sourcetype || g.host !== host) {
+          const key = `${res.token ?? ''}\u0000${index}\u0000${source}\u0000${sourcetype}\u0000${host}`;
+          g = groups.get(key);
+          if (g === undefined) {
+            g = { token: res.token, index, source, sourcetype, host, parts: [], refs: [], bytes: 0 };
+            groups.set(key, g);
+          }
+          last = g;
         }
         if (g.parts.length > 0 && g.bytes + bytes > limit) {
           requests.push({ token: g.token, index, source, sourcetype, host, body: g.parts.join(''), bytes: g.bytes, refs: g.refs });
