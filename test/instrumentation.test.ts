@@ -227,15 +227,21 @@ describe('instrumented example apps → collector', () => {
     expectStdoutIds(app.stdout(), t2.traceId, generated.correlationId!, 'bob');
   });
 
-  it('ESM app with --import: the same, through the loader hooks', async () => {
-    const app = await startApp(IMPORT, ESM_APP, { OTEL_SERVICE_NAME: 'shop-esm' });
-    const res = await get(app, '/hello?name=erin', { 'x-correlation-id': 'cid-esm-1' });
-    expect(res).toEqual({ status: 200, correlationId: 'cid-esm-1' });
-    const t = await forwardedTrace('erin');
-    expect(t.correlationId).toBe('cid-esm-1');
-    await expectBridgeRecords(t.traceId, 'cid-esm-1', 'erin', 'shop-esm');
-    expectStdoutIds(app.stdout(), t.traceId, 'cid-esm-1', 'erin');
-  });
+  for (const [label, flag, script, service] of [
+    ['ESM app with --import', IMPORT, ESM_APP, 'shop-esm'],
+    ['ESM app with --require', REQUIRE, ESM_APP, 'shop-esm-req'],
+    ['CJS app with --import', IMPORT, CJS_APP, 'shop-cjs-imp'],
+  ] as const) {
+    it(`${label}: every bridge correlated too`, async () => {
+      const app = await startApp([...flag], script, { OTEL_SERVICE_NAME: service });
+      const res = await get(app, '/hello?name=erin', { 'x-correlation-id': `cid-${service}` });
+      expect(res).toEqual({ status: 200, correlationId: `cid-${service}` });
+      const t = await forwardedTrace('erin');
+      expect(t.correlationId).toBe(`cid-${service}`);
+      await expectBridgeRecords(t.traceId, `cid-${service}`, 'erin', service);
+      expectStdoutIds(app.stdout(), t.traceId, `cid-${service}`, 'erin');
+    });
+  }
 
   it('redaction: a password passed in fields reaches neither the collector nor stdout', async () => {
     const app = await startApp(REQUIRE, CJS_APP, { OTEL_SERVICE_NAME: 'shop-redact' });

@@ -27,9 +27,9 @@ await new Promise((r) => sink.listen(0, '127.0.0.1', r));
 const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
 const env = { ...process.env, NODE_OPTIONS: '', OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_SERVICE_NAME: 'bench' };
 
-function startApp(flags) {
+function startApp(flags, extraEnv) {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(here, 'app.cjs'), [], { cwd: root, env, execArgv: flags, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(path.join(here, 'app.cjs'), [], { cwd: root, env: { ...env, ...extraEnv }, execArgv: flags, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`app exited ${code}`)));
   });
@@ -44,8 +44,8 @@ function autocannon(port, seconds) {
   });
 }
 
-async function measure(flags) {
-  const { child, port } = await startApp(flags);
+async function measure(flags, extraEnv = {}) {
+  const { child, port } = await startApp(flags, extraEnv);
   try {
     await autocannon(port, 2); // warm-up: JIT, connection pools, first exports
     const r = await autocannon(port, SECONDS);
@@ -59,11 +59,18 @@ async function measure(flags) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const plain = [];
 const instr = [];
+// Where the cost goes: tracing + correlation alone (no logger bridges, no log export).
+const traceOnly = [];
+const TRACE_ONLY_ENV = { TRIBUTARY_BRIDGES: 'none', OTEL_LOGS_EXPORTER: 'none' };
 for (let i = 0; i < ROUNDS; i++) {
-  // Alternate the order so drift (thermal, other load) hits both sides alike.
-  if (i % 2 === 0) { plain.push(await measure([])); instr.push(await measure(REGISTER)); }
-  else { instr.push(await measure(REGISTER)); plain.push(await measure([])); }
-  process.stderr.write(`round ${i + 1}/${ROUNDS}: plain ${Math.round(plain.at(-1).rps)} req/s, instrumented ${Math.round(instr.at(-1).rps)} req/s\n`);
+  // Alternate the order so drift (other load on the machine) hits every variant alike.
+  const steps = [
+    async () => plain.push(await measure([])),
+    async () => instr.push(await measure(REGISTER)),
+    async () => traceOnly.push(await measure(REGISTER, TRACE_ONLY_ENV)),
+  ];
+  for (const step of i % 2 === 0 ? steps : steps.reverse()) await step();
+  process.stderr.write(`round ${i + 1}/${ROUNDS}: plain ${Math.round(plain.at(-1).rps)} req/s, instrumented ${Math.round(instr.at(-1).rps)} req/s, tracing only ${Math.round(traceOnly.at(-1).rps)} req/s\n`);
 }
 
 function lines(flags) {
@@ -80,13 +87,17 @@ sink.close();
 const pRps = median(plain.map((x) => x.rps));
 const iRps = median(instr.map((x) => x.rps));
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; autocannon -c ${CONNECTIONS} -d ${SECONDS}, ${ROUNDS} alternating rounds, medians.`);
+console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}; autocannon -c ${CONNECTIONS} -d ${SECONDS} (after a 2 s warm-up), ${ROUNDS} alternating rounds, medians.`);
 console.log('');
 console.log('| HTTP app, one pino line per request | requests/s | p99 latency (ms) |');
 console.log('|---|---:|---:|');
 console.log(`| plain \`node app.cjs\` | ${fmt(pRps)} | ${median(plain.map((x) => x.p99))} |`);
 console.log(`| \`node --require @tributary/instrumentation/register app.cjs\` | ${fmt(iRps)} | ${median(instr.map((x) => x.p99))} |`);
 console.log(`| **ratio (instrumented / plain)** | **${(100 * iRps / pRps).toFixed(1)} %** | |`);
+const tRps = median(traceOnly.map((x) => x.rps));
+console.log(`| breakdown: tracing + correlation only (\`TRIBUTARY_BRIDGES=none OTEL_LOGS_EXPORTER=none\`) | ${fmt(tRps)} (${(100 * tRps / pRps).toFixed(1)} %) | ${median(traceOnly.map((x) => x.p99))} |`);
+console.log('');
+console.log(`Per-round requests/s — plain: ${plain.map((x) => fmt(x.rps)).join(', ')}; instrumented: ${instr.map((x) => fmt(x.rps)).join(', ')}; tracing only: ${traceOnly.map((x) => fmt(x.rps)).join(', ')}.`);
 console.log('');
 console.log('| pino lines/s (sync to /dev/null) | plain | with the bridge | ratio |');
 console.log('|---|---:|---:|---:|');

@@ -5,5 +5,6 @@ import { createAddHookMessageChannel } from 'import-in-the-middle';
 
 const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
 register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
+globalThis[Symbol.for('tributary.instrumentation.esm-hook')] = true;
 createRequire(import.meta.url)('./dist/register.js');
 await waitForAllMessagesAcknowledged();

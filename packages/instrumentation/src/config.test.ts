@@ -49,6 +49,7 @@ describe('loadConfig', () => {
     expect(c.bridges).toEqual(new Set(['pino', 'console']));
     expect(c.shutdownTimeoutMs).toBe(500);
     expect(c.disabled).toBe(true);
+    expect(loadConfig({ TRIBUTARY_REDACT_KEYS: '' }).redactKeys).toEqual([]);
   });
 
   it('headers and severities parse as the spec writes them', () => {

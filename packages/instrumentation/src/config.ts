@@ -128,7 +128,8 @@ export function loadConfig(env: Env = process.env): TributaryConfig {
     decimalIds: base.decimalIds,
   };
   const bridgeNames = list(str(env, 'TRIBUTARY_BRIDGES') ?? 'console,pino,winston,bunyan').map((s) => s.toLowerCase());
-  const redact = str(env, 'TRIBUTARY_REDACT_KEYS');
+  // Set but empty means: no redaction.
+  const redact = env['TRIBUTARY_REDACT_KEYS'];
   return {
     disabled: str(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true',
     logsExporters: exporters(str(env, 'OTEL_LOGS_EXPORTER'), ['otlp']),
@@ -143,7 +144,7 @@ export function loadConfig(env: Env = process.env): TributaryConfig {
     correlationHeaders: list(str(env, 'TRIBUTARY_CORRELATION_HEADERS') ?? 'x-correlation-id,x-request-id').map((h) => h.toLowerCase()),
     logKeys,
     minSeverity: parseSeverity(str(env, 'TRIBUTARY_LOGS_MIN_SEVERITY'), SeverityNumber.UNSPECIFIED),
-    redactKeys: redact === undefined ? DEFAULT_REDACT_KEYS : list(redact),
+    redactKeys: redact === undefined ? DEFAULT_REDACT_KEYS : list(redact.trim()),
     redactCensor: env['TRIBUTARY_REDACT_CENSOR'] ?? '[REDACTED]',
     bridges: new Set(bridgeNames.filter((b): b is BridgeName => b === 'console' || b === 'pino' || b === 'winston' || b === 'bunyan')),
     shutdownTimeoutMs: int(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS', 2_000),
