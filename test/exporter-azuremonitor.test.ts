@@ -22,6 +22,7 @@ const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = 'a1b2c3d4-0000-4000-8000-0123456789ab';
 const RULE = 'dcr-00000000000000000000000000000000';
 const ONE_MB = 1024 * 1024;
+const WI_ASSERTION = 'eyJhbGciOiJSUzI1NiJ9.projected-service-account-token.sig';
 
 interface Seen { method: string; url: string; headers: Record<string, string | string[] | undefined>; body: Buffer; at: number }
 
@@ -63,6 +64,9 @@ describe('azuremonitor exporter end to end (real @azure/identity, local authorit
         }
         if (s.url.includes('/oauth2/v2.0/token')) {
           const form = new URLSearchParams(s.body.toString('utf8'));
+          if (form.get('client_assertion') === WI_ASSERTION) {
+            return json(200, { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: 'local-wi-token-2' });
+          }
           if (form.get('client_secret') !== SECRET) {
             return json(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.', error_codes: [7000215] });
           }
@@ -78,6 +82,7 @@ describe('azuremonitor exporter end to end (real @azure/identity, local authorit
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    fs.writeFileSync(path.join(dir, 'sa-token'), WI_ASSERTION);
     [httpPort, metricsPort] = [await freePort(), await freePort()];
     const healthPort = await freePort();
     collector = await startCollector(`
@@ -95,11 +100,16 @@ exporters:
     rule_id: ${RULE}
     stream_name: Custom-Other
     auth: { tenant_id: ${TENANT}, client_id: ${CLIENT}, client_secret: "\${env:AZURE_WRONG_SECRET}", authority_host: "${base}" }
+  azuremonitor/wi:
+    endpoint: ${base}/dce
+    rule_id: ${RULE}
+    stream_name: Custom-Wi
+    auth: { type: workload_identity, tenant_id: ${TENANT}, client_id: ${CLIENT}, federated_token_file: ${path.join(dir, 'sa-token')}, authority_host: "${base}" }
 extensions: { health_check: { endpoint: 127.0.0.1:${healthPort} }, metrics: { endpoint: 127.0.0.1:${metricsPort} } }
 service:
   extensions: [health_check, metrics]
   shutdown_timeout: 2s
-  pipelines: { logs: { receivers: [otlp], exporters: [azuremonitor, azuremonitor/badsecret] } }
+  pipelines: { logs: { receivers: [otlp], exporters: [azuremonitor, azuremonitor/badsecret, azuremonitor/wi] } }
 `, { healthPort, dir, env: { NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'), AZURE_TEST_SECRET: SECRET, AZURE_WRONG_SECRET: WRONG_SECRET } });
   }, 60_000);
 
@@ -170,6 +180,16 @@ service:
     });
     expect(audit.map((r) => (r['Attributes'] as { n: number }).n)).toEqual([0, 500, 1000, 1500, 2000]);
     expect(audit[0]!['RetentionClass']).toBe('audit');
+  });
+
+  it('workload identity: the federated token file is sent as a JWT client assertion', async () => {
+    const calls = await waitFor('a Custom-Wi ingestion call', () => (ingestions('Custom-Wi').length ? ingestions('Custom-Wi') : undefined));
+    expect(calls[0]!.headers['authorization']).toBe('Bearer local-wi-token-2');
+    const wi = tokenRequests().map((t) => new URLSearchParams(t.body.toString())).find((f) => f.has('client_assertion'))!;
+    expect(wi.get('client_assertion')).toBe(WI_ASSERTION);
+    expect(wi.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    expect(wi.get('client_id')).toBe(CLIENT);
+    expect(wi.get('grant_type')).toBe('client_credentials');
   });
 
   it('a refused client secret is a permanent, secret-free error; no secret in output or /metrics', async () => {

@@ -24,6 +24,7 @@ import {
   DEFAULT_COLUMNS,
   ingestionError,
   resolveAuthType,
+  createCredential,
   selectRecords,
   tokenError,
 } from './index.js';
@@ -180,6 +181,15 @@ describe('azuremonitor config', () => {
     if (!process.env['AZURE_FEDERATED_TOKEN_FILE']) expect(wi.error!.issues[0]!.path).toEqual(['auth', 'federated_token_file']);
     expect(azureMonitorExporterConfigSchema.safeParse({ ...baseConfig, max_request_bytes: '2MiB' }).success).toBe(false);
     expect(resolveAuthType(azureMonitorExporterConfigSchema.parse({ ...baseConfig, auth: { client_id: 'mi' } }).auth)).toBe('managed_identity');
+  });
+
+  it('builds the configured @azure/identity credential', async () => {
+    const make = async (auth: Record<string, unknown>) =>
+      (await createCredential(azureMonitorExporterConfigSchema.parse({ ...baseConfig, auth }))).constructor.name;
+    expect(await make({ tenant_id: 't', client_id: 'c', client_secret: SECRET, authority_host: 'https://login.microsoftonline.us' })).toBe('ClientSecretCredential');
+    expect(await make({ type: 'managed_identity' })).toBe('ManagedIdentityCredential');
+    expect(await make({ client_id: 'user-assigned-id' })).toBe('ManagedIdentityCredential');
+    expect(await make({ type: 'workload_identity', tenant_id: 't', client_id: 'c', federated_token_file: '/var/run/secrets/azure/tokens/azure-identity-token' })).toBe('WorkloadIdentityCredential');
   });
 
   it('classifies answers', () => {
