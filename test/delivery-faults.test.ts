@@ -171,4 +171,26 @@ describe('delivery faults', () => {
     expect(lostOf(new Set(Array.from({ length: 100 }, (_, i) => i)), s.dest)).toEqual([]);
     expect(unexpectedOf(s.dest, 100)).toEqual([]);
   }, 60_000);
+
+  it('SIGTERM with the destination down: exits within shutdown_timeout, the queued records stay on disk and are sent after the restart', async () => {
+    const s = await setup(`    sending_queue: { storage: file_storage, num_consumers: 2 }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 200ms, max_elapsed_time: 0 }`, '  file_storage: { directory: ./queue }', ', file_storage');
+    await s.dest.down();
+    let c = await s.start();
+    const acked = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      expect((await postLogs(s.ports.http, numberedRequest(i * 50, i * 50 + 50))).status).toBe(200);
+      for (let n = i * 50; n < i * 50 + 50; n++) acked.add(n);
+    }
+    const t0 = performance.now();
+    expect(await c.stop('SIGTERM')).toBe(0);
+    expect(performance.now() - t0).toBeLessThan(3000 + 2500); // shutdown_timeout 3s, plus process exit
+    expect(c.stderr()).toMatch(/exporter otlphttp: in 1000 = sent 0 \+ dead-lettered 0 \+ dropped 0 \+ still queued \d+ \+ in flight \d+/);
+    await s.dest.up();
+    c = await s.start();
+    await waitFor('all 1000 delivered after the restart', () => lostOf(acked, s.dest).length === 0 || undefined, 15_000, 20);
+    expect(metricValue(await s.metrics(), 'tributary_exporter_queue_recovered_log_records_total{exporter="otlphttp"}')).toBe(1000);
+    expect(unexpectedOf(s.dest, 1000)).toEqual([]);
+    expect(await c.stop('SIGTERM')).toBe(0);
+  }, 60_000);
 });

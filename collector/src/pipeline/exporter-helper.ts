@@ -90,6 +90,8 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   private readonly inFlight = new Set<AbortController>();
   /** Records taken from the queue and not yet acknowledged (being sent or retried). */
   private inFlightRecordCount = 0;
+  /** Records taken from a persistent queue and left there unacknowledged at shutdown (still queued, on disk). */
+  private keptOnDisk = 0;
   /** Synchronous (queue disabled) sends in progress, awaited by shutdown(). */
   private readonly syncSends = new Set<Promise<unknown>>();
   private workers: Promise<void>[] = [];
@@ -146,7 +148,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
       else if (config.sending_queue.storage === undefined) this.queue = this.memoryQueue();
       t.gauge(MetricNames.exporterQueueSize, 'Batches in the sending queue.').track(labels, () => this.queue?.size ?? 0);
       t.gauge(MetricNames.exporterQueueCapacity, 'Capacity of the sending queue in batches.').track(labels, () => this.queueCapacity);
-      t.gauge(MetricNames.exporterQueueRecords, 'Log records in the sending queue.').track(labels, () => this.queue?.records ?? 0);
+      t.gauge(MetricNames.exporterQueueRecords, 'Log records in the sending queue.').track(labels, () => this.queuedRecords);
       t.gauge('tributary_exporter_in_flight_log_records', 'Log records taken from the queue and being sent or retried.').track(
         labels,
         () => this.inFlightRecordCount,
@@ -167,7 +169,7 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
   }
 
   get queuedRecords(): number {
-    return this.queue?.records ?? 0;
+    return (this.queue?.records ?? 0) + this.keptOnDisk;
   }
 
   get queueCapacity(): number {
@@ -309,7 +311,10 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
       }
       this.inFlightRecordCount -= n;
       // Interrupted by shutdown with a disk queue: leave the batch on disk, it is sent after the restart.
-      if (outcome === Outcome.Shutdown && persistent) continue;
+      if (outcome === Outcome.Shutdown && persistent) {
+        this.keptOnDisk += n;
+        continue;
+      }
       try {
         await queue.ack(item);
       } catch (err) {
