@@ -4,14 +4,10 @@
  * (`maxAttempts: 1`): the shared queue retries. Streams are sent concurrently; a throttled stream backs
  * off on its own (see README "Throttling") and only its records are handed back for retry.
  */
-import {
-  CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-  PutRetentionPolicyCommand,
-  type CloudWatchLogsClientConfig,
-} from '@aws-sdk/client-cloudwatch-logs';
+// The SDK is loaded in start(): only configs that use this exporter pay for it.
+import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
+
+type CloudWatchSdk = typeof import('@aws-sdk/client-cloudwatch-logs');
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
@@ -56,6 +52,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
   private readonly options: CloudWatchConvertOptions;
   private readonly where: string;
   private client: CloudWatchLogsClient | undefined;
+  private sdk: CloudWatchSdk | undefined;
   private readonly throttled = new Map<string, ThrottleState>();
   private readonly dropped: Record<'too_old' | 'too_new' | 'empty' | 'rejected_by_service', BoundCounter>;
   private readonly truncated: BoundCounter;
@@ -86,7 +83,8 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
     if (this.config.region) c.region = this.config.region;
     if (this.config.endpoint) c.endpoint = this.config.endpoint;
     if (this.config.profile) c.profile = this.config.profile;
-    this.client = new CloudWatchLogsClient(c);
+    this.sdk = await import('@aws-sdk/client-cloudwatch-logs');
+    this.client = new this.sdk.CloudWatchLogsClient(c);
   }
 
   async shutdown(): Promise<void> {
@@ -170,11 +168,11 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
     const input = { logGroupName: call.logGroupName, logStreamName: call.logStreamName, logEvents: call.logEvents };
     let out;
     try {
-      out = await client.send(new PutLogEventsCommand(input), { abortSignal: signal });
+      out = await client.send(new this.sdk!.PutLogEventsCommand(input), { abortSignal: signal });
     } catch (err) {
       if (awsErrorName(err) !== 'ResourceNotFoundException') throw err;
       await this.createStream(client, call, signal);
-      out = await client.send(new PutLogEventsCommand(input), { abortSignal: signal });
+      out = await client.send(new this.sdk!.PutLogEventsCommand(input), { abortSignal: signal });
     }
     const info = out.rejectedLogEventsInfo;
     if (info) {
@@ -195,7 +193,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
   private async createStream(client: CloudWatchLogsClient, call: PutLogEventsCall, signal: AbortSignal): Promise<void> {
     const streamInput = { logGroupName: call.logGroupName, logStreamName: call.logStreamName };
     try {
-      await client.send(new CreateLogStreamCommand(streamInput), { abortSignal: signal });
+      await client.send(new this.sdk!.CreateLogStreamCommand(streamInput), { abortSignal: signal });
       return;
     } catch (err) {
       const name = awsErrorName(err);
@@ -204,16 +202,16 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
     }
     try {
       const tags = Object.keys(this.config.tags).length > 0 ? this.config.tags : undefined;
-      await client.send(new CreateLogGroupCommand({ logGroupName: call.logGroupName, tags }), { abortSignal: signal });
+      await client.send(new this.sdk!.CreateLogGroupCommand({ logGroupName: call.logGroupName, tags }), { abortSignal: signal });
       this.settings.logger.info('created CloudWatch log group', { log_group: call.logGroupName, retention_days: call.retentionInDays ?? 'never expire' });
     } catch (err) {
       if (awsErrorName(err) !== 'ResourceAlreadyExistsException') throw err;
     }
     if (call.retentionInDays !== undefined) {
-      await client.send(new PutRetentionPolicyCommand({ logGroupName: call.logGroupName, retentionInDays: call.retentionInDays }), { abortSignal: signal });
+      await client.send(new this.sdk!.PutRetentionPolicyCommand({ logGroupName: call.logGroupName, retentionInDays: call.retentionInDays }), { abortSignal: signal });
     }
     try {
-      await client.send(new CreateLogStreamCommand(streamInput), { abortSignal: signal });
+      await client.send(new this.sdk!.CreateLogStreamCommand(streamInput), { abortSignal: signal });
     } catch (err) {
       if (awsErrorName(err) !== 'ResourceAlreadyExistsException') throw err;
     }

@@ -6,7 +6,8 @@
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import { GoogleAuth } from 'google-auth-library';
+// Loaded in start(): only configs that use this exporter pay for the auth library.
+import type { GoogleAuth } from 'google-auth-library';
 import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
@@ -66,6 +67,7 @@ export class GoogleCloudExporter implements LogsSender {
   }
 
   async start(): Promise<void> {
+    const { GoogleAuth } = await import('google-auth-library');
     this.auth = new GoogleAuth({
       scopes: [LOGGING_WRITE_SCOPE],
       ...(this.config.credentials_file ? { keyFilename: this.config.credentials_file } : {}),

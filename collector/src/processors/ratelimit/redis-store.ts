@@ -4,7 +4,8 @@
  * server's clock (TIME), so collectors with skewed clocks still agree.
  */
 import { createHash } from 'node:crypto';
-import { createClient } from 'redis';
+// Loaded in start(): only configs with `store: redis` pay for the client (~10 MiB).
+import type { createClient } from 'redis';
 import type { Logger } from '../../telemetry/logger.js';
 import type { BucketRequest, BucketStore, TakeResult } from './bucket-store.js';
 
@@ -85,6 +86,7 @@ export class RedisBucketStore implements BucketStore {
 
   async start(): Promise<void> {
     const { url, connectTimeoutMs, logger } = this.options;
+    const { createClient } = await import('redis');
     const client = createClient({
       url,
       // Fail fast while disconnected instead of queueing commands forever; reconnect in the background.
