@@ -5,7 +5,7 @@
  */
 import type { LogRecord, ResourceLogs, ScopeLogs } from '@tributary/otlp';
 import type { LogsBatch } from '../../component.js';
-import { PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { PartialSendError, PermanentError, RetryableError } from '../../errors.js';
 
 /** One record of a batch, with the resource and scope it belongs to (no copies). */
 export interface RecordRef {
@@ -115,8 +115,4 @@ export class SplitSendOutcome {
       retryAfterMs: this.retryAfterMs,
     });
   }
-}
-
-export function isThrottled(err: unknown): boolean {
-  return err instanceof ThrottledError;
 }
