@@ -14,6 +14,14 @@ export const memoryLimiterConfigSchema = z
     limit_percentage: z.number().int().min(0).max(100).default(0),
     /** Headroom as a percentage of total memory; 0 = 20% of the limit. */
     spike_limit_percentage: z.number().int().min(0).max(100).default(0),
+    /**
+     * Upstream key: least time between forced collections while above the soft limit. V8 collects
+     * lazily, so RSS holds garbage; collecting before refusing avoids needless 503s. Tributary's
+     * default is 1s (upstream 10s: Go's collector is less lazy).
+     */
+    min_gc_interval_when_soft_limited: duration().prefault('1s'),
+    /** Upstream key: least time between forced collections while above the hard limit. */
+    min_gc_interval_when_hard_limited: duration().prefault('0s'),
   })
   .superRefine((c, ctx) => {
     if (c.check_interval <= 0) ctx.addIssue({ code: 'custom', path: ['check_interval'], message: 'must be greater than zero' });

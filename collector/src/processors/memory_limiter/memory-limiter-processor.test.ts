@@ -56,6 +56,8 @@ describe('memory_limiter config', () => {
       spike_limit_mib: 0,
       limit_percentage: 0,
       spike_limit_percentage: 0,
+      min_gc_interval_when_soft_limited: 1000,
+      min_gc_interval_when_hard_limited: 0,
     });
     const r = memoryLimiterConfigSchema.safeParse({});
     expect(r.error!.issues).toEqual([expect.objectContaining({ path: ['limit_mib'], message: expect.stringContaining('one of limit_mib or limit_percentage') })]);
@@ -134,7 +136,9 @@ describe('memory_limiter processor', () => {
     expect((err as RetryableError).retryAfterMs).toBe(2000);
     expect((err as Error).message).toContain('memory limit exceeded');
     expect(next.received).toHaveLength(0);
-    expect(gcCalls).toHaveLength(0); // only above the hard limit
+    expect(gcCalls).toHaveLength(1); // a collection is tried before refusing
+    p.check();
+    expect(gcCalls).toHaveLength(1); // not again within min_gc_interval_when_soft_limited (1s)
     const refused = telemetry.find(MetricNames.processorRefused) as Counter;
     expect(refused.total({ processor: 'memory_limiter', reason: 'memory_limit' })).toBe(7);
 

@@ -1,9 +1,12 @@
 /**
  * The `memory_limiter` processor: measures process RSS every check_interval and, while it is above the
  * soft limit (limit − spike), refuses data with a RetryableError so receivers push back (503 / UNAVAILABLE)
- * instead of accepting what the process has no room for. Above the hard limit it also forces a GC when
- * node runs with --expose-gc.
+ * instead of accepting what the process has no room for. Before refusing, it forces a garbage collection
+ * (at most every min_gc_interval_when_soft/hard_limited) and measures again: V8 collects lazily, so RSS
+ * often holds garbage that a collection returns.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import { RetryableError } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
@@ -19,11 +22,29 @@ export interface MemoryLimiterOptions {
   readMemory?: () => number;
   /** Memory available to the process in bytes (default: machine or cgroup limit). */
   totalMemory?: () => number | Promise<number>;
-  /** Forced collection (default: `global.gc` when exposed). */
+  /** Forced collection (default: `global.gc`, exposed at run time when node was not started with --expose-gc). */
   gc?: (() => void) | undefined;
+  /** Clock for the GC intervals (tests). */
+  now?: () => number;
 }
 
 const mib = (bytes: number): number => Math.round(bytes / MIB);
+
+let exposedGc: (() => void) | undefined;
+/** `global.gc` when node runs with --expose-gc, else the same function exposed at run time. */
+export function forcedGc(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  if (exposedGc === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      exposedGc = vm.runInNewContext('gc') as () => void;
+    } catch {
+      return undefined;
+    }
+  }
+  return exposedGc;
+}
 
 export class MemoryLimiterProcessor implements Processor {
   readonly mutatesData = false;
@@ -37,6 +58,8 @@ export class MemoryLimiterProcessor implements Processor {
   private timer: NodeJS.Timeout | undefined;
   private stateNow: MemoryState = 'ok';
   private refusalMessage = '';
+  private lastGcAt = Number.NEGATIVE_INFINITY;
+  private readonly now: () => number;
 
   private readonly incoming: BoundCounter;
   private readonly outgoing: BoundCounter;
@@ -44,8 +67,9 @@ export class MemoryLimiterProcessor implements Processor {
 
   constructor(settings: CreateSettings, private readonly config: MemoryLimiterConfig, private readonly next: LogsConsumer, options: MemoryLimiterOptions = {}) {
     this.readMemory = options.readMemory ?? (() => process.memoryUsage.rss());
+    this.now = options.now ?? Date.now;
     this.totalMemory = options.totalMemory ?? totalMemoryBytes;
-    this.gc = 'gc' in options ? options.gc : (globalThis as { gc?: () => void }).gc;
+    this.gc = 'gc' in options ? options.gc : forcedGc();
     this.logger = settings.logger;
     this.where = `processor ${settings.id.id}`;
     const t = settings.telemetry;
@@ -100,9 +124,14 @@ export class MemoryLimiterProcessor implements Processor {
     const limits = this.limits;
     if (limits === undefined) return;
     let used = this.readMemory();
-    if (used >= limits.hardBytes && this.gc !== undefined) {
-      this.gc();
-      used = this.readMemory();
+    if (used >= limits.softBytes && this.gc !== undefined) {
+      const minInterval = used >= limits.hardBytes ? this.config.min_gc_interval_when_hard_limited : this.config.min_gc_interval_when_soft_limited;
+      const now = this.now();
+      if (now - this.lastGcAt >= minInterval) {
+        this.lastGcAt = now;
+        this.gc();
+        used = this.readMemory();
+      }
     }
     const next: MemoryState = used >= limits.hardBytes ? 'hard_limited' : used >= limits.softBytes ? 'soft_limited' : 'ok';
     if (next !== 'ok') {
