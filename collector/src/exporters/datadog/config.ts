@@ -34,6 +34,14 @@ export const datadogExporterConfigSchema = z.strictObject({
   hostname: z.string().default(''),
   /** `retention.class` value → tag(s) appended to `ddtags` (e.g. `audit: "retention:15mo"`), for Datadog index filters. */
   retention_tags: z.record(z.string(), z.string().min(1)).default({}),
+  /**
+   * Upstream sections for the other signals: accepted so an existing datadog exporter config loads, and
+   * ignored (this exporter sends logs only).
+   */
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  traces: z.record(z.string(), z.unknown()).optional(),
+  host_metadata: z.record(z.string(), z.unknown()).optional(),
+  only_metadata: z.boolean().optional(),
   ...exporterHelperShape,
 });
 

@@ -81,6 +81,8 @@ describe('datadog exporter send', () => {
     expect(datadogLogsUrl(datadogExporterConfigSchema.parse({ api: { key: KEY, site: 'datadoghq.eu' } })).href).toBe('https://http-intake.logs.datadoghq.eu/api/v2/logs');
     expect(datadogLogsUrl(datadogExporterConfigSchema.parse({ ...base, logs: { endpoint: 'http://127.0.0.1:9' } })).href).toBe('http://127.0.0.1:9/api/v2/logs');
     expect(datadogExporterConfigSchema.safeParse({ api: {} }).success).toBe(false);
+    expect(datadogExporterConfigSchema.safeParse({ ...base, traces: { span_name_as_resource_name: true }, metrics: { resource_attributes_as_tags: true } }).success).toBe(true);
+    expect(datadogExporterConfigSchema.safeParse({ ...base, logz: {} }).success).toBe(false);
   });
 
   it('POSTs gzip JSON arrays to /api/v2/logs with DD-API-KEY and the ddtags query', async () => {
