@@ -132,6 +132,16 @@ describe('elasticsearch convert: ecs mapping mode', () => {
     expect(docs.get('nested-attributes')![1]['http']).toEqual({ request: { method: 'POST', headers: { 'x-id': 'abc' } }, status: 201 });
   });
 
+  it('exception.* → error.*; a record attribute under a resource object merges into it (record wins)', () => {
+    const rls = tree([rec(0, { 'exception.type': 'TypeError', 'exception.message': 'x is undefined', 'service.name': 'override', 'service.extra': 'e' })],
+      { 'service.name': 'api', 'host.name': 'h1', 'telemetry.sdk.name': 'opentelemetry', 'os.type': 'linux' });
+    const doc = ndjson(convertToBulk(rls, { mode: 'ecs', maxRequestBytes: 1e6 }).requests[0]!.body)[1] as Record<string, unknown>;
+    expect(doc['error']).toEqual({ type: 'TypeError', message: 'x is undefined' });
+    expect(doc['service']).toEqual({ name: 'override', extra: 'e' });
+    expect(doc['host']).toEqual({ hostname: 'h1', name: 'h1', os: { platform: 'linux' } });
+    expect(doc).not.toHaveProperty('telemetry');
+  });
+
   it('dedot: a value and an object under the same key → value goes to .value; later duplicates win', () => {
     expect(JSON.parse(dedotJson([['a', '1'], ['a.b', '2'], ['c.d', '3'], ['c', '4'], ['e', '5'], ['e', '6']]))).toEqual({
       a: { value: 1, b: 2 }, c: { d: 3, value: 4 }, e: 6,

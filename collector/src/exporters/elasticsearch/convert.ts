@@ -322,6 +322,9 @@ interface ScopeCtx {
   routing: Routing;
   fragment: string;
   ecs: [string, string][];
+  /** ecs: resource + scope fields dedotted (without braces), and their top-level keys. */
+  ecsInner: string;
+  ecsTop: Set<string>;
 }
 
 function resourceCtx(rl: ResourceLogs, mode: MappingMode): ResourceCtx {
@@ -353,7 +356,7 @@ function resourceCtx(rl: ResourceLogs, mode: MappingMode): ResourceCtx {
   return { routing, fragment, ecs };
 }
 
-function scopeCtx(sl: ScopeLogs, parent: Routing, mode: MappingMode): ScopeCtx {
+function scopeCtx(sl: ScopeLogs, parent: Routing, mode: MappingMode, resourceEcs: readonly [string, string][]): ScopeCtx {
   const scope = sl.scope;
   const attrs = scope?.attributes ?? [];
   const routing = routingOf(attrs, parent);
@@ -377,7 +380,19 @@ function scopeCtx(sl: ScopeLogs, parent: Routing, mode: MappingMode): ScopeCtx {
   } else if (mode === 'ecs') {
     for (const kv of attrs) if (!ROUTING_KEYS.has(kv.key)) flattenInto(ecs, kv.key, kv.value);
   }
-  return { routing, fragment, ecs };
+  let ecsInner = '';
+  const ecsTop = new Set<string>();
+  if (mode === 'ecs') {
+    const all = [...resourceEcs, ...ecs];
+    ecsInner = dedotJson(all).slice(1, -1);
+    for (const [k] of all) ecsTop.add(topKey(k));
+  }
+  return { routing, fragment, ecs, ecsInner, ecsTop };
+}
+
+function topKey(k: string): string {
+  const dot = k.indexOf('.');
+  return dot > 0 ? k.slice(0, dot) : k;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -440,7 +455,22 @@ export class BulkConverter {
     return this.formatDate!(ms);
   }
 
+  private lastRouting: Routing | undefined;
+  private lastTarget: Target | undefined;
+  private lastTargetDate = '';
+
+  /** Index for a record; the last answer is reused while the routing (and the logstash date) is the same. */
   private target(r: Routing, ts: Long): Target {
+    const date = this.formatDate !== undefined ? this.dateOf(ts) : '';
+    if (r === this.lastRouting && date === this.lastTargetDate) return this.lastTarget!;
+    const t = this.resolveTarget(r, date);
+    this.lastRouting = r;
+    this.lastTarget = t;
+    this.lastTargetDate = date;
+    return t;
+  }
+
+  private resolveTarget(r: Routing, date: string): Target {
     const o = this.o;
     const cls = r.retentionClass !== undefined && o.retentionClasses !== undefined ? o.retentionClasses[r.retentionClass] : undefined;
     let t: Target;
@@ -454,7 +484,7 @@ export class BulkConverter {
       if (o.mode === 'otel' && !dataset.endsWith('.otel')) dataset += '.otel';
       t = { index: `logs-${dataset}-${namespace}`, dataset, namespace };
     }
-    if (this.formatDate !== undefined) t.index += `${o.logstash!.separator}${this.dateOf(ts)}`;
+    if (this.formatDate !== undefined) t.index += `${o.logstash!.separator}${date}`;
     return t;
   }
 
@@ -472,7 +502,7 @@ export class BulkConverter {
       const rc = resourceCtx(rl, mode);
       for (let j = 0; j < rl.scopeLogs.length; j++) {
         const sl = rl.scopeLogs[j]!;
-        const sc = scopeCtx(sl, rc.routing, mode);
+        const sc = scopeCtx(sl, rc.routing, mode, rc.ecs);
         const logRecords = sl.logRecords;
         for (let k = 0; k < logRecords.length; k++) {
           const lr = logRecords[k]!;
@@ -559,9 +589,8 @@ function otelDoc(lr: LogRecord, ts: Long, ds: string | undefined, rc: ResourceCt
 }
 
 function ecsDoc(lr: LogRecord, ts: Long, t: Target, rc: ResourceCtx, sc: ScopeCtx): string {
+  // The record's own fields; resource and scope fields are pre-rendered once per scope (sc.ecsInner).
   const pairs: [string, string][] = [['@timestamp', q(nanosToIso(ts))]];
-  for (let i = 0; i < rc.ecs.length; i++) pairs.push(rc.ecs[i]!);
-  for (let i = 0; i < sc.ecs.length; i++) pairs.push(sc.ecs[i]!);
   const attrs = lr.attributes;
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i]!;
@@ -579,7 +608,15 @@ function ecsDoc(lr: LogRecord, ts: Long, t: Target, rc: ResourceCtx, sc: ScopeCt
   if (lr.severityText) pairs.push(['log.level', q(lr.severityText)]);
   const body = lr.body;
   if (!isEmptyValue(body)) pairs.push(['message', q(anyValueAsString(body))]);
-  return dedotJson(pairs);
+  if (sc.ecsInner === '') return dedotJson(pairs);
+  let clash = false;
+  for (let i = 0; i < pairs.length && !clash; i++) clash = sc.ecsTop.has(topKey(pairs[i]![0]));
+  if (clash) {
+    // Record fields share a top-level object with resource/scope fields: merge everything (slow path).
+    return dedotJson([...rc.ecs, ...sc.ecs, ...pairs]);
+  }
+  const own = dedotJson(pairs);
+  return `{${sc.ecsInner},${own.slice(1)}`;
 }
 
 function flatDoc(lr: LogRecord, ts: Long, ds: string | undefined, rc: ResourceCtx, sc: ScopeCtx, raw: boolean): string {
