@@ -56,15 +56,19 @@ type CreateConnection = (this: http.Agent, options: object, cb?: (err: Error | n
 /** An agent factory for the OTLP http exporters whose sockets never hold the event loop open. */
 export function unrefAgentFactory(protocol: string): http.Agent {
   const agent = protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-  const a = agent as unknown as { createConnection: CreateConnection; reuseSocket: (s: Socket) => void };
+  const a = agent as unknown as { createConnection: CreateConnection; reuseSocket: (this: http.Agent, s: Socket, req: unknown) => void };
   const create = a.createConnection;
   a.createConnection = function (options, cb) {
     const socket = create.call(this, options, cb);
     socket.unref();
     return socket;
   };
-  // The stock agent ref()s a pooled socket when it is reused.
-  a.reuseSocket = (socket: Socket) => { socket.unref(); };
+  // The stock agent ref()s a pooled socket when it is reused (and does its own bookkeeping: keep it).
+  const reuse = a.reuseSocket;
+  a.reuseSocket = function (socket, req) {
+    reuse.call(this, socket, req);
+    socket.unref();
+  };
   return agent;
 }
 
