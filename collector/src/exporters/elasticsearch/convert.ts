@@ -403,6 +403,8 @@ interface Target {
   /** `"data_stream":{…}` fields of the document when routed to a data stream, else undefined. */
   dataset: string | undefined;
   namespace: string | undefined;
+  /** `"data_stream":{…}` when routed to a data stream (rendered once per target). */
+  ds?: string | undefined;
 }
 
 /** A reusable converter: caches that depend only on options live here (action lines per index, dates). */
@@ -464,6 +466,7 @@ export class BulkConverter {
     const date = this.formatDate !== undefined ? this.dateOf(ts) : '';
     if (r === this.lastRouting && date === this.lastTargetDate) return this.lastTarget!;
     const t = this.resolveTarget(r, date);
+    if (t.dataset !== undefined) t.ds = this.dataStreamFragment(t.dataset, t.namespace!);
     this.lastRouting = r;
     this.lastTarget = t;
     this.lastTargetDate = date;
@@ -520,7 +523,7 @@ export class BulkConverter {
             doc = jsonValue(lr.body);
           } else {
             target = this.target(routing, ts);
-            const ds = target.dataset !== undefined ? this.dataStreamFragment(target.dataset, target.namespace!) : undefined;
+            const ds = target.ds;
             if (mode === 'otel') doc = otelDoc(lr, ts, ds, rc, sc);
             else if (mode === 'ecs') doc = ecsDoc(lr, ts, target, rc, sc);
             else doc = flatDoc(lr, ts, ds, rc, sc, mode === 'raw');
