@@ -47,9 +47,8 @@ export function installConsoleBridge(options: ConsoleBridgeOptions): () => void 
   let otel: Logger | undefined;
   let busy = false;
   const { logKeys, redactor, minSeverity } = options;
-  const ids: Record<string, unknown> = {};
 
-  // One wrapper per method, built once: nothing is created per call except the output itself.
+  // One wrapper per method, built once; per call only the id fields and the output are allocated.
   const make = (name: ConsoleMethod, severityNumber: SeverityNumber, severityText: string): ConsoleFn => {
     const original = originals[name];
     return function tributaryConsole(...args: unknown[]): void {
@@ -65,7 +64,7 @@ export function installConsoleBridge(options: ConsoleBridgeOptions): () => void 
         const correlationId = getCorrelationId(ctx);
         const hasIds = (sc !== undefined && isSpanContextValid(sc)) || correlationId !== undefined;
         if (hasIds) {
-          for (const k in ids) delete ids[k];
+          const ids: Record<string, unknown> = {};
           writeIdFields(ids, sc, correlationId, logKeys);
           original.apply(console, withIds(args, ids));
         } else {
