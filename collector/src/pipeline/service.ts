@@ -44,6 +44,8 @@ export class Service implements Host {
   readonly logger: Logger;
   private readonly extensions: Built[] = [];
   private readonly exporters = new Map<string, QueuedRetryExporter>();
+  /** The exporters' entries, built once so lifecycle bookkeeping can compare them by identity. */
+  private exporterEntries: Built[] = [];
   /** Per pipeline, processors in data-flow order. */
   private readonly pipelineProcessors = new Map<string, Built[]>();
   private readonly receivers: Built[] = [];
@@ -93,10 +95,15 @@ export class Service implements Host {
       let next: LogsConsumer = new FanOutConsumer(exporters);
       let mutates = false;
       const procs: Built[] = [];
+      // With a persistent exporter queue nothing may be acknowledged before it is on disk, so the
+      // batch processor must wait for the queue to take its records (see its wait_for_result).
+      const persistent = p.exporters.some((id) => (cfg.exporters[id] as Partial<ExporterHelperConfig> | undefined)?.sending_queue?.storage);
       for (let i = p.processors.length - 1; i >= 0; i--) {
         const id = p.processors[i]!;
         const f = this.factory<ProcessorFactory>('processor', id);
-        const proc: Processor = f.create(this.settings('processor', id, { pipeline: pid }), cfg.processors[id], next);
+        let procCfg = cfg.processors[id];
+        if (persistent && f.type === 'batch') procCfg = { ...(procCfg as object), wait_for_result: true };
+        const proc: Processor = f.create(this.settings('processor', id, { pipeline: pid }), procCfg, next);
         procs.unshift({ key: `processor:${id}@${pid}`, component: proc });
         next = proc;
         mutates = proc.mutatesData;
@@ -116,6 +123,7 @@ export class Service implements Host {
       const f = this.factory<ReceiverFactory>('receiver', id);
       this.receivers.push({ key: `receiver:${id}`, component: f.create(this.settings('receiver', id), cfg.receivers[id], next) });
     }
+    this.exporterEntries = [...this.exporters].map(([id, c]) => ({ key: `exporter:${id}`, component: c }));
     for (const b of this.all()) this.setStatus(b.key, 'starting');
     for (const pid of Object.keys(cfg.service.pipelines)) this.setStatus(`pipeline:${pid}`, 'starting');
   }
@@ -123,7 +131,7 @@ export class Service implements Host {
   private all(): Built[] {
     return [
       ...this.extensions,
-      ...[...this.exporters].map(([id, c]) => ({ key: `exporter:${id}`, component: c })),
+      ...this.exporterEntries,
       ...[...this.pipelineProcessors.values()].flatMap((ps) => [...ps].reverse()),
       ...this.receivers,
     ];
@@ -185,7 +193,10 @@ export class Service implements Host {
     await Promise.all(this.receivers.map(stop));
     for (const procs of this.pipelineProcessors.values()) for (const b of procs) await stop(b);
 
-    const drains = [...this.exporters].map(([id, exp]) => ({ id, exp, done: stop({ key: `exporter:${id}`, component: exp }) }));
+    const drains = this.exporterEntries.map((b) => {
+      const exp = b.component as QueuedRetryExporter;
+      return { id: b.key, exp, done: stop(b) };
+    });
     const remaining = Math.max(0, deadline - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
@@ -195,7 +206,7 @@ export class Service implements Host {
     clearTimeout(timer);
     if (timedOut) {
       for (const d of drains) {
-        if (d.exp.queuedRecords > 0) this.logger.warn('shutdown timeout: dropping queued records', { exporter: d.id, records: d.exp.queuedRecords });
+        if (d.exp.queuedRecords > 0) this.logger.warn('shutdown timeout: stopping with records still queued (a disk queue keeps them for the next start; an in-memory queue drops them)', { exporter: d.id, records: d.exp.queuedRecords });
         d.exp.abort('shutdown timeout');
       }
       await Promise.all(drains.map((d) => d.done));
