@@ -77,6 +77,11 @@ describe('loki convert: labels and streams', () => {
     expect(gg.get('string-body')!.labels).toBe('{job="shop/checkout"}');
   });
 
+  it('a record that would get no label at all still gets exporter="OTLP" (Loki refuses empty label sets)', () => {
+    const res = convertToLokiPush(tree([rec(0, {}, 'x', 0)], {}), { ...BASE, defaultLabels: { exporter: false, job: true, instance: true, level: true } }, NOW);
+    expect(decode(res.requests[0]!.body)[0]!.labels).toBe('{exporter="OTLP"}');
+  });
+
   it('label helpers: normalization and value escaping', () => {
     expect(normalizeLabelName('http.status_code')).toBe('http_status_code');
     expect(normalizeLabelName('k8s-pod')).toBe('k8s_pod');

@@ -429,6 +429,8 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
           const merged = new Map<string, string>(rc.labels);
           if (recLabels !== undefined) for (const [n, v] of recLabels) merged.set(n, v);
           const pairs = [...merged.entries()].filter(([n, v]) => n !== '' && v !== '').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+          // Loki refuses a stream without labels: fall back to the exporter label.
+          if (pairs.length === 0) pairs.push(['exporter', 'OTLP']);
           ls = { labels: formatLabels(pairs), pairs };
           labelCache.set(key, ls);
         }
