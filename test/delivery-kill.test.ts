@@ -22,6 +22,8 @@ afterEach(async () => {
 function config(p: { http: number; health: number; metrics: number; dest: string }): string {
   return `
 receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${p.http} } } } }
+# A batch processor in front of the disk queue: the service makes it acknowledge only what is on disk.
+processors: { batch: { timeout: 50ms, send_batch_size: 2000 } }
 exporters:
   otlphttp:
     endpoint: ${p.dest}
@@ -35,7 +37,7 @@ extensions:
 service:
   extensions: [health_check, metrics, file_storage]
   shutdown_timeout: 5s
-  pipelines: { logs: { receivers: [otlp], exporters: [otlphttp] } }
+  pipelines: { logs: { receivers: [otlp], processors: [batch], exporters: [otlphttp] } }
 `;
 }
 
