@@ -68,7 +68,13 @@ describe('delivery: SIGKILL with the disk queue', () => {
     }
     const stats = await load.done;
     expect(stats.acknowledged).toBe(TOTAL);
-    await waitFor('every acknowledged record at the destination', () => lostOf(stats.acked, dest).length === 0 || undefined, 60_000, 100);
+    await waitFor('every acknowledged record at the destination', () => lostOf(stats.acked, dest).length === 0 || undefined, 60_000, 100)
+      .catch((e: Error) => {
+        const lost = lostOf(stats.acked, dest);
+        const ranges: string[] = [];
+        for (let i = 0; i < lost.length; i++) { if (i === 0 || lost[i] !== lost[i - 1]! + 1) ranges.push(`${lost[i]}`); else if (i === lost.length - 1 || lost[i + 1] !== lost[i]! + 1) ranges[ranges.length - 1] += `-${lost[i]}`; }
+        throw new Error(`${e.message}: ${lost.length} lost: ${ranges.slice(0, 20).join(', ')}\n${collector?.stderr().slice(-3000)}`);
+      });
     const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
     expect(await collector.stop('SIGTERM')).toBe(0);
     // The queue held records at kill time at least once, and they came back after the restart.
