@@ -47,7 +47,10 @@ export function machineInfo() {
 }
 
 /** Pipeline under test: otlp/http → memory_limiter → batch → file, as in otel-config.yaml. */
-export function benchConfig({ otlpPort, healthPort, outFile }) {
+export function benchConfig({ otlpPort, healthPort, outFile, extraProcessors = {} }) {
+  // Extra processors (the processor-chain scenario) go between memory_limiter and batch.
+  const extra = Object.entries(extraProcessors).map(([id, cfg]) => `  ${id}: ${JSON.stringify(cfg)}`).join('\n');
+  const extraIds = Object.keys(extraProcessors).map((id) => `${id}, `).join('');
   return `receivers:
   otlp:
     protocols:
@@ -61,6 +64,7 @@ processors:
   batch:
     send_batch_size: 8192
     timeout: 200ms
+${extra}
 exporters:
   file:
     path: ${JSON.stringify(outFile)}
@@ -75,7 +79,7 @@ service:
   pipelines:
     logs:
       receivers: [otlp]
-      processors: [memory_limiter, batch]
+      processors: [memory_limiter, ${extraIds}batch]
       exporters: [file]
 `;
 }
@@ -88,12 +92,12 @@ function childExit(child) {
 }
 
 /** Starts `node [nodeArgs] collector/dist/cli/main.js run --config …` and waits (bounded) for health 200. */
-export async function startCollector({ dir, nodeArgs = [] }) {
+export async function startCollector({ dir, nodeArgs = [], extraProcessors = {} }) {
   const otlpPort = await freePort();
   const healthPort = await freePort();
   const outFile = path.join(dir, 'logs.jsonl');
   const configPath = path.join(dir, 'config.yaml');
-  fs.writeFileSync(configPath, benchConfig({ otlpPort, healthPort, outFile }));
+  fs.writeFileSync(configPath, benchConfig({ otlpPort, healthPort, outFile, extraProcessors }));
   const logPath = path.join(dir, 'collector.log');
   const logFd = fs.openSync(logPath, 'w'); // a file, not a pipe: an unread pipe could stall the collector
   const args = [...nodeArgs, cliPath, 'run', '--config', configPath];
@@ -218,10 +222,10 @@ export async function waitQuiet(cores = 0.3, maxMs = 90_000) {
 }
 
 /** Runs one scenario end to end and returns its figures. */
-export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], keepDir = false }) {
+export async function runScenario({ name, genArgs, durationMs, nodeArgs = [], keepDir = false, extraProcessors = {} }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `trib-bench-${name}-`));
   const loadBefore = os.loadavg()[0];
-  const col = await startCollector({ dir, nodeArgs });
+  const col = await startCollector({ dir, nodeArgs, extraProcessors });
   const idle = procSample(col.pid);
   await sleep(1000); // let start-up work settle before the clock starts
   const idle2 = procSample(col.pid);

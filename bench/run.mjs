@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { machineInfo, runScenario, waitQuiet } from './lib.mjs';
+import { PASS_THROUGH_CHAIN } from './processor-chain.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -19,7 +20,7 @@ const { values: opt } = parseArgs({
     'wait-quiet': { type: 'string', default: '90' },
   },
 });
-if (!['all', 'max', 'rate'].includes(opt.scenario)) throw new Error('--scenario must be max or rate');
+if (!['all', 'max', 'rate', 'chain'].includes(opt.scenario)) throw new Error('--scenario must be max, rate or chain');
 
 const TARGETS = { maxRecordsPerS: 100_000, rateCpuPct: 11, rateRssMiB: 100 };
 
@@ -39,7 +40,7 @@ async function quiet() {
   console.log(`  (machine busy ${used} cores just before the start)`);
 }
 
-if (opt.scenario !== 'rate') {
+if (opt.scenario === 'all' || opt.scenario === 'max' || opt.scenario === 'chain') {
   console.log(`running max throughput: ${maxS} s, ${opt.concurrency} connections, 100 records/request …`);
   await quiet();
   results.push(await runScenario({
@@ -47,7 +48,16 @@ if (opt.scenario !== 'rate') {
     genArgs: ['--max', '--duration', `${maxS}s`, '--concurrency', opt.concurrency],
   }));
 }
-if (opt.scenario !== 'max') {
+if (opt.scenario === 'all' || opt.scenario === 'chain') {
+  // Issue 6: the processor chain (tuned to pass every record) in front of batch, same load as max.
+  console.log(`running max throughput with the processor chain (${Object.keys(PASS_THROUGH_CHAIN).join(' → ')}): ${maxS} s …`);
+  await quiet();
+  results.push(await runScenario({
+    name: 'chain', durationMs: maxS * 1000, keepDir: opt.keep, extraProcessors: PASS_THROUGH_CHAIN,
+    genArgs: ['--max', '--duration', `${maxS}s`, '--concurrency', opt.concurrency],
+  }));
+}
+if (opt.scenario === 'all' || opt.scenario === 'rate') {
   console.log(`running fixed rate: ${opt.rate} records/s for ${rateS} s, 100 records/request, up to ${opt['rate-concurrency']} connections …`);
   await quiet();
   results.push(await runScenario({
@@ -60,7 +70,7 @@ const yes = (ok) => (ok ? 'yes' : 'NO');
 for (const r of results) {
   const g = r.gen, c = r.collector;
   const rows = [];
-  if (r.name === 'max') {
+  if (r.name === 'max' || r.name === 'chain') {
     rows.push(['acknowledged records/s', g.ackedRecordsPerS.toLocaleString('en-US'), `≥ ${TARGETS.maxRecordsPerS.toLocaleString('en-US')}: ${yes(g.ackedRecordsPerS >= TARGETS.maxRecordsPerS)}`]);
     rows.push(['collector CPU s per million records', String(c.cpuSPerMillionRecords), '']);
     rows.push(['collector mean CPU (% of one core)', `${c.meanCpuPctOfOneCore} %`, '']);
@@ -86,12 +96,20 @@ for (const r of results) {
   rows.push(['collector exit after SIGTERM', `code ${c.exit} in ${c.shutdownMs} ms`, '']);
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
-  console.log(`\n== ${r.name === 'max' ? `max throughput (${g.durationS} s, ${g.concurrency} connections)` : `fixed rate ${g.targetRate} records/s (${g.durationS} s, up to ${g.concurrency} connections)`} ==`);
+  console.log(`\n== ${r.name === 'chain' ? `max throughput with the processor chain (${g.durationS} s, ${g.concurrency} connections)` : r.name === 'max' ? `max throughput (${g.durationS} s, ${g.concurrency} connections)` : `fixed rate ${g.targetRate} records/s (${g.durationS} s, up to ${g.concurrency} connections)`} ==`);
   console.log(`  collector: ${r.collectorCommand}`);
   console.log(`  generator: ${r.generatorCommand}`);
   console.log(`  (${g.recordsPerRequest} records/request, ${g.avgBodyBytes} bytes/request protobuf; CPU window ${r.windowS} s, ${c.samples} samples of /proc every 250 ms)`);
   for (const [a, b, t] of rows) console.log(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${t}`);
   if (r.dir && opt.keep) console.log(`  kept: ${r.dir}`);
+}
+
+const maxR = results.find((r) => r.name === 'max');
+const chainR = results.find((r) => r.name === 'chain');
+if (maxR && chainR) {
+  const ratio = chainR.gen.ackedRecordsPerS / maxR.gen.ackedRecordsPerS;
+  const cpuRatio = chainR.collector.cpuSPerMillionRecords / maxR.collector.cpuSPerMillionRecords;
+  console.log(`\nprocessor chain through the collector: ${(ratio * 100).toFixed(1)} % of the max throughput without it; CPU per record ×${cpuRatio.toFixed(2)} (target: costs ≤ 20 %: ${yes(ratio >= 0.8)})`);
 }
 
 if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ machine: info, argv, results }, null, 2));
