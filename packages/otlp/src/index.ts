@@ -5,3 +5,4 @@ export * from './any-value.js';
 export * from './protobuf-codec.js';
 export * from './json-codec.js';
 export * from './clone.js';
+export * from './json-buffer-encoder.js';

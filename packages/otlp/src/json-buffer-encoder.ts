@@ -1,0 +1,508 @@
+/**
+ * OTLP/JSON straight into bytes: the same output as `Buffer.from(encodeResourceLogsJson(rl), 'utf8')`,
+ * byte for byte, written into one reusable growable buffer. Hot exporters (the file exporter) use it to
+ * avoid the intermediate cons-strings, their flattening and the final UTF-8 copy of the string encoder.
+ */
+import Long from 'long';
+import type { AnyValue, InstrumentationScope, KeyValue, LogRecord, ResourceLogs } from './model.js';
+
+const TWO_32 = 4294967296;
+/** Strings at least this long are checked with one regex and written by the native UTF-8 encoder. */
+const NATIVE_MIN = 48;
+/** Code units JSON.stringify escapes: `"`, `\`, C0 controls and lone surrogates (well-formed stringify). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const HEX_DIGITS = new Uint8Array(16);
+for (let i = 0; i < 16; i++) HEX_DIGITS[i] = '0123456789abcdef'.charCodeAt(i);
+/** Byte → its two lowercase hex digits (high << 8 | low), so IDs never go through a string. */
+const HEX_PAIR = new Uint16Array(256);
+for (let b = 0; b < 256; b++) HEX_PAIR[b] = (HEX_DIGITS[b >> 4]! << 8) | HEX_DIGITS[b & 15]!;
+const B64 = new Uint8Array(64);
+for (let i = 0; i < 64; i++) B64[i] = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i);
+/** Second byte of JSON.stringify's short escapes (\b \t \n \f \r), 0 where it uses \u00XX. */
+const SHORT_ESCAPE = new Uint8Array(32);
+SHORT_ESCAPE[8] = 0x62;
+SHORT_ESCAPE[9] = 0x74;
+SHORT_ESCAPE[10] = 0x6e;
+SHORT_ESCAPE[12] = 0x66;
+SHORT_ESCAPE[13] = 0x72;
+
+const k = (s: string): Buffer => Buffer.from(s, 'latin1');
+// Constant pieces, encoded once.
+const K_RESOURCE = k('{"resource":{');
+const K_SCOPE_LOGS = k('"scopeLogs":[');
+const K_SCOPE = k('"scope":{');
+const K_LOG_RECORDS = k('"logRecords":[');
+const K_SCHEMA_URL = k(',"schemaUrl":');
+const K_NAME = k('"name":');
+const K_VERSION = k('"version":');
+const K_ATTRIBUTES = k('"attributes":[');
+const K_DROPPED = k('"droppedAttributesCount":');
+const K_TIME = k('"timeUnixNano":"');
+const K_OBSERVED = k('"observedTimeUnixNano":"');
+const K_SEVERITY_NUMBER = k('"severityNumber":');
+const K_SEVERITY_TEXT = k('"severityText":');
+const K_BODY = k('"body":');
+const K_FLAGS = k('"flags":');
+const K_TRACE_ID = k('"traceId":"');
+const K_SPAN_ID = k('"spanId":"');
+const K_EVENT_NAME = k('"eventName":');
+const K_KEY = k('{"key":');
+const K_VALUE = k(',"value":');
+const K_STRING_VALUE = k('{"stringValue":');
+const K_BOOL_TRUE = k('{"boolValue":true}');
+const K_BOOL_FALSE = k('{"boolValue":false}');
+const K_INT_VALUE = k('{"intValue":"');
+const K_DOUBLE_VALUE = k('{"doubleValue":');
+const K_KVLIST_VALUE = k('{"kvlistValue":{"values":[');
+const K_ARRAY_VALUE = k('{"arrayValue":{"values":[');
+const K_BYTES_VALUE = k('{"bytesValue":"');
+const K_EMPTY = k('{}');
+const K_CLOSE_ARRAY_VALUE = k(']}}');
+const K_INFINITY = k('"Infinity"');
+const K_NEG_INFINITY = k('"-Infinity"');
+const K_NAN = k('"NaN"');
+
+/**
+ * A growable byte buffer with JSON primitives. Reuse one across records and batches: `reset()` keeps
+ * the capacity, so after warm-up encoding allocates nothing but what a few numbers need.
+ */
+export class JsonByteWriter {
+  private buf: Buffer;
+  /** Bytes written so far. */
+  length = 0;
+
+  constructor(initialCapacity = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(16, initialCapacity));
+  }
+
+  /** Current capacity in bytes (grows by doubling, never shrinks). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Forgets the content, keeps the memory. */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /**
+   * A view of the bytes written so far: no copy, so it is valid only until the next write, `reset()`
+   * or growth. Copy it (`Buffer.from(w.bytes())`) to keep it longer.
+   */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** A copy of the bytes written so far, independent of the writer. */
+  copy(): Buffer {
+    const out = Buffer.allocUnsafe(this.length);
+    this.buf.copy(out, 0, 0, this.length);
+    return out;
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.length + n > this.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
+    let cap = this.buf.length * 2;
+    while (cap < this.length + n) cap *= 2;
+    const next = Buffer.allocUnsafeSlow(cap);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  byte(c: number): void {
+    if (this.length >= this.buf.length) this.grow(1);
+    this.buf[this.length++] = c;
+  }
+
+  /** Copies pre-encoded bytes. */
+  raw(b: Uint8Array): void {
+    const n = b.length;
+    if (this.length + n > this.buf.length) this.grow(n);
+    const buf = this.buf;
+    let p = this.length;
+    // A loop beats the native set() call for the short constant keys.
+    if (n <= 32) for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+    else {
+      buf.set(b, p);
+      p += n;
+    }
+    this.length = p;
+  }
+
+  /** Text known to be ASCII (number renderings). */
+  ascii(s: string): void {
+    const n = s.length;
+    if (this.length + n > this.buf.length) this.grow(n);
+    const buf = this.buf;
+    let p = this.length;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.length = p;
+  }
+
+  /** A non-negative integer below 2^53, as String(n) renders it. */
+  uint(n: number): void {
+    let digits = 1;
+    for (let t = n; t >= 10; t = (t - (t % 10)) / 10) digits++;
+    if (this.length + digits > this.buf.length) this.grow(digits);
+    const buf = this.buf;
+    let p = this.length + digits;
+    this.length = p;
+    // `%` and the division of a multiple of 10 are exact for doubles below 2^53 (Math.floor(n / 10) is not).
+    do {
+      const r = n % 10;
+      buf[--p] = 0x30 + r;
+      n = (n - r) / 10;
+    } while (n > 0);
+  }
+
+  /** A number exactly as String(n) renders it. */
+  number(n: number): void {
+    if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && n % 1 === 0) this.uint(n);
+    else if (n < 0 && n >= -Number.MAX_SAFE_INTEGER && n % 1 === 0) {
+      this.byte(0x2d);
+      this.uint(-n);
+    } else this.ascii(String(n));
+  }
+
+  /** Lowercase hex of the bytes, from a table. */
+  hex(id: Uint8Array): void {
+    const n = id.length;
+    if (this.length + 2 * n > this.buf.length) this.grow(2 * n);
+    const buf = this.buf;
+    let p = this.length;
+    for (let i = 0; i < n; i++) {
+      const h = HEX_PAIR[id[i]!]!;
+      buf[p++] = h >> 8;
+      buf[p++] = h & 0xff;
+    }
+    this.length = p;
+  }
+
+  /** Standard padded base64 (what Buffer#toString('base64') gives). */
+  base64(b: Uint8Array): void {
+    const n = b.length;
+    const out = Math.ceil(n / 3) * 4;
+    if (this.length + out > this.buf.length) this.grow(out);
+    const buf = this.buf;
+    let p = this.length;
+    let i = 0;
+    for (; i + 2 < n; i += 3) {
+      const v = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+      buf[p++] = B64[v >> 18]!;
+      buf[p++] = B64[(v >> 12) & 63]!;
+      buf[p++] = B64[(v >> 6) & 63]!;
+      buf[p++] = B64[v & 63]!;
+    }
+    if (i < n) {
+      const two = i + 1 < n;
+      const v = (b[i]! << 16) | (two ? b[i + 1]! << 8 : 0);
+      buf[p++] = B64[v >> 18]!;
+      buf[p++] = B64[(v >> 12) & 63]!;
+      buf[p++] = two ? B64[(v >> 6) & 63]! : 0x3d;
+      buf[p++] = 0x3d;
+    }
+    this.length = p;
+  }
+
+  /** A JSON string literal, byte-identical to the UTF-8 of JSON.stringify(s). */
+  string(s: string): void {
+    const n = s.length;
+    if (n >= NATIVE_MIN && !NEEDS_ESCAPE.test(s)) {
+      // UTF-8 needs at most 3 bytes per code unit.
+      if (this.length + 3 * n + 2 > this.buf.length) this.grow(3 * n + 2);
+      const buf = this.buf;
+      let p = this.length;
+      buf[p++] = 0x22;
+      p += buf.write(s, p, 'utf8');
+      buf[p++] = 0x22;
+      this.length = p;
+      return;
+    }
+    // Worst case with escapes: 6 bytes per code unit (\u00XX, \udXXX).
+    if (this.length + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
+    const buf = this.buf;
+    let p = this.length;
+    buf[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x80) {
+        if (c >= 0x20 && c !== 0x22 && c !== 0x5c) buf[p++] = c;
+        else if (c === 0x22 || c === 0x5c) {
+          buf[p++] = 0x5c;
+          buf[p++] = c;
+        } else if (SHORT_ESCAPE[c] !== 0) {
+          buf[p++] = 0x5c;
+          buf[p++] = SHORT_ESCAPE[c]!;
+        } else p = unicodeEscape(buf, p, c);
+      } else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6);
+        buf[p++] = 0x80 | (c & 63);
+      } else if (c < 0xd800 || c > 0xdfff) {
+        buf[p++] = 0xe0 | (c >> 12);
+        buf[p++] = 0x80 | ((c >> 6) & 63);
+        buf[p++] = 0x80 | (c & 63);
+      } else {
+        const d = c < 0xdc00 && i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          buf[p++] = 0xf0 | (cp >> 18);
+          buf[p++] = 0x80 | ((cp >> 12) & 63);
+          buf[p++] = 0x80 | ((cp >> 6) & 63);
+          buf[p++] = 0x80 | (cp & 63);
+          i++;
+        } else p = unicodeEscape(buf, p, c); // lone surrogate: \udXXX like JSON.stringify
+      }
+    }
+    buf[p++] = 0x22;
+    this.length = p;
+  }
+}
+
+/** `\uXXXX` with lowercase hex, as JSON.stringify writes it. */
+function unicodeEscape(buf: Buffer, p: number, c: number): number {
+  buf[p++] = 0x5c;
+  buf[p++] = 0x75;
+  buf[p++] = HEX_DIGITS[c >> 12]!;
+  buf[p++] = HEX_DIGITS[(c >> 8) & 15]!;
+  buf[p++] = HEX_DIGITS[(c >> 4) & 15]!;
+  buf[p++] = HEX_DIGITS[c & 15]!;
+  return p;
+}
+
+/** Nanoseconds as unsigned decimal (nanosToDecimal without the strings). */
+function writeNanos(out: JsonByteWriter, t: Long): void {
+  const hi = t.high >>> 0;
+  const lo = t.low >>> 0;
+  if (hi === 0) {
+    out.uint(lo);
+    return;
+  }
+  // hi·2^32 + lo = (hi·4294 + carry)·10^6 + b, every part below 2^53.
+  let b = hi * 967296 + lo;
+  const carry = Math.floor(b / 1e6);
+  b -= carry * 1e6;
+  out.uint(hi * 4294 + carry);
+  let pad = 100000;
+  while (pad > b && pad > 1) {
+    out.byte(0x30);
+    pad /= 10;
+  }
+  out.uint(b);
+}
+
+/** The inside of an int64's quotes, as `encodeInt64` renders it. */
+function writeInt64(out: JsonByteWriter, v: Long | number): void {
+  if (typeof v === 'number') {
+    out.number(Math.trunc(v));
+    return;
+  }
+  // Within ±2^53 the double is exact, and String() of it equals Long#toString().
+  if (Long.isLong(v)) {
+    const hi = v.unsigned ? v.high >>> 0 : v.high;
+    if (hi >= -0x200000 && hi < 0x200000) {
+      out.number(hi * TWO_32 + (v.low >>> 0));
+      return;
+    }
+  }
+  out.ascii(v.toString());
+}
+
+function writeDouble(out: JsonByteWriter, d: number): void {
+  if (Number.isFinite(d)) out.number(d);
+  else out.raw(d > 0 ? K_INFINITY : d < 0 ? K_NEG_INFINITY : K_NAN);
+}
+
+export function encodeAnyValueJsonInto(v: AnyValue | null | undefined, out: JsonByteWriter): void {
+  if (v == null) out.raw(K_EMPTY);
+  else if (v.stringValue != null) {
+    out.raw(K_STRING_VALUE);
+    out.string(v.stringValue);
+    out.byte(0x7d);
+  } else if (v.boolValue != null) out.raw(v.boolValue ? K_BOOL_TRUE : K_BOOL_FALSE);
+  else if (v.intValue != null) {
+    out.raw(K_INT_VALUE);
+    writeInt64(out, v.intValue);
+    out.byte(0x22);
+    out.byte(0x7d);
+  } else if (v.doubleValue != null) {
+    out.raw(K_DOUBLE_VALUE);
+    writeDouble(out, v.doubleValue);
+    out.byte(0x7d);
+  } else if (v.kvlistValue != null) {
+    out.raw(K_KVLIST_VALUE);
+    writeKeyValues(out, v.kvlistValue.values);
+    out.raw(K_CLOSE_ARRAY_VALUE);
+  } else if (v.arrayValue != null) {
+    out.raw(K_ARRAY_VALUE);
+    const vals = v.arrayValue.values;
+    for (let i = 0; i < vals.length; i++) {
+      if (i) out.byte(0x2c);
+      encodeAnyValueJsonInto(vals[i], out);
+    }
+    out.raw(K_CLOSE_ARRAY_VALUE);
+  } else if (v.bytesValue != null) {
+    out.raw(K_BYTES_VALUE);
+    out.base64(v.bytesValue);
+    out.byte(0x22);
+    out.byte(0x7d);
+  } else out.raw(K_EMPTY);
+}
+
+/** The elements of a KeyValue array, without the brackets. */
+function writeKeyValues(out: JsonByteWriter, kvs: readonly KeyValue[]): void {
+  for (let i = 0; i < kvs.length; i++) {
+    const kv = kvs[i]!;
+    if (i) out.byte(0x2c);
+    out.raw(K_KEY);
+    out.string(kv.key);
+    out.raw(K_VALUE);
+    encodeAnyValueJsonInto(kv.value, out);
+    out.byte(0x7d);
+  }
+}
+
+/** `"attributes":[…]` and `"droppedAttributesCount":n` when set; returns whether anything was written. */
+function writeAttributeHolder(out: JsonByteWriter, attrs: readonly KeyValue[] | undefined, dropped: number | undefined, sep: boolean): boolean {
+  if (attrs && attrs.length) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_ATTRIBUTES);
+    writeKeyValues(out, attrs);
+    out.byte(0x5d);
+    sep = true;
+  }
+  if (dropped) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_DROPPED);
+    out.number(dropped);
+    return true;
+  }
+  return sep;
+}
+
+function writeScope(out: JsonByteWriter, sc: InstrumentationScope): void {
+  out.raw(K_SCOPE);
+  let sep = false;
+  if (sc.name) {
+    out.raw(K_NAME);
+    out.string(sc.name);
+    sep = true;
+  }
+  if (sc.version) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_VERSION);
+    out.string(sc.version);
+    sep = true;
+  }
+  writeAttributeHolder(out, sc.attributes, sc.droppedAttributesCount, sep);
+  out.byte(0x7d);
+}
+
+function writeLogRecord(out: JsonByteWriter, r: LogRecord): void {
+  out.byte(0x7b);
+  let sep = false;
+  if (r.timeUnixNano && (r.timeUnixNano.low | r.timeUnixNano.high)) {
+    out.raw(K_TIME);
+    writeNanos(out, r.timeUnixNano);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (r.observedTimeUnixNano && (r.observedTimeUnixNano.low | r.observedTimeUnixNano.high)) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_OBSERVED);
+    writeNanos(out, r.observedTimeUnixNano);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (r.severityNumber) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SEVERITY_NUMBER);
+    out.number(r.severityNumber);
+    sep = true;
+  }
+  if (r.severityText) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SEVERITY_TEXT);
+    out.string(r.severityText);
+    sep = true;
+  }
+  if (r.body != null) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_BODY);
+    encodeAnyValueJsonInto(r.body, out);
+    sep = true;
+  }
+  sep = writeAttributeHolder(out, r.attributes, r.droppedAttributesCount, sep);
+  if (r.flags) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_FLAGS);
+    out.uint(r.flags >>> 0);
+    sep = true;
+  }
+  if (r.traceId && r.traceId.length) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_TRACE_ID);
+    out.hex(r.traceId);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (r.spanId && r.spanId.length) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SPAN_ID);
+    out.hex(r.spanId);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (r.eventName) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_EVENT_NAME);
+    out.string(r.eventName);
+  }
+  out.byte(0x7d);
+}
+
+/**
+ * Appends one ResourceLogs as OTLP/JSON to `out`: exactly the bytes of
+ * `Buffer.from(encodeResourceLogsJson(rl), 'utf8')`.
+ */
+export function encodeResourceLogsJsonInto(rl: ResourceLogs, out: JsonByteWriter): void {
+  if (rl.resource != null) {
+    out.raw(K_RESOURCE);
+    writeAttributeHolder(out, rl.resource.attributes, rl.resource.droppedAttributesCount, false);
+    out.byte(0x7d);
+    out.byte(0x2c);
+  } else out.byte(0x7b);
+  out.raw(K_SCOPE_LOGS);
+  const sls = rl.scopeLogs;
+  for (let i = 0; i < sls.length; i++) {
+    const sl = sls[i]!;
+    out.byte(i ? 0x2c : 0x7b);
+    if (i) out.byte(0x7b);
+    if (sl.scope != null) {
+      writeScope(out, sl.scope);
+      out.byte(0x2c);
+    }
+    out.raw(K_LOG_RECORDS);
+    const recs = sl.logRecords;
+    for (let j = 0; j < recs.length; j++) {
+      if (j) out.byte(0x2c);
+      writeLogRecord(out, recs[j]!);
+    }
+    out.byte(0x5d);
+    if (sl.schemaUrl) {
+      out.raw(K_SCHEMA_URL);
+      out.string(sl.schemaUrl);
+    }
+    out.byte(0x7d);
+  }
+  out.byte(0x5d);
+  if (rl.schemaUrl) {
+    out.raw(K_SCHEMA_URL);
+    out.string(rl.schemaUrl);
+  }
+  out.byte(0x7d);
+}
