@@ -27,6 +27,7 @@ import { installConsoleBridge, originalConsole } from './console-bridge';
 import { CorrelationPropagator, getCorrelationId, makeResponseHook, writeIdFields } from './correlation';
 import { DetachedExporter, makeExitFriendly, unrefAgentFactory } from './exit-friendly-transport';
 import { installExitHandlers } from './exit-handlers';
+import { installLightHttp } from './light-http';
 import { TributaryLogProcessor } from './log-processor';
 import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches';
 import { Redactor } from './redact';
@@ -145,9 +146,10 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   });
 
   const logHook = makeLogHook(cfg.logKeys);
-  const instrumentations: Instrumentation[] = [
-    new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }),
-  ];
+  const instrumentations: Instrumentation[] = [];
+  // Recording server/client spans only when they are exported; otherwise the light hooks give the same ids.
+  if (spanProcessors.length > 0) instrumentations.push(new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }));
+  else installLightHttp(cfg.correlationHeaders);
   let pinoInstrumentation: PinoInstrumentation | undefined;
   if (cfg.bridges.has('pino')) {
     const k = cfg.logKeys;
