@@ -146,18 +146,39 @@ export class JsonByteWriter {
 
   /** A non-negative integer below 2^53, as String(n) renders it. */
   uint(n: number): void {
-    let digits = 1;
-    for (let t = n; t >= 10; t = (t - (t % 10)) / 10) digits++;
-    if (this.length + digits > this.buf.length) this.grow(digits);
+    if (n < 0x80000000) {
+      this.int31(n | 0);
+      return;
+    }
+    // Two int32 halves: double `%` is a slow fmod, and Math.floor(n / 1e8) may round up by one.
+    let q = Math.floor(n / 1e8);
+    let r = n - q * 1e8;
+    if (r < 0) {
+      q--;
+      r += 1e8;
+    }
+    this.int31(q);
+    this.digits(r, 8);
+  }
+
+  /** 0 ≤ n < 2^31, without leading zeros. */
+  private int31(n: number): void {
+    const width = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6
+      : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+    this.digits(n, width);
+  }
+
+  /** Exactly `width` decimal digits of 0 ≤ n < 2^31 (zero-padded). */
+  digits(n: number, width: number): void {
+    if (this.length + width > this.buf.length) this.grow(width);
     const buf = this.buf;
-    let p = this.length + digits;
+    let p = this.length + width;
     this.length = p;
-    // `%` and the division of a multiple of 10 are exact for doubles below 2^53 (Math.floor(n / 10) is not).
-    do {
-      const r = n % 10;
-      buf[--p] = 0x30 + r;
-      n = (n - r) / 10;
-    } while (n > 0);
+    for (let i = 0; i < width; i++) {
+      const q = (n / 10) | 0;
+      buf[--p] = 0x30 + n - q * 10;
+      n = q;
+    }
   }
 
   /** A number exactly as String(n) renders it. */
@@ -287,12 +308,7 @@ function writeNanos(out: JsonByteWriter, t: Long): void {
   const carry = Math.floor(b / 1e6);
   b -= carry * 1e6;
   out.uint(hi * 4294 + carry);
-  let pad = 100000;
-  while (pad > b && pad > 1) {
-    out.byte(0x30);
-    pad /= 10;
-  }
-  out.uint(b);
+  out.digits(b, 6);
 }
 
 /** The inside of an int64's quotes, as `encodeInt64` renders it. */
