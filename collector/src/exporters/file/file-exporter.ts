@@ -1,8 +1,9 @@
 /**
  * The file exporter's sender: each batch becomes one line of OTLP/JSON (an ExportLogsServiceRequest,
- * like the upstream file exporter's JSON lines), appended through the group-commit writer.
+ * like the upstream file exporter's JSON lines), encoded straight into a pooled byte buffer and appended
+ * through the group-commit writer.
  */
-import { encodeResourceLogsJson } from '@tributary/otlp';
+import { encodeResourceLogsJsonInto, JsonByteWriter } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, RetryableError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
@@ -17,24 +18,27 @@ export interface FileExporterOptions {
 }
 
 const LINE_START = Buffer.from('{"resourceLogs":[');
-const COMMA = Buffer.from(',');
 const LINE_END = Buffer.from(']}\n');
+/** Idle writers kept for reuse; more concurrent sends than this allocate (and drop) their own. */
+const MAX_POOLED_WRITERS = 4;
+/** A writer grown past this by an outsized batch is dropped rather than kept holding the memory. */
+const MAX_POOLED_CAPACITY = 32 * MEGABYTE;
 
-/** One OTLP/JSON line for the batch, as chunks: one Buffer per ResourceLogs (never one giant string). */
-function encodeLine(batch: LogsBatch): Buffer[] {
+/** The batch as one OTLP/JSON line, encoded straight into bytes (no per-record strings or Buffers). */
+function encodeLine(batch: LogsBatch, out: JsonByteWriter): void {
   const rls = batch.resourceLogs;
-  const out: Buffer[] = [LINE_START];
+  out.raw(LINE_START);
   for (let i = 0; i < rls.length; i++) {
-    if (i > 0) out.push(COMMA);
-    out.push(Buffer.from(encodeResourceLogsJson(rls[i]!), 'utf8'));
+    if (i > 0) out.byte(0x2c);
+    encodeResourceLogsJsonInto(rls[i]!, out);
   }
-  out.push(LINE_END);
-  return out;
+  out.raw(LINE_END);
 }
 
 export class FileExporter implements LogsSender {
   readonly writer: RotatingFileWriter;
   private readonly id: string;
+  private readonly idleWriters: JsonByteWriter[] = [];
 
   constructor(settings: CreateSettings, config: FileExporterConfig, options: FileExporterOptions = {}) {
     this.id = settings.id.id;
@@ -64,12 +68,19 @@ export class FileExporter implements LogsSender {
   }
 
   async send(batch: LogsBatch, _signal: AbortSignal): Promise<void> {
+    // The line is a view into the writer's buffer: the writer goes back to the pool only once the
+    // group-commit write holding that view has settled (the file writer keeps no chunk after that).
+    const out = this.idleWriters.pop() ?? new JsonByteWriter(256 * 1024);
     try {
-      await this.writer.writeChunks(encodeLine(batch));
+      encodeLine(batch, out);
+      await this.writer.writeChunks([out.bytes()]);
     } catch (err) {
       // Disk full, permissions, a vanished directory: the queue retries.
       const msg = err instanceof FileWriteError ? err.message : `write to ${this.writer.filePath} failed: ${errorMessage(err)}`;
       throw new RetryableError(`exporter ${this.id}: ${msg}`, { cause: err });
+    } finally {
+      out.reset();
+      if (this.idleWriters.length < MAX_POOLED_WRITERS && out.capacity <= MAX_POOLED_CAPACITY) this.idleWriters.push(out);
     }
   }
 
