@@ -60,6 +60,15 @@ describe('tributary CLI', () => {
     expect(r.out).toMatch(/exporters?:.*otlp\b.*otlphttp|exporters?:.*otlphttp.*\botlp\b/);
   });
 
+  it('the package bin is a committed file (npm links it at install, before any build) that runs the CLI', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'collector/package.json'), 'utf8')) as { bin: Record<string, string> };
+    const bin = path.join(repoRoot, 'collector', pkg.bin['tributary']!);
+    expect(bin).not.toContain(`${path.sep}dist${path.sep}`);
+    expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+    const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('--version prints the package version', () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'collector/package.json'), 'utf8')) as { version: string };
     const r = cli('--version');
