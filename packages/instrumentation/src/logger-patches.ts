@@ -10,6 +10,8 @@ import {
   type InstrumentationConfig, type InstrumentationModuleDefinition,
 } from '@opentelemetry/instrumentation';
 import { BunyanInstrumentation } from '@opentelemetry/instrumentation-bunyan';
+import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
+import { attachPinoSender, TRIBUTARY_FORMATTER } from './pino-sender';
 import type { Redactor } from './redact';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 
@@ -19,8 +21,8 @@ type Methods = Record<string, AnyFn>;
 
 export interface LoggerPatchesConfig extends InstrumentationConfig {
   redactor: Redactor;
-  /** Turns the official pino instrumentation's log sending off for one logger construction. */
-  withPinoSendingDisabled: <T>(fn: () => T) => T;
+  /** The OTLP logger for pino records (the official instrumentation's scope); pino sending is off without it. */
+  pinoOtelLogger?: () => OtelLogger;
   bridges: ReadonlySet<string>;
 }
 
@@ -52,8 +54,10 @@ export class LoggerPatches extends InstrumentationBase<LoggerPatchesConfig> {
     const isEsm = (module as Rec)[Symbol.toStringTag] === 'Module';
     const pino = (isEsm ? (module as Rec)['default'] : module) as AnyFn & Rec;
     const config = (): LoggerPatchesConfig => this.getConfig();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const this_ = this;
     const patched = Object.assign(function tributaryPino(this: unknown, ...args: unknown[]): unknown {
-      const { redactor, withPinoSendingDisabled } = config();
+      const { redactor, pinoOtelLogger } = config();
       // pino(opts?, stream?) or pino(stream): make sure there is an options object we can extend.
       const first = args[0];
       const hasOpts = first !== null && typeof first === 'object' && typeof (first as Rec)['write'] !== 'function';
@@ -63,12 +67,18 @@ export class LoggerPatches extends InstrumentationBase<LoggerPatchesConfig> {
         const formatters = { ...((opts['formatters'] as Rec | undefined) ?? {}) };
         const userLog = formatters['log'] as ((o: Rec) => Rec) | undefined;
         const userBindings = formatters['bindings'] as ((o: Rec) => Rec) | undefined;
-        formatters['log'] = userLog ? (o: Rec) => redactor.redact(userLog(o)) : (o: Rec) => redactor.redact(o);
+        const redactLog = (o: Rec): Rec => redactor.redact(o);
+        (redactLog as unknown as Rec)[TRIBUTARY_FORMATTER] = true;
+        formatters['log'] = userLog ? (o: Rec) => redactor.redact(userLog(o)) : redactLog;
         formatters['bindings'] = userBindings ? (o: Rec) => redactor.redact(userBindings(o)) : (o: Rec) => redactor.redact(o);
         opts['formatters'] = formatters;
       }
-      const call = (): unknown => pino.apply(this, args);
-      return sendsToOtelItself(opts['transport']) ? withPinoSendingDisabled(call) : call();
+      const logger = pino.apply(this, args) as Rec;
+      // No second sender when the app's own transport already goes to OpenTelemetry.
+      if (pinoOtelLogger && logger !== null && typeof logger === 'object' && !sendsToOtelItself(opts['transport'])) {
+        attachPinoSender(logger, pino as unknown as Parameters<typeof attachPinoSender>[1], pinoOtelLogger, () => this_.isEnabled());
+      }
+      return logger;
     }, pino);
     if (typeof patched['pino'] === 'function') patched['pino'] = patched;
     if (typeof patched['default'] === 'function') patched['default'] = patched;

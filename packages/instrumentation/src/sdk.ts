@@ -153,21 +153,19 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   let pinoInstrumentation: PinoInstrumentation | undefined;
   if (cfg.bridges.has('pino')) {
     const k = cfg.logKeys;
-    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook });
+    // The official instrumentation adds the id fields to the line; the records are sent by our pino sender.
+    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook, disableLogSending: true });
     instrumentations.push(pinoInstrumentation);
   }
   if (cfg.bridges.has('winston')) instrumentations.push(new WinstonInstrumentation({ logHook }));
   if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook }));
   // Registered last so its wrappers sit outside the official ones.
+  const pinoScope = pinoInstrumentation;
+  let pinoLogger: ReturnType<typeof logs.getLogger> | undefined;
   instrumentations.push(new LoggerPatches({
     redactor,
     bridges: cfg.bridges,
-    withPinoSendingDisabled: <T>(fn: () => T): T => {
-      if (!pinoInstrumentation) return fn();
-      const saved = pinoInstrumentation.getConfig();
-      pinoInstrumentation.setConfig({ ...saved, disableLogSending: true });
-      try { return fn(); } finally { pinoInstrumentation.setConfig(saved); }
-    },
+    ...(pinoScope ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
   }));
   registerInstrumentations({ instrumentations, tracerProvider, loggerProvider });
 
