@@ -69,11 +69,15 @@ const K_NAN = k('"NaN"');
  */
 export class JsonByteWriter {
   private buf: Buffer;
-  /** Bytes written so far. */
-  length = 0;
+  private pos = 0;
 
   constructor(initialCapacity = 64 * 1024) {
     this.buf = Buffer.allocUnsafeSlow(Math.max(16, initialCapacity));
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
   }
 
   /** Current capacity in bytes (grows by doubling, never shrinks). */
@@ -83,65 +87,66 @@ export class JsonByteWriter {
 
   /** Forgets the content, keeps the memory. */
   reset(): void {
-    this.length = 0;
+    this.pos = 0;
   }
 
   /**
-   * A view of the bytes written so far: no copy, so it is valid only until the next write, `reset()`
-   * or growth. Copy it (`Buffer.from(w.bytes())`) to keep it longer.
+   * The bytes written so far as a view, not a copy: it shares memory with the writer, so it is
+   * overwritten once the writer is reset and written again, and it never shows later writes. Keep
+   * the writer untouched while the view is in use (e.g. during an async write), or take `copy()`.
    */
   bytes(): Buffer {
-    return this.buf.subarray(0, this.length);
+    return this.buf.subarray(0, this.pos);
   }
 
   /** A copy of the bytes written so far, independent of the writer. */
   copy(): Buffer {
-    const out = Buffer.allocUnsafe(this.length);
-    this.buf.copy(out, 0, 0, this.length);
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
     return out;
   }
 
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
-    if (this.length + n > this.buf.length) this.grow(n);
+    if (this.pos + n > this.buf.length) this.grow(n);
   }
 
   private grow(n: number): void {
     let cap = this.buf.length * 2;
-    while (cap < this.length + n) cap *= 2;
+    while (cap < this.pos + n) cap *= 2;
     const next = Buffer.allocUnsafeSlow(cap);
-    this.buf.copy(next, 0, 0, this.length);
+    this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }
 
   byte(c: number): void {
-    if (this.length >= this.buf.length) this.grow(1);
-    this.buf[this.length++] = c;
+    if (this.pos >= this.buf.length) this.grow(1);
+    this.buf[this.pos++] = c;
   }
 
   /** Copies pre-encoded bytes. */
   raw(b: Uint8Array): void {
     const n = b.length;
-    if (this.length + n > this.buf.length) this.grow(n);
+    if (this.pos + n > this.buf.length) this.grow(n);
     const buf = this.buf;
-    let p = this.length;
+    let p = this.pos;
     // A loop beats the native set() call for the short constant keys.
     if (n <= 32) for (let i = 0; i < n; i++) buf[p++] = b[i]!;
     else {
       buf.set(b, p);
       p += n;
     }
-    this.length = p;
+    this.pos = p;
   }
 
   /** Text known to be ASCII (number renderings). */
   ascii(s: string): void {
     const n = s.length;
-    if (this.length + n > this.buf.length) this.grow(n);
+    if (this.pos + n > this.buf.length) this.grow(n);
     const buf = this.buf;
-    let p = this.length;
+    let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-    this.length = p;
+    this.pos = p;
   }
 
   /** A non-negative integer below 2^53, as String(n) renders it. */
@@ -170,10 +175,10 @@ export class JsonByteWriter {
 
   /** Exactly `width` decimal digits of 0 ≤ n < 2^31 (zero-padded). */
   digits(n: number, width: number): void {
-    if (this.length + width > this.buf.length) this.grow(width);
+    if (this.pos + width > this.buf.length) this.grow(width);
     const buf = this.buf;
-    let p = this.length + width;
-    this.length = p;
+    let p = this.pos + width;
+    this.pos = p;
     for (let i = 0; i < width; i++) {
       const q = (n / 10) | 0;
       buf[--p] = 0x30 + n - q * 10;
@@ -193,24 +198,24 @@ export class JsonByteWriter {
   /** Lowercase hex of the bytes, from a table. */
   hex(id: Uint8Array): void {
     const n = id.length;
-    if (this.length + 2 * n > this.buf.length) this.grow(2 * n);
+    if (this.pos + 2 * n > this.buf.length) this.grow(2 * n);
     const buf = this.buf;
-    let p = this.length;
+    let p = this.pos;
     for (let i = 0; i < n; i++) {
       const h = HEX_PAIR[id[i]!]!;
       buf[p++] = h >> 8;
       buf[p++] = h & 0xff;
     }
-    this.length = p;
+    this.pos = p;
   }
 
   /** Standard padded base64 (what Buffer#toString('base64') gives). */
   base64(b: Uint8Array): void {
     const n = b.length;
     const out = Math.ceil(n / 3) * 4;
-    if (this.length + out > this.buf.length) this.grow(out);
+    if (this.pos + out > this.buf.length) this.grow(out);
     const buf = this.buf;
-    let p = this.length;
+    let p = this.pos;
     let i = 0;
     for (; i + 2 < n; i += 3) {
       const v = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
@@ -227,7 +232,7 @@ export class JsonByteWriter {
       buf[p++] = two ? B64[(v >> 6) & 63]! : 0x3d;
       buf[p++] = 0x3d;
     }
-    this.length = p;
+    this.pos = p;
   }
 
   /** A JSON string literal, byte-identical to the UTF-8 of JSON.stringify(s). */
@@ -235,19 +240,19 @@ export class JsonByteWriter {
     const n = s.length;
     if (n >= NATIVE_MIN && !NEEDS_ESCAPE.test(s)) {
       // UTF-8 needs at most 3 bytes per code unit.
-      if (this.length + 3 * n + 2 > this.buf.length) this.grow(3 * n + 2);
+      if (this.pos + 3 * n + 2 > this.buf.length) this.grow(3 * n + 2);
       const buf = this.buf;
-      let p = this.length;
+      let p = this.pos;
       buf[p++] = 0x22;
       p += buf.write(s, p, 'utf8');
       buf[p++] = 0x22;
-      this.length = p;
+      this.pos = p;
       return;
     }
     // Worst case with escapes: 6 bytes per code unit (\u00XX, \udXXX).
-    if (this.length + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
+    if (this.pos + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
     const buf = this.buf;
-    let p = this.length;
+    let p = this.pos;
     buf[p++] = 0x22;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
@@ -280,7 +285,7 @@ export class JsonByteWriter {
       }
     }
     buf[p++] = 0x22;
-    this.length = p;
+    this.pos = p;
   }
 }
 
