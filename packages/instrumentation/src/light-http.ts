@@ -13,6 +13,7 @@
  */
 import http = require('node:http');
 import https = require('node:https');
+import { randomFillSync } from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import {
   context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags,
@@ -27,15 +28,18 @@ type Emit = (this: Record<symbol, Context | undefined>, event: string | symbol, 
 const CTX = Symbol('tributary.http.context');
 const INSTALLED = Symbol.for('tributary.light-http.installed');
 
-const HEX = '0123456789abcdef';
-/** Random lowercase hex, never all zeros (an all-zero id is invalid). */
-function randomHex(chars: number): string {
-  let s = '';
-  for (let i = 0; i < chars; i += 8) {
-    const n = (Math.random() * 0x100000000) >>> 0;
-    for (let j = 28; j >= 0; j -= 4) s += HEX[(n >>> j) & 15];
+/** Random bytes drawn in blocks: one `randomFillSync` per 512 ids instead of per id. */
+const POOL = Buffer.alloc(8 * 1024);
+let poolAt = POOL.length;
+/** Random lowercase hex of `bytes` bytes, never all zeros (an all-zero id is invalid). */
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
   }
-  return s.charCodeAt(0) === 48 && /^0+$/.test(s) ? `1${s.slice(1)}` : s;
+  const s = POOL.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return /^0+$/.test(s) ? `1${s.slice(1)}` : s;
 }
 
 const headerSetter: TextMapSetter<http.ClientRequest> = {
@@ -48,8 +52,8 @@ const headerSetter: TextMapSetter<http.ClientRequest> = {
 function childContext(ctx: Context): Context {
   const parent = trace.getSpanContext(ctx);
   const sc: SpanContext = parent !== undefined && isSpanContextValid(parent)
-    ? { traceId: parent.traceId, spanId: randomHex(16), traceFlags: parent.traceFlags, traceState: parent.traceState }
-    : { traceId: randomHex(32), spanId: randomHex(16), traceFlags: TraceFlags.SAMPLED };
+    ? { traceId: parent.traceId, spanId: randomHex(8), traceFlags: parent.traceFlags, traceState: parent.traceState }
+    : { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED };
   return trace.setSpanContext(ctx, sc);
 }
 
