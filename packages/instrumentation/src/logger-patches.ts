@@ -10,7 +10,10 @@ import {
   type InstrumentationConfig, type InstrumentationModuleDefinition,
 } from '@opentelemetry/instrumentation';
 import { BunyanInstrumentation } from '@opentelemetry/instrumentation-bunyan';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
+import type { LogKeys } from './config';
+import { getCorrelationId, writeIdFields } from './correlation';
 import { attachPinoSender, TRIBUTARY_FORMATTER } from './pino-sender';
 import type { Redactor } from './redact';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
@@ -24,6 +27,8 @@ export interface LoggerPatchesConfig extends InstrumentationConfig {
   /** The OTLP logger for pino records (the official instrumentation's scope); pino sending is off without it. */
   pinoOtelLogger?: () => OtelLogger;
   bridges: ReadonlySet<string>;
+  /** Key names of the id fields pino lines gain. */
+  logKeys: LogKeys;
 }
 
 const DEDUPED = Symbol.for('tributary.bunyan.deduped');
@@ -74,6 +79,13 @@ export class LoggerPatches extends InstrumentationBase<LoggerPatchesConfig> {
         opts['formatters'] = formatters;
       }
       const logger = pino.apply(this, args) as Rec;
+      // Our own id mixin in place of the official one (same fields, without its per-line hook machinery).
+      const mixinSym = (pino['symbols'] as Record<string, symbol> | undefined)?.['mixinSym'];
+      if (mixinSym !== undefined && logger !== null && typeof logger === 'object') {
+        const userMixin = typeof opts['mixin'] === 'function' ? opts['mixin'] as (...a: unknown[]) => Rec : undefined;
+        const ids = idsMixin(config().logKeys, () => this_.isEnabled());
+        logger[mixinSym] = userMixin ? (...a: unknown[]) => Object.assign(ids(), userMixin(...a)) : ids;
+      }
       // No second sender when the app's own transport already goes to OpenTelemetry.
       if (pinoOtelLogger && logger !== null && typeof logger === 'object' && !sendsToOtelItself(opts['transport'])) {
         attachPinoSender(logger, pino as unknown as Parameters<typeof attachPinoSender>[1], pinoOtelLogger, () => this_.isEnabled());
@@ -127,6 +139,19 @@ export class LoggerPatches extends InstrumentationBase<LoggerPatchesConfig> {
     });
     return module;
   }
+}
+
+/** The trace/span/flags fields and the correlation id for a pino line made inside a span (else nothing). */
+function idsMixin(keys: LogKeys, enabled: () => boolean): () => Rec {
+  return function tributaryIds(): Rec {
+    const ids: Rec = {};
+    if (!enabled()) return ids;
+    const ctx = context.active();
+    const sc = trace.getSpan(ctx)?.spanContext();
+    if (sc === undefined || !isSpanContextValid(sc)) return ids;
+    writeIdFields(ids, sc, getCorrelationId(ctx), keys);
+    return ids;
+  };
 }
 
 /**

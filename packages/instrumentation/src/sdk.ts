@@ -153,7 +153,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   let pinoInstrumentation: PinoInstrumentation | undefined;
   if (cfg.bridges.has('pino')) {
     const k = cfg.logKeys;
-    // The official instrumentation adds the id fields to the line; the records are sent by our pino sender.
+    // Kept for its module hooks and its scope name: our LoggerPatches put the id fields in the line (own mixin)
+    // and send the records (pino-sender).
     pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook, disableLogSending: true });
     instrumentations.push(pinoInstrumentation);
   }
@@ -165,6 +166,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   instrumentations.push(new LoggerPatches({
     redactor,
     bridges: cfg.bridges,
+    logKeys: cfg.logKeys,
     ...(pinoScope ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
   }));
   registerInstrumentations({ instrumentations, tracerProvider, loggerProvider });
