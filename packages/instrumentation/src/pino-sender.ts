@@ -153,13 +153,14 @@ export function attachPinoSender(logger: Rec, pino: PinoModule, otelLogger: () =
       if (typeof e['type'] === 'string' && typeof e['name'] !== 'string') e['name'] = e['type'];
     }
     const labels = (lg['levels'] as { labels?: Record<number, string> } | undefined)?.labels;
-    return {
+    const rec: LogRecord = {
       timestamp, observedTimestamp: timestamp,
       severityNumber: severity(level), severityText: labels?.[level],
       body: body as LogRecord['body'], attributes: attributes as LogAttributes,
-      ...(exception !== undefined ? { exception } : {}),
-      ...(typeof eventName === 'string' ? { eventName } : {}),
-    } as LogRecord;
+    };
+    if (exception !== undefined) (rec as Rec)['exception'] = exception;
+    if (typeof eventName === 'string') rec.eventName = eventName;
+    return rec;
   };
 
   /** The official stream's path: the line, parsed. */
