@@ -146,7 +146,9 @@ function send(body, scheduledAt) {
         else byStatus[res.statusCode] = (byStatus[res.statusCode] ?? 0) + 1;
         if (scheduledAt !== undefined && t0 - scheduledAt > 5) lateStarts++;
         inFlight--;
-        resolve();
+        // Like OTLP exporters, a refused sender waits for Retry-After (seconds) before its next request.
+        const ra = res.statusCode === 429 || res.statusCode === 503 ? Number(res.headers['retry-after']) : NaN;
+        resolve(Number.isFinite(ra) ? ra * 1000 : 0);
       });
     });
     // A hung server must not hang the bench.
@@ -155,7 +157,7 @@ function send(body, scheduledAt) {
       errors++;
       errorMessages[e.code ?? e.message] = (errorMessages[e.code ?? e.message] ?? 0) + 1;
       inFlight--;
-      resolve();
+      resolve(0);
     });
     req.end(body);
   });
@@ -172,7 +174,10 @@ let next = 0;
 if (opt.max) {
   // N workers, each keeps exactly one request in flight.
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) await send(pool[next++ % pool.length]);
+    while (performance.now() < end) {
+      const waitMs = await send(pool[next++ % pool.length]);
+      if (waitMs > 0) await sleep(Math.min(waitMs, end - performance.now()));
+    }
   }));
 } else {
   // Drift-free pacing: request k is due at start + k·interval; timers only decide when to look.
