@@ -6,3 +6,4 @@ export * from './protobuf-codec.js';
 export * from './json-codec.js';
 export * from './clone.js';
 export * from './json-buffer-encoder.js';
+export * from './retain.js';

@@ -3,7 +3,7 @@
  * include properties. Everything is compiled in the constructor; per record it only evaluates, and
  * dropped records are removed in place (write index), so a batch costs no allocation.
  */
-import { countLogRecords, type LogRecord } from '@tributary/otlp';
+import { countLogRecords, retainLogRecords, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import { PermanentError } from '../../errors.js';
 import { anyOf, compileCondition, EvaluationError, guardCondition, type Condition, type LogContext } from '../../ottl/index.js';
@@ -78,34 +78,12 @@ export class FilterProcessor implements Processor {
  * Returns the number of records left.
  */
 export function removeMatching(batch: LogsBatch, drop: Condition): number {
+  // One context per batch, refilled per record: evaluation allocates nothing.
   const ctx: LogContext = { record: undefined as unknown as LogRecord, resource: undefined, scope: undefined };
-  const rls = batch.resourceLogs;
-  let kept = 0;
-  let rw = 0;
-  for (let r = 0; r < rls.length; r++) {
-    const rl = rls[r]!;
+  return retainLogRecords(batch.resourceLogs, (rec, sl, rl) => {
+    ctx.record = rec;
+    ctx.scope = sl.scope;
     ctx.resource = rl.resource;
-    const sls = rl.scopeLogs;
-    let sw = 0;
-    for (let s = 0; s < sls.length; s++) {
-      const sl = sls[s]!;
-      ctx.scope = sl.scope;
-      const recs = sl.logRecords;
-      let w = 0;
-      for (let i = 0; i < recs.length; i++) {
-        const rec = recs[i]!;
-        ctx.record = rec;
-        if (drop(ctx)) continue;
-        if (w !== i) recs[w] = rec;
-        w++;
-      }
-      if (w !== recs.length) recs.length = w;
-      kept += w;
-      if (w > 0) sls[sw++] = sl;
-    }
-    if (sw !== sls.length) sls.length = sw;
-    if (sw > 0) rls[rw++] = rl;
-  }
-  if (rw !== rls.length) rls.length = rw;
-  return kept;
+    return !drop(ctx);
+  });
 }

@@ -4,7 +4,7 @@
  * collector with the same seed keeps or drops a trace's records together. Records without a trace id
  * hash their body and timestamps instead (Tributary: upstream would drop them).
  */
-import { anyValueAsString, findAttribute, int64ToNumber, type AnyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
+import { anyValueAsString, findAttribute, int64ToNumber, retainLogRecords, type AnyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
 import type { ProbabilisticSamplerConfig, SeverityRange } from './config.js';
@@ -130,36 +130,16 @@ export class ProbabilisticSamplerProcessor implements Processor {
     return h >>> 0;
   }
 
-  /** Drops in place (write index); empty ScopeLogs / ResourceLogs are removed. Returns records kept. */
+  /** Drops in place; empty ScopeLogs / ResourceLogs are removed. Returns records kept. */
   private sampleInPlace(rls: ResourceLogs[]): number {
-    let kept = 0;
-    let rw = 0;
-    for (let i = 0; i < rls.length; i++) {
-      const rl = rls[i]!;
-      const sls = rl.scopeLogs;
-      let sw = 0;
-      for (let j = 0; j < sls.length; j++) {
-        const sl = sls[j]!;
-        const recs = sl.logRecords;
-        let w = 0;
-        for (let k = 0; k < recs.length; k++) {
-          const r = recs[k]!;
-          if (this.keep(r)) {
-            recs[w++] = r;
-          } else if (this.fromRecord && findAttribute(r.attributes, this.fromAttribute) == null) {
-            this.droppedMissing.add(1);
-          } else {
-            this.droppedSampled.add(1);
-          }
-        }
-        recs.length = w;
-        kept += w;
-        if (w > 0) sls[sw++] = sl;
-      }
-      sls.length = sw;
-      if (sw > 0) rls[rw++] = rl;
-    }
-    rls.length = rw;
-    return kept;
+    return retainLogRecords(rls, this.keepOrCount);
   }
+
+  /** Built once: keeps a record or counts why it was dropped. */
+  private readonly keepOrCount = (r: LogRecord): boolean => {
+    if (this.keep(r)) return true;
+    if (this.fromRecord && findAttribute(r.attributes, this.fromAttribute) == null) this.droppedMissing.add(1);
+    else this.droppedSampled.add(1);
+    return false;
+  };
 }

@@ -6,7 +6,7 @@
  * each seeing the records the previous ones let through.
  */
 import {
-  anyValueAsString, findAttribute, nowNanos,
+  retainLogRecords, anyValueAsString, findAttribute, nowNanos,
   type KeyValue, type LogRecord, type ResourceLogs,
 } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
@@ -296,30 +296,10 @@ function toRequest(e: Entry): BucketRequest {
 /** Keeps the first `granted` records of each entry (in tree order); removes the rest and empty containers. */
 function dropInPlace(rls: ResourceLogs[], perRecord: readonly Entry[]): number {
   let idx = 0;
-  let kept = 0;
-  let rw = 0;
-  for (let i = 0; i < rls.length; i++) {
-    const rl = rls[i]!;
-    const sls = rl.scopeLogs;
-    let sw = 0;
-    for (let j = 0; j < sls.length; j++) {
-      const sl = sls[j]!;
-      const recs = sl.logRecords;
-      let w = 0;
-      for (let k = 0; k < recs.length; k++) {
-        const e = perRecord[idx++]!;
-        if (e.passed < e.granted) {
-          e.passed++;
-          recs[w++] = recs[k]!;
-        }
-      }
-      recs.length = w;
-      kept += w;
-      if (w > 0) sls[sw++] = sl;
-    }
-    sls.length = sw;
-    if (sw > 0) rls[rw++] = rl;
-  }
-  rls.length = rw;
-  return kept;
+  return retainLogRecords(rls, () => {
+    const e = perRecord[idx++]!;
+    if (e.passed >= e.granted) return false;
+    e.passed++;
+    return true;
+  });
 }
