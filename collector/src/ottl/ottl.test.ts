@@ -242,3 +242,16 @@ describe('records decoded from protobuf', () => {
     expect(compileCondition('attributes["code"] == "503"')(c)).toBe(false);
   });
 });
+
+describe('compileRegex literal fast path', () => {
+  it('plain-text patterns (anchored or not) answer exactly as the regex engine does', async () => {
+    const { compileRegex } = await import('./regex.js');
+    const { RE2JS } = await import('re2js');
+    const inputs = ['healthcheck ok', 'a healthcheck', 'GET /health', 'timeout', 'no timeout here', '', 'x.y', 'xzy'];
+    for (const pattern of ['^healthcheck ', 'timeout$', '^timeout$', 'health', '^GET ', 'x.y', 'a|b', '^$']) {
+      const fast = compileRegex(pattern);
+      const re = RE2JS.compile(pattern);
+      for (const input of inputs) expect(fast.test(input), `${pattern} on ${JSON.stringify(input)}`).toBe(re.test(input));
+    }
+  });
+});

@@ -31,11 +31,24 @@ export function luhnValid(s: string): boolean {
   return n >= 13 && n <= 19 && sum % 10 === 0;
 }
 
-function hasDigits(s: string, min: number): boolean {
-  let n = 0;
+/**
+ * True when `s` has a run of at least `min` digits, each pair separated by at most one space or dash:
+ * the shape the card-number pattern needs, so the regex runs only on strings that could match.
+ */
+export function hasDigitRun(s: string, min: number): boolean {
+  let run = 0;
+  let sep = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57 && ++n >= min) return true;
+    if (c >= 48 && c <= 57) {
+      if (++run >= min) return true;
+      sep = false;
+    } else if ((c === 32 || c === 45) && run > 0 && !sep) {
+      sep = true;
+    } else {
+      run = 0;
+      sep = false;
+    }
   }
   return false;
 }
@@ -53,7 +66,7 @@ export function builtinPatterns(): ValuePattern[] {
     {
       reason: 'card_number',
       re: RE2JS.compile('\\b\\d(?:[ \\-]?\\d){12,18}\\b'),
-      mayMatch: (s) => hasDigits(s, 13),
+      mayMatch: (s) => hasDigitRun(s, 13),
       accept: luhnValid,
     },
     {

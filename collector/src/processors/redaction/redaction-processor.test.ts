@@ -110,3 +110,14 @@ describe('redaction', () => {
     expect(res.error!.issues[0]!.path).toEqual(['blocked_values', 1]);
   });
 });
+
+describe('card-number prefilter', () => {
+  it('passes every string the card pattern could match and rules out scattered digits', async () => {
+    const { hasDigitRun } = await import('./patterns.js');
+    expect(hasDigitRun('card 4111 1111 1111 1111 ok', 13)).toBe(true);
+    expect(hasDigitRun('4111-1111-1111-1111', 13)).toBe(true);
+    expect(hasDigitRun('4111111111111', 13)).toBe(true);
+    expect(hasDigitRun('request 123456 took 789ms at 2024', 13)).toBe(false);
+    expect(hasDigitRun('4111  1111  1111  1111', 13)).toBe(false); // two separators break the run, as in the pattern
+  });
+});
