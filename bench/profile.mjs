@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo, repoRoot, runScenario } from './lib.mjs';
+import { PASS_THROUGH_CHAIN } from './processor-chain.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -15,6 +16,8 @@ const { values: opt } = parseArgs({
     keep: { type: 'boolean', default: false },
     // Profile the fixed-rate scenario instead (records/s), e.g. --rate 10000 --concurrency 64.
     rate: { type: 'string' },
+    // Profile with the processor chain of the "chain" scenario in front of batch.
+    chain: { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(/^(\d+)s$/.exec(opt.duration)?.[1] ?? 20) * 1000;
@@ -28,6 +31,7 @@ console.log(`command: node bench/profile.mjs ${process.argv.slice(2).join(' ')}`
 const r = await runScenario({
   name: 'profile', durationMs, keepDir: opt.keep,
   nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+  extraProcessors: opt.chain ? PASS_THROUGH_CHAIN : {},
   genArgs: [...(opt.rate ? ['--rate', opt.rate] : ['--max']), '--duration', `${durationMs / 1000}s`, '--concurrency', opt.concurrency],
 });
 console.log(`collector: ${r.collectorCommand}`);
