@@ -39,7 +39,7 @@ export function componentsSection() {
   for (const [title, dir, order] of SECTIONS) {
     const base = path.join(src, dir);
     if (!fs.existsSync(base)) continue;
-    const all = fs.readdirSync(base).filter((d) => fs.existsSync(path.join(base, d, 'README.md')));
+    const all = fs.readdirSync(base).filter((d) => d !== 'common' && fs.existsSync(path.join(base, d, 'README.md')));
     const names = [...order.filter((n) => all.includes(n)), ...all.filter((n) => !order.includes(n)).sort()];
     if (!names.length) continue;
     parts.push(`### ${title}`, '');

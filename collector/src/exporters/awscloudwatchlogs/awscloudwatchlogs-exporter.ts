@@ -14,7 +14,7 @@ import { RateLimitedLog } from '../../telemetry/logger.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { AwsCloudWatchLogsExporterConfig } from './config.js';
 import { compileNameTemplate, convertToCloudWatchLogs, type CloudWatchConvertOptions, type PutLogEventsCall } from './convert.js';
-import { batchFromRefs, type RecordRef } from './record-refs.js';
+import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
 
 export const DROPPED_EVENTS_METRIC = 'tributary_exporter_cloudwatch_dropped_log_events_total';
 export const TRUNCATED_EVENTS_METRIC = 'tributary_exporter_cloudwatch_truncated_log_events_total';

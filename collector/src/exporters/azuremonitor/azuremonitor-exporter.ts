@@ -13,7 +13,7 @@ import type { TokenCredential } from '@azure/identity';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { readBounded } from '../otlphttp/response.js';
+import { readBounded } from '../common/response.js';
 import { compileColumns, type CompiledColumn } from './columns.js';
 import { resolveAuthType, type AzureMonitorExporterConfig } from './config.js';
 import { convertToIngestionRequests, selectRecords, type IngestionRequest, type RecordRef } from './convert.js';

@@ -10,7 +10,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { readBounded } from '../otlphttp/response.js';
+import { readBounded } from '../common/response.js';
 import type { ClickHouseExporterConfig } from './config.js';
 import { convertToClickHouseRows, type ClickHouseLayout } from './convert.js';
 import { createDatabaseSql, createTableSql, insertSql, layoutForVersion, type SchemaOptions } from './schema.js';

@@ -4,11 +4,11 @@ import { gzip as gzipCb } from 'node:zlib';
 import type { Pool } from 'undici';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { USER_AGENT } from '../otlp/user-agent.js';
+import { USER_AGENT } from '../common/user-agent.js';
 import { datadogLogsUrl, datadogValidateUrl, type DatadogExporterConfig } from './config.js';
 import { convertToDatadog, type DatadogConvertOptions, type DatadogRequest } from './convert.js';
-import { answerText, createPool, headerOf, postOnce, type HttpAnswer } from './http.js';
-import { sendInOrder } from './split-send.js';
+import { answerText, createPool, headerOf, postOnce, type HttpAnswer } from '../common/http.js';
+import { sendInOrder } from '../common/split-send.js';
 
 const gzip = promisify(gzipCb);
 

@@ -9,10 +9,10 @@ import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { USER_AGENT } from '../otlp/user-agent.js';
+import { USER_AGENT } from '../common/user-agent.js';
 import { bulkUrls, type ElasticsearchExporterConfig } from './config.js';
 import { BulkConverter, esConvertOptions, type BulkRequest } from './convert.js';
-import { SplitSendOutcome } from './partial-send.js';
+import { SplitSendOutcome } from '../common/partial-send.js';
 
 const gzip = promisify(gzipCb);
 

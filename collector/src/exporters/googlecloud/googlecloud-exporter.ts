@@ -13,8 +13,8 @@ import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
-import { USER_AGENT } from '../otlp/user-agent.js';
-import { batchFromRefs, type RecordRef } from '../awscloudwatchlogs/record-refs.js';
+import { USER_AGENT } from '../common/user-agent.js';
+import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
 import type { GoogleCloudExporterConfig } from './config.js';
 import { convertToCloudLogging, type EntriesWriteRequest, type GoogleCloudConvertOptions } from './convert.js';
 

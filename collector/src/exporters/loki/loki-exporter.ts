@@ -12,9 +12,9 @@ import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { USER_AGENT } from '../otlp/user-agent.js';
-import { readBounded } from '../otlphttp/response.js';
-import { SplitSendOutcome } from '../elasticsearch/partial-send.js';
+import { USER_AGENT } from '../common/user-agent.js';
+import { readBounded } from '../common/response.js';
+import { SplitSendOutcome } from '../common/partial-send.js';
 import type { LokiExporterConfig } from './config.js';
 import { convertToLokiPush, lokiConvertOptions, type LokiConvertOptions, type LokiPushRequest } from './convert.js';
 

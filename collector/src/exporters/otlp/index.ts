@@ -6,7 +6,7 @@ import { OtlpExporter } from './otlp-exporter.js';
 export { otlpExporterConfigSchema, parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 export { OtlpExporter } from './otlp-exporter.js';
 export { logsServiceDefinition, LOGS_EXPORT_PATH } from './logs-service.js';
-export { PARTIAL_REJECTED_METRIC } from './partial-success.js';
+export { PARTIAL_REJECTED_METRIC } from '../common/partial-success.js';
 
 export const otlpExporterFactory: ExporterFactory<OtlpExporterConfig> = {
   kind: 'exporter',

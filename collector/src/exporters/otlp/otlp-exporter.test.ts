@@ -23,7 +23,7 @@ import { PermanentError, RetryableError, ThrottledError } from '../../errors.js'
 import { createLogger } from '../../telemetry/logger.js';
 import { Telemetry, type Counter } from '../../telemetry/metrics.js';
 import { logsServiceDefinition, otlpExporterConfigSchema, otlpExporterFactory, OtlpExporter, parseGrpcEndpoint, PARTIAL_REJECTED_METRIC } from './index.js';
-import { USER_AGENT } from './user-agent.js';
+import { USER_AGENT } from '../common/user-agent.js';
 
 const SECRET = 'sk-grpc-secret-token';
 

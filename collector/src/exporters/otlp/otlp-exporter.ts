@@ -5,9 +5,9 @@ import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { deserializeExportResponse, LOGS_EXPORT_PATH, serializeExportRequest } from './logs-service.js';
-import { PartialSuccessHandler, truncate } from './partial-success.js';
-import { loadTlsMaterial } from './tls-files.js';
-import { USER_AGENT } from './user-agent.js';
+import { PartialSuccessHandler, truncate } from '../common/partial-success.js';
+import { loadTlsMaterial } from '../common/tls-files.js';
+import { USER_AGENT } from '../common/user-agent.js';
 
 /** grpc-js CompressionAlgorithms: 0 identity, 2 gzip. */
 const GZIP = 2;

@@ -25,8 +25,8 @@ import type { CreateSettings, LogsBatch } from '../../component.js';
 import { PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { Telemetry, type Counter } from '../../telemetry/metrics.js';
-import { PARTIAL_REJECTED_METRIC } from '../otlp/partial-success.js';
-import { USER_AGENT } from '../otlp/user-agent.js';
+import { PARTIAL_REJECTED_METRIC } from '../common/partial-success.js';
+import { USER_AGENT } from '../common/user-agent.js';
 import { logsUrl, otlpHttpExporterConfigSchema, otlpHttpExporterFactory, OtlpHttpExporter } from './index.js';
 
 const SECRET = 'sk-very-secret-api-key';

@@ -5,11 +5,11 @@ import { Pool, type Dispatcher } from 'undici';
 import { encodeExportRequest, encodeExportRequestJson } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, RetryableError } from '../../errors.js';
-import { PartialSuccessHandler } from '../otlp/partial-success.js';
-import { loadTlsMaterial } from '../otlp/tls-files.js';
-import { USER_AGENT } from '../otlp/user-agent.js';
+import { PartialSuccessHandler } from '../common/partial-success.js';
+import { loadTlsMaterial } from '../common/tls-files.js';
+import { USER_AGENT } from '../common/user-agent.js';
 import { logsUrl, type OtlpHttpExporterConfig } from './config.js';
-import { bodyKind, decodeSuccessBody, errorForStatus, readBounded, type BodyKind } from './response.js';
+import { bodyKind, decodeSuccessBody, errorForStatus, readBounded, type BodyKind } from '../common/response.js';
 
 const gzip = promisify(gzipCb);
 

@@ -1,7 +1,7 @@
 /** Reading and interpreting OTLP/HTTP answers: bounded body reads, google.rpc.Status decoding, error typing. */
 import { decodeExportResponse, decodeExportResponseJson, decodeRpcStatus, retryDelayFromStatus, type ExportLogsServiceResponse } from '@tributary/otlp';
 import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { truncate } from '../otlp/partial-success.js';
+import { truncate } from './partial-success.js';
 
 /** Like upstream (maxHTTPResponseReadBytes): never buffer more than this of an answer. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;

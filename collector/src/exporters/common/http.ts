@@ -5,7 +5,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import { errorMessage, RetryableError } from '../../errors.js';
-import { readBounded } from '../otlphttp/response.js';
+import { readBounded } from './response.js';
 
 export interface HttpAnswer {
   status: number;
