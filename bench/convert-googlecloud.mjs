@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { nowNanos } from '@tributary/otlp';
 import { convertToCloudLogging } from '../collector/dist/exporters/googlecloud/index.js';
-import { makeBatches } from './convert-awscloudwatchlogs.mjs';
+import { makeBatches } from './corpus.mjs';
 
 const RECORDS = 100_000;
 const ROUNDS = 5;

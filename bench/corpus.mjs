@@ -1,4 +1,5 @@
 // The realistic record corpus the convert benchmarks share (built code's record model shape).
+import { performance } from 'node:perf_hooks';
 import { nanosFromMillis, idFromHex } from '@tributary/otlp';
 
 export const RECORDS = 100_000;
@@ -45,3 +46,15 @@ export function makeBatches(now = Date.now()) {
 }
 
 const batches = makeBatches();
+
+/** Runs `pass` (one conversion of the whole corpus) ROUNDS times; records/s median, min and max. */
+export function measureRounds(pass, rounds = ROUNDS) {
+  const rates = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    pass();
+    rates.push(RECORDS / ((performance.now() - t0) / 1000));
+  }
+  rates.sort((a, b) => a - b);
+  return { median: Math.round(rates[Math.floor(rounds / 2)]), min: Math.round(rates[0]), max: Math.round(rates[rounds - 1]) };
+}
