@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import aws4 from 'aws4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
-import { startRecordingServer, type RecordedRequest, type RecordingServer } from './support/recording-server.js';
+import { postOtlpJson, startRecordingServer, type RecordedRequest, type RecordingServer } from './support/recording-server.js';
 
 const ACCESS_KEY = 'AKIDTRIBUTARYTEST01';
 const SECRET_KEY = 'tributary/secret+KEY/never-logged-0123456789';
@@ -147,9 +147,7 @@ function otlp(service: string, records: Rec[]): string {
 }
 
 async function post(port: number, body: string): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await res.arrayBuffer();
-  expect(res.status).toBe(200);
+  expect((await postOtlpJson(port, body)).status).toBe(200);
 }
 
 const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });

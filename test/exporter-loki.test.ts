@@ -8,7 +8,7 @@ import protobuf from 'protobufjs';
 import snappy from 'snappyjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
-import { startRecordingServer, type Answer, type RecordedRequest, type RecordingServer } from './support/recording-server.js';
+import { postOtlpJson, recordsRequestJson, startRecordingServer, type Answer, type RecordedRequest, type RecordingServer, type TestRecord } from './support/recording-server.js';
 
 const TOKEN = 'glc_eyJvIjoiMTIzIiwibiI6InRlc3QifQ-loki-secret';
 
@@ -44,29 +44,9 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-interface Rec { n: number; attrs?: Record<string, string>; body?: string; sev?: number }
-function otlpJson(records: Rec[], resource: Record<string, string> = { 'service.name': 'checkout', 'service.namespace': 'shop' }): string {
-  const kv = (o: Record<string, string>) => Object.entries(o).map(([key, v]) => ({ key, value: { stringValue: v } }));
-  return JSON.stringify({
-    resourceLogs: [{
-      resource: { attributes: kv(resource) },
-      scopeLogs: [{
-        scope: { name: 'test' },
-        logRecords: records.map((r) => ({
-          timeUnixNano: String(1_705_314_600_000_000_000n + BigInt(r.n)),
-          severityNumber: r.sev ?? 9, severityText: 'INFO',
-          body: { stringValue: r.body ?? `record ${r.n}` },
-          attributes: [{ key: 'n', value: { intValue: String(r.n) } }, ...kv(r.attrs ?? {})],
-        })),
-      }],
-    }],
-  });
-}
-async function post(port: number, body: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await res.arrayBuffer();
-  return res.status;
-}
+type Rec = TestRecord;
+const otlpJson = (records: Rec[], resource: Record<string, string> = { 'service.name': 'checkout', 'service.namespace': 'shop' }): string => recordsRequestJson(records, resource);
+const post = async (port: number, body: string): Promise<number> => (await postOtlpJson(port, body)).status;
 const lineN = (line: string) => (JSON.parse(line) as { attributes: { n: number } }).attributes.n;
 
 async function start(exportersYaml: string, exporterIds: string, respond: (r: RecordedRequest, attempt: number) => Answer, env: NodeJS.ProcessEnv = {}) {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, type RunningCollector } from './support/collector-process.js';
-import { numberedRequestJson } from './support/recording-server.js';
+import { numberedRequestJson, postOtlpJson } from './support/recording-server.js';
 
 function reachable(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -31,11 +31,7 @@ afterEach(async () => {
   collectors = [];
 });
 
-async function post(port: number, body: string): Promise<Response> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await res.arrayBuffer();
-  return res;
-}
+const post = postOtlpJson;
 
 interface FileRecord { attributes: { key: string; value: { stringValue?: string; intValue?: string } }[]; body: { stringValue: string } }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
-import { numberedRequestJson, receivedNumbers, startRecordingServer, type RecordingServer } from './support/recording-server.js';
+import { numberedRequestJson, postOtlpJson, receivedNumbers, startRecordingServer, type RecordingServer } from './support/recording-server.js';
 
 let collector: RunningCollector | undefined;
 let servers: RecordingServer[] = [];
@@ -16,11 +16,7 @@ afterEach(async () => {
   servers = [];
 });
 
-async function post(port: number, body: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  await res.arrayBuffer();
-  return res.status;
-}
+const post = async (port: number, body: string): Promise<number> => (await postOtlpJson(port, body)).status;
 
 describe('collector lifecycle', () => {
   it('SIGTERM delivers records queued behind a slow exporter before exiting 0', async () => {

@@ -96,3 +96,32 @@ export function numberedRequestJson(from: number, to: number, service = 'load'):
   }
   return JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeLogs: [{ logRecords: recs }] }] });
 }
+
+/** POSTs an OTLP/JSON body to a collector's HTTP receiver and reads the answer to the end. */
+export async function postOtlpJson(port: number, body: string): Promise<Response> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await res.arrayBuffer();
+  return res;
+}
+
+/** A test record: number `n` (attribute `n`), string attributes, body and severity. */
+export interface TestRecord { n: number; attrs?: Record<string, string>; body?: string; sev?: number }
+
+/** An OTLP/JSON request with the given records under one resource (string attributes). */
+export function recordsRequestJson(records: TestRecord[], resource: Record<string, string> = { 'service.name': 'checkout' }): string {
+  const kv = (o: Record<string, string>) => Object.entries(o).map(([key, v]) => ({ key, value: { stringValue: v } }));
+  return JSON.stringify({
+    resourceLogs: [{
+      resource: { attributes: kv(resource) },
+      scopeLogs: [{
+        scope: { name: 'test' },
+        logRecords: records.map((r) => ({
+          timeUnixNano: String(1_705_314_600_000_000_000n + BigInt(r.n)),
+          severityNumber: r.sev ?? 9, severityText: 'INFO',
+          body: { stringValue: r.body ?? `record ${r.n}` },
+          attributes: [{ key: 'n', value: { intValue: String(r.n) } }, ...kv(r.attrs ?? {})],
+        })),
+      }],
+    }],
+  });
+}
