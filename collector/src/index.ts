@@ -5,9 +5,9 @@
 export type {
   AnyFactory, Component, ComponentId, ComponentKind, ComponentStatus, CreateSettings, ExporterFactory,
   Extension, ExtensionFactory, Host, LogsBatch, LogsConsumer, LogsSender, Processor, ProcessorFactory, Receiver,
-  ReceiverFactory,
+  ReceiverFactory, StabilityLevel,
 } from './component.js';
-export { parseComponentId } from './component.js';
+export { parseComponentId, STABILITY_LEVELS, stabilityOf } from './component.js';
 export {
   classifyError, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError, type ConsumerErrorKind,
 } from './errors.js';

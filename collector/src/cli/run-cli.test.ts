@@ -166,6 +166,22 @@ describe('components', () => {
     for (const f of registry.list()) expect(lines.find((l) => l.startsWith(`${f.kind}s: `))).toMatch(new RegExp(`[ ,]${f.type}(,|$)`));
   });
 
+  it('--long gives each type its stability level (alpha when a factory does not say) and origin', async () => {
+    const registry = createDefaultRegistry().register({ kind: 'processor', type: 'nolevel', configSchema: z.strictObject({}), create: () => { throw new Error('unused'); } }, './p.mjs');
+    const h = harness();
+    expect(await runCli(['components', '--long'], { ...h.deps, registry })).toBe(EXIT_OK);
+    const rows = h.stdout.text.trimEnd().split('\n').map((l) => l.split(/\s+/));
+    expect(rows[0]).toEqual(['KIND', 'TYPE', 'STABILITY', 'ORIGIN']);
+    expect(rows).toContainEqual(['receiver', 'otlp', 'stable', 'built-in']);
+    expect(rows).toContainEqual(['processor', 'nolevel', 'alpha', 'plugin', './p.mjs']);
+    expect(rows).toHaveLength(registry.list().length + 1);
+    const j = harness();
+    expect(await runCli(['components', '-l', '--json'], j.deps)).toBe(EXIT_OK);
+    const parsed = JSON.parse(j.stdout.text) as { kind: string; type: string; stability: string }[];
+    expect(parsed.find((r) => r.kind === 'exporter' && r.type === 'loki')?.stability).toMatch(/^(alpha|beta|stable)$/);
+    expect(parsed).toHaveLength(createDefaultRegistry().list().length);
+  });
+
   it('prints JSON with --json', async () => {
     const h = harness();
     expect(await runCli(['components', '--json'], h.deps)).toBe(EXIT_OK);

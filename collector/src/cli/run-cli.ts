@@ -10,7 +10,7 @@ import type { ComponentRegistry } from '../registry.js';
 import { createLogger, type Logger, type LogLevel } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import { VERSION } from '../version.js';
-import { componentsByKind, formatComponents, formatIssue, formatPipelines, pluginComponents, USAGE, formatReplayResult } from './format.js';
+import { componentRows, componentsByKind, formatComponents, formatComponentsLong, formatIssue, formatPipelines, pluginComponents, USAGE, formatReplayResult } from './format.js';
 import { ProgressMeter } from './progress.js';
 import { replayDeadLetters, ReplayError } from './replay.js';
 import { deliveryBooks, formatDeliverySummary } from '../pipeline/loss-accounting.js';
@@ -136,7 +136,7 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
 }
 
 async function components<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const values = parseVerbArgs('components', args, { json: { type: 'boolean' }, ...CONFIG_OPTION });
+  const values = parseVerbArgs('components', args, { json: { type: 'boolean' }, long: { type: 'boolean', short: 'l' }, ...CONFIG_OPTION });
   if (values.help) return (out(USAGE), EXIT_OK);
   const registry = deps.registry!;
   // With --config, the config's plugins are loaded so their types are listed too, with their origin.
@@ -145,7 +145,8 @@ async function components<C extends CliConfig>(args: string[], deps: CliDeps<C>,
     const failed = await registerPlugins(file, deps, err);
     if (failed !== undefined) return failed;
   }
-  out(values.json ? JSON.stringify({ ...componentsByKind(registry), plugins: pluginComponents(registry) }, null, 2) : formatComponents(registry));
+  if (values.long) out(values.json ? JSON.stringify(componentRows(registry), null, 2) : formatComponentsLong(registry));
+  else out(values.json ? JSON.stringify({ ...componentsByKind(registry), plugins: pluginComponents(registry) }, null, 2) : formatComponents(registry));
   return EXIT_OK;
 }
 

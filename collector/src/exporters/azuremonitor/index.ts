@@ -11,6 +11,7 @@ export { convertToIngestionRequests, rowJson, selectRecords, sharedColumnsJson, 
 export const azureMonitorExporterFactory: ExporterFactory<AzureMonitorExporterConfig> = {
   kind: 'exporter',
   type: 'azuremonitor',
+  stability: 'alpha',
   configSchema: azureMonitorExporterConfigSchema,
   create: (settings, config) => new AzureMonitorExporter(settings, config),
 };

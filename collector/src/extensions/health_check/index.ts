@@ -21,6 +21,7 @@ export type HealthCheckConfig = z.infer<typeof healthCheckConfigSchema>;
 export const healthCheckExtensionFactory: ExtensionFactory<HealthCheckConfig> = {
   kind: 'extension',
   type: 'health_check',
+  stability: 'stable',
   configSchema: healthCheckConfigSchema,
   create(settings, config) {
     return new HealthCheckExtension(settings, config);

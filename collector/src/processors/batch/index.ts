@@ -10,6 +10,7 @@ export { splitResourceLogs } from './split.js';
 export const batchProcessorFactory: ProcessorFactory<BatchProcessorConfig> = {
   kind: 'processor',
   type: 'batch',
+  stability: 'stable',
   configSchema: batchProcessorConfigSchema,
   create: (settings, config, next) => new BatchProcessor(settings, config, next),
 };
