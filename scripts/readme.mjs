@@ -235,11 +235,22 @@ function relink(md, fromFile, toFile, docOf) {
 export function summaryOf(md) {
   const para = stripTitle(md).split(/\n\s*\n/).find((p) => p.trim() && !/^\s*(```|\||#|<!--)/.test(p)) ?? '';
   let text = para.replace(/\s+/g, ' ').replace(/\[([^\]]+)\]\([^)]+\)/g, '$1').replace(/\*\*/g, '').trim();
-  const end = text.search(/\.(\s|$)/);
-  if (end >= 0) text = text.slice(0, end + 1);
+  // "Tributary's own." says where it comes from, not what it does: take the next sentence then.
+  for (;;) {
+    const end = text.search(/\.(\s|$)/);
+    const first = end >= 0 ? text.slice(0, end + 1) : text;
+    if (/^Tributary's own\b/.test(first) && end >= 0 && text.slice(end + 1).trim()) text = text.slice(end + 1).trim();
+    else {
+      text = first;
+      break;
+    }
+  }
   if (text.length > 160) {
-    const cut = text.slice(60).search(/(: |; | — | \(|, like |, as )/);
-    if (cut >= 0) text = text.slice(0, 60 + cut) + '.';
+    // Cut at the first clause boundary outside code spans (a colon or dash after 40 characters, a parenthesis or ", like" after 60).
+    const at = (re, from) => [...text.matchAll(re)].find((m) => m.index >= from && (text.slice(0, m.index).split('`').length % 2 === 1))?.index ?? -1;
+    const cuts = [at(/: |; | — /g, 40), at(/ \(|, like |, as /g, 60)].filter((i) => i >= 0);
+    const cut = cuts.length ? Math.min(...cuts) : -1;
+    if (cut >= 0) text = text.slice(0, cut) + '.';
   }
   return text.replace(/\|/g, '\\|');
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDefaultRegistry, loadConfigText } from '@tributary/collector';
+import { createDefaultRegistry, loadConfigText } from '../collector/src/index.js';
 import { repoRoot } from './support/collector-process.js';
 
 interface Rendered {
