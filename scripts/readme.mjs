@@ -2,7 +2,7 @@
 // Generates the docs that follow from the code, so they cannot drift from it:
 // - docs/components/<kind>/<type>.md for every registered built-in component: its stability level, the prose
 //   of its own README.md (collector/src/<kind>s/<type>/README.md, the source of truth for prose) and a key
-//   table generated from its zod config schema (names, types, defaults);
+//   table generated from its zod config schema (names, types, defaults; meanings from the keys' doc comments);
 // - docs/<page>.md from the other source documents (the CLI, the exporter helper, delivery, OTTL, instrumentation);
 // - the component tables between `<!-- components:start -->` / `<!-- components:end -->` in README.md and docs/index.md.
 // A new component folder with a README.md and a registered factory is picked up with no edit here.
@@ -184,12 +184,64 @@ function keyRows(fields, helpers, prefix = '', skip = new Set()) {
   return rows;
 }
 
-function keyTable(schema, helpers, skip) {
+function keyTable(schema, helpers, skip, meaningOf = () => '') {
   const d = describe(schema, helpers);
   if (!d.fields) return `The config is ${d.type}.`;
   const rows = keyRows(d.fields, helpers, '', skip);
   if (!rows.length) return 'No keys: write `{}` (or nothing) as its config.';
-  return ['| key | type | default |', '|---|---|---|', ...rows.map(([k, t, v]) => `| ${code(k)} | ${t} | ${v || '—'} |`)].join('\n');
+  const cell = (t) => t.replace(/\|/g, '\\|');
+  return ['| key | type | default | meaning |', '|---|---|---|---|', ...rows.map(([k, t, v]) => `| ${code(k)} | ${t} | ${v || '—'} | ${cell(meaningOf(k))} |`)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Key descriptions: the doc comment (`/** … */`) on the key in the schema's source
+
+let ts;
+const commentCache = new Map();
+
+/** `[{ path: ['tls', 'ca_file'], text }]` for every commented property in one file's object literals. */
+function commentsOf(file) {
+  if (commentCache.has(file)) return commentCache.get(file);
+  const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+  const out = [];
+  const visit = (node) => {
+    if (ts.isPropertyAssignment(node) || ts.isShorthandPropertyAssignment(node)) {
+      const text = (node.jsDoc ?? []).map((d) => (typeof d.comment === 'string' ? d.comment : ts.getTextOfJSDocComment(d.comment) ?? '')).join(' ').replace(/\s+/g, ' ').trim();
+      if (text) {
+        const keys = [];
+        for (let n = node; n && !ts.isVariableDeclaration(n) && !ts.isSourceFile(n); n = n.parent) {
+          if ((ts.isPropertyAssignment(n) || ts.isShorthandPropertyAssignment(n)) && (ts.isIdentifier(n.name) || ts.isStringLiteral(n.name))) keys.unshift(n.name.text);
+        }
+        out.push({ path: keys, text });
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  commentCache.set(file, out);
+  return out;
+}
+
+const sourcesIn = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts')).map((f) => path.join(dir, f)) : []);
+
+/**
+ * Finds a key's description: the comment whose property path is the longest suffix of the key's path,
+ * looked up first in the component's own files, then in the shared ones. Ambiguous → none.
+ */
+function describer(fileGroups) {
+  const groups = fileGroups.map((files) => files.flatMap(commentsOf));
+  return (key) => {
+    const parts = key.split('.').filter((p) => p !== '<name>').map((p) => p.replace(/\[\]$/, ''));
+    for (const entries of groups) {
+      for (let len = parts.length; len >= 1; len--) {
+        const tail = parts.slice(-len).join('.');
+        const texts = new Set(entries.filter((e) => e.path.length === len ? e.path.join('.') === tail : false).map((e) => e.text));
+        if (texts.size === 1) return [...texts][0];
+        if (texts.size > 1) return '';
+      }
+    }
+    return '';
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -281,9 +333,10 @@ function componentDoc(c, api, helpers, docOf) {
   const source = c.readme ? posix(path.relative(root, c.readme)) : `${posix(path.relative(root, c.folder))}/`;
   const title = c.readme ? (/^\s*# ([^\n]+)/.exec(fs.readFileSync(c.readme, 'utf8'))?.[1] ?? `\`${c.type}\` ${c.kind}`) : `\`${c.type}\` ${c.kind}`;
   const body = c.readme ? relink(stripTitle(fs.readFileSync(c.readme, 'utf8')), c.readme, c.doc, docOf).trim() : `_This component has no README.md yet (\`${source}\`)._`;
-  const helperKeys = c.kind === 'exporter' ? new Set(Object.keys(api.exporterHelperShape ?? {})) : new Set();
+  // The queue/retry keys are the same for every exporter: one table in exporter-helper.md, not one per exporter.
+  const helperKeys = c.kind === 'exporter' ? new Set(Object.keys(api.exporterHelperShape ?? { timeout: 0, sending_queue: 0, retry_on_failure: 0, dead_letter: 0 })) : new Set();
   const helperNote = c.kind === 'exporter'
-    ? `\n\nEvery exporter also takes ${[...helperKeys].map(code).join(', ')}: see [Exporter queue, retry and dead letters](${rel(c.doc, path.join(docsDir, 'exporter-helper.md'))}).`
+    ? `\n\nEvery exporter also takes ${[...helperKeys].sort().map(code).join(', ')}: see [Exporter queue, retry and dead letters](${rel(c.doc, path.join(docsDir, 'exporter-helper.md'))}).`
     : '';
   return [
     `<!-- Generated by \`npm run readme\` from ${source} and the component's config schema: edit those, not this file. -->`,
@@ -295,9 +348,9 @@ function componentDoc(c, api, helpers, docOf) {
     '',
     '## All keys',
     '',
-    `Generated from the component's config schema. Unknown keys are refused; durations take \`200ms\`, \`5s\`, \`1m\` or milliseconds, sizes take \`512KiB\`, \`4MiB\` or bytes.${helperNote}`,
+    `Generated from the component's config schema (the meaning is the doc comment on the key in its source). Unknown keys are refused; durations take \`200ms\`, \`5s\`, \`1m\` or milliseconds, sizes take \`512KiB\`, \`4MiB\` or bytes.${helperNote}`,
     '',
-    keyTable(c.factory.configSchema, helpers, helperKeys),
+    keyTable(c.factory.configSchema, helpers, helperKeys, describer([sourcesIn(c.folder), [...sourcesIn(path.join(src, 'config')), ...sourcesIn(path.join(src, 'pipeline'))]])),
     '',
   ].join('\n');
 }
@@ -307,7 +360,7 @@ function pageDoc([from, file, title], api, helpers, docOf) {
   const doc = path.join(docsDir, file);
   const parts = [GENERATED(from), `# ${title}`, '', relink(asPage(fs.readFileSync(source, 'utf8')), source, doc, docOf).trim(), ''];
   if (file === 'exporter-helper.md' && api.exporterHelperShape) {
-    parts.push('## All keys', '', 'Generated from the schema every exporter\'s config includes.', '', keyTable(api.z.strictObject(api.exporterHelperShape), helpers, new Set()), '');
+    parts.push('## All keys', '', 'Generated from the schema every exporter\'s config includes.', '', keyTable(api.z.strictObject(api.exporterHelperShape), helpers, new Set(), describer([sourcesIn(path.join(src, 'pipeline'))])), '');
   }
   return parts.join('\n');
 }
@@ -339,6 +392,7 @@ function replaceBetween(text, name, body, file) {
  */
 export async function renderAll() {
   const api = await loadCollector();
+  ts = (await import('typescript')).default;
   const helpers = helperKinds(api);
   const components = componentsOf(api);
   const docOf = new Map();
