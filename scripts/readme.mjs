@@ -17,8 +17,6 @@ const src = path.join(root, 'collector/src');
 const dist = path.join(root, 'collector/dist');
 const docsDir = path.join(root, 'docs');
 
-const KINDS = ['receiver', 'processor', 'exporter', 'extension'];
-const KIND_TITLES = { receiver: 'Receivers', processor: 'Processors', exporter: 'Exporters', extension: 'Extensions' };
 
 /** Source documents that become docs/<file>: [source (from the repository root), doc file, title]. */
 const PAGES = [
@@ -57,7 +55,8 @@ function formatDefault(value, type) {
     return code(value);
   }
   if (typeof value === 'string') return value === '' ? '`""`' : code(value);
-  return code(JSON.stringify(value));
+  // Spaces after commas let long defaults wrap in a table cell.
+  return code(JSON.stringify(value).replace(/,(?=["{[\d-tfn])/g, ', '));
 }
 
 /** Range and format notes from a number's or string's checks: `integer ≥ 1`, `string (url)`. */
@@ -174,7 +173,8 @@ function keyRows(fields, helpers, prefix = '', skip = new Set()) {
     if (d.fields) {
       // An object row only says something when the object itself is required or has a non-empty default.
       const dflt = d.hasDefault && !(d.default && typeof d.default === 'object' && Object.keys(d.default).length === 0) ? formatDefault(d.default, d.type) : '';
-      if (required || dflt || d.fields.length === 0) rows.push([name, d.type, required ? 'required' : dflt]);
+      // A section that is optional with no default is listed too: its keys marked required are required only when it is given.
+      if (required || dflt || d.optional || d.fields.length === 0) rows.push([name, d.type, required ? 'required' : dflt]);
       rows.push(...keyRows(d.fields, helpers, `${name}.`));
       continue;
     }
@@ -348,7 +348,7 @@ function componentDoc(c, api, helpers, docOf) {
     '',
     '## All keys',
     '',
-    `Generated from the component's config schema (the meaning is the doc comment on the key in its source). Unknown keys are refused; durations take \`200ms\`, \`5s\`, \`1m\` or milliseconds, sizes take \`512KiB\`, \`4MiB\` or bytes.${helperNote}`,
+    `Generated from the component's config schema (the meaning is the doc comment on the key in its source). A key marked required inside a section that has no default is required when that section is given. Unknown keys are refused; durations take \`200ms\`, \`5s\`, \`1m\` or milliseconds, sizes take \`512KiB\`, \`4MiB\` or bytes.${helperNote}`,
     '',
     keyTable(c.factory.configSchema, helpers, helperKeys, describer([sourcesIn(c.folder), [...sourcesIn(path.join(src, 'config')), ...sourcesIn(path.join(src, 'pipeline'))]])),
     '',
@@ -408,15 +408,12 @@ export async function renderAll() {
 
   const stale = [];
   const compDir = path.join(docsDir, 'components');
-  for (const kind of KINDS) {
+  for (const kind of fs.existsSync(compDir) ? fs.readdirSync(compDir) : []) {
     const dir = path.join(compDir, kind);
-    if (!fs.existsSync(dir)) continue;
     for (const f of fs.readdirSync(dir)) if (!files.has(path.join(dir, f))) stale.push(path.join(dir, f));
   }
   return { files, stale, components };
 }
-
-export { KIND_TITLES };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const { files, stale } = await renderAll();
