@@ -20,9 +20,10 @@ export type StabilityLevel = 'alpha' | 'beta' | 'stable';
 
 export const STABILITY_LEVELS: readonly StabilityLevel[] = ['alpha', 'beta', 'stable'];
 
-/** A factory's stability level; `alpha` when it does not say (plugins written before the field existed). */
+/** A factory's stability level; `alpha` when it does not say (plugins written before the field existed) or says something else. */
 export function stabilityOf(factory: { readonly stability?: StabilityLevel | undefined }): StabilityLevel {
-  return factory.stability ?? 'alpha';
+  const level = factory.stability;
+  return level !== undefined && STABILITY_LEVELS.includes(level) ? level : 'alpha';
 }
 
 /** A component id from config: `type` or `type/name`. `id` is the full string. */
