@@ -4,9 +4,10 @@
  * every component, links that resolve, and recipe configs that validate.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDefaultRegistry, loadConfigText } from '../collector/src/index.js';
+import { createDefaultRegistry, exporterHelperShape, loadConfigText, z, type ComponentRegistry } from '../collector/src/index.js';
 import { repoRoot } from './support/collector-process.js';
 
 interface Rendered {
@@ -14,7 +15,9 @@ interface Rendered {
   stale: string[];
   components: { kind: string; type: string; readme: string | undefined; doc: string }[];
 }
-const { renderAll } = (await import(path.join(repoRoot, 'scripts/readme.mjs'))) as { renderAll: () => Promise<Rendered> };
+const { renderAll } = (await import(path.join(repoRoot, 'scripts/readme.mjs'))) as {
+  renderAll: (options?: { registry?: ComponentRegistry; componentsDir?: string }) => Promise<Rendered>;
+};
 const rendered = await renderAll();
 const read = (rel: string): string => fs.readFileSync(path.join(repoRoot, rel), 'utf8');
 const readme = read('README.md');
@@ -37,6 +40,31 @@ describe('generated docs (npm run readme)', () => {
       expect(doc).toMatch(/\*\*Stability: (alpha|beta|stable)\*\*/);
       expect(doc).toContain('## All keys');
       expect(readme).toContain(`](docs/components/${c.kind}/${c.type}.md)`);
+    }
+  });
+
+  it('a new component folder with a README.md and a registered factory gets a doc and a table row, with no edit to the generator', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-docs-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'exporters/webhook'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'exporters/webhook/README.md'), '# `webhook` exporter\n\nPosts each batch as NDJSON to a URL.\n\n## Keys\n\nProse.\n');
+      const registry = createDefaultRegistry().register({
+        kind: 'exporter',
+        type: 'webhook',
+        configSchema: z.strictObject({ endpoint: z.string(), batch_size: z.number().int().min(1).default(100), ...exporterHelperShape }),
+        create: () => ({ send: () => Promise.resolve() }),
+      });
+      const { files } = await renderAll({ registry, componentsDir: dir });
+      const doc = files.get(path.join(repoRoot, 'docs/components/exporter/webhook.md')) ?? '';
+      expect(doc).toContain('# `webhook` exporter');
+      expect(doc).toContain('**Stability: alpha**');
+      expect(doc).toContain('Posts each batch as NDJSON to a URL.');
+      expect(doc).toContain('| `endpoint` | string | required |');
+      expect(doc).toContain('| `batch_size` | integer ≥ 1 | `100` |');
+      expect(doc, 'the queue/retry keys are described once, in exporter-helper.md').not.toContain('| `sending_queue.enabled`');
+      expect(files.get(path.join(repoRoot, 'README.md'))).toContain('| [`webhook`](docs/components/exporter/webhook.md) | exporter | alpha | Posts each batch as NDJSON to a URL. |');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
