@@ -330,8 +330,12 @@ function componentsOf(api, registry, componentsDir) {
   return registry.list().map((f) => {
     const folder = folderOf(componentsDir, f.kind, f.type);
     const readme = path.join(folder, 'README.md');
+    // A registry may wrap a factory (Object.create) to add keys to its schema; the component's own schema documents it.
+    const proto = Object.getPrototypeOf(f);
+    const schema = proto !== null && proto !== Object.prototype && proto.configSchema !== undefined ? proto.configSchema : f.configSchema;
     return {
       factory: f,
+      schema,
       kind: f.kind,
       type: f.type,
       stability: api.stabilityOf ? api.stabilityOf(f) : f.stability ?? 'alpha',
@@ -363,7 +367,7 @@ function componentDoc(c, api, helpers, docOf) {
     '',
     `Generated from the component's config schema (the meaning is the doc comment on the key in its source). A key marked required inside a section that has no default is required when that section is given. Unknown keys are refused; durations take \`200ms\`, \`5s\`, \`1m\` or milliseconds, sizes take \`512KiB\`, \`4MiB\` or bytes.${helperNote}`,
     '',
-    keyTable(c.factory.configSchema, helpers, helperKeys, describer([sourcesIn(c.folder), [...sourcesIn(path.join(src, 'config')), ...sourcesIn(path.join(src, 'pipeline'))]])),
+    keyTable(c.schema, helpers, helperKeys, describer([sourcesIn(c.folder), [...sourcesIn(path.join(src, 'config')), ...sourcesIn(path.join(src, 'pipeline'))]])),
     '',
   ].join('\n');
 }
