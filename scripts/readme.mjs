@@ -163,7 +163,7 @@ function plural(type) {
   return type;
 }
 
-/** Rows `[key, type, default]` for every key, nested keys dotted (`tls.ca_file`, `rules[].rate`, `headers.<name>`). */
+/** Rows `[key, type, default, schema]` for every key, nested keys dotted (`tls.ca_file`, `rules[].rate`, `headers.<name>`). */
 function keyRows(fields, helpers, prefix = '', skip = new Set()) {
   const rows = [];
   for (const [key, schema] of fields) {
@@ -175,11 +175,11 @@ function keyRows(fields, helpers, prefix = '', skip = new Set()) {
       // An object row only says something when the object itself is required or has a non-empty default.
       const dflt = d.hasDefault && !(d.default && typeof d.default === 'object' && Object.keys(d.default).length === 0) ? formatDefault(d.default, d.type) : '';
       // A section that is optional with no default is listed too: its keys marked required are required only when it is given.
-      if (required || dflt || d.optional || d.fields.length === 0) rows.push([name, d.type, required ? 'required' : dflt]);
+      if (required || dflt || d.optional || d.fields.length === 0) rows.push([name, d.type, required ? 'required' : dflt, schema]);
       rows.push(...keyRows(d.fields, helpers, `${name}.`));
       continue;
     }
-    rows.push([name, d.type, required ? 'required' : d.hasDefault ? formatDefault(d.default, d.type) : '']);
+    rows.push([name, d.type, required ? 'required' : d.hasDefault ? formatDefault(d.default, d.type) : '', schema]);
     if (d.each?.fields) rows.push(...keyRows(d.each.fields, helpers, `${name}${d.eachKey ? `.${d.eachKey}` : '[]'}.`));
   }
   return rows;
@@ -191,7 +191,7 @@ function keyTable(schema, helpers, skip, meaningOf = () => '') {
   const rows = keyRows(d.fields, helpers, '', skip);
   if (!rows.length) return 'No keys: write `{}` (or nothing) as its config.';
   const cell = (t) => t.replace(/\|/g, '\\|');
-  return ['| key | type | default | meaning |', '|---|---|---|---|', ...rows.map(([k, t, v]) => `| ${code(k)} | ${t} | ${v || '—'} | ${cell(meaningOf(k))} |`)].join('\n');
+  return ['| key | type | default | meaning |', '|---|---|---|---|', ...rows.map(([k, t, v, sch]) => `| ${code(k)} | ${t} | ${v || '—'} | ${cell(meaningOf(k, sch))} |`)].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ function keyTable(schema, helpers, skip, meaningOf = () => '') {
 let ts;
 const commentCache = new Map();
 
-/** `[{ path: ['tls', 'ca_file'], text }]` for every commented property in one file's object literals. */
+/** `[{ variable, path: ['tls', 'ca_file'], text }]` for every commented property in one file's object literals. */
 function commentsOf(file) {
   if (commentCache.has(file)) return commentCache.get(file);
   const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
@@ -210,10 +210,12 @@ function commentsOf(file) {
       const text = (node.jsDoc ?? []).map((d) => (typeof d.comment === 'string' ? d.comment : ts.getTextOfJSDocComment(d.comment) ?? '')).join(' ').replace(/\s+/g, ' ').trim();
       if (text) {
         const keys = [];
-        for (let n = node; n && !ts.isVariableDeclaration(n) && !ts.isSourceFile(n); n = n.parent) {
+        let n = node;
+        for (; n && !ts.isVariableDeclaration(n) && !ts.isSourceFile(n); n = n.parent) {
           if ((ts.isPropertyAssignment(n) || ts.isShorthandPropertyAssignment(n)) && (ts.isIdentifier(n.name) || ts.isStringLiteral(n.name))) keys.unshift(n.name.text);
         }
-        out.push({ path: keys, text });
+        const variable = n && ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) ? n.name.text : undefined;
+        out.push({ variable, path: keys, text });
       }
     }
     ts.forEachChild(node, visit);
@@ -225,21 +227,54 @@ function commentsOf(file) {
 
 const sourcesIn = (dir) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts')).map((f) => path.join(dir, f)) : []);
 
+/** The object shape a schema (or a plain shape) holds, through wrappers; undefined when it holds none. */
+function shapeOf(v) {
+  for (let i = 0; v && i < 20; i++) {
+    const def = v._zod?.def;
+    if (!def) return typeof v === 'object' ? v : undefined;
+    if (def.type === 'object') return def.shape;
+    v = def.innerType ?? def.in ?? def.element ?? def.valueType ?? (def.type === 'lazy' ? def.getter() : undefined);
+  }
+  return undefined;
+}
+
 /**
- * Finds a key's description: the comment whose property path is the longest suffix of the key's path,
- * looked up first in the component's own files, then in the shared ones. Ambiguous → none.
+ * Comments on keys of shared schemas (exported from config/ and pipeline/), keyed by the schema instance
+ * itself, so a key spread into a component's schema finds its comment and a same-named key elsewhere does not.
  */
-function describer(fileGroups) {
-  const groups = fileGroups.map((files) => files.flatMap(commentsOf));
-  return (key) => {
+async function sharedComments(files) {
+  const byInstance = new Map();
+  for (const file of files) {
+    const js = path.join(dist, path.relative(src, file)).replace(/\.ts$/, '.js');
+    if (!fs.existsSync(js)) continue;
+    const mod = await import(pathToFileURL(js).href);
+    for (const { variable, path: keys, text } of commentsOf(file)) {
+      let v = variable === undefined ? undefined : mod[variable];
+      for (const k of keys) v = shapeOf(v)?.[k];
+      if (v && typeof v === 'object' && v._zod) byInstance.set(v, text);
+    }
+  }
+  return byInstance;
+}
+
+/**
+ * A key's meaning: the comment on that very schema instance in the shared files, else, in the component's
+ * own files, the comment whose property path is the longest suffix of the key's path (ambiguous → none).
+ */
+function describer(ownFiles, shared) {
+  const entries = ownFiles.flatMap(commentsOf);
+  return (key, schema) => {
+    for (let v = schema, i = 0; v && i < 10; i++) {
+      if (shared.has(v)) return shared.get(v);
+      const def = v._zod?.def;
+      v = def?.innerType ?? (def?.type === 'pipe' ? def.in : undefined);
+    }
     const parts = key.split('.').filter((p) => p !== '<name>').map((p) => p.replace(/\[\]$/, ''));
-    for (const entries of groups) {
-      for (let len = parts.length; len >= 1; len--) {
-        const tail = parts.slice(-len).join('.');
-        const texts = new Set(entries.filter((e) => e.path.length === len ? e.path.join('.') === tail : false).map((e) => e.text));
-        if (texts.size === 1) return [...texts][0];
-        if (texts.size > 1) return '';
-      }
+    for (let len = parts.length; len >= 1; len--) {
+      const tail = parts.slice(-len).join('.');
+      const texts = new Set(entries.filter((e) => e.path.length === len && e.path.join('.') === tail).map((e) => e.text));
+      if (texts.size === 1) return [...texts][0];
+      if (texts.size > 1) return '';
     }
     return '';
   };
@@ -346,7 +381,7 @@ function componentsOf(api, registry, componentsDir) {
   });
 }
 
-function componentDoc(c, api, helpers, docOf) {
+function componentDoc(c, api, helpers, docOf, shared) {
   const source = c.readme ? posix(path.relative(root, c.readme)) : `${posix(path.relative(root, c.folder))}/`;
   const title = c.readme ? (/^\s*# ([^\n]+)/.exec(fs.readFileSync(c.readme, 'utf8'))?.[1] ?? `\`${c.type}\` ${c.kind}`) : `\`${c.type}\` ${c.kind}`;
   const body = c.readme ? relink(stripTitle(fs.readFileSync(c.readme, 'utf8')), c.readme, c.doc, docOf).trim() : `_This component has no README.md yet (\`${source}\`)._`;
@@ -367,17 +402,17 @@ function componentDoc(c, api, helpers, docOf) {
     '',
     `Generated from the component's config schema (the meaning is the doc comment on the key in its source). A key marked required inside a section that has no default is required when that section is given. Unknown keys are refused; durations take \`200ms\`, \`5s\`, \`1m\` or milliseconds, sizes take \`512KiB\`, \`4MiB\` or bytes.${helperNote}`,
     '',
-    keyTable(c.schema, helpers, helperKeys, describer([sourcesIn(c.folder), [...sourcesIn(path.join(src, 'config')), ...sourcesIn(path.join(src, 'pipeline'))]])),
+    keyTable(c.schema, helpers, helperKeys, describer(sourcesIn(c.folder), shared)),
     '',
   ].join('\n');
 }
 
-function pageDoc([from, file, title], api, helpers, docOf) {
+function pageDoc([from, file, title], api, helpers, docOf, shared) {
   const source = path.join(root, from);
   const doc = path.join(docsDir, file);
   const parts = [GENERATED(from), `# ${title}`, '', relink(asPage(fs.readFileSync(source, 'utf8')), source, doc, docOf).trim(), ''];
   if (file === 'exporter-helper.md' && api.exporterHelperShape) {
-    parts.push('## All keys', '', 'Generated from the schema every exporter\'s config includes.', '', keyTable(api.z.strictObject(api.exporterHelperShape), helpers, new Set(), describer([sourcesIn(path.join(src, 'pipeline'))])), '');
+    parts.push('## All keys', '', 'Generated from the schema every exporter\'s config includes.', '', keyTable(api.z.strictObject(api.exporterHelperShape), helpers, new Set(), describer([], shared)), '');
   }
   return parts.join('\n');
 }
@@ -439,9 +474,10 @@ export async function renderAll(options = {}) {
   for (const c of components) if (c.readme) docOf.set(c.readme, c.doc);
   for (const [from, file] of PAGES) docOf.set(path.join(root, from), path.join(docsDir, file));
 
+  const shared = await sharedComments([...sourcesIn(path.join(src, 'config')), ...sourcesIn(path.join(src, 'pipeline'))]);
   const files = new Map();
-  for (const c of components) files.set(c.doc, componentDoc(c, api, helpers, docOf));
-  for (const page of PAGES) if (fs.existsSync(path.join(root, page[0]))) files.set(path.join(docsDir, page[1]), pageDoc(page, api, helpers, docOf));
+  for (const c of components) files.set(c.doc, componentDoc(c, api, helpers, docOf, shared));
+  for (const page of PAGES) if (fs.existsSync(path.join(root, page[0]))) files.set(path.join(docsDir, page[1]), pageDoc(page, api, helpers, docOf, shared));
   files.set(path.join(docsDir, 'metrics.md'), metricsDoc(api));
   for (const file of [path.join(root, 'README.md'), path.join(docsDir, 'index.md')]) {
     files.set(file, replaceBetween(fs.readFileSync(file, 'utf8'), 'components', componentTable(components, file), posix(path.relative(root, file))));

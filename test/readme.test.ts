@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDefaultRegistry, exporterHelperShape, loadConfigText, z, type ComponentRegistry } from '../collector/src/index.js';
+import { createDefaultRegistry, loadConfigText, z, type ComponentRegistry } from '../collector/src/index.js';
 import { repoRoot } from './support/collector-process.js';
 
 interface Rendered {
@@ -46,23 +46,23 @@ describe('generated docs (npm run readme)', () => {
   it('a new component folder with a README.md and a registered factory gets a doc and a table row, with no edit to the generator', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-docs-'));
     try {
-      fs.mkdirSync(path.join(dir, 'exporters/webhook'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'exporters/webhook/README.md'), '# `webhook` exporter\n\nPosts each batch as NDJSON to a URL.\n\n## Keys\n\nProse.\n');
+      fs.mkdirSync(path.join(dir, 'exporters/docs_example'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'exporters/docs_example/README.md'), '# `docs_example` exporter\n\nPosts each batch as NDJSON to a URL.\n\n## Keys\n\nProse.\n');
       const registry = createDefaultRegistry().register({
         kind: 'exporter',
-        type: 'webhook',
-        configSchema: z.strictObject({ endpoint: z.string(), batch_size: z.number().int().min(1).default(100), ...exporterHelperShape }),
+        type: 'docs_example',
+        configSchema: z.strictObject({ endpoint: z.string(), batch_size: z.number().int().min(1).default(100) }),
         create: () => ({ send: () => Promise.resolve() }),
       });
       const { files } = await renderAll({ registry, componentsDir: dir });
-      const doc = files.get(path.join(repoRoot, 'docs/components/exporter/webhook.md')) ?? '';
-      expect(doc).toContain('# `webhook` exporter');
+      const doc = files.get(path.join(repoRoot, 'docs/components/exporter/docs_example.md')) ?? '';
+      expect(doc).toContain('# `docs_example` exporter');
       expect(doc).toContain('**Stability: alpha**');
       expect(doc).toContain('Posts each batch as NDJSON to a URL.');
       expect(doc).toContain('| `endpoint` | string | required |');
       expect(doc).toContain('| `batch_size` | integer ≥ 1 | `100` |');
       expect(doc, 'the queue/retry keys are described once, in exporter-helper.md').not.toContain('| `sending_queue.enabled`');
-      expect(files.get(path.join(repoRoot, 'README.md'))).toContain('| [`webhook`](docs/components/exporter/webhook.md) | exporter | alpha | Posts each batch as NDJSON to a URL. |');
+      expect(files.get(path.join(repoRoot, 'README.md'))).toContain('| [`docs_example`](docs/components/exporter/docs_example.md) | exporter | alpha | Posts each batch as NDJSON to a URL. |');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
