@@ -1,5 +1,5 @@
 /**
- * Issue 5 fault tests at process level: the collector with a disk queue is SIGKILLed three times during a
+ * Delivery fault tests at process level: the collector with a disk queue is SIGKILLed three times during a
  * 200k-record run and restarted; every acknowledged record must reach the destination.
  */
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the OTLP receivers of the built collector (issue 5): protobuf and JSON bodies mutated from valid
+ * Fuzzing the OTLP receivers of the built collector: protobuf and JSON bodies mutated from valid
  * ones (bit flips, truncation, length-prefix lies, huge varints, deep nesting, type confusion), sent over
  * HTTP and gRPC. Every case must be answered (2xx or 4xx; gRPC OK or a client-error code), the process
  * must not crash or grow without bound, and a valid request right after must be served.

@@ -1,5 +1,5 @@
 /**
- * Typed consumer errors (DESIGN.md "Data model and flow"). A consumer's promise rejects with one of these;
+ * Typed consumer errors. A consumer's promise rejects with one of these;
  * receivers map them to OTLP answers and the exporter queue decides from them whether to retry.
  * Anything else thrown is treated as retryable (a bug or an unexpected transport failure should not
  * silently lose data).

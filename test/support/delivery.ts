@@ -1,5 +1,5 @@
 /**
- * Harness for the delivery fault tests (issue 5) and bench/soak.mjs's logic: a destination on a fixed
+ * Harness for the delivery fault tests and bench/soak.mjs's logic: a destination on a fixed
  * port that counts every numbered record it accepts (so it can go down and come back on the same port),
  * and a client that sends numbered records to the collector and remembers which were acknowledged.
  */

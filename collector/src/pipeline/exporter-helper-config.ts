@@ -11,7 +11,7 @@ export const sendingQueueSchema = section({
   num_consumers: z.number().int().min(1).default(10),
   /** Capacity in batches (requests), as upstream's default `sizer: requests`. */
   queue_size: z.number().int().min(1).default(1000),
-  /** Extension id of a storage extension for a persistent queue (later issue); unset = in memory. */
+  /** Extension id of a storage extension for a persistent queue; unset = in memory. */
   storage: z.string().optional(),
   /** When full: refuse new batches with back-pressure (false) or drop the oldest, counted (true). */
   drop_oldest: z.boolean().default(false),

@@ -1,8 +1,8 @@
 /**
  * The exporter helper (the OpenTelemetry Collector's exporterhelper WithQueue/WithRetry/WithTimeout):
  * wraps an exporter's `LogsSender` with a bounded queue, `num_consumers` workers, retry with back-off
- * and a per-attempt timeout. It is the one place records wait and the one place that retries
- * (DESIGN.md "Data model and flow"). Each exporter id gets its own instance, so one slow destination
+ * and a per-attempt timeout. It is the one place records wait and the one place that retries.
+ * Each exporter id gets its own instance, so one slow destination
  * never stalls another.
  */
 import { z } from 'zod';

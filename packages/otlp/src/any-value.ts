@@ -1,4 +1,4 @@
-/** AnyValue helpers: building values and the `AsString` rendering of EXPORTERS.md §0. */
+/** AnyValue helpers: building values and the `AsString` rendering of pdata. */
 import Long from 'long';
 import type { AnyValue, KeyValue } from './model.js';
 
@@ -78,7 +78,7 @@ function sortKeysForJson(v: RawValue): unknown {
   return out;
 }
 
-/** pdata `Value.AsString()` (EXPORTERS.md §0). */
+/** pdata `Value.AsString()`. */
 export function anyValueAsString(v: AnyValue | null | undefined): string {
   if (v == null) return '';
   if (v.stringValue != null) return v.stringValue;

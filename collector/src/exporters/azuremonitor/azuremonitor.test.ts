@@ -1,5 +1,5 @@
 /**
- * Golden `convert` tests on the shared record set, expectations written by hand from EXPORTERS.md §8b and
+ * Golden `convert` tests on the shared record set, expectations written by hand from the upstream exporter and
  * the Logs Ingestion API docs (a JSON array of row objects; TimeGenerated as ISO 8601 UTC; ≤ 1 MB per
  * call), and the sender against a local HTTP endpoint with a stub credential (the real @azure/identity
  * chain is exercised end to end in test/exporter-azuremonitor.test.ts).
@@ -166,7 +166,7 @@ describe('azuremonitor convert (golden, default columns)', () => {
 });
 
 describe('azuremonitor config', () => {
-  it('keys of the issue, defaults, and validation with paths', () => {
+  it('upstream keys, defaults, and validation with paths', () => {
     const c = azureMonitorExporterConfigSchema.parse(baseConfig);
     expect(c).toMatchObject({ api_version: '2023-01-01', compression: 'gzip', max_request_bytes: 1048576, columns: DEFAULT_COLUMNS, retention_streams: {} });
     expect(c.auth).toMatchObject({ authority_host: '', scope: 'https://monitor.azure.com//.default' });

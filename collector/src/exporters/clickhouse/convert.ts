@@ -1,5 +1,5 @@
 /**
- * `convert` for ClickHouse: the OTLP record model → a `JSONEachRow` body for one `INSERT` (EXPORTERS.md §7:
+ * `convert` for ClickHouse: the OTLP record model → a `JSONEachRow` body for one `INSERT` (as upstream:
  * one INSERT per pushed batch). Pure: the only outside input, "now" for records with no timestamp, is a
  * parameter.
  *
@@ -83,7 +83,7 @@ function hexOrEmpty(id: Uint8Array | null | undefined): string {
   return id == null || isEmptyId(id) ? '' : idToHex(id);
 }
 
-/** The record's time: time_unix_nano, else observed_time_unix_nano, else `now` (EXPORTERS.md §0). */
+/** The record's time: time_unix_nano, else observed_time_unix_nano, else `now`. */
 function recordTime(r: LogRecord, now: Long): Long {
   if (!isZeroNanos(r.timeUnixNano)) return r.timeUnixNano;
   if (!isZeroNanos(r.observedTimeUnixNano)) return r.observedTimeUnixNano;

@@ -1,6 +1,6 @@
 /**
  * Golden tests for the Datadog converter. Every expected value below was written by hand from
- * EXPORTERS.md §1 and upstream transform.go (datadog-agent), not produced by the code under test.
+ * upstream transform.go (datadog-agent), not produced by the code under test.
  */
 import { describe, expect, it } from 'vitest';
 import { idFromHex, nanosFromDecimal, type AnyValue, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';

@@ -2,7 +2,7 @@
  * OTLP log records → Datadog v2 logs intake items (`datadogV2.HTTPLogItem`: named fields `ddsource`,
  * `ddtags`, `hostname`, `message`, `service` + every other property flattened at the top level), grouped
  * per (ddtags, service, ddsource) and split into request bodies (JSON arrays) within the intake limits.
- * EXPORTERS.md §1; upstream `pkg/opentelemetry-mapping-go/otlp/logs/transform.go` (datadog-agent).
+ * upstream `pkg/opentelemetry-mapping-go/otlp/logs/transform.go` (datadog-agent).
  *
  * Pure: no I/O, no clock. Work that depends only on the resource or the scope is done once per
  * ResourceLogs / ScopeLogs.

@@ -107,7 +107,7 @@ policies:                # first match wins
 default: { name: standard, days: 7 }
 `) as unknown;
 
-  it('the config shape from the issue: first match wins, -1 for forever, default otherwise', async () => {
+  it('the documented config shape: first match wins, -1 for forever, default otherwise', async () => {
     expect(
       await tags(issueConfig, [
         { sev: 17, attrs: { 'log.category': 'audit' } }, // both match: the first policy wins
