@@ -19,6 +19,7 @@ import { exporterHelperShape } from './exporter-helper-config.js';
 import type { ExporterHelperConfig } from './exporter-helper-config.js';
 import { MemoryBatchQueue } from './memory-queue.js';
 import { abortableDelay, RetryPolicy, STOP } from './retry.js';
+import { Metrics } from '../telemetry/metric-names.js';
 
 export { exporterHelperShape } from './exporter-helper-config.js';
 export type { ExporterHelperConfig, RetryOnFailureConfig, SendingQueueConfig } from './exporter-helper-config.js';
@@ -32,9 +33,9 @@ export const QUEUE_FULL_RETRY_AFTER_MS = 1000;
 export type DropReason = 'permanent' | 'retries_exhausted' | 'shutdown' | 'queue_full';
 
 /** Records written to the exporter's dead-letter file instead of being dropped (label `reason`). */
-export const DEAD_LETTERED_METRIC = 'tributary_exporter_dead_lettered_log_records_total';
+export const DEAD_LETTERED_METRIC = Metrics.exporterDeadLettered.name;
 /** Records whose dead-letter write failed (they are then counted as dropped too). */
-export const DEAD_LETTER_FAILED_METRIC = 'tributary_exporter_dead_letter_failed_log_records_total';
+export const DEAD_LETTER_FAILED_METRIC = Metrics.exporterDeadLetterFailed.name;
 
 export interface QueuedRetryExporterOptions {
   /** A queue to use instead of the in-memory one (e.g. a persistent queue). */
@@ -118,38 +119,38 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
 
     const t = settings.telemetry;
     const labels = { exporter: this.id };
-    this.sent = t.counter(MetricNames.exporterSent, 'Log records sent by the exporter.').bind(labels);
-    this.enqueued = t.counter(ENQUEUED_METRIC, 'Log records the exporter took (queued, or sent directly when the queue is off).').bind(labels);
-    const failed = t.counter(MetricNames.exporterSendFailed, 'Log records the exporter gave up on, by reason.');
+    this.sent = t.counter(Metrics.exporterSent).bind(labels);
+    this.enqueued = t.counter(Metrics.exporterEnqueued).bind(labels);
+    const failed = t.counter(Metrics.exporterSendFailed);
     this.failedPermanent = failed.bind({ exporter: this.id, reason: 'permanent' });
     this.failedExhausted = failed.bind({ exporter: this.id, reason: 'retries_exhausted' });
     this.failedShutdown = failed.bind({ exporter: this.id, reason: 'shutdown' });
     this.failedQueueFull = failed.bind({ exporter: this.id, reason: 'queue_full' });
-    const dl = t.counter(DEAD_LETTERED_METRIC, 'Log records written to the dead-letter file, by reason.');
+    const dl = t.counter(Metrics.exporterDeadLettered);
     this.deadLettered = {
       permanent: dl.bind({ exporter: this.id, reason: 'permanent' }),
       retries_exhausted: dl.bind({ exporter: this.id, reason: 'retries_exhausted' }),
       shutdown: dl.bind({ exporter: this.id, reason: 'shutdown' }),
     };
     this.deadLetterFailed = t
-      .counter(DEAD_LETTER_FAILED_METRIC, 'Log records that could not be written to the dead-letter file (counted as dropped).')
+      .counter(Metrics.exporterDeadLetterFailed)
       .bind(labels);
     this.enqueueFailed = t
-      .counter(MetricNames.exporterEnqueueFailed, 'Log records refused because the sending queue was full.')
+      .counter(Metrics.exporterEnqueueFailed)
       .bind(labels);
-    this.retries = t.counter(MetricNames.exporterRetries, 'Send attempts retried after a failure.').bind(labels);
+    this.retries = t.counter(Metrics.exporterRetries).bind(labels);
     this.latency = t
-      .histogram(MetricNames.exporterLatency, 'Seconds from receipt to successful export, per log record.', LATENCY_BUCKETS_SECONDS)
+      .histogram(Metrics.exporterLatency, LATENCY_BUCKETS_SECONDS)
       .bind(labels);
 
     if (config.sending_queue.enabled) {
       // A persistent queue (sending_queue.storage) is opened in start(), when the host's extensions exist.
       if (options.queue) this.queue = options.queue;
       else if (config.sending_queue.storage === undefined) this.queue = this.memoryQueue();
-      t.gauge(MetricNames.exporterQueueSize, 'Batches in the sending queue.').track(labels, () => this.queue?.size ?? 0);
-      t.gauge(MetricNames.exporterQueueCapacity, 'Capacity of the sending queue in batches.').track(labels, () => this.queueCapacity);
-      t.gauge(MetricNames.exporterQueueRecords, 'Log records in the sending queue.').track(labels, () => this.queuedRecords);
-      t.gauge('tributary_exporter_in_flight_log_records', 'Log records taken from the queue and being sent or retried.').track(
+      t.gauge(Metrics.exporterQueueSize).track(labels, () => this.queue?.size ?? 0);
+      t.gauge(Metrics.exporterQueueCapacity).track(labels, () => this.queueCapacity);
+      t.gauge(Metrics.exporterQueueRecords).track(labels, () => this.queuedRecords);
+      t.gauge(Metrics.exporterInFlight).track(
         labels,
         () => this.inFlightRecordCount,
       );

@@ -15,9 +15,10 @@ import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { AwsCloudWatchLogsExporterConfig } from './config.js';
 import { compileNameTemplate, convertToCloudWatchLogs, type CloudWatchConvertOptions, type PutLogEventsCall } from './convert.js';
 import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const DROPPED_EVENTS_METRIC = 'tributary_exporter_cloudwatch_dropped_log_events_total';
-export const TRUNCATED_EVENTS_METRIC = 'tributary_exporter_cloudwatch_truncated_log_events_total';
+export const DROPPED_EVENTS_METRIC = Metrics.cloudwatchDroppedEvents.name;
+export const TRUNCATED_EVENTS_METRIC = Metrics.cloudwatchTruncatedEvents.name;
 export const THROTTLE_BASE_MS = 1000;
 export const THROTTLE_MAX_MS = 30_000;
 
@@ -66,7 +67,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
       defaultRetentionDays: config.log_retention,
     };
     this.where = `exporter ${settings.id.id}`;
-    const dropped = settings.telemetry.counter(DROPPED_EVENTS_METRIC, 'Log events not sent to CloudWatch Logs, by reason (too_old, too_new, empty, rejected_by_service).');
+    const dropped = settings.telemetry.counter(Metrics.cloudwatchDroppedEvents);
     const id = settings.id.id;
     this.dropped = {
       too_old: dropped.bind({ exporter: id, reason: 'too_old' }),
@@ -74,7 +75,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
       empty: dropped.bind({ exporter: id, reason: 'empty' }),
       rejected_by_service: dropped.bind({ exporter: id, reason: 'rejected_by_service' }),
     };
-    this.truncated = settings.telemetry.counter(TRUNCATED_EVENTS_METRIC, 'Log events truncated to the CloudWatch Logs 256 KiB event limit.').bind({ exporter: id });
+    this.truncated = settings.telemetry.counter(Metrics.cloudwatchTruncatedEvents).bind({ exporter: id });
     this.log = new RateLimitedLog(settings.logger);
   }
 
