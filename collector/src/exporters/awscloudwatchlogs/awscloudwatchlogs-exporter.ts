@@ -9,12 +9,12 @@ import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/
 
 type CloudWatchSdk = typeof import('@aws-sdk/client-cloudwatch-logs');
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { errorMessage, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { AwsCloudWatchLogsExporterConfig } from './config.js';
 import { compileNameTemplate, convertToCloudWatchLogs, type CloudWatchConvertOptions, type PutLogEventsCall } from './convert.js';
-import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
+import { SplitSendOutcome } from '../common/partial-delivery.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 
 export const DROPPED_EVENTS_METRIC = Metrics.cloudwatchDroppedEvents.name;
@@ -130,18 +130,16 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
       if (first instanceof ThrottledError) throw new ThrottledError(msg, { retryAfterMs, cause: first });
       throw new RetryableError(msg, { retryAfterMs, cause: first });
     }
-    const retry: RecordRef[] = [];
-    const rejected: RecordRef[] = [];
-    let retryAfterMs: number | undefined;
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
     for (const f of failures) {
-      const into = f.error instanceof PermanentError ? rejected : retry;
-      for (const call of f.calls) for (const r of call.records) into.push(r);
-      const after = (f.error as { retryAfterMs?: number }).retryAfterMs;
-      if (after !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, after);
+      for (const call of f.calls) {
+        if (f.error instanceof PermanentError) outcome.addRejected(call.records, f.error.message);
+        else outcome.addRetry(call.records, f.error);
+      }
     }
-    throw new PartialSendError(
-      `${this.where}: ${failedCalls} of ${conv.calls.length} PutLogEvents calls failed (${retry.length} events to retry, ${rejected.length} refused): ${failures.map((f) => f.error.message).join('; ')}`,
-      { retry: batchFromRefs(retry, batch.receivedAt), rejected: batchFromRefs(rejected, batch.receivedAt), retryAfterMs },
+    throw outcome.error(
+      `${this.where}: ${failedCalls} of ${conv.calls.length} PutLogEvents calls failed (${outcome.retryCount} events to retry, ${outcome.rejectedCount} refused): ${failures.map((f) => f.error.message).join('; ')}`,
+      batch,
     );
   }
 

@@ -19,7 +19,7 @@ import {
   type ResourceLogs,
 } from '@tributary/otlp';
 import { CLOUDWATCH_RETENTION_DAYS } from './config.js';
-import type { RecordRef } from '../common/record-refs.js';
+import type { RecordRef } from '../common/partial-delivery.js';
 
 export const EVENT_OVERHEAD_BYTES = 26;
 export const MAX_EVENT_BYTES = 256 * 1024;

@@ -12,11 +12,12 @@ import { Pool, type Dispatcher } from 'undici';
 import type { TokenCredential } from '@azure/identity';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { readBounded } from '../common/response.js';
 import { compileColumns, type CompiledColumn } from './columns.js';
 import { resolveAuthType, type AzureMonitorExporterConfig } from './config.js';
-import { convertToIngestionRequests, selectRecords, type IngestionRequest, type RecordRef } from './convert.js';
+import { SplitSendOutcome } from '../common/partial-delivery.js';
+import { convertToIngestionRequests, type IngestionRequest, type RecordRef } from './convert.js';
 
 const gzip = promisify(gzipCb);
 
@@ -153,27 +154,26 @@ export class AzureMonitorExporter implements LogsSender {
     if (rejected.length === 0) return;
     const message = `${this.where}: ${rejected.length} of ${batch.recordCount} record(s) rejected: ${reasons.join('; ')}`;
     if (sent === 0 && rejected.length === batch.recordCount && requests.length <= 1 && oversize.length === 0) throw new PermanentError(message);
-    throw new PartialSendError(message, { rejected: selectRecords(batch, rejected) });
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
+    outcome.addRejected(rejected, 'rejected');
+    throw outcome.error(message, batch);
   }
 
   /** A retryable failure at call `i`: the whole batch again when nothing was decided yet, else only calls i… */
   private failure(batch: LogsBatch, requests: IngestionRequest[], i: number, sent: number, rejected: RecordRef[], reasons: string[], err: Error): Error {
     if (err instanceof PermanentError && sent === 0 && rejected.length === 0 && requests.length === 1) return err;
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
+    outcome.addRejected(rejected, 'rejected');
+    const why = reasons.length ? `; ${reasons.join('; ')}` : '';
     if (err instanceof PermanentError) {
       // e.g. a refused credential: nothing more can be sent.
-      const all = [...rejected];
-      for (let k = i; k < requests.length; k++) all.push(...requests[k]!.records);
-      return new PartialSendError(`${err.message}${reasons.length ? `; ${reasons.join('; ')}` : ''}`, { rejected: selectRecords(batch, all) });
+      for (let k = i; k < requests.length; k++) outcome.addRejected(requests[k]!.records, err.message);
+      return outcome.error(`${err.message}${why}`, batch);
     }
     if (sent === 0 && rejected.length === 0) return err;
-    const retry: RecordRef[] = [];
-    for (let k = i; k < requests.length; k++) retry.push(...requests[k]!.records);
-    const retryAfterMs = err instanceof RetryableError || err instanceof ThrottledError ? err.retryAfterMs : undefined;
-    return new PartialSendError(`${err.message} (after ${sent} of ${requests.length} call(s) succeeded)${reasons.length ? `; ${reasons.join('; ')}` : ''}`, {
-      retry: selectRecords(batch, retry),
-      rejected: rejected.length ? selectRecords(batch, rejected) : undefined,
-      retryAfterMs,
-    });
+    for (let k = i; k < requests.length; k++) outcome.addPending(requests[k]!.records);
+    outcome.noteRetryError(err);
+    return outcome.error(`${err.message} (after ${sent} of ${requests.length} call(s) succeeded)${why}`, batch);
   }
 
   private async post(pool: Pool, req: IngestionRequest, token: string, signal: AbortSignal): Promise<Error | undefined> {

@@ -19,7 +19,7 @@ import {
   type LogRecord,
   type ResourceLogs,
 } from '@tributary/otlp';
-import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/split-send.js';
+import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/partial-delivery.js';
 
 /** Intake limits (Datadog "Send logs" API): per payload (uncompressed), per array, per log. */
 export const DATADOG_MAX_PAYLOAD_BYTES = 5_000_000;

@@ -8,7 +8,7 @@ import { USER_AGENT } from '../common/user-agent.js';
 import { datadogLogsUrl, datadogValidateUrl, type DatadogExporterConfig } from './config.js';
 import { convertToDatadog, type DatadogConvertOptions, type DatadogRequest } from './convert.js';
 import { answerText, createPool, headerOf, postOnce, type HttpAnswer } from '../common/http.js';
-import { sendInOrder } from '../common/split-send.js';
+import { sendInOrder } from '../common/partial-delivery.js';
 
 const gzip = promisify(gzipCb);
 

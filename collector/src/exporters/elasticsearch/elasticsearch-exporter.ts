@@ -12,7 +12,7 @@ import { errorMessage, parseRetryAfter, PermanentError, RetryableError, Throttle
 import { USER_AGENT } from '../common/user-agent.js';
 import { bulkUrls, type ElasticsearchExporterConfig } from './config.js';
 import { BulkConverter, esConvertOptions, type BulkRequest } from './convert.js';
-import { SplitSendOutcome } from '../common/partial-send.js';
+import { SplitSendOutcome } from '../common/partial-delivery.js';
 
 const gzip = promisify(gzipCb);
 
@@ -129,7 +129,7 @@ export class ElasticsearchExporter implements LogsSender {
       for (let j = i + 1; j < requests.length; j++) outcome.addRetry(requests[j]!.records, err);
       break;
     }
-    outcome.finish(batch.receivedAt);
+    outcome.finish(batch);
   }
 
   /** Sends one bulk request; item failures go into `outcome`. Returns (not throws) a request-level error. */

@@ -18,7 +18,7 @@ import {
   type ResourceLogs,
 } from '@tributary/otlp';
 import { parseDuration } from '../../config/schema-helpers.js';
-import type { RecordRef } from '../common/record-refs.js';
+import type { RecordRef } from '../common/partial-delivery.js';
 
 export const MAX_ENTRY_BYTES = 256_000;
 export const MAX_REQUEST_BYTES = 10_000_000;

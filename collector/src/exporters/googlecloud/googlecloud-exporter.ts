@@ -11,10 +11,10 @@ import type { GoogleAuth } from 'google-auth-library';
 import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
 import { USER_AGENT } from '../common/user-agent.js';
-import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
+import { SplitSendOutcome, type RecordRef } from '../common/partial-delivery.js';
 import type { GoogleCloudExporterConfig } from './config.js';
 import { convertToCloudLogging, type EntriesWriteRequest, type GoogleCloudConvertOptions } from './convert.js';
 
@@ -123,11 +123,11 @@ export class GoogleCloudExporter implements LogsSender {
       throw lastError; // one request, nothing written: the plain error says it all
     }
     const reason = lastError?.message ?? `${this.where}: ${conv.rejected.length} records refused: ${conv.rejected[0]!.reason}`;
-    throw new PartialSendError(reason, {
-      retry: batchFromRefs(retry, batch.receivedAt),
-      rejected: batchFromRefs(rejected, batch.receivedAt),
-      retryAfterMs,
-    });
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
+    outcome.addPending(retry);
+    outcome.addRejected(rejected, 'rejected');
+    if (retryAfterMs !== undefined && lastError !== undefined) outcome.noteRetryError(lastError);
+    throw outcome.error(reason, batch);
   }
 
   /** One entries:write call; undefined on success, else what to retry and what is refused for good. */

@@ -14,7 +14,7 @@ import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { readBounded } from '../common/response.js';
-import { SplitSendOutcome } from '../common/partial-send.js';
+import { SplitSendOutcome } from '../common/partial-delivery.js';
 import type { LokiExporterConfig } from './config.js';
 import { convertToLokiPush, lokiConvertOptions, type LokiConvertOptions, type LokiPushRequest } from './convert.js';
 
@@ -100,7 +100,7 @@ export class LokiExporter implements LogsSender {
       failedTenants.add(req.tenant);
       if ((err as { noAnswer?: boolean }).noAnswer) unreachable = err;
     }
-    outcome.finish(batch.receivedAt);
+    outcome.finish(batch);
   }
 
   private async sendOne(pool: Pool, req: LokiPushRequest, signal: AbortSignal): Promise<Error | undefined> {

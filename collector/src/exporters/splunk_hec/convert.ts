@@ -17,7 +17,7 @@ import {
   type LogRecord,
   type ResourceLogs,
 } from '@tributary/otlp';
-import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/split-send.js';
+import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/partial-delivery.js';
 import { DEFAULT_METADATA_KEYS, type HecMetadataKeys } from './config.js';
 
 /** Resource attribute that overrides the token for its records (never emitted). */

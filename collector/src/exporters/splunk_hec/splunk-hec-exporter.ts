@@ -6,7 +6,7 @@ import type { Pool } from 'undici';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { answerText, createPool, headerOf, postOnce, type HttpAnswer } from '../common/http.js';
-import { sendInOrder } from '../common/split-send.js';
+import { sendInOrder } from '../common/partial-delivery.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { hecUrl, metadataKeys, type SplunkHecExporterConfig } from './config.js';
 import { convertToHec, type HecConvertOptions, type HecRequest } from './convert.js';
