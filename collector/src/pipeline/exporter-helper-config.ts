@@ -52,3 +52,32 @@ export interface ExporterHelperConfig {
   sending_queue: SendingQueueConfig;
   retry_on_failure: RetryOnFailureConfig;
 }
+
+const HELPER_KEYS: readonly string[] = Object.keys(exporterHelperShape);
+const helperKeysSchema = z.strictObject(exporterHelperShape);
+
+/** True when `schema` is an object schema that already declares the helper keys. */
+function declaresHelperKeys(schema: z.ZodType): boolean {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && HELPER_KEYS.every((k) => k in shape);
+}
+
+/**
+ * An exporter's config schema with the helper keys (`timeout`, `sending_queue`, `retry_on_failure`,
+ * `dead_letter`) attached: they are split off and parsed here, the rest goes to the exporter's own
+ * schema, and issues of both keep their paths. Schemas that already declare the keys are returned as is.
+ */
+export function withExporterHelperKeys<C>(schema: z.ZodType<C>): z.ZodType<C & ExporterHelperConfig> {
+  if (declaresHelperKeys(schema)) return schema as z.ZodType<C & ExporterHelperConfig>;
+  return z.unknown().transform((value, ctx) => {
+    const own: Record<string, unknown> = {};
+    const helper: Record<string, unknown> = {};
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (isObject) for (const [k, v] of Object.entries(value)) (HELPER_KEYS.includes(k) ? helper : own)[k] = v;
+    const h = helperKeysSchema.safeParse(helper);
+    const o = schema.safeParse(isObject ? own : value);
+    for (const issue of [...(h.success ? [] : h.error.issues), ...(o.success ? [] : o.error.issues)]) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+    if (!h.success || !o.success) return z.NEVER;
+    return { ...(o.data as object), ...h.data } as C & ExporterHelperConfig;
+  }) as unknown as z.ZodType<C & ExporterHelperConfig>;
+}
