@@ -101,7 +101,7 @@ const RB_COLUMNS = 'Timestamp, TraceId, SpanId, TraceFlags, SeverityText, Severi
 let chdb;
 try { chdb = await import('chdb'); } catch (e) { console.log(`server-side comparison skipped: chdb cannot be loaded (${e.message})`); }
 if (chdb) {
-  const { createDatabaseSql, createModernTableSql, insertSql } = await import('../collector/dist/exporters/clickhouse/index.js');
+  const { createDatabaseSql, createModernTableSql } = await import('../collector/dist/exporters/clickhouse/index.js');
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 import { Destination, lostOf, numberedRequest, postLogs, runLoad, unexpectedOf } from './support/delivery.js';
 
-let collectors: RunningCollector[] = [];
+const collectors: RunningCollector[] = [];
 const dests: Destination[] = [];
 const dirs: string[] = [];
 

@@ -61,10 +61,8 @@ describe('delivery: SIGKILL with the disk queue', () => {
       await waitFor(`${at} records acknowledged`, () => load.stats.acknowledged >= at || undefined, 60_000, 10);
       collector.child.kill('SIGKILL');
       expect(await collector.exited).toBe('SIGKILL');
-      const old = collector;
       collector = await start();
       if (/disk queue recovered/.test(collector.stderr())) recoveredRuns++;
-      void old;
     }
     const stats = await load.done;
     expect(stats.acknowledged).toBe(TOTAL);

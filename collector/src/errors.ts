@@ -56,6 +56,13 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** An AbortSignal's reason as text: the Error's message, the string, or "aborted". */
+export function abortReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === 'string') return reason;
+  return reason === undefined ? 'aborted' : (JSON.stringify(reason) ?? 'aborted');
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -26,7 +26,7 @@ function record(i: number): LogRecord {
     traceId: new Uint8Array(16).fill(i + 1),
     spanId: new Uint8Array(8).fill(i + 1),
     eventName: '',
-  } as unknown as LogRecord;
+  };
 }
 
 /** `n` records (default 6) under two resources, the second with two scopes. */
@@ -47,7 +47,7 @@ export function testBatch(n = 6): LogsBatch {
         { scope: null, schemaUrl: '', logRecords: recs.slice(2 * third) },
       ],
     },
-  ] as unknown as ResourceLogs[];
+  ];
   return { resourceLogs, recordCount: n, receivedAt: performance.now() };
 }
 

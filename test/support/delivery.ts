@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
-import { decodeExportRequest, encodeExportRequest, type ExportLogsServiceRequest, type Long } from '@tributary/otlp';
+import { decodeExportRequest, encodeExportRequest, type ExportLogsServiceRequest } from '@tributary/otlp';
 
 export interface DestinationAnswer {
   status: number;
@@ -20,7 +20,7 @@ export function numbersOf(req: ExportLogsServiceRequest): number[] {
   for (const rl of req.resourceLogs) for (const sl of rl.scopeLogs) for (const lr of sl.logRecords) {
     for (const a of lr.attributes) {
       if (a.key !== 'n') continue;
-      const v = a.value?.intValue as Long | number | null | undefined;
+      const v = a.value?.intValue;
       if (v != null) out.push(typeof v === 'number' ? v : v.toNumber());
     }
   }

@@ -3,7 +3,7 @@
  * what grpc-js needs from it: target, channel credentials, channel options, call metadata, the
  * `auth.authenticator` extension, and upstream's mapping of status codes to retry decisions.
  */
-import { credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { compressionAlgorithms, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { decodeRpcStatus, retryDelayFromStatus } from '@tributary/otlp';
 import { z } from 'zod';
 import type { ClientAuthenticator } from '../auth.js';
@@ -85,8 +85,6 @@ export interface GrpcClientConfig {
   auth?: { authenticator: string } | undefined;
 }
 
-/** grpc-js CompressionAlgorithms: 0 identity, 2 gzip. */
-const GZIP = 2;
 
 export interface GrpcChannel {
   readonly target: string;
@@ -120,7 +118,7 @@ export async function openGrpcChannel(ctx: HttpClientContext, config: GrpcClient
   }
   const options: ChannelOptions = {
     'grpc.primary_user_agent': userAgent,
-    'grpc.default_compression_algorithm': config.compression === 'gzip' ? GZIP : 0,
+    'grpc.default_compression_algorithm': config.compression === 'gzip' ? compressionAlgorithms.gzip : compressionAlgorithms.identity,
   };
   if (config.tls.server_name_override !== undefined) options['grpc.ssl_target_name_override'] = config.tls.server_name_override;
   if (config.authority !== undefined) options['grpc.default_authority'] = config.authority;

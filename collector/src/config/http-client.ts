@@ -10,7 +10,7 @@ import { Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { isClientAuthenticator, type ClientAuthenticator, type RequestHeaders } from '../auth.js';
 import type { Host } from '../component.js';
-import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../errors.js';
+import { abortReason, errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { byteSize, duration, section } from './schema-helpers.js';
 import { loadTlsClient, tlsClientSchema, type TlsClientConfig } from './tls-client.js';
@@ -195,9 +195,7 @@ export function errorForHttpStatus(
  */
 export function transportError(where: string, err: unknown, signal: AbortSignal | undefined): RetryableError {
   if (signal?.aborted === true) {
-    const reason: unknown = signal.reason;
-    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-    return new RetryableError(`${where}: request aborted (${why})`, { cause: err });
+    return new RetryableError(`${where}: request aborted (${abortReason(signal.reason)})`, { cause: err });
   }
   const code = (err as { code?: unknown }).code;
   return new RetryableError(`${where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });

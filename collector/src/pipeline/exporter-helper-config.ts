@@ -76,8 +76,8 @@ export function withExporterHelperKeys<C>(schema: z.ZodType<C>): z.ZodType<C & E
     if (isObject) for (const [k, v] of Object.entries(value)) (HELPER_KEYS.includes(k) ? helper : own)[k] = v;
     const h = helperKeysSchema.safeParse(helper);
     const o = schema.safeParse(isObject ? own : value);
-    for (const issue of [...(h.success ? [] : h.error.issues), ...(o.success ? [] : o.error.issues)]) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+    for (const issue of [...(h.success ? [] : h.error.issues), ...(o.success ? [] : o.error.issues)]) ctx.addIssue({ ...issue });
     if (!h.success || !o.success) return z.NEVER;
     return { ...(o.data as object), ...h.data } as C & ExporterHelperConfig;
-  }) as unknown as z.ZodType<C & ExporterHelperConfig>;
+  });
 }

@@ -488,6 +488,6 @@ describe('QueuedRetryExporter with a persistent queue', () => {
   it('fails start when the storage extension is missing', async () => {
     const { settings, config } = setup({ queue: { storage: 'file_storage' } });
     const ex = new QueuedRetryExporter(settings, config, { send: async () => {} });
-    await expect(ex.start({ ...host, getExtension: () => undefined } as unknown as Host)).rejects.toThrow(/extension "file_storage" is not configured/);
+    await expect(ex.start({ ...host, getExtension: () => undefined })).rejects.toThrow(/extension "file_storage" is not configured/);
   });
 });

@@ -96,7 +96,7 @@ export class BoundHistogram {
   sum = 0;
   count = 0;
   constructor(readonly bounds: readonly number[]) {
-    this.counts = new Array(bounds.length + 1).fill(0);
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
   }
   observe(v: number, times = 1): void {
     const b = this.bounds;

@@ -46,6 +46,8 @@ export function anyValueFrom(v: unknown): AnyValue {
   if (v instanceof Uint8Array) return { bytesValue: v };
   if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValueFrom) } };
   if (typeof v === 'object') return { kvlistValue: { values: keyValuesFrom(v as Record<string, unknown>) } };
+  // bigint, symbol or function: their own text.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return { stringValue: String(v) };
 }
 

@@ -15,7 +15,6 @@ import {
   isEmptyId,
   isZeroNanos,
   nanosToDecimal,
-  type AnyValue,
   type KeyValue,
   type LogRecord,
   type ResourceLogs,
@@ -56,7 +55,7 @@ function mapJson(kvs: readonly KeyValue[] | null | undefined): string {
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     if (i > 0) s += ',';
-    s += q(kv.key) + ':' + q(anyValueAsString(kv.value as AnyValue | null | undefined));
+    s += q(kv.key) + ':' + q(anyValueAsString(kv.value));
   }
   return s + '}';
 }
@@ -73,7 +72,7 @@ function nestedJson(name: string, kvs: readonly KeyValue[] | null | undefined): 
         values += ',';
       }
       keys += q(kv.key);
-      values += q(anyValueAsString(kv.value as AnyValue | null | undefined));
+      values += q(anyValueAsString(kv.value));
     }
   }
   return `"${name}.Key":${keys}],"${name}.Value":${values}]`;

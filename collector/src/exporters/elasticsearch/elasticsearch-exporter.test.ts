@@ -42,7 +42,7 @@ async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: st
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
 function settings(lines: string[] = []): CreateSettings {
@@ -165,7 +165,7 @@ describe('elasticsearch sender', () => {
     const e = await make({ endpoint: 'http://127.0.0.1:9', api_key: SECRET }, lines);
     const err = await e.send(batch(1), never).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(RetryableError);
-    expect(String((err as Error).message)).not.toContain(SECRET);
+    expect((err as Error).message).not.toContain(SECRET);
     await e.shutdown();
     const { url } = await serve(() => ({ status: 200, body: {} }));
     const e2 = await make({ endpoint: url, api_key: SECRET }, lines);

@@ -40,7 +40,7 @@ async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: st
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
 function settings(lines: string[] = []): CreateSettings {

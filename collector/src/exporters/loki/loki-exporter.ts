@@ -8,7 +8,7 @@ import snappy from 'snappyjs';
 import { nowNanos } from '@tributary/otlp';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
 import { compressBody, errorForHttpStatus, openHttpClient, SERVER_ERROR_STATUS, userHeaders, type HttpClient } from '../../config/http-client.js';
-import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { PermanentError, RetryableError } from '../../errors.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { SplitSendOutcome } from '../common/partial-delivery.js';
 import type { LokiExporterConfig } from './config.js';

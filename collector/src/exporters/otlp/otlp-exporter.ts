@@ -3,7 +3,7 @@ import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { ExportLogsServiceResponse } from '@tributary/otlp';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
 import { errorForGrpcStatus, openGrpcChannel, parseGrpcEndpoint, type GrpcChannel } from '../../config/grpc-client.js';
-import { errorMessage, RetryableError } from '../../errors.js';
+import { abortReason, errorMessage, RetryableError } from '../../errors.js';
 import type { OtlpExporterConfig } from './config.js';
 import { deserializeExportResponse, LOGS_EXPORT_PATH, serializeExportRequest } from './logs-service.js';
 import { PartialSuccessHandler, truncate } from '../common/partial-success.js';
@@ -83,8 +83,7 @@ export class OtlpExporter implements LogsSender {
 
   private abortedError(signal: AbortSignal): RetryableError {
     const reason: unknown = signal.reason;
-    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-    return new RetryableError(`${this.where}: request aborted (${why})`, { cause: reason });
+    return new RetryableError(`${this.where}: request aborted (${abortReason(reason)})`, { cause: reason });
   }
 
   private errorFor(err: ServiceError, signal: AbortSignal): Error {

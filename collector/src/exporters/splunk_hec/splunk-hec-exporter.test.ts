@@ -42,7 +42,7 @@ async function listen(reply: (seen: Seen, i: number) => Reply): Promise<{ url: s
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
 function settings(): CreateSettings {

@@ -37,7 +37,7 @@ export class TimeoutSender {
       // Settle on abort even if the sender never does, and forget the attempt.
       const onAbort = (): void => {
         done();
-        reject(ac.signal.reason as Error);
+        reject(ac.signal.reason as unknown);
       };
       if (this.timeoutMs > 0) {
         timer = setTimeout(() => ac.abort(new RetryableError(`exporter ${this.id}: send timed out after ${this.timeoutMs}ms`)), this.timeoutMs);
@@ -48,7 +48,7 @@ export class TimeoutSender {
         sending = this.sender.send(batch, ac.signal);
       } catch (err) {
         done();
-        reject(err as Error);
+        reject(err);
         return;
       }
       sending.then(
@@ -59,7 +59,7 @@ export class TimeoutSender {
         (err: unknown) => {
           done();
           // A sender that rejects with the abort reason or its own AbortError: report the timeout/abort cause.
-          reject((ac.signal.aborted ? ac.signal.reason : err) as Error);
+          reject(ac.signal.aborted ? (ac.signal.reason as unknown) : err);
         },
       );
     });

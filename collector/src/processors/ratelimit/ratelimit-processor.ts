@@ -201,7 +201,7 @@ export class RateLimitProcessor implements Processor {
   private classify(rule: CompiledRule, rls: readonly ResourceLogs[], perRecord: Entry[] | undefined): Map<string, Entry> {
     const out = new Map<string, Entry>();
     const keys = rule.keys;
-    const resVals: (string | undefined)[] = new Array(keys.length);
+    const resVals = new Array<string | undefined>(keys.length);
     for (let i = 0; i < rls.length; i++) {
       const rl = rls[i]!;
       const resAttrs: KeyValue[] | undefined = rl.resource?.attributes;

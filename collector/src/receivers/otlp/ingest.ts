@@ -36,7 +36,7 @@ interface TransportMetrics {
   refusedRequests: Record<RefuseReason, BoundCounter>;
 }
 
-const ACCEPTED_ALL: IngestOutcome = Object.freeze({ kind: 'accepted', rejected: 0, message: '', retryAfterMs: undefined }) as IngestOutcome;
+const ACCEPTED_ALL: IngestOutcome = Object.freeze({ kind: 'accepted', rejected: 0, message: '', retryAfterMs: undefined });
 
 export class Ingest {
   private readonly metrics: Record<Transport, TransportMetrics>;
