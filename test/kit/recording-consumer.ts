@@ -1,23 +1,56 @@
-/** A downstream consumer for processor tests: records what it is given and answers as the test says. */
-import type { LogsBatch, LogsConsumer } from '../../collector/src/component.js';
+/**
+ * A downstream consumer for processor (and receiver) tests: records every batch it is given and answers
+ * as the test says — at once (default), with an error, or held until the test settles `calls[i].answer`.
+ */
 import type { LogRecord } from '@tributary/otlp';
+import type { LogsBatch, LogsConsumer } from '../../collector/src/component.js';
+
+export interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
 
 export interface ConsumedBatch {
   batch: LogsBatch;
   /** Records in the batch's tree when it was consumed (to check `recordCount`). */
   counted: number;
+  /** The answer to this call; settled at once unless the consumer holds. */
+  answer: Deferred;
 }
 
 export class RecordingConsumer implements LogsConsumer {
   readonly calls: ConsumedBatch[] = [];
-  /** Throw this from the next consume calls (or answer with the function's result). */
-  fail: Error | ((batch: LogsBatch, index: number) => Error | undefined) | undefined;
+  /** The batches consumed, in order (a live array). */
+  readonly batches: LogsBatch[] = [];
+  private waiters: (() => void)[] = [];
+
+  /** `true`: resolve each call at once; `false`: hold (the test settles `calls[i].answer`); an Error: reject with it. */
+  constructor(public auto: boolean | Error = true) {}
 
   consume(batch: LogsBatch): Promise<void> {
-    const index = this.calls.length;
-    this.calls.push({ batch, counted: countRecords(batch) });
-    const err = typeof this.fail === 'function' ? this.fail(batch, index) : this.fail;
-    return err === undefined ? Promise.resolve() : Promise.reject(err);
+    const answer = deferred();
+    this.calls.push({ batch, counted: countRecords(batch), answer });
+    this.batches.push(batch);
+    for (const w of this.waiters.splice(0)) w();
+    if (this.auto === true) answer.resolve();
+    else if (this.auto instanceof Error) answer.reject(this.auto);
+    return answer.promise;
+  }
+
+  /** Resolves once at least `n` calls were made. */
+  async waitForCalls(n: number): Promise<void> {
+    while (this.calls.length < n) await new Promise<void>((r) => this.waiters.push(r));
   }
 
   /** Every record consumed, in order. */
@@ -29,10 +62,6 @@ export class RecordingConsumer implements LogsConsumer {
 
   get recordCount(): number {
     return this.calls.reduce((n, c) => n + c.batch.recordCount, 0);
-  }
-
-  clear(): void {
-    this.calls.length = 0;
   }
 }
 

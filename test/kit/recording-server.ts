@@ -12,7 +12,10 @@ export interface RecordedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
+  /** The body, gunzipped when it came with `content-encoding: gzip`. */
   body: Buffer;
+  /** The body as it came on the wire. */
+  raw: Buffer;
   /** The OTLP payload when the request was an OTLP export. */
   otlp?: ExportLogsServiceRequest;
   at: number;
@@ -33,8 +36,11 @@ export interface RecordingServer {
   requests: RecordedRequest[];
   /** Every request, answered with any status (failed attempts included), in arrival order. */
   attempts: RecordedRequest[];
-  /** Decides the answer for each request (default: 200 with an empty OTLP JSON response). */
-  respond: (req: RecordedRequest, index: number) => Answer;
+  /**
+   * Decides the answer for each request (default: 200 with an empty OTLP JSON response). `index` counts
+   * the accepted requests before this one, `attempt` every request before this one.
+   */
+  respond: (req: RecordedRequest, index: number, attempt: number) => Answer;
   close(): Promise<void>;
 }
 
@@ -48,9 +54,9 @@ export async function startRecordingServer(respond?: RecordingServer['respond'])
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
-      const rec: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: Date.now() };
+      const raw = Buffer.concat(chunks);
+      const body = req.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw;
+      const rec: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, raw, at: Date.now() };
       try {
         const type = req.headers['content-type'] ?? '';
         if (type.startsWith('application/x-protobuf')) rec.otlp = decodeExportRequest(body);
@@ -60,7 +66,7 @@ export async function startRecordingServer(respond?: RecordingServer['respond'])
       }
       const index = state.requests.length;
       state.attempts.push(rec);
-      const answer = state.respond(rec, index);
+      const answer = state.respond(rec, index, state.attempts.length - 1);
       rec.status = answer.status;
       // Only answered-with-2xx requests count as received by the destination.
       const finish = (): void => {

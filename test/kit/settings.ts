@@ -1,6 +1,6 @@
 /** Component settings and a host for unit tests: a fresh Telemetry per call, a silent logger. */
 import { parseComponentId, type CreateSettings, type Extension, type Host } from '../../collector/src/component.js';
-import { silentLogger } from '../../collector/src/telemetry/logger.js';
+import { silentLogger, type Logger } from '../../collector/src/telemetry/logger.js';
 import { Telemetry, type Counter, type Gauge, type Histogram, type Labels } from '../../collector/src/telemetry/metrics.js';
 
 export interface TestSettings extends CreateSettings {
@@ -12,11 +12,11 @@ export interface TestSettings extends CreateSettings {
   histogram(name: string): Histogram | undefined;
 }
 
-/** Settings for a component with config id `id` (`type` or `type/name`). */
-export function testSettings(id: string, telemetry = new Telemetry()): TestSettings {
+/** Settings for a component with config id `id` (`type` or `type/name`); silent unless given a logger. */
+export function testSettings(id: string, telemetry = new Telemetry(), logger: Logger = silentLogger): TestSettings {
   return {
     id: parseComponentId(id),
-    logger: silentLogger,
+    logger,
     telemetry,
     counter: (name, labels = {}) => (telemetry.find(name) as Counter | undefined)?.total(labels) ?? 0,
     gauge: (name, labels = {}) => (telemetry.find(name) as Gauge | undefined)?.sum(labels) ?? 0,

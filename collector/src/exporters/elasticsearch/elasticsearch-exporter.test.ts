@@ -1,8 +1,7 @@
 /** Unit tests of the elasticsearch sender against a local HTTP server: auth, headers, answers → error classes. */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRecordingServer, type RecordingServer } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { nanosFromDecimal, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -16,33 +15,26 @@ const SECRET = 'c2VjcmV0LWlkOnNlY3JldC1rZXk=';
 interface Seen { url: string; headers: IncomingHttpHeaders; body: string }
 interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
 
-let server: Server | undefined;
+let server: RecordingServer | undefined;
 let exporter: ElasticsearchExporter | undefined;
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r()));
+  await server?.close();
   server = undefined;
 });
 
+/** The kit's recording server; `seen` holds every attempt, failed ones included. */
 async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-      const s: Seen = { url: req.url ?? '', headers: req.headers, body: body.toString('utf8') };
-      const r = reply(s, seen.length);
-      seen.push(s);
-      res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
-      res.end(r.body === undefined ? '' : JSON.stringify(r.body));
-    });
+  server = await startRecordingServer((req, _accepted, attempt) => {
+    const s: Seen = { url: req.url, headers: req.headers, body: req.body.toString('utf8') };
+    const r = reply(s, attempt);
+    seen.push(s);
+    return { status: r.status, headers: { 'content-type': 'application/json', ...r.headers }, body: r.body === undefined ? '' : JSON.stringify(r.body) };
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { url: server.url, seen };
 }
 
 function settings(lines: string[] = []): CreateSettings {

@@ -1,9 +1,9 @@
 /** Unit tests of the loki sender against a local HTTP server: snappy protobuf, JSON, tenants, answers → error classes. */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import snappy from 'snappyjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRecordingServer, type RecordingServer } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { nanosFromDecimal, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -16,31 +16,26 @@ const SECRET = 'glc_secret_token_123';
 interface Seen { url: string; headers: IncomingHttpHeaders; raw: Buffer }
 interface Reply { status: number; body?: string; headers?: Record<string, string> }
 
-let server: Server | undefined;
+let server: RecordingServer | undefined;
 let exporter: LokiExporter | undefined;
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r()));
+  await server?.close();
   server = undefined;
 });
 
+/** The kit's recording server; `seen` holds every attempt, failed ones included. */
 async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
   const seen: Seen[] = [];
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const s: Seen = { url: req.url ?? '', headers: req.headers, raw: Buffer.concat(chunks) };
-      const r = reply(s, seen.length);
-      seen.push(s);
-      res.writeHead(r.status, r.headers ?? {});
-      res.end(r.body ?? '');
-    });
+  server = await startRecordingServer((req, _accepted, attempt) => {
+    const s: Seen = { url: req.url, headers: req.headers, raw: req.raw };
+    const r = reply(s, attempt);
+    seen.push(s);
+    return { status: r.status, headers: r.headers ?? {}, body: r.body ?? '' };
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { url: server.url, seen };
 }
 
 function settings(lines: string[] = []): CreateSettings {
