@@ -138,3 +138,29 @@ export function recordsRequestJson(records: TestRecord[], resource: Record<strin
     }],
   });
 }
+
+const open: RecordingServer[] = [];
+
+/**
+ * A recording server for one test whose `seen` array holds every attempt (failed ones included), answered
+ * by `reply(request, attemptIndex)`. Close them all with `closeRecordingServers()` in `afterEach`.
+ */
+export async function serveAttempts(reply: (req: RecordedRequest, attempt: number) => Answer): Promise<{ url: string; seen: RecordedRequest[] }> {
+  return serveMapped((req) => req, reply);
+}
+
+/** `serveAttempts` with each request seen as `view(request)` (e.g. the body as text). */
+export async function serveMapped<S>(view: (req: RecordedRequest) => S, reply: (seen: S, attempt: number) => Answer): Promise<{ url: string; seen: S[] }> {
+  const seen: S[] = [];
+  const server = await startRecordingServer((req, _accepted, attempt) => {
+    const s = view(req);
+    seen.push(s);
+    return reply(s, attempt);
+  });
+  open.push(server);
+  return { url: server.url, seen };
+}
+
+export async function closeRecordingServers(): Promise<void> {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+}

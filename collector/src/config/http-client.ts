@@ -189,6 +189,12 @@ export function errorForHttpStatus(
   return new PermanentError(message);
 }
 
+/** Undefined for a 2xx answer, else its classified error with the (secret-masked) start of the body as detail. */
+export function errorForAnswer(where: string, answer: HttpAnswer, policy: StatusPolicy, secrets: readonly string[] = []): Error | undefined {
+  if (answer.status >= 200 && answer.status < 300) return undefined;
+  return errorForHttpStatus(where, answer.status, answerText(answer.body, secrets), answer.headers['retry-after'], policy);
+}
+
 /**
  * No answer (refused, reset, timeout, aborted): retry with back-off. The message names only what
  * `where` names (method, origin, path: never headers, query strings or credentials).

@@ -1,6 +1,6 @@
 /** The `datadog` exporter (logs): convertToDatadog → POST each body to the v2 logs intake over the shared HTTP client. */
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
-import { answerText, compressBody, errorForHttpStatus, openHttpClient, type HttpAnswer, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
+import { compressBody, errorForAnswer, openHttpClient, type HttpAnswer, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
 import { RetryableError } from '../../errors.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { datadogLogsUrl, datadogValidateUrl, type DatadogExporterConfig } from './config.js';
@@ -11,19 +11,13 @@ import { sendInOrder } from '../common/partial-delivery.js';
  * Datadog's retry classes (logs-agent destination): 2xx accepted; 400/401/403/413 never acceptable;
  * 429 throttled (Retry-After honoured); any other status retryable.
  */
-/**
- * Datadog's retry classes (logs-agent destination): 2xx accepted; 400/401/403/413 never acceptable;
- * 429 throttled (Retry-After honoured); any other status retryable.
- */
 const DATADOG_STATUS: StatusPolicy = {
   throttled: (s) => s === 429,
   retryable: (s) => s !== 400 && s !== 401 && s !== 403 && s !== 413,
 };
 
 export function datadogErrorForStatus(where: string, answer: HttpAnswer, secrets: readonly string[]): Error | undefined {
-  const { status } = answer;
-  if (status >= 200 && status < 300) return undefined;
-  return errorForHttpStatus(where, status, answerText(answer.body, secrets), answer.headers['retry-after'], DATADOG_STATUS);
+  return errorForAnswer(where, answer, DATADOG_STATUS, secrets);
 }
 
 export class DatadogExporter implements LogsSender {

@@ -1,7 +1,7 @@
 /** Unit tests of the elasticsearch sender against a local HTTP server: auth, headers, answers → error classes. */
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRecordingServer, type RecordingServer } from '../../../../test/kit/index.js';
+import { closeRecordingServers, serveMapped } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { nanosFromDecimal, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -15,27 +15,18 @@ const SECRET = 'c2VjcmV0LWlkOnNlY3JldC1rZXk=';
 interface Seen { url: string; headers: IncomingHttpHeaders; body: string }
 interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
 
-let server: RecordingServer | undefined;
 let exporter: ElasticsearchExporter | undefined;
+const serve = (reply: (seen: Seen, i: number) => Reply) =>
+  serveMapped<Seen>((req) => ({ url: req.url, headers: req.headers, body: req.body.toString('utf8') }), (s, i) => {
+    const r = reply(s, i);
+    return { status: r.status, headers: { 'content-type': 'application/json', ...r.headers }, body: r.body === undefined ? '' : JSON.stringify(r.body) };
+  });
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await server?.close();
-  server = undefined;
+  await closeRecordingServers();
 });
-
-/** The kit's recording server; `seen` holds every attempt, failed ones included. */
-async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  server = await startRecordingServer((req, _accepted, attempt) => {
-    const s: Seen = { url: req.url, headers: req.headers, body: req.body.toString('utf8') };
-    const r = reply(s, attempt);
-    seen.push(s);
-    return { status: r.status, headers: { 'content-type': 'application/json', ...r.headers }, body: r.body === undefined ? '' : JSON.stringify(r.body) };
-  });
-  return { url: server.url, seen };
-}
 
 function settings(lines: string[] = []): CreateSettings {
   return { id: { type: 'elasticsearch', name: '', id: 'elasticsearch' }, logger: createLogger({ write: (l) => lines.push(l), level: 'debug' }), telemetry: new Telemetry() };

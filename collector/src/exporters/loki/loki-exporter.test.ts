@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import snappy from 'snappyjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRecordingServer, type RecordingServer } from '../../../../test/kit/index.js';
+import { closeRecordingServers, serveMapped } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { nanosFromDecimal, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -16,27 +16,14 @@ const SECRET = 'glc_secret_token_123';
 interface Seen { url: string; headers: IncomingHttpHeaders; raw: Buffer }
 interface Reply { status: number; body?: string; headers?: Record<string, string> }
 
-let server: RecordingServer | undefined;
 let exporter: LokiExporter | undefined;
+const serve = (reply: (seen: Seen, i: number) => Reply) => serveMapped<Seen>((req) => ({ url: req.url, headers: req.headers, raw: req.raw }), reply);
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await server?.close();
-  server = undefined;
+  await closeRecordingServers();
 });
-
-/** The kit's recording server; `seen` holds every attempt, failed ones included. */
-async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  server = await startRecordingServer((req, _accepted, attempt) => {
-    const s: Seen = { url: req.url, headers: req.headers, raw: req.raw };
-    const r = reply(s, attempt);
-    seen.push(s);
-    return { status: r.status, headers: r.headers ?? {}, body: r.body ?? '' };
-  });
-  return { url: server.url, seen };
-}
 
 function settings(lines: string[] = []): CreateSettings {
   return { id: { type: 'loki', name: '', id: 'loki' }, logger: createLogger({ write: (l) => lines.push(l), level: 'debug' }), telemetry: new Telemetry() };

@@ -1,6 +1,6 @@
 /** The splunk_hec sender against a local HTTP endpoint: path, auth, encoding, HEC status classes, partial retries, secrets. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRecordingServer, type Answer, type RecordedRequest, type RecordingServer } from '../../../../test/kit/index.js';
+import { closeRecordingServers, serveAttempts } from '../../../../test/kit/index.js';
 import { nanosFromDecimal, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
 import { PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
@@ -10,24 +10,14 @@ import { hecUrl, splunkHecExporterConfigSchema, SplunkHecExporter } from './inde
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
 
-type Seen = RecordedRequest;
-type Reply = Answer;
-
-let server: RecordingServer | undefined;
 let exporter: SplunkHecExporter | undefined;
+const listen = serveAttempts;
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await server?.close();
-  server = undefined;
+  await closeRecordingServers();
 });
-
-/** The kit's recording server; `seen` holds every attempt, failed ones included. */
-async function listen(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
-  server = await startRecordingServer((req, _accepted, attempt) => reply(req, attempt));
-  return { url: server.url, seen: server.attempts };
-}
 
 function settings(): CreateSettings {
   return { id: { type: 'splunk_hec', name: '', id: 'splunk_hec' }, logger: createLogger({ write: () => undefined, level: 'debug' }), telemetry: new Telemetry() };

@@ -1,6 +1,6 @@
 /** The `splunk_hec` exporter (logs): convertToHec → POST each body to HEC over the shared HTTP client. */
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
-import { answerText, compressBody, errorForHttpStatus, openHttpClient, type HttpAnswer, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
+import { answerText, compressBody, errorForAnswer, openHttpClient, type HttpAnswer, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
 import { RetryableError } from '../../errors.js';
 import { sendInOrder } from '../common/partial-delivery.js';
 import { USER_AGENT } from '../common/user-agent.js';
@@ -17,9 +17,7 @@ const HEC_STATUS: StatusPolicy = {
 };
 
 export function hecErrorForStatus(where: string, answer: HttpAnswer, secrets: readonly string[]): Error | undefined {
-  const { status } = answer;
-  if (status >= 200 && status < 300) return undefined;
-  return errorForHttpStatus(where, status, answerText(answer.body, secrets), answer.headers['retry-after'], HEC_STATUS);
+  return errorForAnswer(where, answer, HEC_STATUS, secrets);
 }
 
 export class SplunkHecExporter implements LogsSender {
