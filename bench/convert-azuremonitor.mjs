@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { nowNanos } from '@tributary/otlp';
 import { compileColumns, convertToIngestionRequests, DEFAULT_COLUMNS, MAX_REQUEST_BYTES } from '../collector/dist/exporters/azuremonitor/index.js';
-import { makeBatches, RECORDS, PER_BATCH, ROUNDS } from './corpus.mjs';
+import { makeBatches, RECORDS, ROUNDS } from './corpus.mjs';
 
 const batches = makeBatches();
 const options = () => ({ columns: compileColumns(DEFAULT_COLUMNS), streamName: 'Custom-Logs', retentionStreams: { error: 'Custom-ErrorLogs' }, maxRequestBytes: MAX_REQUEST_BYTES, now: nowNanos() });

@@ -22,7 +22,7 @@ for (const layout of ['modern', 'legacy']) {
   console.log(`clickhouse convert (${layout}): median ${Math.round(rates[Math.floor(ROUNDS / 2)]).toLocaleString('en-US')} records/s (min ${Math.round(rates[0]).toLocaleString('en-US')}, max ${Math.round(rates[ROUNDS - 1]).toLocaleString('en-US')}; ${ROUNDS} rounds, Node ${process.versions.node})`);
 }
 
-// --- JSONEachRow vs RowBinary (the issue: "or RowBinary if faster — measure") ---------------------------
+// --- JSONEachRow vs RowBinary (measured: RowBinary is used only if faster) ---------------------------
 // A prototype RowBinary encoder for the modern layout (same columns and values as convertToClickHouseRows),
 // timed in JS, then both bodies inserted into the embedded modern engine (chdb) to time the server side.
 import { anyValueAsString, findAttribute, idToHex, isEmptyId, isZeroNanos, nanosToBigInt } from '@tributary/otlp';
@@ -101,7 +101,7 @@ const RB_COLUMNS = 'Timestamp, TraceId, SpanId, TraceFlags, SeverityText, Severi
 let chdb;
 try { chdb = await import('chdb'); } catch (e) { console.log(`server-side comparison skipped: chdb cannot be loaded (${e.message})`); }
 if (chdb) {
-  const { createDatabaseSql, createModernTableSql, insertSql } = await import('../collector/dist/exporters/clickhouse/index.js');
+  const { createDatabaseSql, createModernTableSql } = await import('../collector/dist/exporters/clickhouse/index.js');
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Issue 4: the whole collector, OTLP/HTTP in → one exporter → a local sink that answers success as the
+// The whole collector, OTLP/HTTP in → one exporter → a local sink that answers success as the
 // destination would: records/s acknowledged and collector CPU s per million records, per exporter.
 // Usage: node bench/exporters.mjs [--duration 10] [--only datadog,loki]
 import http from 'node:http';

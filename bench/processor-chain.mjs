@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Processor-chain benchmark (issue 6): records/s through
+// Processor-chain benchmark: records/s through
 //   filter (5 conditions) → probabilistic_sampler → ratelimit (memory) → retention → redaction
 // in process, on a corpus of realistic records (default 1M), built from the collector's own factories.
 // Usage: node bench/processor-chain.mjs [--records 1000000] [--batch 1000]

@@ -49,7 +49,7 @@ if (opt.scenario === 'all' || opt.scenario === 'max' || opt.scenario === 'chain'
   }));
 }
 if (opt.scenario === 'all' || opt.scenario === 'chain') {
-  // Issue 6: the processor chain (tuned to pass every record) in front of batch, same load as max.
+  // The processor chain (tuned to pass every record) in front of batch, same load as max.
   console.log(`running max throughput with the processor chain (${Object.keys(PASS_THROUGH_CHAIN).join(' → ')}): ${maxS} s …`);
   await quiet();
   results.push(await runScenario({

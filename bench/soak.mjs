@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Delivery soak (issue 5): `node bench/soak.mjs [--records 2000000] [--throughput-records 500000] [--kills 3]`
+// Delivery soak: `node bench/soak.mjs [--records 2000000] [--throughput-records 500000] [--kills 3]`
 // (also run by `npm run bench` when it calls it). Three runs against the built CLI, each sending numbered
 // records (OTLP/HTTP protobuf) to the collector, which forwards them (otlphttp) to a local destination that
 // counts every number it receives:

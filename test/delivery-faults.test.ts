@@ -1,5 +1,5 @@
 /**
- * Issue 5 fault tests at process level, against the built CLI: a destination that is down for 30 s,
+ * Delivery fault tests at process level, against the built CLI: a destination that is down for 30 s,
  * one that answers 503 then 429 (Retry-After: 2) then 200, a disk queue with a cut tail, and
  * permanent failures that land in the dead-letter file and are resent by `tributary replay`.
  * Each sends numbered records and checks that every acknowledged number arrived (duplicates reported).
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 import { Destination, lostOf, numberedRequest, postLogs, runLoad, unexpectedOf } from './support/delivery.js';
 
-let collectors: RunningCollector[] = [];
+const collectors: RunningCollector[] = [];
 const dests: Destination[] = [];
 const dirs: string[] = [];
 

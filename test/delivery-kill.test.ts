@@ -1,5 +1,5 @@
 /**
- * Issue 5 fault tests at process level: the collector with a disk queue is SIGKILLed three times during a
+ * Delivery fault tests at process level: the collector with a disk queue is SIGKILLed three times during a
  * 200k-record run and restarted; every acknowledged record must reach the destination.
  */
 import fs from 'node:fs';
@@ -61,10 +61,8 @@ describe('delivery: SIGKILL with the disk queue', () => {
       await waitFor(`${at} records acknowledged`, () => load.stats.acknowledged >= at || undefined, 60_000, 10);
       collector.child.kill('SIGKILL');
       expect(await collector.exited).toBe('SIGKILL');
-      const old = collector;
       collector = await start();
       if (/disk queue recovered/.test(collector.stderr())) recoveredRuns++;
-      void old;
     }
     const stats = await load.done;
     expect(stats.acknowledged).toBe(TOTAL);

@@ -1,5 +1,5 @@
 /**
- * Issue 5 overload test: senders offer 5× what the destination takes, over HTTP and gRPC. The collector
+ * Overload test: senders offer 5× what the destination takes, over HTTP and gRPC. The collector
  * must push back (429 / RESOURCE_EXHAUSTED with retry info), keep RSS under memory_limiter.limit_mib,
  * stay up, and deliver everything it acknowledged once the load stops.
  */

@@ -77,7 +77,7 @@ class FakeCloudWatch {
 
 /** Recomputes the SigV4 signature of a recorded request with aws4 from the signed headers it carries. */
 function expectValidSigV4(req: RecordedRequest): void {
-  const auth = String(req.headers.authorization ?? '');
+  const auth = req.headers.authorization ?? '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
   expect(m, `Authorization header: ${auth}`).not.toBeNull();
   const [, keyId, date, region, service, signedHeaders] = m!;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
-import { postOtlpJson, recordsRequestJson, startRecordingServer, type Answer, type RecordedRequest, type RecordingServer, type TestRecord } from './support/recording-server.js';
+import { postOtlpJson, recordsRequestJson, startRecordingServer, type Answer, type RecordedRequest, type RecordingServer } from './support/recording-server.js';
 
 const API_KEY = 'VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw-es-secret';
 
@@ -22,7 +22,6 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-type Rec = TestRecord;
 
 const otlpJson = recordsRequestJson;
 

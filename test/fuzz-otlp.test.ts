@@ -1,5 +1,5 @@
 /**
- * Fuzzing the OTLP receivers of the built collector (issue 5): protobuf and JSON bodies mutated from valid
+ * Fuzzing the OTLP receivers of the built collector: protobuf and JSON bodies mutated from valid
  * ones (bit flips, truncation, length-prefix lies, huge varints, deep nesting, type confusion), sent over
  * HTTP and gRPC. Every case must be answered (2xx or 4xx; gRPC OK or a client-error code), the process
  * must not crash or grow without bound, and a valid request right after must be served.
@@ -121,7 +121,7 @@ function mutateJson(rnd: () => number): [string, Buffer] {
       const repl = ['null', '[]', '{}', '"x"', '1e400', '-1', '18446744073709551616', 'true', '"\\ud800"'][Math.floor(rnd() * 9)]!;
       const keys = [...s.matchAll(/"[a-zA-Z]+":/g)];
       const k = keys[Math.floor(rnd() * keys.length)]!;
-      const start = k.index! + k[0].length;
+      const start = k.index + k[0].length;
       const v = /^("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null|\{|\[)/.exec(s.slice(start))?.[0] ?? '';
       if (v === '{' || v === '[') return ['json type confusion', Buffer.from(s.slice(0, start) + repl + ',' + s.slice(start))];
       return ['json type confusion', Buffer.from(s.slice(0, start) + repl + s.slice(start + v.length))];

@@ -1,4 +1,4 @@
-/** Plugins loaded from config (issue 6) and `validate --dry-run` on the committed sample. */
+/** Plugins loaded from config and `validate --dry-run` on the committed sample. */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

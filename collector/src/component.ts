@@ -64,7 +64,10 @@ export interface LogsConsumer {
 export interface Component {
   /** Called once, in dependency order (exporters first, receivers last). Reject to abort startup. */
   start(host: Host): Promise<void>;
-  /** Stop accepting work, flush what is held, release resources. Called once, receivers first. */
+  /**
+   * Stop accepting work, flush what is held, release resources. Receivers first. Idempotent: a second
+   * call (also one made before start, or after a failed start) resolves without doing anything again.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -128,9 +131,10 @@ export interface ProcessorFactory<C = unknown> extends FactoryBase<'processor', 
 }
 
 /**
- * An exporter factory. Its config schema should extend `exporterHelperConfigSchema`
- * (pipeline/exporter-helper.ts) so `timeout`, `sending_queue` and `retry_on_failure` are accepted; the
- * service wraps the sender with the queue and retry from those keys.
+ * An exporter factory. The registry attaches the exporter helper keys (`timeout`, `sending_queue`,
+ * `retry_on_failure`, `dead_letter`) to its config schema when the schema does not declare them
+ * (built-ins spread `exporterHelperShape` to document them); the service wraps the sender with the queue
+ * and retry from those keys.
  */
 export interface ExporterFactory<C = unknown> extends FactoryBase<'exporter', C> {
   create(settings: CreateSettings, config: C): LogsSender;

@@ -1,5 +1,5 @@
 /**
- * Typed consumer errors (DESIGN.md "Data model and flow"). A consumer's promise rejects with one of these;
+ * Typed consumer errors. A consumer's promise rejects with one of these;
  * receivers map them to OTLP answers and the exporter queue decides from them whether to retry.
  * Anything else thrown is treated as retryable (a bug or an unexpected transport failure should not
  * silently lose data).
@@ -54,6 +54,13 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** An AbortSignal's reason as text: the Error's message, the string, or "aborted". */
+export function abortReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === 'string') return reason;
+  return reason === undefined ? 'aborted' : (JSON.stringify(reason) ?? 'aborted');
 }
 
 export function errorMessage(err: unknown): string {

@@ -19,6 +19,7 @@ export { byteSize, duration, endpoint, section, type ConfigIssue } from './confi
 export { exporterHelperShape, type ExporterHelperConfig } from './pipeline/exporter-helper-config.js';
 export { Service, type ServiceOptions } from './pipeline/service.js';
 export { createLogger, RateLimitedLog, type Logger } from './telemetry/logger.js';
+export { Metrics, METRIC_LIST, type MetricDef } from './telemetry/metric-names.js';
 export { MetricNames, Telemetry } from './telemetry/metrics.js';
 export { VERSION } from './version.js';
 /** The zod instance the config schemas use, so plugins need not depend on their own copy. */

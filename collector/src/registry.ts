@@ -3,6 +3,7 @@
  * same call, and config validation looks types up here.
  */
 import type { AnyFactory, ComponentKind } from './component.js';
+import { withExporterHelperKeys } from './pipeline/exporter-helper-config.js';
 
 /** Where a factory came from: `built-in`, or the plugin spec from the config's `plugins:` list. */
 export const BUILT_IN = 'built-in';
@@ -16,7 +17,12 @@ export class ComponentRegistry {
     const taken = this.origins.get(key);
     if (taken !== undefined) throw new Error(`${factory.kind} type "${factory.type}" is already registered (${taken})`);
     if (!/^[a-z][a-z0-9_]*$/.test(factory.type)) throw new Error(`invalid component type name "${factory.type}"`);
-    this.factories.set(key, factory);
+    // Every exporter takes the helper keys, whether or not its own schema lists them.
+    const f: AnyFactory =
+      factory.kind === 'exporter'
+        ? (Object.create(factory, { configSchema: { value: withExporterHelperKeys(factory.configSchema), enumerable: true } }) as AnyFactory)
+        : factory;
+    this.factories.set(key, f);
     this.origins.set(key, origin);
     return this;
   }

@@ -63,8 +63,8 @@ export async function startCollector(configYaml: string, options: { healthPort: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  child.stdout!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   let done = false;
   void exited.then(() => { done = true; });

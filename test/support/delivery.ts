@@ -1,12 +1,12 @@
 /**
- * Harness for the delivery fault tests (issue 5) and bench/soak.mjs's logic: a destination on a fixed
+ * Harness for the delivery fault tests and bench/soak.mjs's logic: a destination on a fixed
  * port that counts every numbered record it accepts (so it can go down and come back on the same port),
  * and a client that sends numbered records to the collector and remembers which were acknowledged.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
-import { decodeExportRequest, encodeExportRequest, type ExportLogsServiceRequest, type Long } from '@tributary/otlp';
+import { decodeExportRequest, encodeExportRequest, type ExportLogsServiceRequest } from '@tributary/otlp';
 
 export interface DestinationAnswer {
   status: number;
@@ -20,7 +20,7 @@ export function numbersOf(req: ExportLogsServiceRequest): number[] {
   for (const rl of req.resourceLogs) for (const sl of rl.scopeLogs) for (const lr of sl.logRecords) {
     for (const a of lr.attributes) {
       if (a.key !== 'n') continue;
-      const v = a.value?.intValue as Long | number | null | undefined;
+      const v = a.value?.intValue;
       if (v != null) out.push(typeof v === 'number' ? v : v.toNumber());
     }
   }

@@ -128,7 +128,7 @@ export async function dryRun(config: CollectorConfig, registry: ComponentRegistr
       const capture = { consume: async (b: LogsBatch) => void (stage.output = b) };
       stage.processor = factory.create({ id: parseComponentId(stage.id), logger: silentLogger, telemetry }, config.processors[stage.id], capture);
     }
-    return { pid, exporters: p.exporters, stages, totals: { delivered: 0, changed: 0, dropped: new Map(), limited: new Map(), errors: 0 } as PipelineTotals };
+    return { pid, exporters: p.exporters, stages, totals: { delivered: 0, changed: 0, dropped: new Map<string, number>(), limited: new Map<string, number>(), errors: 0 } satisfies PipelineTotals };
   });
   for (const p of pipelines) for (const s of p.stages) await s.processor?.start(host);
 
@@ -153,11 +153,11 @@ export async function dryRun(config: CollectorConfig, registry: ComponentRegistr
               steps.push(`${stage.id}: passed (not simulated)`);
               continue;
             }
-            const before = flatten(current![0]!);
+            const before = flatten(current[0]!);
             const droppedBefore = droppedByReason(telemetry, stage.id);
             stage.output = undefined;
             try {
-              await stage.processor.consume({ resourceLogs: current!, recordCount: 1, receivedAt: 0 });
+              await stage.processor.consume({ resourceLogs: current, recordCount: 1, receivedAt: 0 });
             } catch (e) {
               if (e instanceof ThrottledError) {
                 steps.push(`${stage.id}: limited (${e.message})`);

@@ -364,10 +364,10 @@ async function freePort(): Promise<number> {
 describe('run (real loader and service)', () => {
   // Stand-in receiver/exporter so this test depends only on the CLI, loader, service and the two extensions.
   const nopReceiver: ReceiverFactory<Record<string, never>> = {
-    kind: 'receiver', type: 'nop', configSchema: z.strictObject({}) as unknown as z.ZodType<Record<string, never>>,
+    kind: 'receiver', type: 'nop', configSchema: z.strictObject({}),
     create: () => ({ start: async () => {}, shutdown: async () => {} }),
   };
-  const nopExporter: ExporterFactory<unknown> = {
+  const nopExporter: ExporterFactory = {
     kind: 'exporter', type: 'nop', configSchema: z.strictObject(exporterHelperShape),
     create: () => ({ send: async () => {} }),
   };

@@ -200,7 +200,7 @@ async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, o
   const loaded = await load(file, deps, err);
   if ('code' in loaded) return loaded.code;
   out(`config ${file} is valid`);
-  const records = values['dry-run'] as string | undefined;
+  const records = values['dry-run'];
   if (records === undefined) return EXIT_OK;
   if (!deps.dryRun) throw new UsageError('tributary validate: --dry-run is not available in this build');
   try {
@@ -215,8 +215,8 @@ async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, o
 async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('replay', args, { ...CONFIG_OPTION, from: { type: 'string' }, exporter: { type: 'string' } });
   if (values.help) return (out(USAGE), EXIT_OK);
-  const from = values.from as string | undefined;
-  const exporterId = values.exporter as string | undefined;
+  const from = values.from;
+  const exporterId = values.exporter;
   if (!from || !exporterId) throw new UsageError('tributary replay: --from <dead-letter file> and --exporter <id> are required');
   const file = configFileOf('replay', values);
   const loaded = await load(file, deps, err);
@@ -294,7 +294,10 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
     }
     // Loss accounting: where every record went (pipeline/loss-accounting.ts).
     const books = deliveryBooks(service.telemetry);
-    for (const line of formatDeliverySummary(books)) (books.balanced ? logger.info : logger.warn).call(logger, line);
+    for (const line of formatDeliverySummary(books)) {
+      if (books.balanced) logger.info(line);
+      else logger.warn(line);
+    }
     logger.info('stopped');
     return EXIT_OK;
   } finally {

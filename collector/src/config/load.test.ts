@@ -7,6 +7,7 @@ import type { ExporterFactory, ReceiverFactory } from '../component.js';
 import { ComponentRegistry } from '../registry.js';
 import { ConfigError, loadConfigFile, loadConfigText } from './load.js';
 import { duration, section } from './schema-helpers.js';
+import { exporterHelperConfigSchema } from '../pipeline/exporter-helper.js';
 
 const receiver: ReceiverFactory<{ endpoint: string }> = {
   kind: 'receiver', type: 'fake', configSchema: z.strictObject({ endpoint: z.string().default('127.0.0.1:1') }),
@@ -42,7 +43,8 @@ describe('config loading', () => {
   it('fills defaults, parses durations and keeps type/name ids', () => {
     const cfg = loadConfigText(good, registry, { env: {} });
     expect(cfg.receivers['fake']).toEqual({ endpoint: '127.0.0.1:1' });
-    expect(cfg.exporters['sink']).toEqual({ path: '/tmp/x', flush_interval: 1000, tls: { insecure: false } });
+    // The registry attaches the exporter helper keys (with their defaults) to every exporter's config.
+    expect(cfg.exporters['sink']).toEqual({ path: '/tmp/x', flush_interval: 1000, tls: { insecure: false }, ...exporterHelperConfigSchema.parse({}) });
     expect((cfg.exporters['sink/two'] as { flush_interval: number }).flush_interval).toBe(250);
     expect(Object.keys(cfg.service.pipelines)).toEqual(['logs', 'logs/b']);
     expect(cfg.service.shutdown_timeout).toBe(15_000);

@@ -29,7 +29,7 @@ function isFactory(v: unknown): v is AnyFactory {
 function factoriesOf(mod: Record<string, unknown>): unknown[] | undefined {
   const candidates = [mod['default'], mod['factories']];
   for (const c of candidates) {
-    if (Array.isArray(c)) return c;
+    if (Array.isArray(c)) return c as unknown[];
     if (isFactory(c)) return [c];
   }
   return undefined;

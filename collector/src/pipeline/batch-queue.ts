@@ -1,5 +1,5 @@
 /**
- * The exporter queue interface. The in-memory queue implements it here; a disk-backed one (later issue)
+ * The exporter queue interface. The in-memory queue implements it here; a disk-backed one
  * implements the same contract so the exporter helper does not change.
  */
 import type { LogsBatch } from '../component.js';

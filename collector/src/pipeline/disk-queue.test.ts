@@ -135,7 +135,7 @@ describe('DiskBatchQueue', () => {
     await truncate(seg, full - 7); // cut into the last record
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (m: string, f?: Record<string, unknown>) => warnings.push(`${m} ${JSON.stringify(f)}`) };
-    const q2 = await s.open({ logger: logger as typeof silentLogger });
+    const q2 = await s.open({ logger: logger });
     expect(q2.recovery.corruptRecords).toBe(1);
     expect(q2.recovery.truncatedBytes).toBeGreaterThan(0);
     expect(s.corrupt.value).toBe(1);

@@ -11,7 +11,7 @@ export const sendingQueueSchema = section({
   num_consumers: z.number().int().min(1).default(10),
   /** Capacity in batches (requests), as upstream's default `sizer: requests`. */
   queue_size: z.number().int().min(1).default(1000),
-  /** Extension id of a storage extension for a persistent queue (later issue); unset = in memory. */
+  /** Extension id of a storage extension for a persistent queue; unset = in memory. */
   storage: z.string().optional(),
   /** When full: refuse new batches with back-pressure (false) or drop the oldest, counted (true). */
   drop_oldest: z.boolean().default(false),
@@ -51,4 +51,33 @@ export interface ExporterHelperConfig {
   timeout: number;
   sending_queue: SendingQueueConfig;
   retry_on_failure: RetryOnFailureConfig;
+}
+
+const HELPER_KEYS: readonly string[] = Object.keys(exporterHelperShape);
+const helperKeysSchema = z.strictObject(exporterHelperShape);
+
+/** True when `schema` is an object schema that already declares the helper keys. */
+function declaresHelperKeys(schema: z.ZodType): boolean {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && HELPER_KEYS.every((k) => k in shape);
+}
+
+/**
+ * An exporter's config schema with the helper keys (`timeout`, `sending_queue`, `retry_on_failure`,
+ * `dead_letter`) attached: they are split off and parsed here, the rest goes to the exporter's own
+ * schema, and issues of both keep their paths. Schemas that already declare the keys are returned as is.
+ */
+export function withExporterHelperKeys<C>(schema: z.ZodType<C>): z.ZodType<C & ExporterHelperConfig> {
+  if (declaresHelperKeys(schema)) return schema as z.ZodType<C & ExporterHelperConfig>;
+  return z.unknown().transform((value, ctx) => {
+    const own: Record<string, unknown> = {};
+    const helper: Record<string, unknown> = {};
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (isObject) for (const [k, v] of Object.entries(value)) (HELPER_KEYS.includes(k) ? helper : own)[k] = v;
+    const h = helperKeysSchema.safeParse(helper);
+    const o = schema.safeParse(isObject ? own : value);
+    for (const issue of [...(h.success ? [] : h.error.issues), ...(o.success ? [] : o.error.issues)]) ctx.addIssue({ ...issue });
+    if (!h.success || !o.success) return z.NEVER;
+    return { ...(o.data as object), ...h.data } as C & ExporterHelperConfig;
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseComponentId } from '../component.js';
+import { testSettings } from '../../../test/kit/index.js';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../component.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ const ID = 'test/x';
 
 function setup(over: { timeout?: number; deadLetter?: string; queue?: Partial<ExporterHelperConfig['sending_queue']>; retry?: Partial<ExporterHelperConfig['retry_on_failure']> } = {}) {
   const telemetry = new Telemetry();
-  const settings: CreateSettings = { id: parseComponentId(ID), logger: silentLogger, telemetry };
+  const settings: CreateSettings = testSettings(ID, telemetry);
   const config: ExporterHelperConfig = {
     ...(over.deadLetter !== undefined ? { dead_letter: { path: over.deadLetter } } : {}),
     timeout: over.timeout ?? 5000,
@@ -488,6 +488,6 @@ describe('QueuedRetryExporter with a persistent queue', () => {
   it('fails start when the storage extension is missing', async () => {
     const { settings, config } = setup({ queue: { storage: 'file_storage' } });
     const ex = new QueuedRetryExporter(settings, config, { send: async () => {} });
-    await expect(ex.start({ ...host, getExtension: () => undefined } as unknown as Host)).rejects.toThrow(/extension "file_storage" is not configured/);
+    await expect(ex.start({ ...host, getExtension: () => undefined })).rejects.toThrow(/extension "file_storage" is not configured/);
   });
 });

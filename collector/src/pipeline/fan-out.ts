@@ -47,6 +47,6 @@ export class FanOutConsumer implements LogsConsumer {
     }
     const results = await Promise.allSettled(promises);
     const err = worstError(results);
-    if (err !== undefined) throw err;
+    if (err !== undefined) throw err as Error;
   }
 }

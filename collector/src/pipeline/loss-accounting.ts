@@ -8,20 +8,21 @@
  * The shutdown summary prints this; the same counters are on /metrics.
  */
 import type { Telemetry } from '../telemetry/metrics.js';
+import { Metrics } from '../telemetry/metric-names.js';
 
-export const ENQUEUED_METRIC = 'tributary_exporter_enqueued_log_records_total';
+export const ENQUEUED_METRIC = Metrics.exporterEnqueued.name;
 
 const N = {
-  accepted: 'tributary_receiver_accepted_log_records_total',
-  processorDropped: 'tributary_processor_dropped_log_records_total',
+  accepted: Metrics.receiverAccepted.name,
+  processorDropped: Metrics.processorDropped.name,
   enqueued: ENQUEUED_METRIC,
-  recovered: 'tributary_exporter_queue_recovered_log_records_total',
-  sent: 'tributary_exporter_sent_log_records_total',
-  deadLettered: 'tributary_exporter_dead_lettered_log_records_total',
-  failed: 'tributary_exporter_send_failed_log_records_total',
-  queued: 'tributary_exporter_queue_log_records',
-  inFlight: 'tributary_exporter_in_flight_log_records',
-  corrupt: 'tributary_exporter_queue_corrupt_records_total',
+  recovered: Metrics.exporterQueueRecovered.name,
+  sent: Metrics.exporterSent.name,
+  deadLettered: Metrics.exporterDeadLettered.name,
+  failed: Metrics.exporterSendFailed.name,
+  queued: Metrics.exporterQueueRecords.name,
+  inFlight: Metrics.exporterInFlight.name,
+  corrupt: Metrics.exporterQueueCorrupt.name,
 } as const;
 
 interface Sample {

@@ -64,6 +64,7 @@ export class Service implements Host {
     return { id: parseComponentId(id), logger: this.logger.child({ kind, component: id, ...extra }), telemetry: this.telemetry };
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the factory kind it looked up
   private factory<F>(kind: ComponentKind, id: string): F {
     const f = this.options.registry.get(kind, parseComponentId(id).type);
     if (!f) throw new Error(`${kind} type of "${id}" is not registered`);
@@ -74,7 +75,7 @@ export class Service implements Host {
     const cfg = this.config;
     for (const id of cfg.service.extensions) {
       const f = this.factory<ExtensionFactory>('extension', id);
-      this.extensions.push({ key: `extension:${id}`, component: f.create(this.settings('extension', id), cfg.extensions[id]) as Extension });
+      this.extensions.push({ key: `extension:${id}`, component: f.create(this.settings('extension', id), cfg.extensions[id]) });
     }
 
     // Exporters: one per id across pipelines, each wrapped in its own queue + retry.
@@ -194,6 +195,7 @@ export class Service implements Host {
     for (const procs of this.pipelineProcessors.values()) for (const b of procs) await stop(b);
 
     const drains = this.exporterEntries.map((b) => {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- exporterEntries hold the exporters map's values
       const exp = b.component as QueuedRetryExporter;
       return { id: b.key, exp, done: stop(b) };
     });

@@ -4,6 +4,8 @@
  * a property increment. Label values are component ids and fixed reasons, never config values, so
  * secrets cannot reach /metrics.
  */
+import type { MetricDef } from './metric-names.js';
+
 export type Labels = Readonly<Record<string, string>>;
 
 interface Series<T> { labels: Labels; key: string; value: T }
@@ -94,7 +96,7 @@ export class BoundHistogram {
   sum = 0;
   count = 0;
   constructor(readonly bounds: readonly number[]) {
-    this.counts = new Array(bounds.length + 1).fill(0);
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
   }
   observe(v: number, times = 1): void {
     const b = this.bounds;
@@ -142,14 +144,24 @@ type Instrument = Counter | Gauge | Histogram;
 export class Telemetry {
   private readonly instruments = new Map<string, Instrument>();
 
-  counter(name: string, help: string): Counter {
-    return this.get(name, () => new Counter(name, help), 'counter');
+  counter(metric: MetricDef): Counter;
+  counter(name: string, help: string): Counter;
+  counter(metric: string | MetricDef, help = ''): Counter {
+    const [name, h] = typeof metric === 'string' ? [metric, help] : [metric.name, metric.help];
+    return this.get(name, () => new Counter(name, h), 'counter');
   }
-  gauge(name: string, help: string): Gauge {
-    return this.get(name, () => new Gauge(name, help), 'gauge');
+  gauge(metric: MetricDef): Gauge;
+  gauge(name: string, help: string): Gauge;
+  gauge(metric: string | MetricDef, help = ''): Gauge {
+    const [name, h] = typeof metric === 'string' ? [metric, help] : [metric.name, metric.help];
+    return this.get(name, () => new Gauge(name, h), 'gauge');
   }
-  histogram(name: string, help: string, bounds: readonly number[]): Histogram {
-    return this.get(name, () => new Histogram(name, help, bounds), 'histogram');
+  histogram(metric: MetricDef, bounds: readonly number[]): Histogram;
+  histogram(name: string, help: string, bounds: readonly number[]): Histogram;
+  histogram(metric: string | MetricDef, helpOrBounds: string | readonly number[], maybeBounds?: readonly number[]): Histogram {
+    const [name, h] = typeof metric === 'string' ? [metric, helpOrBounds as string] : [metric.name, metric.help];
+    const bounds = typeof helpOrBounds === 'string' ? (maybeBounds ?? []) : helpOrBounds;
+    return this.get(name, () => new Histogram(name, h, bounds), 'histogram');
   }
   find(name: string): Instrument | undefined {
     return this.instruments.get(name);
@@ -172,22 +184,6 @@ export class Telemetry {
   }
 }
 
-/** Metric names shared by components, so every receiver/processor/exporter reports the same series. */
-export const MetricNames = {
-  receiverAccepted: 'tributary_receiver_accepted_log_records_total',
-  receiverRefused: 'tributary_receiver_refused_log_records_total',
-  processorIncoming: 'tributary_processor_incoming_log_records_total',
-  processorOutgoing: 'tributary_processor_outgoing_log_records_total',
-  processorDropped: 'tributary_processor_dropped_log_records_total',
-  processorRefused: 'tributary_processor_refused_log_records_total',
-  exporterSent: 'tributary_exporter_sent_log_records_total',
-  exporterSendFailed: 'tributary_exporter_send_failed_log_records_total',
-  exporterEnqueueFailed: 'tributary_exporter_enqueue_failed_log_records_total',
-  exporterRetries: 'tributary_exporter_retries_total',
-  exporterQueueSize: 'tributary_exporter_queue_size',
-  exporterQueueCapacity: 'tributary_exporter_queue_capacity',
-  exporterQueueRecords: 'tributary_exporter_queue_log_records',
-  exporterLatency: 'tributary_exporter_latency_seconds',
-} as const;
+export { MetricNames } from './metric-names.js';
 
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

@@ -104,7 +104,7 @@ export function parseSeverity(value: string | undefined, dflt: SeverityNumber): 
   const named = SEVERITY_NAMES[value.toLowerCase()];
   if (named !== undefined) return named;
   const n = Number(value);
-  return Number.isInteger(n) && n >= 0 && n <= 24 ? (n as SeverityNumber) : dflt;
+  return Number.isInteger(n) && n >= 0 && n <= 24 ? (n) : dflt;
 }
 
 function logsEndpoint(env: Env, proto: OtlpProtocol): string {

@@ -34,7 +34,7 @@ export interface ConsoleBridgeOptions {
 /** The unpatched console methods, for the SDK's own diagnostics (which must not loop back into the bridge). */
 export function originalConsole(): Record<ConsoleMethod, ConsoleFn> {
   const saved = (console as unknown as Record<symbol, Record<ConsoleMethod, ConsoleFn> | undefined>)[ORIGINALS];
-  return saved ?? (console as unknown as Record<ConsoleMethod, ConsoleFn>);
+  return saved ?? (console);
 }
 
 export function installConsoleBridge(options: ConsoleBridgeOptions): () => void {

@@ -114,8 +114,8 @@ export function installLightHttp(correlationHeaders: readonly string[]): void {
   const g = globalThis as unknown as Record<symbol, unknown>;
   if (g[INSTALLED]) return;
   g[INSTALLED] = true;
-  patchEmit(http.IncomingMessage.prototype as unknown as { emit: Emit });
-  patchEmit(http.OutgoingMessage.prototype as unknown as { emit: Emit });
+  patchEmit(http.IncomingMessage.prototype);
+  patchEmit(http.OutgoingMessage.prototype);
   const ClientRequest = http.ClientRequest.prototype as unknown as { emit: Emit };
   // A client's response is an IncomingMessage: it takes the request's context when it arrives.
   const clientEmit = ClientRequest.emit;

@@ -184,7 +184,7 @@ function dedupeBunyanStreams(logger: Rec): void {
 /** The official bunyan instrumentation, with its version range widened to bunyan 2 (same Logger internals). */
 export class BunyanAnyVersionInstrumentation extends BunyanInstrumentation {
   protected override init(): InstrumentationNodeModuleDefinition[] {
-    const defs = super.init() as InstrumentationNodeModuleDefinition[];
+    const defs = super.init();
     for (const d of defs) d.supportedVersions = ['>=1.0.0 <3'];
     return defs;
   }

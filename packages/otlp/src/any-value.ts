@@ -1,4 +1,4 @@
-/** AnyValue helpers: building values and the `AsString` rendering of EXPORTERS.md §0. */
+/** AnyValue helpers: building values and the `AsString` rendering of pdata. */
 import Long from 'long';
 import type { AnyValue, KeyValue } from './model.js';
 
@@ -46,6 +46,8 @@ export function anyValueFrom(v: unknown): AnyValue {
   if (v instanceof Uint8Array) return { bytesValue: v };
   if (Array.isArray(v)) return { arrayValue: { values: v.map(anyValueFrom) } };
   if (typeof v === 'object') return { kvlistValue: { values: keyValuesFrom(v as Record<string, unknown>) } };
+  // bigint, symbol or function: their own text.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return { stringValue: String(v) };
 }
 
@@ -78,7 +80,7 @@ function sortKeysForJson(v: RawValue): unknown {
   return out;
 }
 
-/** pdata `Value.AsString()` (EXPORTERS.md §0). */
+/** pdata `Value.AsString()`. */
 export function anyValueAsString(v: AnyValue | null | undefined): string {
   if (v == null) return '';
   if (v.stringValue != null) return v.stringValue;

@@ -14,7 +14,7 @@ function cloneAnyValue(v: AnyValue | null | undefined): AnyValue | null {
 }
 
 export function cloneKeyValues(kvs: readonly KeyValue[]): KeyValue[] {
-  const out: KeyValue[] = new Array(kvs.length);
+  const out = new Array<KeyValue>(kvs.length);
   for (let i = 0; i < kvs.length; i++) out[i] = { key: kvs[i]!.key, value: cloneAnyValue(kvs[i]!.value) };
   return out;
 }

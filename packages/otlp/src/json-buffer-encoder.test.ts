@@ -62,7 +62,8 @@ class Gen {
       () => 0, () => -0, () => this.int(1000), () => -this.int(1000), () => this.r() * 1e6 - 5e5, () => this.r() * 1e-9,
       () => Number.MAX_SAFE_INTEGER, () => -Number.MAX_SAFE_INTEGER, () => Number.MAX_SAFE_INTEGER + 2, () => 2 ** 53,
       () => 1e21, () => -1e21, () => 1.5e300, () => Number.MAX_VALUE, () => Number.MIN_VALUE, () => 5e-324,
-      () => NaN, () => Infinity, () => -Infinity, () => 123456789.123456789, () => (this.r() - 0.5) * 2 ** (this.int(120) - 60),
+      () => NaN, () => Infinity, () => -Infinity, // eslint-disable-next-line no-loss-of-precision -- a double with more digits than it can hold, on purpose
+      () => 123456789.123456789, () => (this.r() - 0.5) * 2 ** (this.int(120) - 60),
     ])();
   }
   long(): Long {

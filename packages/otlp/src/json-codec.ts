@@ -269,7 +269,7 @@ function decodeAnyValue(v: Json | undefined, path: string, depth: number): AnyVa
     const p = `${path}.arrayValue`;
     const arr = asObject(x, p);
     const vals = asArray(arr?.['values'], `${p}.values`);
-    const out: AnyValue[] = new Array(vals.length);
+    const out = new Array<AnyValue>(vals.length);
     for (let i = 0; i < vals.length; i++) out[i] = decodeAnyValue(vals[i], `${p}.values[${i}]`, depth + 1) ?? {};
     return { arrayValue: { values: out } };
   }
@@ -284,7 +284,7 @@ function decodeAnyValue(v: Json | undefined, path: string, depth: number): AnyVa
 
 function decodeKeyValues(v: Json | undefined, path: string, depth: number): KeyValue[] {
   const arr = asArray(v, path);
-  const out: KeyValue[] = new Array(arr.length);
+  const out = new Array<KeyValue>(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const p = `${path}[${i}]`;
     const kv = asObject(arr[i], p);
@@ -336,7 +336,7 @@ function decodeScopeLogs(v: Json | undefined, path: string): ScopeLogs {
   const o = asObject(v, path);
   if (!o) throw new OtlpJsonError(path, 'must be an object');
   const recs = asArray(field(o, 'logRecords', 'log_records'), `${path}.logRecords`);
-  const logRecords: LogRecord[] = new Array(recs.length);
+  const logRecords = new Array<LogRecord>(recs.length);
   for (let i = 0; i < recs.length; i++) logRecords[i] = decodeLogRecord(recs[i], `${path}.logRecords[${i}]`);
   return {
     scope: decodeScope(o['scope'], `${path}.scope`),
@@ -349,7 +349,7 @@ function decodeResourceLogs(v: Json | undefined, path: string): ResourceLogs {
   const o = asObject(v, path);
   if (!o) throw new OtlpJsonError(path, 'must be an object');
   const sls = asArray(field(o, 'scopeLogs', 'scope_logs'), `${path}.scopeLogs`);
-  const scopeLogs: ScopeLogs[] = new Array(sls.length);
+  const scopeLogs = new Array<ScopeLogs>(sls.length);
   for (let i = 0; i < sls.length; i++) scopeLogs[i] = decodeScopeLogs(sls[i], `${path}.scopeLogs[${i}]`);
   return {
     resource: decodeResource(o['resource'], `${path}.resource`),
@@ -359,12 +359,12 @@ function decodeResourceLogs(v: Json | undefined, path: string): ResourceLogs {
 }
 
 /** Decodes OTLP/JSON text (or an already parsed value). Throws OtlpJsonError / SyntaxError. */
-export function decodeExportRequestJson(input: string | Buffer | unknown): ExportLogsServiceRequest {
-  const parsed = (typeof input === 'string' || Buffer.isBuffer(input) ? JSON.parse(input.toString()) : input) as Json;
+export function decodeExportRequestJson(input: unknown): ExportLogsServiceRequest {
+  const parsed = (typeof input === 'string' ? JSON.parse(input) : Buffer.isBuffer(input) ? JSON.parse(input.toString()) : input) as Json;
   const o = asObject(parsed, '$');
   if (!o) throw new OtlpJsonError('$', 'must be an object');
   const rls = asArray(field(o, 'resourceLogs', 'resource_logs'), 'resourceLogs');
-  const resourceLogs: ResourceLogs[] = new Array(rls.length);
+  const resourceLogs = new Array<ResourceLogs>(rls.length);
   for (let i = 0; i < rls.length; i++) resourceLogs[i] = decodeResourceLogs(rls[i], `resourceLogs[${i}]`);
   return { resourceLogs };
 }

@@ -5,7 +5,7 @@ import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from './mode
 
 const require = createRequire(import.meta.url);
 // Both src/ and dist/ sit beside generated/, so one relative path serves tests and the build.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- the generated protobufjs root is untyped */
 const root = require('../generated/otlp.cjs') as { opentelemetry: any; google: any };
 
 const v1 = root.opentelemetry.proto.collector.logs.v1;
@@ -13,6 +13,7 @@ const RequestCodec: MessageCodec = v1.ExportLogsServiceRequest;
 const ResponseCodec: MessageCodec = v1.ExportLogsServiceResponse;
 const StatusCodec: MessageCodec = root.google.rpc.Status;
 const RetryInfoCodec: MessageCodec = root.google.rpc.RetryInfo;
+/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
 
 /** Decodes an ExportLogsServiceRequest. Throws (protobufjs error) on malformed input. */
 export function decodeExportRequest(buf: Uint8Array): ExportLogsServiceRequest {
@@ -24,7 +25,7 @@ export function encodeExportRequest(req: ExportLogsServiceRequest): Uint8Array {
 }
 
 export function decodeExportResponse(buf: Uint8Array): ExportLogsServiceResponse {
-  return ResponseCodec.decode(buf) as ExportLogsServiceResponse;
+  return ResponseCodec.decode(buf);
 }
 
 export function encodeExportResponse(res: ExportLogsServiceResponse): Uint8Array {

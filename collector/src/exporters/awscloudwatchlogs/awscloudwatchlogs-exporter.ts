@@ -9,15 +9,16 @@ import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/
 
 type CloudWatchSdk = typeof import('@aws-sdk/client-cloudwatch-logs');
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { errorMessage, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { AwsCloudWatchLogsExporterConfig } from './config.js';
 import { compileNameTemplate, convertToCloudWatchLogs, type CloudWatchConvertOptions, type PutLogEventsCall } from './convert.js';
-import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
+import { SplitSendOutcome } from '../common/partial-delivery.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const DROPPED_EVENTS_METRIC = 'tributary_exporter_cloudwatch_dropped_log_events_total';
-export const TRUNCATED_EVENTS_METRIC = 'tributary_exporter_cloudwatch_truncated_log_events_total';
+export const DROPPED_EVENTS_METRIC = Metrics.cloudwatchDroppedEvents.name;
+export const TRUNCATED_EVENTS_METRIC = Metrics.cloudwatchTruncatedEvents.name;
 export const THROTTLE_BASE_MS = 1000;
 export const THROTTLE_MAX_MS = 30_000;
 
@@ -66,7 +67,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
       defaultRetentionDays: config.log_retention,
     };
     this.where = `exporter ${settings.id.id}`;
-    const dropped = settings.telemetry.counter(DROPPED_EVENTS_METRIC, 'Log events not sent to CloudWatch Logs, by reason (too_old, too_new, empty, rejected_by_service).');
+    const dropped = settings.telemetry.counter(Metrics.cloudwatchDroppedEvents);
     const id = settings.id.id;
     this.dropped = {
       too_old: dropped.bind({ exporter: id, reason: 'too_old' }),
@@ -74,7 +75,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
       empty: dropped.bind({ exporter: id, reason: 'empty' }),
       rejected_by_service: dropped.bind({ exporter: id, reason: 'rejected_by_service' }),
     };
-    this.truncated = settings.telemetry.counter(TRUNCATED_EVENTS_METRIC, 'Log events truncated to the CloudWatch Logs 256 KiB event limit.').bind({ exporter: id });
+    this.truncated = settings.telemetry.counter(Metrics.cloudwatchTruncatedEvents).bind({ exporter: id });
     this.log = new RateLimitedLog(settings.logger);
   }
 
@@ -129,18 +130,16 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
       if (first instanceof ThrottledError) throw new ThrottledError(msg, { retryAfterMs, cause: first });
       throw new RetryableError(msg, { retryAfterMs, cause: first });
     }
-    const retry: RecordRef[] = [];
-    const rejected: RecordRef[] = [];
-    let retryAfterMs: number | undefined;
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
     for (const f of failures) {
-      const into = f.error instanceof PermanentError ? rejected : retry;
-      for (const call of f.calls) for (const r of call.records) into.push(r);
-      const after = (f.error as { retryAfterMs?: number }).retryAfterMs;
-      if (after !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, after);
+      for (const call of f.calls) {
+        if (f.error instanceof PermanentError) outcome.addRejected(call.records, f.error.message);
+        else outcome.addRetry(call.records, f.error);
+      }
     }
-    throw new PartialSendError(
-      `${this.where}: ${failedCalls} of ${conv.calls.length} PutLogEvents calls failed (${retry.length} events to retry, ${rejected.length} refused): ${failures.map((f) => f.error.message).join('; ')}`,
-      { retry: batchFromRefs(retry, batch.receivedAt), rejected: batchFromRefs(rejected, batch.receivedAt), retryAfterMs },
+    throw outcome.error(
+      `${this.where}: ${failedCalls} of ${conv.calls.length} PutLogEvents calls failed (${outcome.retryCount} events to retry, ${outcome.rejectedCount} refused): ${failures.map((f) => f.error.message).join('; ')}`,
+      batch,
     );
   }
 

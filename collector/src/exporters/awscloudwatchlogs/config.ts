@@ -1,19 +1,12 @@
 /** Config of the `awscloudwatchlogs` exporter: upstream awscloudwatchlogsexporter keys, plus templated names. */
 import { z } from 'zod';
+import { httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
 
 /** The retention values CloudWatch Logs accepts (PutRetentionPolicy `retentionInDays`). */
 export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
-
-const optionalUrl = () =>
-  z.string().default('').refine((v) => {
-    if (v === '') return true;
-    if (!URL.canParse(v)) return false;
-    const p = new URL(v).protocol;
-    return p === 'http:' || p === 'https:';
-  }, { message: 'must be empty or an http:// or https:// URL' });
 
 /** A name template: literal text with `{attribute.key}` placeholders (record attributes, then resource). */
 const nameTemplate = (what: string) =>
@@ -29,7 +22,7 @@ export const awsCloudWatchLogsExporterConfigSchema = z.strictObject({
   /** AWS region; empty = the SDK's chain (AWS_REGION, AWS_DEFAULT_REGION, the shared config profile). */
   region: z.string().default(''),
   /** Endpoint override (an emulator, a VPC endpoint); empty = the regional AWS endpoint. */
-  endpoint: optionalUrl(),
+  endpoint: httpUrl('must be empty or an http:// or https:// URL', { allowEmpty: true }).default(''),
   /** Shared config/credentials profile; empty = AWS_PROFILE or `default`. */
   profile: z.string().default(''),
   /** Log group; may hold `{attr}` placeholders, e.g. `/app/{service.name}`. */

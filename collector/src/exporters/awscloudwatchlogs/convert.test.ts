@@ -1,6 +1,6 @@
 /**
  * Golden tests for `convertToCloudWatchLogs` on the shared record set. Every expected message below is
- * written by hand from EXPORTERS.md §4 (upstream `cwLogBody`: field order body, severity_number,
+ * written by hand from upstream `cwLogBody` (field order body, severity_number,
  * severity_text, dropped_attributes_count, flags, trace_id, span_id, attributes, scope, resource; all
  * omitempty; map keys sorted; `<>&` escaped as \u003c \u003e \u0026) and the PutLogEvents API limits.
  */

@@ -1,5 +1,5 @@
 /**
- * OTLP records → CloudWatch Logs `PutLogEvents` calls (EXPORTERS.md §4, AWS PutLogEvents API reference).
+ * OTLP records → CloudWatch Logs `PutLogEvents` calls (AWS PutLogEvents API reference).
  * Pure: the clock is a parameter. Every call returned is within the API limits: ≤10,000 events,
  * Σ(UTF-8 bytes of message + 26) ≤ 1,048,576, events sorted by timestamp, span ≤ 24 h; every event's
  * message is ≤ 256 KiB − 26 B (longer ones are truncated with a marker). Events more than 14 days old
@@ -19,7 +19,7 @@ import {
   type ResourceLogs,
 } from '@tributary/otlp';
 import { CLOUDWATCH_RETENTION_DAYS } from './config.js';
-import type { RecordRef } from '../common/record-refs.js';
+import type { RecordRef } from '../common/partial-delivery.js';
 
 export const EVENT_OVERHEAD_BYTES = 26;
 export const MAX_EVENT_BYTES = 256 * 1024;

@@ -1,24 +1,20 @@
 /**
  * The `azuremonitor` exporter: rows to the Azure Monitor Logs Ingestion API
  * (`POST {endpoint}/dataCollectionRules/{rule_id}/streams/{stream}?api-version=2023-01-01`) with an Entra
- * bearer token from @azure/identity (its own retries disabled), gzip, ≤ 1 MB per call, over a keep-alive
- * undici Pool. It never retries: failures are classified, and when some calls of a split batch succeeded
+ * bearer token from @azure/identity (its own retries disabled), gzip, ≤ 1 MB per call, over the shared
+ * HTTP client. It never retries: failures are classified, and when some calls of a split batch succeeded
  * it throws a PartialSendError with only the records still to send.
  */
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import { Pool, type Dispatcher } from 'undici';
 import type { TokenCredential } from '@azure/identity';
 import { nowNanos } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { readBounded } from '../common/response.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { compressBody, errorForHttpStatus, openHttpClient, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
+import { errorMessage, PermanentError, RetryableError } from '../../errors.js';
 import { compileColumns, type CompiledColumn } from './columns.js';
 import { resolveAuthType, type AzureMonitorExporterConfig } from './config.js';
-import { convertToIngestionRequests, selectRecords, type IngestionRequest, type RecordRef } from './convert.js';
-
-const gzip = promisify(gzipCb);
+import { SplitSendOutcome } from '../common/partial-delivery.js';
+import { convertToIngestionRequests, type IngestionRequest, type RecordRef } from './convert.js';
 
 /** Builds the configured @azure/identity credential (loaded on first use: it is large). */
 export async function createCredential(config: AzureMonitorExporterConfig): Promise<TokenCredential> {
@@ -49,8 +45,13 @@ export async function createCredential(config: AzureMonitorExporterConfig): Prom
   return a.client_id ? new identity.ManagedIdentityCredential({ ...common, clientId: a.client_id }) : new identity.ManagedIdentityCredential(common);
 }
 
+const INGESTION_STATUS: StatusPolicy = {
+  throttled: (s) => s === 429,
+  retryable: (s) => s >= 500 || s === 408 || s === 401,
+};
+
 /** Maps an answer of the ingestion API to a typed error (429 throttled; 5xx/408/401 retryable; other 4xx permanent). */
-export function ingestionError(where: string, status: number, retryAfter: string | undefined, body: string): Error {
+export function ingestionError(where: string, status: number, retryAfter: string | string[] | undefined, body: string): Error {
   let detail = body.trim();
   try {
     const parsed = JSON.parse(detail) as { error?: { code?: string; message?: string } };
@@ -59,11 +60,7 @@ export function ingestionError(where: string, status: number, retryAfter: string
     // plain text
   }
   if (detail.length > 300) detail = `${detail.slice(0, 300)}…`;
-  const msg = `${where}: HTTP ${status}${detail ? `: ${detail}` : ''}`;
-  const retryAfterMs = parseRetryAfter(retryAfter);
-  if (status === 429) return new ThrottledError(msg, { retryAfterMs });
-  if (status >= 500 || status === 408 || status === 401) return new RetryableError(msg, { retryAfterMs });
-  return new PermanentError(msg);
+  return errorForHttpStatus(where, status, detail, retryAfter, INGESTION_STATUS);
 }
 
 /** OAuth errors that no retry can fix: bad secret or assertion, unknown app or tenant, bad scope. */
@@ -85,7 +82,7 @@ export class AzureMonitorExporter implements LogsSender {
   private readonly where: string;
   private readonly columns: CompiledColumn[];
   private readonly scope: string;
-  private pool: Pool | undefined;
+  private client: HttpClient | undefined;
   private credential: TokenCredential | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: AzureMonitorExporterConfig, credential?: TokenCredential) {
@@ -96,15 +93,15 @@ export class AzureMonitorExporter implements LogsSender {
     this.credential = credential;
   }
 
-  async start(): Promise<void> {
+  async start(host?: Host): Promise<void> {
     this.credential ??= await createCredential(this.config);
-    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, { ...this.config, auth: undefined }, this.where, { auth: false });
   }
 
   async shutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 
   pathFor(stream: string): string {
@@ -120,9 +117,9 @@ export class AzureMonitorExporter implements LogsSender {
       maxRequestBytes: this.config.max_request_bytes,
       now: nowNanos(),
     });
-    const pool = this.pool;
+    const client = this.client;
     const credential = this.credential;
-    if (pool === undefined || credential === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    if (client === undefined || credential === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
 
     const rejected: RecordRef[] = [...oversize];
     const reasons: string[] = oversize.length ? [`${oversize.length} record(s) larger than ${this.config.max_request_bytes} bytes as one row`] : [];
@@ -137,7 +134,7 @@ export class AzureMonitorExporter implements LogsSender {
       } catch (err) {
         throw this.failure(batch, requests, i, sent, rejected, reasons, tokenError(`exporter ${this.settings.id.id}`, err, signal));
       }
-      const err = await this.post(pool, req, token, signal);
+      const err = await this.post(client, req, token, signal, batch);
       if (err === undefined) {
         sent++;
         continue;
@@ -153,33 +150,31 @@ export class AzureMonitorExporter implements LogsSender {
     if (rejected.length === 0) return;
     const message = `${this.where}: ${rejected.length} of ${batch.recordCount} record(s) rejected: ${reasons.join('; ')}`;
     if (sent === 0 && rejected.length === batch.recordCount && requests.length <= 1 && oversize.length === 0) throw new PermanentError(message);
-    throw new PartialSendError(message, { rejected: selectRecords(batch, rejected) });
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
+    outcome.addRejected(rejected, 'rejected');
+    throw outcome.error(message, batch);
   }
 
   /** A retryable failure at call `i`: the whole batch again when nothing was decided yet, else only calls i… */
   private failure(batch: LogsBatch, requests: IngestionRequest[], i: number, sent: number, rejected: RecordRef[], reasons: string[], err: Error): Error {
     if (err instanceof PermanentError && sent === 0 && rejected.length === 0 && requests.length === 1) return err;
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
+    outcome.addRejected(rejected, 'rejected');
+    const why = reasons.length ? `; ${reasons.join('; ')}` : '';
     if (err instanceof PermanentError) {
       // e.g. a refused credential: nothing more can be sent.
-      const all = [...rejected];
-      for (let k = i; k < requests.length; k++) all.push(...requests[k]!.records);
-      return new PartialSendError(`${err.message}${reasons.length ? `; ${reasons.join('; ')}` : ''}`, { rejected: selectRecords(batch, all) });
+      for (let k = i; k < requests.length; k++) outcome.addRejected(requests[k]!.records, err.message);
+      return outcome.error(`${err.message}${why}`, batch);
     }
     if (sent === 0 && rejected.length === 0) return err;
-    const retry: RecordRef[] = [];
-    for (let k = i; k < requests.length; k++) retry.push(...requests[k]!.records);
-    const retryAfterMs = err instanceof RetryableError || err instanceof ThrottledError ? err.retryAfterMs : undefined;
-    return new PartialSendError(`${err.message} (after ${sent} of ${requests.length} call(s) succeeded)${reasons.length ? `; ${reasons.join('; ')}` : ''}`, {
-      retry: selectRecords(batch, retry),
-      rejected: rejected.length ? selectRecords(batch, rejected) : undefined,
-      retryAfterMs,
-    });
+    for (let k = i; k < requests.length; k++) outcome.addPending(requests[k]!.records);
+    outcome.noteRetryError(err);
+    return outcome.error(`${err.message} (after ${sent} of ${requests.length} call(s) succeeded)${why}`, batch);
   }
 
-  private async post(pool: Pool, req: IngestionRequest, token: string, signal: AbortSignal): Promise<Error | undefined> {
-    const raw = Buffer.from(req.body, 'utf8');
+  private async post(client: HttpClient, req: IngestionRequest, token: string, signal: AbortSignal, batch: LogsBatch): Promise<Error | undefined> {
     const gz = this.config.compression === 'gzip';
-    const body = gz ? await gzip(raw) : raw;
+    const body = await compressBody(req.body, gz, this.config.compression_params.level);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       'content-type': 'application/json',
@@ -187,25 +182,13 @@ export class AzureMonitorExporter implements LogsSender {
     };
     if (gz) headers['content-encoding'] = 'gzip';
     const where = `${this.where}${this.url.pathname.replace(/\/+$/, '')}/dataCollectionRules/…/streams/${req.stream}`;
-    let res: Dispatcher.ResponseData;
+    let res;
     try {
-      res = await pool.request({ method: 'POST', path: this.pathFor(req.stream), headers, body, signal });
+      res = await client.request({ path: this.pathFor(req.stream), headers, body, signal, where, metadata: batch.metadata });
     } catch (err) {
-      if (signal.aborted) {
-        const reason: unknown = signal.reason;
-        return new RetryableError(`${where}: request aborted (${reason instanceof Error ? reason.message : String(reason ?? 'aborted')})`, { cause: err });
-      }
-      const code = (err as { code?: unknown }).code;
-      return new RetryableError(`${where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
+      return err as Error;
     }
-    let answer: Buffer;
-    try {
-      answer = await readBounded(res.body);
-    } catch (err) {
-      return new RetryableError(`${where}: reading the answer failed: ${errorMessage(err)}`, { cause: err });
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return undefined;
-    const ra = res.headers['retry-after'];
-    return ingestionError(where, res.statusCode, Array.isArray(ra) ? ra[0] : ra, answer.toString('utf8'));
+    if (res.status >= 200 && res.status < 300) return undefined;
+    return ingestionError(where, res.status, res.headers['retry-after'], res.body.toString('utf8'));
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Golden `convert` tests on the shared record set, expectations written by hand from EXPORTERS.md §8b and
+ * Golden `convert` tests on the shared record set, expectations written by hand from the upstream exporter and
  * the Logs Ingestion API docs (a JSON array of row objects; TimeGenerated as ISO 8601 UTC; ≤ 1 MB per
  * call), and the sender against a local HTTP endpoint with a stub credential (the real @azure/identity
  * chain is exercised end to end in test/exporter-azuremonitor.test.ts).
@@ -137,7 +137,8 @@ describe('azuremonitor convert (golden, default columns)', () => {
     recs[3] = { ...recs[3]!, body: { stringValue: '€'.repeat(2000) } }; // 6000 bytes, 2000 chars
     const limit = 4000;
     const { requests, oversize } = convertToIngestionRequests(req.resourceLogs, opts({ maxRequestBytes: limit }));
-    expect(oversize).toEqual([{ rl: 0, sl: 0, lr: 3 }]);
+    expect(oversize).toEqual([{ rl: req.resourceLogs[0], sl: req.resourceLogs[0]!.scopeLogs[0], lr: recs[3] }]);
+    expect(oversize[0]!.lr).toBe(recs[3]);
     let total = 0;
     for (const r of requests) {
       expect(Buffer.byteLength(r.body)).toBe(r.bytes);
@@ -157,7 +158,8 @@ describe('azuremonitor convert (golden, default columns)', () => {
 
   it('selectRecords keeps resource and scope, and only the chosen records', () => {
     const b = goldenBatch();
-    const sub = selectRecords(b, [{ rl: 0, sl: 1, lr: 2 }, { rl: 0, sl: 0, lr: 0 }]);
+    const rl = b.resourceLogs[0]!;
+    const sub = selectRecords(b, [{ rl, sl: rl.scopeLogs[0]!, lr: rl.scopeLogs[0]!.logRecords[0]! }, { rl, sl: rl.scopeLogs[1]!, lr: rl.scopeLogs[1]!.logRecords[2]! }]);
     expect(sub.recordCount).toBe(2);
     expect(sub.resourceLogs[0]!.resource).toBe(b.resourceLogs[0]!.resource);
     expect(sub.resourceLogs[0]!.scopeLogs.map((s) => s.logRecords.length)).toEqual([1, 1]);
@@ -166,7 +168,7 @@ describe('azuremonitor convert (golden, default columns)', () => {
 });
 
 describe('azuremonitor config', () => {
-  it('keys of the issue, defaults, and validation with paths', () => {
+  it('upstream keys, defaults, and validation with paths', () => {
     const c = azureMonitorExporterConfigSchema.parse(baseConfig);
     expect(c).toMatchObject({ api_version: '2023-01-01', compression: 'gzip', max_request_bytes: 1048576, columns: DEFAULT_COLUMNS, retention_streams: {} });
     expect(c.auth).toMatchObject({ authority_host: '', scope: 'https://monitor.azure.com//.default' });

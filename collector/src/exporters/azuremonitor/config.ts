@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { byteSize, section } from '../../config/schema-helpers.js';
+import { compressionSchema, httpClientTransportShape } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
 import { DEFAULT_COLUMNS, parseColumnSource } from './columns.js';
 
@@ -38,13 +39,14 @@ export const azureMonitorExporterConfigSchema = z
     stream_name: z.string().min(1),
     api_version: z.string().min(1).default('2023-01-01'),
     auth: azureMonitorAuthSchema,
-    compression: z.enum(['gzip', 'none']).default('gzip'),
+    compression: compressionSchema('gzip'),
     /** Largest uncompressed JSON body per call (≤ 1 MiB). */
     max_request_bytes: byteSize().prefault(MAX_REQUEST_BYTES).refine((n) => n >= 256 && n <= MAX_REQUEST_BYTES, { message: `must be between 256 and ${MAX_REQUEST_BYTES} bytes` }),
     /** Column → source. Replaces the default mapping when given (see README). */
     columns: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'column names are letters, digits and _'), z.string()).default(DEFAULT_COLUMNS),
     /** retention.class → stream (a stream whose DCR output table has that retention). Unlisted classes use stream_name. */
     retention_streams: z.record(z.string(), z.string().min(1)).default({}),
+    ...httpClientTransportShape,
     ...exporterHelperShape,
   })
   .superRefine((c, ctx) => {

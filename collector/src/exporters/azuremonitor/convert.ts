@@ -8,14 +8,11 @@
 import type Long from 'long';
 import { anyValueAsString, findAttribute, type ResourceLogs } from '@tributary/otlp';
 import type { LogsBatch } from '../../component.js';
+import { batchFromRefs, type RecordRef } from '../common/partial-delivery.js';
 import type { CompiledColumn, RecordContext } from './columns.js';
 
-/** Indices of one record in `resourceLogs[rl].scopeLogs[sl].logRecords[lr]`. */
-export interface RecordRef {
-  rl: number;
-  sl: number;
-  lr: number;
-}
+export type { RecordRef } from '../common/partial-delivery.js';
+
 
 export interface IngestionRequest {
   stream: string;
@@ -106,7 +103,7 @@ export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[]
         }
         const row = rowJson(o.columns, ctx, shared);
         const size = Buffer.byteLength(row, 'utf8');
-        const ref = { rl: i, sl: j, lr: k };
+        const ref: RecordRef = { rl, sl, lr: r };
         if (size + 2 > o.maxRequestBytes) {
           oversize.push(ref);
           continue;
@@ -132,24 +129,7 @@ export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[]
   return { requests, oversize };
 }
 
-/** A batch holding only the given records (resource and scope kept, records not copied). */
+/** A batch holding only the given records (resource, scope and metadata kept, records not copied). */
 export function selectRecords(batch: LogsBatch, refs: readonly RecordRef[]): LogsBatch {
-  const byRl = new Map<number, Map<number, number[]>>();
-  for (const ref of refs) {
-    let sls = byRl.get(ref.rl);
-    if (!sls) byRl.set(ref.rl, (sls = new Map()));
-    let lrs = sls.get(ref.sl);
-    if (!lrs) sls.set(ref.sl, (lrs = []));
-    lrs.push(ref.lr);
-  }
-  const resourceLogs: ResourceLogs[] = [];
-  for (const [rlIndex, sls] of [...byRl].sort((a, b) => a[0] - b[0])) {
-    const rl = batch.resourceLogs[rlIndex]!;
-    const scopeLogs = [...sls].sort((a, b) => a[0] - b[0]).map(([slIndex, lrs]) => {
-      const sl = rl.scopeLogs[slIndex]!;
-      return { ...sl, logRecords: lrs.sort((a, b) => a - b).map((n) => sl.logRecords[n]!) };
-    });
-    resourceLogs.push({ ...rl, scopeLogs });
-  }
-  return { ...batch, resourceLogs, recordCount: refs.length };
+  return batchFromRefs(refs, batch) ?? { ...batch, resourceLogs: [], recordCount: 0 };
 }

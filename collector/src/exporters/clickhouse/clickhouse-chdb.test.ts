@@ -21,7 +21,7 @@ type ChdbModule = { Session: new (path?: string) => ChdbSession };
 let chdb: ChdbModule | undefined;
 let loadError = '';
 try {
-  chdb = (await import('chdb' as string)) as ChdbModule;
+  chdb = (await import('chdb')) as ChdbModule;
 } catch (e) {
   loadError = (e as Error).message;
 }

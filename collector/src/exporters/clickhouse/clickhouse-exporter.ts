@@ -1,21 +1,16 @@
 /**
  * The `clickhouse` exporter: `INSERT INTO <db>.<table> FORMAT JSONEachRow` over the HTTP interface
- * (keep-alive undici Pool, optional gzip), one INSERT per batch. Before the first insert it asks
+ * (the shared HTTP client, optional gzip), one INSERT per batch. Before the first insert it asks
  * `SELECT version()` (layout `auto`) and, with `create_schema`, creates the database and table.
  * It never retries: failures are classified for the shared queue/retry helper.
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { readBounded } from '../common/response.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { compressBody, headerOf, openHttpClient, type HttpClient } from '../../config/http-client.js';
+import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import type { ClickHouseExporterConfig } from './config.js';
 import { convertToClickHouseRows, type ClickHouseLayout } from './convert.js';
 import { createDatabaseSql, createTableSql, insertSql, layoutForVersion, type SchemaOptions } from './schema.js';
-
-const gzip = promisify(gzipCb);
 
 /** Exception codes meaning the data (or statement) can never be accepted as sent. */
 const PERMANENT_CODES = new Set([
@@ -62,7 +57,7 @@ export class ClickHouseExporter implements LogsSender {
   private readonly headers: Record<string, string>;
   private readonly schema: SchemaOptions;
   private readonly insertPath: string;
-  private pool: Pool | undefined;
+  private client: HttpClient | undefined;
   private layout: ClickHouseLayout | undefined;
   private ready: Promise<ClickHouseLayout> | undefined;
 
@@ -86,8 +81,8 @@ export class ClickHouseExporter implements LogsSender {
     if (config.schema !== 'auto') this.layout = config.schema;
   }
 
-  async start(): Promise<void> {
-    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  async start(host?: Host): Promise<void> {
+    this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, this.config, this.where);
   }
 
   /** The table layout in use (after the first send). */
@@ -101,14 +96,14 @@ export class ClickHouseExporter implements LogsSender {
     if (rows.length === 0) return;
     const raw = Buffer.from(rows, 'utf8');
     const gz = this.config.compression === 'gzip';
-    const body = gz ? await gzip(raw) : raw;
-    await this.post(this.insertPath, body, signal, gz);
+    const body = await compressBody(raw, gz, this.config.compression_params.level);
+    await this.post(this.insertPath, body, signal, gz, batch);
   }
 
   async shutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 
   /** Layout detection and schema creation, once; a failure is retried on the next send. */
@@ -147,32 +142,12 @@ export class ClickHouseExporter implements LogsSender {
     return `${base}?${params.toString()}`;
   }
 
-  private async post(path: string, body: Buffer | undefined, signal: AbortSignal, gzipped: boolean): Promise<string> {
-    const pool = this.pool;
-    if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+  private async post(path: string, body: Uint8Array | undefined, signal: AbortSignal, gzipped: boolean, batch?: LogsBatch): Promise<string> {
+    const client = this.client;
+    if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
     const headers = gzipped ? { ...this.headers, 'content-encoding': 'gzip' } : this.headers;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await pool.request({ method: 'POST', path, headers, body: body ?? '', signal });
-    } catch (err) {
-      if (signal.aborted) {
-        const reason: unknown = signal.reason;
-        throw new RetryableError(`${this.where}: request aborted (${reason instanceof Error ? reason.message : String(reason ?? 'aborted')})`, { cause: err });
-      }
-      const code = (err as { code?: unknown }).code;
-      throw new RetryableError(`${this.where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
-    }
-    let answer: Buffer;
-    try {
-      answer = await readBounded(res.body);
-    } catch (err) {
-      throw new RetryableError(`${this.where}: reading the answer failed: ${errorMessage(err)}`, { cause: err });
-    }
-    if (res.statusCode === 200) return answer.toString('utf8');
-    const h = (n: string): string | undefined => {
-      const v = res.headers[n];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    throw clickHouseError(this.where, res.statusCode, h('x-clickhouse-exception-code'), h('retry-after'), answer.toString('utf8'));
+    const res = await client.request({ path, headers, body: body ?? '', signal, metadata: batch?.metadata });
+    if (res.status === 200) return res.body.toString('utf8');
+    throw clickHouseError(this.where, res.status, headerOf(res.headers, 'x-clickhouse-exception-code'), headerOf(res.headers, 'retry-after'), res.body.toString('utf8'));
   }
 }

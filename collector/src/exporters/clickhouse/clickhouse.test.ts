@@ -1,5 +1,5 @@
 /**
- * Golden `convert` tests on the shared record set, with expectations written by hand from EXPORTERS.md §7
+ * Golden `convert` tests on the shared record set, with expectations written by hand from upstream clickhouseexporter
  * (fill rules: Timestamp = time else observed; hex IDs or ""; Body/attributes = AsString; ServiceName =
  * resource service.name), plus the SQL text and error classification.
  */
@@ -230,7 +230,7 @@ describe('clickhouse SQL', () => {
 });
 
 describe('clickhouse config and errors', () => {
-  it('defaults and keys of the issue', () => {
+  it('defaults and upstream keys', () => {
     const c = clickHouseExporterConfigSchema.parse({ endpoint: 'http://127.0.0.1:8123' });
     expect(c).toMatchObject({ database: 'default', logs_table_name: 'otel_logs', create_schema: true, ttl: 0, username: 'default', password: '',
       cluster_name: '', table_engine: { name: 'MergeTree', params: '' }, schema: 'auto', compression: 'gzip', timeout: 5000 });

@@ -1,21 +1,12 @@
 /** Config of the `clickhouse` exporter: upstream clickhouseexporter keys (HTTP interface) plus Tributary additions. */
 import { z } from 'zod';
 import { duration, section } from '../../config/schema-helpers.js';
+import { compressionSchema, httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
-
-const httpUrl = () =>
-  z.string().refine(
-    (v) => {
-      if (!URL.canParse(v)) return false;
-      const p = new URL(v).protocol;
-      return p === 'http:' || p === 'https:';
-    },
-    { message: 'must be an http:// or https:// URL (the ClickHouse HTTP interface, e.g. http://127.0.0.1:8123)' },
-  );
 
 export const clickHouseExporterConfigSchema = z.strictObject({
   /** The HTTP interface, e.g. `http://127.0.0.1:8123`. */
-  endpoint: httpUrl(),
+  endpoint: httpUrl('must be an http:// or https:// URL (the ClickHouse HTTP interface, e.g. http://127.0.0.1:8123)'),
   database: z.string().min(1).default('default'),
   logs_table_name: z.string().min(1).default('otel_logs'),
   /** Create the database and the logs table (IF NOT EXISTS) before the first insert. */
@@ -35,7 +26,8 @@ export const clickHouseExporterConfigSchema = z.strictObject({
   /** Tributary: table layout. `auto` asks `SELECT version()`: ≥ 21.8 → `modern`, older → `legacy` (see README). */
   schema: z.enum(['auto', 'modern', 'legacy']).default('auto'),
   /** Tributary: compress the INSERT body. */
-  compression: z.enum(['gzip', 'none']).default('gzip'),
+  compression: compressionSchema('gzip'),
+  ...httpClientSettingsShape,
   ...exporterHelperShape,
 });
 

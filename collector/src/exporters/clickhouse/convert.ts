@@ -1,5 +1,5 @@
 /**
- * `convert` for ClickHouse: the OTLP record model → a `JSONEachRow` body for one `INSERT` (EXPORTERS.md §7:
+ * `convert` for ClickHouse: the OTLP record model → a `JSONEachRow` body for one `INSERT` (as upstream:
  * one INSERT per pushed batch). Pure: the only outside input, "now" for records with no timestamp, is a
  * parameter.
  *
@@ -15,7 +15,6 @@ import {
   isEmptyId,
   isZeroNanos,
   nanosToDecimal,
-  type AnyValue,
   type KeyValue,
   type LogRecord,
   type ResourceLogs,
@@ -56,7 +55,7 @@ function mapJson(kvs: readonly KeyValue[] | null | undefined): string {
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     if (i > 0) s += ',';
-    s += q(kv.key) + ':' + q(anyValueAsString(kv.value as AnyValue | null | undefined));
+    s += q(kv.key) + ':' + q(anyValueAsString(kv.value));
   }
   return s + '}';
 }
@@ -73,7 +72,7 @@ function nestedJson(name: string, kvs: readonly KeyValue[] | null | undefined): 
         values += ',';
       }
       keys += q(kv.key);
-      values += q(anyValueAsString(kv.value as AnyValue | null | undefined));
+      values += q(anyValueAsString(kv.value));
     }
   }
   return `"${name}.Key":${keys}],"${name}.Value":${values}]`;
@@ -83,7 +82,7 @@ function hexOrEmpty(id: Uint8Array | null | undefined): string {
   return id == null || isEmptyId(id) ? '' : idToHex(id);
 }
 
-/** The record's time: time_unix_nano, else observed_time_unix_nano, else `now` (EXPORTERS.md §0). */
+/** The record's time: time_unix_nano, else observed_time_unix_nano, else `now`. */
 function recordTime(r: LogRecord, now: Long): Long {
   if (!isZeroNanos(r.timeUnixNano)) return r.timeUnixNano;
   if (!isZeroNanos(r.observedTimeUnixNano)) return r.observedTimeUnixNano;

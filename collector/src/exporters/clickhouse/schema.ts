@@ -53,7 +53,7 @@ export function ttlClause(ttlMs: number): string {
   return s;
 }
 
-/** The modern `otel_logs` table (EXPORTERS.md §7) plus RetentionClass / RetentionDays. */
+/** The modern `otel_logs` table plus RetentionClass / RetentionDays. */
 export function createModernTableSql(o: SchemaOptions): string {
   return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(o.database)}.${quoteIdentifier(o.table)}${onCluster(o)} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),

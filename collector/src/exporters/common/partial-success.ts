@@ -6,8 +6,9 @@
 import type { ExportLogsServiceResponse } from '@tributary/otlp';
 import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
 import type { BoundCounter, Telemetry } from '../../telemetry/metrics.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const PARTIAL_REJECTED_METRIC = 'tributary_exporter_partial_rejected_log_records_total';
+export const PARTIAL_REJECTED_METRIC = Metrics.exporterPartialRejected.name;
 
 const MAX_MESSAGE = 256;
 
@@ -21,7 +22,7 @@ export class PartialSuccessHandler {
 
   constructor(exporterId: string, logger: Logger, telemetry: Telemetry) {
     this.rejected = telemetry
-      .counter(PARTIAL_REJECTED_METRIC, 'Log records the destination refused in an OTLP partial success answer.')
+      .counter(Metrics.exporterPartialRejected)
       .bind({ exporter: exporterId });
     this.log = new RateLimitedLog(logger);
   }

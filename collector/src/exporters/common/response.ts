@@ -1,34 +1,7 @@
-/** Reading and interpreting OTLP/HTTP answers: bounded body reads, google.rpc.Status decoding, error typing. */
+/** Interpreting OTLP/HTTP answers: google.rpc.Status decoding and error typing (OTLP status policy). */
 import { decodeExportResponse, decodeExportResponseJson, decodeRpcStatus, retryDelayFromStatus, type ExportLogsServiceResponse } from '@tributary/otlp';
-import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { errorForHttpStatus, OTLP_STATUS } from '../../config/http-client.js';
 import { truncate } from './partial-success.js';
-
-/** Like upstream (maxHTTPResponseReadBytes): never buffer more than this of an answer. */
-export const MAX_RESPONSE_BYTES = 64 * 1024;
-
-const EMPTY = Buffer.alloc(0);
-
-/** Reads at most `limit` bytes of a body, then drops the rest (the connection is closed if it was cut). */
-export async function readBounded(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, limit = MAX_RESPONSE_BYTES): Promise<Buffer> {
-  let chunks: Buffer[] | undefined;
-  let first: Buffer | undefined;
-  let size = 0;
-  for await (const chunk of body) {
-    if (size + chunk.length > limit) {
-      const rest = chunk.subarray(0, limit - size);
-      if (first === undefined) first = rest;
-      else (chunks ??= [first]).push(rest);
-      size = limit;
-      body.destroy();
-      break;
-    }
-    if (first === undefined) first = chunk;
-    else (chunks ??= [first]).push(chunk);
-    size += chunk.length;
-  }
-  if (chunks) return Buffer.concat(chunks, size);
-  return first ?? EMPTY;
-}
 
 export type BodyKind = 'proto' | 'json' | 'other';
 
@@ -103,11 +76,5 @@ export function errorForStatus(
   kind: BodyKind,
 ): Error {
   const info = decodeFailureBody(body, kind);
-  const detail = info.message ? `: ${truncate(info.message.trim())}` : '';
-  const message = `${where}: HTTP ${statusCode}${detail}`;
-  const header = Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader;
-  const retryAfterMs = parseRetryAfter(header) ?? info.retryAfterMs;
-  if (statusCode === 429) return new ThrottledError(message, { retryAfterMs });
-  if (statusCode === 502 || statusCode === 503 || statusCode === 504) return new RetryableError(message, { retryAfterMs });
-  return new PermanentError(message);
+  return errorForHttpStatus(where, statusCode, info.message ? truncate(info.message.trim()) : '', retryAfterHeader, OTLP_STATUS, info.retryAfterMs);
 }

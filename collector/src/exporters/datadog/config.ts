@@ -1,17 +1,8 @@
 /** Config of the `datadog` exporter (logs): upstream datadogexporter keys and defaults, plus `retention_tags`. */
 import { z } from 'zod';
 import { section } from '../../config/schema-helpers.js';
+import { httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
-
-const httpUrl = () =>
-  z.string().refine(
-    (v) => {
-      if (!URL.canParse(v)) return false;
-      const p = new URL(v).protocol;
-      return p === 'http:' || p === 'https:';
-    },
-    { message: 'must be an http:// or https:// URL' },
-  );
 
 export const datadogExporterConfigSchema = z.strictObject({
   api: section({
@@ -42,6 +33,7 @@ export const datadogExporterConfigSchema = z.strictObject({
   traces: z.record(z.string(), z.unknown()).optional(),
   host_metadata: z.record(z.string(), z.unknown()).optional(),
   only_metadata: z.boolean().optional(),
+  ...httpClientSettingsShape,
   ...exporterHelperShape,
 });
 

@@ -2,7 +2,7 @@
  * OTLP log records → Datadog v2 logs intake items (`datadogV2.HTTPLogItem`: named fields `ddsource`,
  * `ddtags`, `hostname`, `message`, `service` + every other property flattened at the top level), grouped
  * per (ddtags, service, ddsource) and split into request bodies (JSON arrays) within the intake limits.
- * EXPORTERS.md §1; upstream `pkg/opentelemetry-mapping-go/otlp/logs/transform.go` (datadog-agent).
+ * upstream `pkg/opentelemetry-mapping-go/otlp/logs/transform.go` (datadog-agent).
  *
  * Pure: no I/O, no clock. Work that depends only on the resource or the scope is done once per
  * ResourceLogs / ScopeLogs.
@@ -19,7 +19,7 @@ import {
   type LogRecord,
   type ResourceLogs,
 } from '@tributary/otlp';
-import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/split-send.js';
+import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/partial-delivery.js';
 
 /** Intake limits (Datadog "Send logs" API): per payload (uncompressed), per array, per log. */
 export const DATADOG_MAX_PAYLOAD_BYTES = 5_000_000;

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { testSettings } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { anyValueFrom, idFromHex, keyValuesFrom, nanosFromDecimal } from '@tributary/otlp';
 import type { LogRecord, ResourceLogs } from '@tributary/otlp';
 import type { LogsBatch } from '../../component.js';
-import { parseComponentId } from '../../component.js';
-import { silentLogger } from '../../telemetry/logger.js';
-import { Telemetry } from '../../telemetry/metrics.js';
+
+
+
 import { debugExporterConfigSchema, debugExporterFactory, DebugSender } from './index.js';
 import { severityName } from './format.js';
 
@@ -58,7 +59,7 @@ describe('debug exporter config', () => {
     expect(() => debugExporterConfigSchema.parse({ verbosity: 'loud' })).toThrow();
     expect(() => debugExporterConfigSchema.parse({ colour: true })).toThrow();
     const sender = debugExporterFactory.create(
-      { id: parseComponentId('debug'), logger: silentLogger, telemetry: new Telemetry() },
+      testSettings('debug'),
       debugExporterConfigSchema.parse({ verbosity: 'detailed' }),
     );
     expect(sender).toBeInstanceOf(DebugSender);

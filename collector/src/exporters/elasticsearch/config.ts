@@ -1,17 +1,8 @@
 /** Config of the `elasticsearch` exporter: upstream elasticsearchexporter keys and defaults (see README.md). */
 import { z } from 'zod';
 import { byteSize, section } from '../../config/schema-helpers.js';
+import { clientHeaders, compressionSchema, httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
-
-const httpUrl = () =>
-  z.string().refine(
-    (v) => {
-      if (!URL.canParse(v)) return false;
-      const p = new URL(v).protocol;
-      return p === 'http:' || p === 'https:';
-    },
-    { message: 'must be an http:// or https:// URL' },
-  );
 
 export const MAPPING_MODES = ['otel', 'ecs', 'none', 'raw', 'bodymap'] as const;
 export type MappingMode = (typeof MAPPING_MODES)[number];
@@ -47,8 +38,8 @@ export const elasticsearchExporterConfigSchema = z
     user: z.string().min(1).optional(),
     password: z.string().optional(),
     /** Extra request headers (values may be secrets: never logged). */
-    headers: z.record(z.string(), z.string()).default({}),
-    compression: z.enum(['gzip', 'none']).default('gzip'),
+    headers: clientHeaders(),
+    compression: compressionSchema('gzip'),
     flush: section({
       /** Upper bound of one bulk request body (uncompressed NDJSON). */
       bytes: byteSize().prefault(5_000_000),
@@ -57,12 +48,7 @@ export const elasticsearchExporterConfigSchema = z
     retention: section({
       classes: z.record(z.string(), retentionTargetSchema).default({}),
     }),
-    tls: section({
-      insecure_skip_verify: z.boolean().default(false),
-      ca_file: z.string().min(1).optional(),
-      cert_file: z.string().min(1).optional(),
-      key_file: z.string().min(1).optional(),
-    }),
+    ...httpClientSettingsShape,
     ...exporterHelperShape,
   })
   .superRefine((c, ctx) => {

@@ -1,5 +1,5 @@
 /**
- * Golden tests of `convertToBulk`. Every expected document below is written by hand from EXPORTERS.md §3
+ * Golden tests of `convertToBulk`. Every expected document below is written by hand from upstream
  * and the upstream elasticsearchexporter docs (DOCUMENT_STRUCTURE.md, README), not produced by the code.
  * Bodies are compared as parsed JSON.
  */

@@ -11,7 +11,7 @@ import {
   anyValueAsString, idToHex, int64ToString, isZeroNanos, nanosToDecimal, nanosToIso,
   type AnyValue, type KeyValue, type Long, type LogRecord, type ResourceLogs, type ScopeLogs,
 } from '@tributary/otlp';
-import type { RecordRef } from '../common/partial-send.js';
+import type { RecordRef } from '../common/partial-delivery.js';
 import type { ElasticsearchExporterConfig, MappingMode } from './config.js';
 
 export interface RetentionTarget {

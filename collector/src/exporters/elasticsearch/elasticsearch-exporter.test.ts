@@ -1,8 +1,7 @@
 /** Unit tests of the elasticsearch sender against a local HTTP server: auth, headers, answers → error classes. */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingServers, serveMapped } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { nanosFromDecimal, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -16,34 +15,18 @@ const SECRET = 'c2VjcmV0LWlkOnNlY3JldC1rZXk=';
 interface Seen { url: string; headers: IncomingHttpHeaders; body: string }
 interface Reply { status: number; body?: unknown; headers?: Record<string, string> }
 
-let server: Server | undefined;
 let exporter: ElasticsearchExporter | undefined;
+const serve = (reply: (seen: Seen, i: number) => Reply) =>
+  serveMapped<Seen>((req) => ({ url: req.url, headers: req.headers, body: req.body.toString('utf8') }), (s, i) => {
+    const r = reply(s, i);
+    return { status: r.status, headers: { 'content-type': 'application/json', ...r.headers }, body: r.body === undefined ? '' : JSON.stringify(r.body) };
+  });
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r()));
-  server = undefined;
+  await closeRecordingServers();
 });
-
-async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-      const s: Seen = { url: req.url ?? '', headers: req.headers, body: body.toString('utf8') };
-      const r = reply(s, seen.length);
-      seen.push(s);
-      res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers });
-      res.end(r.body === undefined ? '' : JSON.stringify(r.body));
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
-}
 
 function settings(lines: string[] = []): CreateSettings {
   return { id: { type: 'elasticsearch', name: '', id: 'elasticsearch' }, logger: createLogger({ write: (l) => lines.push(l), level: 'debug' }), telemetry: new Telemetry() };
@@ -165,7 +148,7 @@ describe('elasticsearch sender', () => {
     const e = await make({ endpoint: 'http://127.0.0.1:9', api_key: SECRET }, lines);
     const err = await e.send(batch(1), never).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(RetryableError);
-    expect(String((err as Error).message)).not.toContain(SECRET);
+    expect((err as Error).message).not.toContain(SECRET);
     await e.shutdown();
     const { url } = await serve(() => ({ status: 200, body: {} }));
     const e2 = await make({ endpoint: url, api_key: SECRET }, lines);

@@ -2,21 +2,14 @@
  * The `elasticsearch` exporter: POSTs `_bulk` NDJSON (from convert.ts) over keep-alive undici Pools, one
  * per node, and classifies the answers: request level (429 / 5xx / 4xx) and item level (`errors: true`).
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import fs from 'node:fs/promises';
-import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { compressBody, errorForHttpStatus, openHttpClient, SERVER_ERROR_STATUS, userHeaders, type HttpClient } from '../../config/http-client.js';
+import { PermanentError, RetryableError } from '../../errors.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { bulkUrls, type ElasticsearchExporterConfig } from './config.js';
 import { BulkConverter, esConvertOptions, type BulkRequest } from './convert.js';
-import { SplitSendOutcome } from '../common/partial-send.js';
-
-const gzip = promisify(gzipCb);
-
-const RESERVED_HEADERS = new Set(['content-type', 'content-encoding', 'content-length', 'host', 'transfer-encoding', 'connection']);
+import { SplitSendOutcome } from '../common/partial-delivery.js';
 
 /** A bulk answer lists every item; 10k items are ~1 MB. Read at most this much. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -34,20 +27,6 @@ interface BulkResponse {
   items?: Record<string, BulkItemResult>[];
 }
 
-async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy();
-      throw new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
-
 function clip(s: string, n = 300): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
@@ -61,20 +40,12 @@ export class ElasticsearchExporter implements LogsSender {
   private readonly urls: URL[];
   private readonly headers: Record<string, string>;
   private readonly converter: BulkConverter;
-  private pools: Pool[] = [];
+  private clients: HttpClient[] = [];
   private next = 0;
 
   constructor(private readonly settings: CreateSettings, private readonly config: ElasticsearchExporterConfig) {
     this.urls = bulkUrls(config);
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    for (const [name, value] of Object.entries(config.headers)) {
-      const lower = name.toLowerCase();
-      if (RESERVED_HEADERS.has(lower)) {
-        settings.logger.warn('ignoring reserved header in headers', { header: lower });
-        continue;
-      }
-      headers[lower] = value;
-    }
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...userHeaders(config.headers) };
     if (config.api_key !== undefined) headers['authorization'] = `ApiKey ${config.api_key}`;
     else if (config.user !== undefined) headers['authorization'] = `Basic ${Buffer.from(`${config.user}:${config.password ?? ''}`).toString('base64')}`;
     headers['content-type'] = 'application/x-ndjson';
@@ -83,30 +54,16 @@ export class ElasticsearchExporter implements LogsSender {
     this.converter = new BulkConverter(esConvertOptions(config));
   }
 
-  async start(): Promise<void> {
-    let ca: Buffer | undefined;
-    let cert: Buffer | undefined;
-    let key: Buffer | undefined;
-    const tls = this.config.tls;
-    try {
-      if (tls.ca_file) ca = await fs.readFile(tls.ca_file);
-      if (tls.cert_file) cert = await fs.readFile(tls.cert_file);
-      if (tls.key_file) key = await fs.readFile(tls.key_file);
-    } catch (err) {
-      throw new Error(`exporter ${this.settings.id.id}: reading TLS files: ${errorMessage(err)}`);
-    }
-    this.pools = this.urls.map((u) => new Pool(u.origin, {
-      connect: u.protocol === 'https:' ? { ca, cert, key, rejectUnauthorized: !tls.insecure_skip_verify } : undefined,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-    }));
+  async start(host?: Host): Promise<void> {
+    const ctx = { name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host };
+    this.clients = await Promise.all(this.urls.map((u) => openHttpClient(ctx, u, this.config, `exporter ${this.settings.id.id}: POST ${u.origin}${u.pathname}`)));
   }
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
-    if (this.pools.length === 0) throw new RetryableError(`exporter ${this.settings.id.id}: exporter is not started`);
+    if (this.clients.length === 0) throw new RetryableError(`exporter ${this.settings.id.id}: exporter is not started`);
     // "now" (for records without any timestamp) is passed in: the converter itself stays pure.
     const { requests, rejected } = this.converter.convert(batch.resourceLogs, nowNanos());
-    const pick = this.next++ % this.pools.length;
+    const pick = this.next++ % this.clients.length;
     const url = this.urls[pick]!;
     const where = `exporter ${this.settings.id.id}: POST ${url.origin}${url.pathname}`;
     const outcome = new SplitSendOutcome(where, batch.recordCount);
@@ -115,7 +72,7 @@ export class ElasticsearchExporter implements LogsSender {
       const req = requests[i]!;
       let err: Error | undefined;
       try {
-        err = await this.sendOne(this.pools[pick]!, url, where, req, outcome, signal);
+        err = await this.sendOne(this.clients[pick]!, url, where, req, outcome, signal, batch);
       } catch (e) {
         err = e as Error;
       }
@@ -129,29 +86,16 @@ export class ElasticsearchExporter implements LogsSender {
       for (let j = i + 1; j < requests.length; j++) outcome.addRetry(requests[j]!.records, err);
       break;
     }
-    outcome.finish(batch.receivedAt);
+    outcome.finish(batch);
   }
 
   /** Sends one bulk request; item failures go into `outcome`. Returns (not throws) a request-level error. */
-  private async sendOne(pool: Pool, url: URL, where: string, req: BulkRequest, outcome: SplitSendOutcome, signal: AbortSignal): Promise<Error | undefined> {
-    const body = this.config.compression === 'gzip' ? await gzip(req.body) : req.body;
-    let res: Dispatcher.ResponseData;
-    let answer: Buffer;
-    try {
-      res = await pool.request({ method: 'POST', path: url.pathname + BULK_QUERY, headers: this.headers, body, signal });
-      answer = await readAll(res.body);
-    } catch (err) {
-      return this.transportError(where, err, signal);
-    }
-    const status = res.statusCode;
-    if (status < 200 || status >= 300) {
-      const header = res.headers['retry-after'];
-      const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header);
-      const message = `${where}: HTTP ${status}${describeError(answer)}`;
-      if (status === 429) return new ThrottledError(message, { retryAfterMs });
-      if (status >= 500 || status === 408) return new RetryableError(message, { retryAfterMs });
-      return new PermanentError(message);
-    }
+  private async sendOne(client: HttpClient, url: URL, where: string, req: BulkRequest, outcome: SplitSendOutcome, signal: AbortSignal, batch: LogsBatch): Promise<Error | undefined> {
+    const body = await compressBody(req.body, this.config.compression === 'gzip', this.config.compression_params.level);
+    const res = await client.request({ path: url.pathname + BULK_QUERY, headers: this.headers, body, signal, where, metadata: batch.metadata, maxAnswerBytes: MAX_RESPONSE_BYTES, failAboveMax: true });
+    const answer = res.body;
+    const status = res.status;
+    if (status < 200 || status >= 300) return errorForHttpStatus(where, status, describeError(answer), res.headers['retry-after'], SERVER_ERROR_STATUS);
     let parsed: BulkResponse;
     try {
       parsed = JSON.parse(answer.toString('utf8')) as BulkResponse;
@@ -179,33 +123,23 @@ export class ElasticsearchExporter implements LogsSender {
   }
 
   async shutdown(): Promise<void> {
-    const pools = this.pools;
-    this.pools = [];
-    await Promise.all(pools.map((p) => p.close()));
-  }
-
-  private transportError(where: string, err: unknown, signal: AbortSignal): RetryableError {
-    if (signal.aborted) {
-      const reason: unknown = signal.reason;
-      const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-      return new RetryableError(`${where}: request aborted (${why})`, { cause: err });
-    }
-    const code = (err as { code?: unknown }).code;
-    return new RetryableError(`${where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
+    const clients = this.clients;
+    this.clients = [];
+    await Promise.all(clients.map((c) => c.close()));
   }
 }
 
-/** `: <type>: <reason>` from an Elasticsearch error body, else a clipped text. */
+/** `<type>: <reason>` from an Elasticsearch error body, else a clipped text. */
 function describeError(body: Buffer): string {
   if (body.length === 0) return '';
   const text = body.toString('utf8');
   try {
     const parsed = JSON.parse(text) as { error?: { type?: string; reason?: string } | string };
     const e = parsed.error;
-    if (typeof e === 'string') return `: ${clip(e)}`;
-    if (e && typeof e === 'object') return `: ${e.type ?? 'error'}${e.reason ? `: ${clip(e.reason)}` : ''}`;
+    if (typeof e === 'string') return clip(e);
+    if (e && typeof e === 'object') return `${e.type ?? 'error'}${e.reason ? `: ${clip(e.reason)}` : ''}`;
   } catch {
     // not JSON
   }
-  return `: ${clip(text.trim())}`;
+  return clip(text.trim());
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { testSettings } from '../../../../test/kit/index.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,12 +10,11 @@ import {
   nanosToDecimal,
 } from '@tributary/otlp';
 import type { LogRecord, ResourceLogs } from '@tributary/otlp';
-import { parseComponentId } from '../../component.js';
 import type { CreateSettings, Host, LogsBatch } from '../../component.js';
 import { RetryableError } from '../../errors.js';
 import { QueuedRetryExporter } from '../../pipeline/exporter-helper.js';
 import { silentLogger } from '../../telemetry/logger.js';
-import { Counter, MetricNames, Telemetry } from '../../telemetry/metrics.js';
+import { Counter, MetricNames } from '../../telemetry/metrics.js';
 import { FileExporter, fileExporterConfigSchema, fileExporterFactory } from './index.js';
 
 const dirs: string[] = [];
@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
 });
 
-const settings = (): CreateSettings => ({ id: parseComponentId('file'), logger: silentLogger, telemetry: new Telemetry() });
+const settings = (): CreateSettings => testSettings('file');
 const signal = new AbortController().signal;
 
 function record(i: number, over: Partial<LogRecord> = {}): LogRecord {

@@ -1,21 +1,15 @@
 /** Config of the `googlecloud` exporter: upstream googlecloudexporter keys (logs part), REST endpoint. */
 import { z } from 'zod';
 import { section } from '../../config/schema-helpers.js';
+import { compressionSchema, httpClientTransportShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
-
-const httpUrl = () =>
-  z.string().refine((v) => {
-    if (!URL.canParse(v)) return false;
-    const p = new URL(v).protocol;
-    return p === 'http:' || p === 'https:';
-  }, { message: 'must be an http:// or https:// URL' });
 
 export const googleCloudLogConfigSchema = section({
   /** Base URL of the Cloud Logging REST API; entries go to `<endpoint>/v2/entries:write`. */
   endpoint: httpUrl().default('https://logging.googleapis.com'),
   /** Log name used when a record has no `gcp.log_name` attribute. */
   default_log_name: z.string().default(''),
-  compression: z.enum(['gzip', 'none']).default('none'),
+  compression: compressionSchema('none'),
   /** Add service.name / service.namespace / service.instance.id as entry labels. */
   service_resource_labels: z.boolean().default(true),
   /** Turn ERROR-or-worse records into Error Reporting events (`@type` ReportedErrorEvent). */
@@ -35,6 +29,7 @@ export const googleCloudExporterConfigSchema = z.strictObject({
   /** Bill quota to the destination project (`x-goog-user-project`). */
   destination_project_quota: z.boolean().default(false),
   log: googleCloudLogConfigSchema,
+  ...httpClientTransportShape,
   ...exporterHelperShape,
 });
 

@@ -1,6 +1,6 @@
 /**
  * Golden tests for `convertToCloudLogging` on the shared record set. The expected entries are written by
- * hand from EXPORTERS.md §5 and the Cloud Logging v2 REST reference (LogEntry, MonitoredResource,
+ * hand from the Cloud Logging v2 REST reference (LogEntry, MonitoredResource,
  * HttpRequest, LogSplit; severity enum; proto3 JSON: int64 as strings, Duration as "1.5s").
  */
 import Long from 'long';

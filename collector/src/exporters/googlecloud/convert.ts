@@ -1,5 +1,5 @@
 /**
- * OTLP records → Cloud Logging `entries:write` request bodies (EXPORTERS.md §5; Cloud Logging REST v2
+ * OTLP records → Cloud Logging `entries:write` request bodies (Cloud Logging REST v2
  * LogEntry). Pure: the clock is a parameter. Each entry is ≤ 256,000 B (JSON-encoded; long text payloads
  * are split into several entries with `split`), each request body < 10,000,000 B.
  */
@@ -18,7 +18,7 @@ import {
   type ResourceLogs,
 } from '@tributary/otlp';
 import { parseDuration } from '../../config/schema-helpers.js';
-import type { RecordRef } from '../common/record-refs.js';
+import type { RecordRef } from '../common/partial-delivery.js';
 
 export const MAX_ENTRY_BYTES = 256_000;
 export const MAX_REQUEST_BYTES = 10_000_000;

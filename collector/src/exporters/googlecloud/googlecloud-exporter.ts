@@ -4,26 +4,26 @@
  * key file); service-account keys sign a self-signed JWT access token (no token exchange), other credential
  * types (user, metadata server, workload identity federation) get OAuth tokens from the library.
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 // Loaded in start(): only configs that use this exporter pay for the auth library.
 import type { GoogleAuth } from 'google-auth-library';
-import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { compressBody, errorForHttpStatus, openHttpClient, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
+import { errorMessage, PermanentError, RetryableError, retryAfterOf } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
 import { USER_AGENT } from '../common/user-agent.js';
-import { batchFromRefs, type RecordRef } from '../common/record-refs.js';
+import { SplitSendOutcome, type RecordRef } from '../common/partial-delivery.js';
 import type { GoogleCloudExporterConfig } from './config.js';
 import { convertToCloudLogging, type EntriesWriteRequest, type GoogleCloudConvertOptions } from './convert.js';
 
-const gzip = promisify(gzipCb);
 export const LOGGING_WRITE_SCOPE = 'https://www.googleapis.com/auth/logging.write';
 const MAX_ANSWER_BYTES = 256 * 1024;
 /** gRPC codes (in `google.rpc.Status.code` / per-entry errors) worth retrying. */
 const RETRYABLE_CODES = new Set([1, 4, 8, 10, 11, 14, 15]);
 const RETRYABLE_STATUS = new Set([408, 500, 502, 503, 504]);
+/** A retryable google.rpc code makes any status (but 429, throttled) retryable. */
+const RETRY_ALL: StatusPolicy = { throttled: (s) => s === 429, retryable: () => true };
+const CLOUD_LOGGING_STATUS: StatusPolicy = { throttled: (s) => s === 429, retryable: (s) => RETRYABLE_STATUS.has(s) };
 
 interface RpcStatus {
   code?: number;
@@ -49,7 +49,7 @@ export class GoogleCloudExporter implements LogsSender {
   private readonly log: RateLimitedLog;
   private options: GoogleCloudConvertOptions;
   private auth: GoogleAuth | undefined;
-  private pool: Pool | undefined;
+  private client: HttpClient | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: GoogleCloudExporterConfig) {
     const base = config.log.endpoint.endsWith('/') ? config.log.endpoint.slice(0, -1) : config.log.endpoint;
@@ -66,7 +66,7 @@ export class GoogleCloudExporter implements LogsSender {
     };
   }
 
-  async start(): Promise<void> {
+  async start(host?: Host): Promise<void> {
     const { GoogleAuth } = await import('google-auth-library');
     this.auth = new GoogleAuth({
       scopes: [LOGGING_WRITE_SCOPE],
@@ -83,19 +83,19 @@ export class GoogleCloudExporter implements LogsSender {
         throw new Error(`exporter ${this.settings.id.id}: project is not set and the credentials name none (${errorMessage(err)})`);
       }
     }
-    this.pool = new Pool(this.url.origin, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+    this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, this.config, this.where);
   }
 
   async shutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
-    const pool = this.pool;
+    const client = this.client;
     const auth = this.auth;
-    if (pool === undefined || auth === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    if (client === undefined || auth === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
     const conv = convertToCloudLogging(batch.resourceLogs, this.options, nowNanos());
     const rejected: RecordRef[] = conv.rejected.map((r) => r.ref);
     if (conv.rejected.length > 0) this.log.warn('log records Cloud Logging cannot accept', { rejected: conv.rejected.length, reason: conv.rejected[0]!.reason });
@@ -106,14 +106,14 @@ export class GoogleCloudExporter implements LogsSender {
     let retryAfterMs: number | undefined;
     for (let i = 0; i < conv.requests.length; i++) {
       const req = conv.requests[i]!;
-      const failure = await this.write(pool, auth, req, signal);
+      const failure = await this.write(client, auth, req, signal, batch);
       if (failure === undefined) { sentRequests++; continue; }
       lastError = failure.error;
       rejected.push(...failure.rejected);
       retry.push(...failure.retry);
       if (failure.entriesWritten) sentRequests++;
       if (failure.error instanceof PermanentError || failure.retry.length === 0) continue; // the rest may still go
-      retryAfterMs = (failure.error as RetryableError | ThrottledError).retryAfterMs;
+      retryAfterMs = retryAfterOf(failure.error);
       // Stop at a retryable failure: the rest of the batch is retried with it.
       for (let j = i + 1; j < conv.requests.length; j++) retry.push(...conv.requests[j]!.records);
       break;
@@ -123,15 +123,15 @@ export class GoogleCloudExporter implements LogsSender {
       throw lastError; // one request, nothing written: the plain error says it all
     }
     const reason = lastError?.message ?? `${this.where}: ${conv.rejected.length} records refused: ${conv.rejected[0]!.reason}`;
-    throw new PartialSendError(reason, {
-      retry: batchFromRefs(retry, batch.receivedAt),
-      rejected: batchFromRefs(rejected, batch.receivedAt),
-      retryAfterMs,
-    });
+    const outcome = new SplitSendOutcome(this.where, batch.recordCount);
+    outcome.addPending(retry);
+    outcome.addRejected(rejected, 'rejected');
+    if (retryAfterMs !== undefined && lastError !== undefined) outcome.noteRetryError(lastError);
+    throw outcome.error(reason, batch);
   }
 
   /** One entries:write call; undefined on success, else what to retry and what is refused for good. */
-  private async write(pool: Pool, auth: GoogleAuth, req: EntriesWriteRequest, signal: AbortSignal): Promise<{ error: Error; retry: RecordRef[]; rejected: RecordRef[]; entriesWritten: boolean } | undefined> {
+  private async write(client: HttpClient, auth: GoogleAuth, req: EntriesWriteRequest, signal: AbortSignal, batch: LogsBatch): Promise<{ error: Error; retry: RecordRef[]; rejected: RecordRef[]; entriesWritten: boolean } | undefined> {
     const all = { retry: req.records, rejected: [] as RecordRef[], entriesWritten: false };
     let headers: Record<string, string>;
     try {
@@ -139,18 +139,15 @@ export class GoogleCloudExporter implements LogsSender {
     } catch (err) {
       return { ...all, error: new RetryableError(`${this.where}: getting credentials failed: ${errorMessage(err).slice(0, 256)}`, { cause: err }) };
     }
-    let body: Buffer = Buffer.from(req.body, 'utf8');
-    if (this.config.log.compression === 'gzip') body = await gzip(body);
-    let res: Dispatcher.ResponseData;
-    let answer: string;
+    const body = await compressBody(req.body, this.config.log.compression === 'gzip', this.config.compression_params.level);
+    let res;
     try {
-      res = await pool.request({ method: 'POST', path: this.path, headers, body, signal });
-      answer = await readBounded(res.body);
+      res = await client.request({ path: this.path, headers, body, signal, metadata: batch.metadata, maxAnswerBytes: MAX_ANSWER_BYTES });
     } catch (err) {
-      const why = signal.aborted ? `request aborted (${errorMessage(signal.reason ?? err)})` : `${(err as { code?: string }).code ?? ''} ${errorMessage(err)}`.trim();
-      return { ...all, error: new RetryableError(`${this.where}: ${why}`, { cause: err }) };
+      return { ...all, error: err as Error };
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return undefined;
+    const answer = res.body.toString('utf8');
+    if (res.status >= 200 && res.status < 300) return undefined;
 
     let status: RpcStatus | undefined;
     try {
@@ -158,7 +155,7 @@ export class GoogleCloudExporter implements LogsSender {
     } catch {
       status = undefined;
     }
-    const what = `HTTP ${res.statusCode}${status?.status ? ` ${status.status}` : ''}: ${(status?.message ?? answer).slice(0, 256)}`;
+    const what = `HTTP ${res.status}${status?.status ? ` ${status.status}` : ''}: ${(status?.message ?? answer).slice(0, 256)}`;
     const partial = status?.details?.find((d) => d['@type']?.endsWith('google.logging.v2.WriteLogEntriesPartialErrors'))?.logEntryErrors;
     if (partial !== undefined && Object.keys(partial).some((i) => req.records[Number(i)] !== undefined)) {
       // partialSuccess: entries not listed were written; listed ones failed, each with its own code.
@@ -174,12 +171,10 @@ export class GoogleCloudExporter implements LogsSender {
       const error = retry.size > 0 ? new RetryableError(`${this.where}: ${n} of ${req.records.length} entries failed: ${what}`) : new PermanentError(`${this.where}: ${n} of ${req.records.length} entries refused: ${what}`);
       return { error, retry: [...retry], rejected: [...rejected], entriesWritten: n < req.records.length };
     }
-    const retryAfter = parseRetryAfter(res.headers['retry-after'] as string | undefined) ?? retryDelayMs(status);
-    if (res.statusCode === 429) return { ...all, error: new ThrottledError(`${this.where}: ${what}`, { retryAfterMs: retryAfter }) };
-    if (RETRYABLE_STATUS.has(res.statusCode) || RETRYABLE_CODES.has(status?.code ?? -1)) {
-      return { ...all, error: new RetryableError(`${this.where}: ${what}`, { retryAfterMs: retryAfter }) };
-    }
-    return { retry: [], rejected: req.records, entriesWritten: false, error: new PermanentError(`${this.where}: ${what}`) };
+    const policy = RETRYABLE_CODES.has(status?.code ?? -1) ? RETRY_ALL : CLOUD_LOGGING_STATUS;
+    const error = errorForHttpStatus(this.where, res.status, (status?.message ?? answer).slice(0, 256), res.headers['retry-after'], policy, retryDelayMs(status), status?.status);
+    if (error instanceof PermanentError) return { retry: [], rejected: req.records, entriesWritten: false, error };
+    return { ...all, error };
   }
 
   private async headers(auth: GoogleAuth): Promise<Record<string, string>> {
@@ -192,15 +187,4 @@ export class GoogleCloudExporter implements LogsSender {
     if (this.config.destination_project_quota) out['x-goog-user-project'] = this.options.project;
     return out;
   }
-}
-
-async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    const b = c as Buffer;
-    if (n < MAX_ANSWER_BYTES) chunks.push(b.subarray(0, MAX_ANSWER_BYTES - n));
-    n += b.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

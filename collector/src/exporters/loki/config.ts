@@ -1,17 +1,8 @@
 /** Config of the `loki` exporter: upstream lokiexporter keys and defaults, plus Tributary additions (README.md). */
 import { z } from 'zod';
 import { byteSize, section } from '../../config/schema-helpers.js';
+import { clientHeaders, httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
-
-const httpUrl = () =>
-  z.string().refine(
-    (v) => {
-      if (!URL.canParse(v)) return false;
-      const p = new URL(v).protocol;
-      return p === 'http:' || p === 'https:';
-    },
-    { message: 'must be an http:// or https:// URL' },
-  );
 
 export const LINE_FORMATS = ['json', 'logfmt', 'raw'] as const;
 export type LineFormat = (typeof LINE_FORMATS)[number];
@@ -23,7 +14,7 @@ export const lokiExporterConfigSchema = z
     /** Full push URL, e.g. `http://loki:3100/loki/api/v1/push`. */
     endpoint: httpUrl(),
     /** Extra request headers (values may be secrets: never logged). A static `X-Scope-OrgID` goes here. */
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: clientHeaders(),
     default_labels_enabled: section({
       exporter: z.boolean().default(true),
       job: z.boolean().default(true),
@@ -44,19 +35,11 @@ export const lokiExporterConfigSchema = z
     retention: section({
       label: z.string().regex(LABEL_NAME, 'must be a Prometheus label name').optional(),
     }),
-    tls: section({
-      insecure_skip_verify: z.boolean().default(false),
-      ca_file: z.string().min(1).optional(),
-      cert_file: z.string().min(1).optional(),
-      key_file: z.string().min(1).optional(),
-    }),
+    ...httpClientSettingsShape,
     ...exporterHelperShape,
   })
   .superRefine((c, ctx) => {
     if (c.max_request_bytes < 1024) ctx.addIssue({ code: 'custom', path: ['max_request_bytes'], message: 'must be at least 1KiB' });
-    if (Boolean(c.tls.cert_file) !== Boolean(c.tls.key_file)) {
-      ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert_file ? 'key_file' : 'cert_file'], message: 'tls.cert_file and tls.key_file must be set together' });
-    }
   });
 
 export type LokiExporterConfig = z.output<typeof lokiExporterConfigSchema>;

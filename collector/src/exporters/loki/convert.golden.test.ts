@@ -1,6 +1,6 @@
 /**
  * Golden tests of `convertToLokiPush`. Expected labels, lines and timestamps are written by hand from
- * EXPORTERS.md §6a (upstream pkg/translator/loki) and Loki's push API docs; protobuf bodies are decoded
+ * upstream pkg/translator/loki and Loki's push API docs; protobuf bodies are decoded
  * with a reflection type built from the .proto description, independent of the hand-written encoder.
  */
 import { describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import {
   anyValueAsString, idToHex, isZeroNanos, nanosToDecimal,
   type AnyValue, type KeyValue, type Long, type LogRecord, type ResourceLogs, type ScopeLogs,
 } from '@tributary/otlp';
-import type { RecordRef } from '../common/partial-send.js';
+import type { RecordRef } from '../common/partial-delivery.js';
 import type { LineFormat, LokiExporterConfig } from './config.js';
 import { encodePushRequest, encodePushRequestJson, entryFieldSize, streamOverheadSize, type LokiEntry, type LokiStream } from './logproto.js';
 

@@ -1,9 +1,9 @@
 /** Unit tests of the loki sender against a local HTTP server: snappy protobuf, JSON, tenants, answers → error classes. */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import snappy from 'snappyjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingServers, serveMapped } from '../../../../test/kit/index.js';
 import Long from 'long';
 import { nanosFromDecimal, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -16,32 +16,14 @@ const SECRET = 'glc_secret_token_123';
 interface Seen { url: string; headers: IncomingHttpHeaders; raw: Buffer }
 interface Reply { status: number; body?: string; headers?: Record<string, string> }
 
-let server: Server | undefined;
 let exporter: LokiExporter | undefined;
+const serve = (reply: (seen: Seen, i: number) => Reply) => serveMapped<Seen>((req) => ({ url: req.url, headers: req.headers, raw: req.raw }), reply);
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  await new Promise<void>((r) => (server ? (server.closeAllConnections(), server.close(() => r())) : r()));
-  server = undefined;
+  await closeRecordingServers();
 });
-
-async function serve(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const s: Seen = { url: req.url ?? '', headers: req.headers, raw: Buffer.concat(chunks) };
-      const r = reply(s, seen.length);
-      seen.push(s);
-      res.writeHead(r.status, r.headers ?? {});
-      res.end(r.body ?? '');
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
-}
 
 function settings(lines: string[] = []): CreateSettings {
   return { id: { type: 'loki', name: '', id: 'loki' }, logger: createLogger({ write: (l) => lines.push(l), level: 'debug' }), telemetry: new Telemetry() };

@@ -4,23 +4,16 @@
  * chunk. Answers: 2xx ok; 429 → ThrottledError; 5xx/408 → RetryableError (both with Retry-After);
  * other 4xx → the request's records are rejected.
  */
-import fs from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 import snappy from 'snappyjs';
-import { Pool, type Dispatcher } from 'undici';
 import { nowNanos } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { compressBody, errorForHttpStatus, openHttpClient, SERVER_ERROR_STATUS, userHeaders, type HttpClient } from '../../config/http-client.js';
+import { PermanentError, RetryableError } from '../../errors.js';
 import { USER_AGENT } from '../common/user-agent.js';
-import { readBounded } from '../common/response.js';
-import { SplitSendOutcome } from '../common/partial-send.js';
+import { SplitSendOutcome } from '../common/partial-delivery.js';
 import type { LokiExporterConfig } from './config.js';
 import { convertToLokiPush, lokiConvertOptions, type LokiConvertOptions, type LokiPushRequest } from './convert.js';
 
-const gzip = promisify(gzipCb);
-
-const RESERVED_HEADERS = new Set(['content-type', 'content-encoding', 'content-length', 'host', 'transfer-encoding', 'connection']);
 export const TENANT_HEADER = 'x-scope-orgid';
 
 function clip(s: string, n = 300): string {
@@ -33,21 +26,13 @@ export class LokiExporter implements LogsSender {
   private readonly path: string;
   private readonly headers: Record<string, string>;
   private readonly options: LokiConvertOptions;
-  private pool: Pool | undefined;
+  private client: HttpClient | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: LokiExporterConfig) {
     this.url = new URL(config.endpoint);
     this.where = `exporter ${settings.id.id}: POST ${this.url.origin}${this.url.pathname}`;
     this.path = this.url.pathname + this.url.search;
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    for (const [name, value] of Object.entries(config.headers)) {
-      const lower = name.toLowerCase();
-      if (RESERVED_HEADERS.has(lower)) {
-        settings.logger.warn('ignoring reserved header in headers', { header: lower });
-        continue;
-      }
-      headers[lower] = value;
-    }
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...userHeaders(config.headers) };
     if (config.encoding === 'json') {
       headers['content-type'] = 'application/json';
       if (config.compression === 'gzip') headers['content-encoding'] = 'gzip';
@@ -59,27 +44,13 @@ export class LokiExporter implements LogsSender {
     this.options = lokiConvertOptions(config);
   }
 
-  async start(): Promise<void> {
-    let connect: Pool.Options['connect'];
-    if (this.url.protocol === 'https:') {
-      const tls = this.config.tls;
-      try {
-        connect = {
-          ca: tls.ca_file ? await fs.readFile(tls.ca_file) : undefined,
-          cert: tls.cert_file ? await fs.readFile(tls.cert_file) : undefined,
-          key: tls.key_file ? await fs.readFile(tls.key_file) : undefined,
-          rejectUnauthorized: !tls.insecure_skip_verify,
-        };
-      } catch (err) {
-        throw new Error(`exporter ${this.settings.id.id}: reading TLS files: ${errorMessage(err)}`);
-      }
-    }
-    this.pool = new Pool(this.url.origin, { connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  async start(host?: Host): Promise<void> {
+    this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, this.config, this.where);
   }
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
-    const pool = this.pool;
-    if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    const client = this.client;
+    if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
     const { requests, rejected } = convertToLokiPush(batch.resourceLogs, this.options, nowNanos());
     const outcome = new SplitSendOutcome(this.where, batch.recordCount);
     for (const r of rejected) outcome.addRejectedOne(r.ref, r.reason);
@@ -90,7 +61,7 @@ export class LokiExporter implements LogsSender {
     for (const req of requests) {
       if (unreachable !== undefined) { outcome.addRetry(req.records, unreachable); continue; }
       if (failedTenants.has(req.tenant)) { outcome.addRetry(req.records, new RetryableError(`${this.where}: an earlier request of this tenant failed`)); continue; }
-      const err = await this.sendOne(pool, req, signal);
+      const err = await this.sendOne(client, req, signal, batch);
       if (err === undefined) continue;
       if (err instanceof PermanentError) {
         outcome.addRejected(req.records, err.message.slice(this.where.length + 2));
@@ -100,48 +71,29 @@ export class LokiExporter implements LogsSender {
       failedTenants.add(req.tenant);
       if ((err as { noAnswer?: boolean }).noAnswer) unreachable = err;
     }
-    outcome.finish(batch.receivedAt);
+    outcome.finish(batch);
   }
 
-  private async sendOne(pool: Pool, req: LokiPushRequest, signal: AbortSignal): Promise<Error | undefined> {
-    let body: Buffer;
-    if (this.config.encoding === 'json') body = this.config.compression === 'gzip' ? await gzip(req.body) : req.body;
-    else body = snappy.compress(req.body);
+  private async sendOne(client: HttpClient, req: LokiPushRequest, signal: AbortSignal, batch: LogsBatch): Promise<Error | undefined> {
+    // Loki reads application/x-protobuf bodies as snappy block-compressed logproto.PushRequest.
+    const body = this.config.encoding === 'json'
+      ? await compressBody(req.body, this.config.compression === 'gzip', this.config.compression_params.level)
+      : snappy.compress(req.body);
     const headers = req.tenant !== undefined ? { ...this.headers, [TENANT_HEADER]: req.tenant } : this.headers;
-    let res: Dispatcher.ResponseData;
-    let answer: Buffer;
+    let res;
     try {
-      res = await pool.request({ method: 'POST', path: this.path, headers, body, signal });
-      answer = await readBounded(res.body);
+      res = await client.request({ path: this.path, headers, body, signal, metadata: batch.metadata });
     } catch (err) {
-      const e = this.transportError(err, signal);
-      (e as { noAnswer?: boolean }).noAnswer = true;
-      return e;
+      (err as { noAnswer?: boolean }).noAnswer = true;
+      return err as Error;
     }
-    const status = res.statusCode;
-    if (status >= 200 && status < 300) return undefined;
-    const header = res.headers['retry-after'];
-    const retryAfterMs = parseRetryAfter(Array.isArray(header) ? header[0] : header);
-    const text = answer.toString('utf8').trim();
-    const message = `${this.where}: HTTP ${status}${text ? `: ${clip(text)}` : ''}`;
-    if (status === 429) return new ThrottledError(message, { retryAfterMs });
-    if (status >= 500 || status === 408) return new RetryableError(message, { retryAfterMs });
-    return new PermanentError(message);
+    if (res.status >= 200 && res.status < 300) return undefined;
+    return errorForHttpStatus(this.where, res.status, clip(res.body.toString('utf8').trim()), res.headers['retry-after'], SERVER_ERROR_STATUS);
   }
 
   async shutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
-  }
-
-  private transportError(err: unknown, signal: AbortSignal): RetryableError {
-    if (signal.aborted) {
-      const reason: unknown = signal.reason;
-      const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-      return new RetryableError(`${this.where}: request aborted (${why})`, { cause: err });
-    }
-    const code = (err as { code?: unknown }).code;
-    return new RetryableError(`${this.where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 }

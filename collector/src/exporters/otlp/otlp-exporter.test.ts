@@ -99,8 +99,11 @@ describe('otlp exporter config', () => {
     expect(r.error!.issues[0]!.path).toEqual(['endpoint']);
   });
 
-  it('rejects unknown keys (balancer_name is not accepted) and bad endpoints', () => {
-    expect(otlpExporterConfigSchema.safeParse({ endpoint: 'h:4317', balancer_name: 'round_robin' }).success).toBe(false);
+  it('rejects unknown keys and bad endpoints; accepts the configgrpc client keys', () => {
+    expect(otlpExporterConfigSchema.safeParse({ endpoint: 'h:4317', balancer: 'round_robin' }).success).toBe(false);
+    expect(otlpExporterConfigSchema.safeParse({ endpoint: 'h:4317', balancer_name: 'round_robin', authority: 'a', wait_for_ready: true, keepalive: { time: '10s' } }).success).toBe(true);
+    expect(otlpExporterConfigSchema.safeParse({ endpoint: 'h:4317', balancer_name: 'random' }).success).toBe(false);
+    expect(otlpExporterConfigSchema.safeParse({ endpoint: 'h:4317', headers: { 'User-Agent': 'x' } }).success).toBe(false);
     for (const ep of ['collector', 'ftp://h:1', 'h:99999', 'http://h:4317/path']) {
       const r = otlpExporterConfigSchema.safeParse({ endpoint: ep });
       expect(r.success, ep).toBe(false);

@@ -1,87 +1,57 @@
 /** The `otlp` exporter: OTLP/gRPC LogsService/Export over one long-lived @grpc/grpc-js channel. */
-import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
-import { decodeRpcStatus, retryDelayFromStatus, type ExportLogsServiceResponse } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
+import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ExportLogsServiceResponse } from '@tributary/otlp';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { errorForGrpcStatus, openGrpcChannel, parseGrpcEndpoint, type GrpcChannel } from '../../config/grpc-client.js';
+import { abortReason, errorMessage, RetryableError } from '../../errors.js';
+import type { OtlpExporterConfig } from './config.js';
 import { deserializeExportResponse, LOGS_EXPORT_PATH, serializeExportRequest } from './logs-service.js';
 import { PartialSuccessHandler, truncate } from '../common/partial-success.js';
-import { loadTlsMaterial } from '../common/tls-files.js';
 import { USER_AGENT } from '../common/user-agent.js';
 
-/** grpc-js CompressionAlgorithms: 0 identity, 2 gzip. */
-const GZIP = 2;
-
-/** Upstream otlpexporter's retryable codes (RESOURCE_EXHAUSTED is handled apart: only with RetryInfo). */
-const RETRYABLE_CODES: ReadonlySet<number> = new Set([
-  GrpcStatus.CANCELLED,
-  GrpcStatus.DEADLINE_EXCEEDED,
-  GrpcStatus.ABORTED,
-  GrpcStatus.OUT_OF_RANGE,
-  GrpcStatus.UNAVAILABLE,
-  GrpcStatus.DATA_LOSS,
-]);
-
-/** Metadata keys grpc-js or HTTP/2 own; user headers of these names are ignored. */
-const RESERVED_METADATA = new Set(['content-type', 'te', 'user-agent', 'grpc-encoding', 'grpc-accept-encoding', 'grpc-timeout', 'host', ':authority']);
-
-function retryDelayFromMetadata(err: ServiceError): number | undefined {
-  const raw = err.metadata?.get('grpc-status-details-bin')[0];
-  if (!(raw instanceof Buffer)) return undefined;
-  try {
-    return retryDelayFromStatus(decodeRpcStatus(raw));
-  } catch {
-    return undefined;
-  }
-}
-
 export class OtlpExporter implements LogsSender {
-  private readonly target: string;
-  private readonly insecure: boolean;
   private readonly where: string;
-  private readonly metadata: Metadata;
-  private readonly channelOptions: ChannelOptions;
   private readonly partial: PartialSuccessHandler;
+  private channel: GrpcChannel | undefined;
   private client: Client | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: OtlpExporterConfig) {
     const parsed = parseGrpcEndpoint(config.endpoint);
     if (!parsed) throw new Error(`exporter ${settings.id.id}: endpoint: invalid ${JSON.stringify(config.endpoint)}`);
-    this.target = parsed.target;
-    this.insecure = parsed.schemeInsecure ?? config.tls.insecure;
-    this.where = `exporter ${settings.id.id}: Export to ${this.target}`;
-    this.metadata = new Metadata();
-    for (const [name, value] of Object.entries(config.headers)) {
-      const lower = name.toLowerCase();
-      if (RESERVED_METADATA.has(lower) || lower.endsWith('-bin')) {
-        settings.logger.warn('ignoring reserved or binary metadata key in headers', { header: lower });
-        continue;
-      }
-      this.metadata.set(lower, value);
-    }
-    this.channelOptions = {
-      'grpc.primary_user_agent': USER_AGENT,
-      'grpc.default_compression_algorithm': config.compression === 'gzip' ? GZIP : 0,
-    };
+    this.where = `exporter ${settings.id.id}: Export to ${parsed.target}`;
     this.partial = new PartialSuccessHandler(settings.id.id, settings.logger, settings.telemetry);
   }
 
-  async start(): Promise<void> {
-    let creds: ChannelCredentials;
-    if (this.insecure) {
-      creds = credentials.createInsecure();
-    } else {
-      const tls = await loadTlsMaterial(`exporter ${this.settings.id.id}`, this.config.tls);
-      const skip = this.config.tls.insecure_skip_verify;
-      creds = credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, skip ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {});
+  async start(host?: Host): Promise<void> {
+    const channel = await openGrpcChannel({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.config, USER_AGENT);
+    this.channel = channel;
+    this.client = new Client(channel.target, channel.credentials, channel.options);
+  }
+
+  /** The call's metadata: a copy (grpc-js adds its own keys) plus the authenticator's headers. */
+  private async callMetadata(channel: GrpcChannel, batch: LogsBatch): Promise<Metadata> {
+    const md = channel.metadata.clone();
+    if (channel.auth !== undefined) {
+      try {
+        for (const [k, v] of Object.entries(await channel.auth.clientHeaders(batch.metadata))) md.set(k.toLowerCase(), v);
+      } catch (err) {
+        throw new RetryableError(`${this.where}: authenticator failed: ${errorMessage(err)}`, { cause: err });
+      }
     }
-    this.client = new Client(this.target, creds, this.channelOptions);
+    return md;
   }
 
   send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
     const client = this.client;
-    if (client === undefined) return Promise.reject(new RetryableError(`${this.where}: exporter is not started`));
+    const channel = this.channel;
+    if (client === undefined || channel === undefined) return Promise.reject(new RetryableError(`${this.where}: exporter is not started`));
     if (signal.aborted) return Promise.reject(this.abortedError(signal));
+    // grpc-js adds its own keys to the call's metadata, so each call gets a copy.
+    if (channel.auth === undefined) return this.call(client, batch, signal, channel.metadata.clone());
+    return this.callMetadata(channel, batch).then((md) => (signal.aborted ? Promise.reject(this.abortedError(signal)) : this.call(client, batch, signal, md)));
+  }
+
+  private call(client: Client, batch: LogsBatch, signal: AbortSignal, metadata: Metadata): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timeout = this.config.timeout;
       const call = client.makeUnaryRequest<{ resourceLogs: LogsBatch['resourceLogs'] }, ExportLogsServiceResponse>(
@@ -89,8 +59,7 @@ export class OtlpExporter implements LogsSender {
         serializeExportRequest,
         deserializeExportResponse,
         { resourceLogs: batch.resourceLogs },
-        // grpc-js adds its own keys to the call's metadata, so each call gets a copy.
-        this.metadata.clone(),
+        metadata,
         timeout > 0 ? { deadline: Date.now() + timeout } : {},
         (err, response) => {
           signal.removeEventListener('abort', onAbort);
@@ -109,25 +78,16 @@ export class OtlpExporter implements LogsSender {
   async shutdown(): Promise<void> {
     this.client?.close();
     this.client = undefined;
+    this.channel = undefined;
   }
 
   private abortedError(signal: AbortSignal): RetryableError {
     const reason: unknown = signal.reason;
-    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-    return new RetryableError(`${this.where}: request aborted (${why})`, { cause: reason });
+    return new RetryableError(`${this.where}: request aborted (${abortReason(reason)})`, { cause: reason });
   }
 
-  /** Upstream otlpexporter's mapping of gRPC status codes to retry decisions. */
   private errorFor(err: ServiceError, signal: AbortSignal): Error {
     if (signal.aborted) return this.abortedError(signal);
-    const name = GrpcStatus[err.code] ?? String(err.code);
-    const message = `${this.where}: ${name}${err.details ? `: ${truncate(err.details)}` : ''}`;
-    if (RETRYABLE_CODES.has(err.code)) return new RetryableError(message, { retryAfterMs: retryDelayFromMetadata(err), cause: err });
-    if (err.code === GrpcStatus.RESOURCE_EXHAUSTED) {
-      // Upstream retries RESOURCE_EXHAUSTED only when the server says when (RetryInfo).
-      const retryAfterMs = retryDelayFromMetadata(err);
-      if (retryAfterMs !== undefined) return new ThrottledError(message, { retryAfterMs, cause: err });
-    }
-    return new PermanentError(message, { cause: err });
+    return errorForGrpcStatus(this.where, err, err.details ? truncate(err.details) : '');
   }
 }

@@ -1,25 +1,7 @@
 /** Config of the `otlphttp` exporter: upstream otlphttpexporter keys and defaults. */
 import { z } from 'zod';
-import { section } from '../../config/schema-helpers.js';
+import { clientHeaders, compressionSchema, httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
-
-const httpUrl = () =>
-  z.string().refine(
-    (v) => {
-      if (!URL.canParse(v)) return false;
-      const p = new URL(v).protocol;
-      return p === 'http:' || p === 'https:';
-    },
-    { message: 'must be an http:// or https:// URL' },
-  );
-
-export const otlpHttpTlsSchema = section({
-  /** Accept any server certificate (testing only). */
-  insecure_skip_verify: z.boolean().default(false),
-  ca_file: z.string().min(1).optional(),
-  cert_file: z.string().min(1).optional(),
-  key_file: z.string().min(1).optional(),
-});
 
 export const otlpHttpExporterConfigSchema = z
   .strictObject({
@@ -28,18 +10,15 @@ export const otlpHttpExporterConfigSchema = z
     /** Full URL for logs; overrides `endpoint`. */
     logs_endpoint: httpUrl().optional(),
     encoding: z.enum(['proto', 'json']).default('proto'),
-    compression: z.enum(['gzip', 'none']).default('gzip'),
+    compression: compressionSchema('gzip'),
     /** Extra request headers (values may be secrets: never logged). */
-    headers: z.record(z.string(), z.string()).default({}),
-    tls: otlpHttpTlsSchema,
+    headers: clientHeaders(),
+    ...httpClientSettingsShape,
     ...exporterHelperShape,
   })
   .superRefine((c, ctx) => {
     if (!c.endpoint && !c.logs_endpoint) {
       ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'one of endpoint or logs_endpoint is required' });
-    }
-    if (Boolean(c.tls.cert_file) !== Boolean(c.tls.key_file)) {
-      ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert_file ? 'key_file' : 'cert_file'], message: 'tls.cert_file and tls.key_file must be set together' });
     }
   });
 

@@ -1,20 +1,12 @@
-/** The `otlphttp` exporter: POSTs OTLP/HTTP (protobuf or JSON, optionally gzip) over a keep-alive undici Pool. */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import { Pool, type Dispatcher } from 'undici';
+/** The `otlphttp` exporter: POSTs OTLP/HTTP (protobuf or JSON, optionally gzip) over the shared HTTP client. */
 import { encodeExportRequest, encodeExportRequestJson } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { errorMessage, RetryableError } from '../../errors.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { compressBody, openHttpClient, userHeaders, type HttpClient } from '../../config/http-client.js';
+import { RetryableError } from '../../errors.js';
 import { PartialSuccessHandler } from '../common/partial-success.js';
-import { loadTlsMaterial } from '../common/tls-files.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { logsUrl, type OtlpHttpExporterConfig } from './config.js';
-import { bodyKind, decodeSuccessBody, errorForStatus, readBounded, type BodyKind } from '../common/response.js';
-
-const gzip = promisify(gzipCb);
-
-/** Headers this exporter owns; a user header of the same name is ignored so the body stays decodable. */
-const RESERVED_HEADERS = new Set(['content-type', 'content-encoding', 'content-length', 'host', 'transfer-encoding', 'connection']);
+import { bodyKind, decodeSuccessBody, errorForStatus, type BodyKind } from '../common/response.js';
 
 export class OtlpHttpExporter implements LogsSender {
   private readonly url: URL;
@@ -24,79 +16,43 @@ export class OtlpHttpExporter implements LogsSender {
   private readonly headers: Record<string, string>;
   private readonly kind: BodyKind;
   private readonly partial: PartialSuccessHandler;
-  private pool: Pool | undefined;
+  private client: HttpClient | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: OtlpHttpExporterConfig) {
     this.url = logsUrl(config);
     this.where = `exporter ${settings.id.id}: POST ${this.url.origin}${this.url.pathname}`;
     this.path = this.url.pathname + this.url.search;
     this.kind = config.encoding === 'json' ? 'json' : 'proto';
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    for (const [name, value] of Object.entries(config.headers)) {
-      const lower = name.toLowerCase();
-      if (RESERVED_HEADERS.has(lower)) {
-        settings.logger.warn('ignoring reserved header in headers', { header: lower });
-        continue;
-      }
-      headers[lower] = value;
-    }
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...userHeaders(config.headers) };
     headers['content-type'] = config.encoding === 'json' ? 'application/json' : 'application/x-protobuf';
     if (config.compression === 'gzip') headers['content-encoding'] = 'gzip';
     this.headers = headers;
     this.partial = new PartialSuccessHandler(settings.id.id, settings.logger, settings.telemetry);
   }
 
-  async start(): Promise<void> {
-    let connect: Pool.Options['connect'];
-    if (this.url.protocol === 'https:') {
-      const tls = await loadTlsMaterial(`exporter ${this.settings.id.id}`, this.config.tls);
-      connect = { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !this.config.tls.insecure_skip_verify };
-    }
-    // One pool per exporter, kept for its lifetime, so connections are reused across sends.
-    this.pool = new Pool(this.url.origin, { connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  async start(host?: Host): Promise<void> {
+    this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, this.config, this.where);
   }
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
-    const pool = this.pool;
-    if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    const client = this.client;
+    if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
     const req = { resourceLogs: batch.resourceLogs };
     const encoded = this.kind === 'json' ? Buffer.from(encodeExportRequestJson(req), 'utf8') : encodeExportRequest(req);
-    const body = this.config.compression === 'gzip' ? await gzip(encoded) : encoded;
-
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
-    } catch (err) {
-      throw this.transportError(err, signal);
-    }
-    let answer: Buffer;
-    try {
-      answer = await readBounded(res.body);
-    } catch (err) {
-      throw this.transportError(err, signal);
-    }
+    const body = await compressBody(encoded, this.config.compression === 'gzip', this.config.compression_params.level);
+    const res = await client.request({ path: this.path, headers: this.headers, body, signal, metadata: batch.metadata });
+    const answer = res.body;
     const kind = bodyKind(res.headers['content-type'], this.kind);
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    if (res.status >= 200 && res.status < 300) {
       this.partial.handle(decodeSuccessBody(answer, kind));
       return;
     }
-    throw errorForStatus(this.where, res.statusCode, res.headers['retry-after'], answer, kind);
+    throw errorForStatus(this.where, res.status, res.headers['retry-after'], answer, kind);
   }
 
   async shutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
-  }
-
-  /** No answer (refused, reset, timeout, aborted): the spec says retry with back-off. */
-  private transportError(err: unknown, signal: AbortSignal): RetryableError {
-    if (signal.aborted) {
-      const reason: unknown = signal.reason;
-      const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-      return new RetryableError(`${this.where}: request aborted (${why})`, { cause: err });
-    }
-    const code = (err as { code?: unknown }).code;
-    return new RetryableError(`${this.where}: ${typeof code === 'string' ? `${code}: ` : ''}${errorMessage(err)}`, { cause: err });
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 }

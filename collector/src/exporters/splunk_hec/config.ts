@@ -2,20 +2,11 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { byteSize, section } from '../../config/schema-helpers.js';
+import { httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../../package.json') as { version?: string };
-
-const httpUrl = () =>
-  z.string().refine(
-    (v) => {
-      if (!URL.canParse(v)) return false;
-      const p = new URL(v).protocol;
-      return p === 'http:' || p === 'https:';
-    },
-    { message: 'must be an http:// or https:// URL' },
-  );
 
 /** Attribute names that carry HEC metadata (each key optional: unset keys take the default). */
 const metadataKeysSchema = z
@@ -53,10 +44,7 @@ export const splunkHecExporterConfigSchema = z.strictObject({
     severity_text: z.string().min(1).default('otel.log.severity.text'),
     severity_number: z.string().min(1).default('otel.log.severity.number'),
   }),
-  tls: section({
-    insecure_skip_verify: z.boolean().default(false),
-    ca_file: z.string().min(1).optional(),
-  }),
+  ...httpClientSettingsShape,
   splunk_app_name: z.string().default('Tributary'),
   splunk_app_version: z.string().default(pkg.version ?? '0.0.0'),
   /** Checked at start when `health_check_enabled` (GET <endpoint origin><health_path>). */

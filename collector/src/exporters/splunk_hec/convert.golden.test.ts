@@ -1,6 +1,6 @@
 /**
  * Golden tests for the Splunk HEC converter. Every expected value below was written by hand from
- * EXPORTERS.md §2 and upstream logdata_to_splunk.go, not produced by the code under test.
+ * upstream logdata_to_splunk.go, not produced by the code under test.
  */
 import { describe, expect, it } from 'vitest';
 import { nanosFromDecimal, type AnyValue, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';

@@ -2,7 +2,7 @@
  * OTLP log records → Splunk HEC events (`splunk.Event`: time, host, source, sourcetype, index, event,
  * fields), concatenated into request bodies per (token, index, source, sourcetype) within
  * `max_content_length_logs`; or, with `export_raw`, `Body.AsString()` lines for `/services/collector/raw`.
- * EXPORTERS.md §2; upstream `exporter/splunkhecexporter/logdata_to_splunk.go` and `client.go`.
+ * upstream `exporter/splunkhecexporter/logdata_to_splunk.go` and `client.go`.
  *
  * Pure: no I/O, no clock. Attribute names and defaults are resolved once into `HecConvertOptions`.
  */
@@ -17,7 +17,7 @@ import {
   type LogRecord,
   type ResourceLogs,
 } from '@tributary/otlp';
-import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/split-send.js';
+import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/partial-delivery.js';
 import { DEFAULT_METADATA_KEYS, type HecMetadataKeys } from './config.js';
 
 /** Resource attribute that overrides the token for its records (never emitted). */

@@ -1,8 +1,6 @@
 /** The splunk_hec sender against a local HTTP endpoint: path, auth, encoding, HEC status classes, partial retries, secrets. */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeRecordingServers, serveAttempts } from '../../../../test/kit/index.js';
 import { nanosFromDecimal, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch } from '../../component.js';
 import { PartialSendError, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
@@ -12,38 +10,14 @@ import { hecUrl, splunkHecExporterConfigSchema, SplunkHecExporter } from './inde
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
 
-interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: Buffer }
-interface Reply { status: number; headers?: Record<string, string>; body?: string }
-
-let server: Server | undefined;
 let exporter: SplunkHecExporter | undefined;
+const listen = serveAttempts;
 
 afterEach(async () => {
   await exporter?.shutdown();
   exporter = undefined;
-  server?.closeAllConnections();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  server = undefined;
+  await closeRecordingServers();
 });
-
-async function listen(reply: (seen: Seen, i: number) => Reply): Promise<{ url: string; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-      const s = { method: req.method!, url: req.url!, headers: req.headers, body };
-      seen.push(s);
-      const r = reply(s, seen.length - 1);
-      res.writeHead(r.status, r.headers ?? {});
-      res.end(r.body ?? '');
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
-}
 
 function settings(): CreateSettings {
   return { id: { type: 'splunk_hec', name: '', id: 'splunk_hec' }, logger: createLogger({ write: () => undefined, level: 'debug' }), telemetry: new Telemetry() };

@@ -1,30 +1,23 @@
-/** The `splunk_hec` exporter (logs): convertToHec → POST each body to HEC over a keep-alive Pool. */
-import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
-import type { Pool } from 'undici';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { parseRetryAfter, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
-import { answerText, createPool, headerOf, postOnce, type HttpAnswer } from '../common/http.js';
-import { sendInOrder } from '../common/split-send.js';
+/** The `splunk_hec` exporter (logs): convertToHec → POST each body to HEC over the shared HTTP client. */
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { answerText, compressBody, errorForAnswer, openHttpClient, type HttpAnswer, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
+import { RetryableError } from '../../errors.js';
+import { sendInOrder } from '../common/partial-delivery.js';
 import { USER_AGENT } from '../common/user-agent.js';
 import { hecUrl, metadataKeys, type SplunkHecExporterConfig } from './config.js';
 import { convertToHec, type HecConvertOptions, type HecRequest } from './convert.js';
-
-const gzip = promisify(gzipCb);
 
 /**
  * HEC status classes (internal/splunk/httprequest.go): any 2xx accepted; 429 and 503 throttled, honouring
  * `Retry-After`; 400/401/403 permanent; anything else retryable.
  */
+const HEC_STATUS: StatusPolicy = {
+  throttled: (s) => s === 429 || s === 503,
+  retryable: (s) => s !== 400 && s !== 401 && s !== 403,
+};
+
 export function hecErrorForStatus(where: string, answer: HttpAnswer, secrets: readonly string[]): Error | undefined {
-  const { status } = answer;
-  if (status >= 200 && status < 300) return undefined;
-  const text = answerText(answer.body, secrets);
-  const message = `${where}: HTTP ${status}${text ? `: ${text}` : ''}`;
-  if (status === 429 || status === 503) return new ThrottledError(message, { retryAfterMs: parseRetryAfter(headerOf(answer.headers, 'retry-after')) });
-  if (status === 400 || status === 401 || status === 403) return new PermanentError(message);
-  return new RetryableError(message);
+  return errorForAnswer(where, answer, HEC_STATUS, secrets);
 }
 
 export class SplunkHecExporter implements LogsSender {
@@ -34,7 +27,7 @@ export class SplunkHecExporter implements LogsSender {
   private readonly authHeader: string;
   private readonly options: HecConvertOptions;
   private readonly secrets: string[];
-  private pool: Pool | undefined;
+  private client: HttpClient | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: SplunkHecExporterConfig) {
     this.url = hecUrl(config);
@@ -63,31 +56,23 @@ export class SplunkHecExporter implements LogsSender {
     };
   }
 
-  async start(): Promise<void> {
-    let ca: Buffer | undefined;
-    if (this.config.tls.ca_file) {
-      try {
-        ca = await readFile(this.config.tls.ca_file);
-      } catch (err) {
-        throw new Error(`exporter ${this.settings.id.id}: tls.ca_file ${this.config.tls.ca_file}: ${(err as Error).message}`);
-      }
-    }
-    this.pool = createPool(this.url, { rejectUnauthorized: !this.config.tls.insecure_skip_verify, ca });
-    if (this.config.health_check_enabled) await this.checkHealth();
+  async start(host?: Host): Promise<void> {
+    this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, this.config, this.where);
+    if (this.config.health_check_enabled) await this.checkHealth(this.client);
   }
 
-  private async checkHealth(): Promise<void> {
+  private async checkHealth(client: HttpClient): Promise<void> {
     const where = `exporter ${this.settings.id.id}: GET ${this.url.origin}${this.config.health_path}`;
-    const answer = await postOnce(where, this.pool!, this.config.health_path, { 'user-agent': USER_AGENT, authorization: this.authHeader }, '', AbortSignal.timeout(this.config.timeout || 10_000), 'GET');
+    const answer = await client.request({ method: 'GET', path: this.config.health_path, headers: { 'user-agent': USER_AGENT, authorization: this.authHeader }, signal: AbortSignal.timeout(this.config.timeout || 10_000), where });
     if (answer.status < 200 || answer.status >= 300) throw new Error(`${where}: HEC is not healthy (HTTP ${answer.status}${answer.body.length ? `: ${answerText(answer.body, this.secrets)}` : ''})`);
   }
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
-    const pool = this.pool;
-    if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    const client = this.client;
+    if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
     const { requests, rejected } = convertToHec(batch.resourceLogs, this.options);
     const secrets = this.secretsOf(requests);
-    await sendInOrder(this.where, batch, requests, rejected, (req) => this.post(pool, req, signal, secrets));
+    await sendInOrder(this.where, batch, requests, rejected, (req) => this.post(client, req, signal, secrets, batch));
   }
 
   /** The configured token plus any per-resource tokens of this batch: none may appear in an error. */
@@ -97,11 +82,10 @@ export class SplunkHecExporter implements LogsSender {
     return out ?? this.secrets;
   }
 
-  private async post(pool: Pool, req: HecRequest, signal: AbortSignal, secrets: readonly string[]): Promise<void> {
-    const raw = Buffer.from(req.body, 'utf8');
-    const body = this.config.disable_compression ? raw : await gzip(raw);
+  private async post(client: HttpClient, req: HecRequest, signal: AbortSignal, secrets: readonly string[], batch: LogsBatch): Promise<void> {
+    const body = await compressBody(req.body, !this.config.disable_compression, this.config.compression_params.level);
     const headers = { ...this.baseHeaders, authorization: req.token === undefined ? this.authHeader : `Splunk ${req.token}` };
-    const answer = await postOnce(this.where, pool, this.pathFor(req), headers, body, signal);
+    const answer = await client.request({ path: this.pathFor(req), headers, body, signal, metadata: batch.metadata });
     const err = hecErrorForStatus(this.where, answer, secrets);
     if (err) throw err;
   }
@@ -120,8 +104,8 @@ export class SplunkHecExporter implements LogsSender {
   }
 
   async shutdown(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.close();
   }
 }

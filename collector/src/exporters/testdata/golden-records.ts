@@ -1,8 +1,8 @@
 /**
- * The shared record set every exporter's golden `convert` test runs on (issue: "a shared set of records
+ * The shared record set every exporter's golden `convert` test runs on ("a shared set of records
  * covering string, map, array, bytes and empty bodies; all severities; missing timestamp; trace/span
  * present and all-zero; nested attributes; resource and scope attributes; non-ASCII text").
- * Expected outputs are written by hand from EXPORTERS.md and the vendor docs, next to each exporter.
+ * Expected outputs are written by hand from the upstream exporters and the vendor docs, next to each exporter.
  *
  * Records are identified by their `golden.case` attribute (always the first attribute).
  */

@@ -4,9 +4,10 @@ import type { BatchQueue } from '../../pipeline/batch-queue.js';
 import { DiskBatchQueue } from '../../pipeline/disk-queue.js';
 import type { PersistentQueueOptions, QueueStorage } from '../../pipeline/disk-queue-storage.js';
 import type { FileStorageConfig } from './index.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const QUEUE_CORRUPT_METRIC = 'tributary_exporter_queue_corrupt_records_total';
-export const QUEUE_RECOVERED_METRIC = 'tributary_exporter_queue_recovered_log_records_total';
+export const QUEUE_CORRUPT_METRIC = Metrics.exporterQueueCorrupt.name;
+export const QUEUE_RECOVERED_METRIC = Metrics.exporterQueueRecovered.name;
 
 /** Exporter ids contain `/`; keep each queue in one flat, reversible directory name. */
 export function queueDirName(owner: string): string {
@@ -41,10 +42,10 @@ export class FileStorageExtension implements Extension, QueueStorage {
       dropOldest: options.dropOldest,
       onDrop: options.onDrop,
       logger: options.logger,
-      corruptRecords: t.counter(QUEUE_CORRUPT_METRIC, 'Damaged records found in a disk queue (torn tail or bad checksum).').bind(labels),
-      recoveredRecords: t.counter(QUEUE_RECOVERED_METRIC, 'Log records found in a disk queue at start, left by a previous run.').bind(labels),
+      corruptRecords: t.counter(Metrics.exporterQueueCorrupt).bind(labels),
+      recoveredRecords: t.counter(Metrics.exporterQueueRecovered).bind(labels),
     });
-    t.gauge('tributary_exporter_queue_bytes', 'Unacknowledged bytes in the disk queue.').track(labels, () => q.bytes);
+    t.gauge(Metrics.exporterQueueBytes).track(labels, () => q.bytes);
     this.queues.set(owner, q);
     return q;
   }

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseComponentId, type ComponentStatus, type Extension, type Host } from '../../component.js';
+import { testSettings } from '../../../../test/kit/index.js';
+import { type ComponentStatus, type Extension, type Host } from '../../component.js';
 import { silentLogger, type Logger } from '../../telemetry/logger.js';
 import { Telemetry } from '../../telemetry/metrics.js';
 import { formatUptime, healthCheckConfigSchema, healthCheckExtensionFactory, type HealthBody, type HealthCheckExtension } from './index.js';
@@ -35,7 +36,7 @@ afterEach(async () => {
 
 async function startHealth(host: Host, raw: Record<string, unknown> = {}): Promise<{ ext: HealthCheckExtension; url: string }> {
   const config = healthCheckConfigSchema.parse({ endpoint: '127.0.0.1:0', ...raw });
-  const ext = healthCheckExtensionFactory.create({ id: parseComponentId('health_check'), logger: silentLogger, telemetry: host.telemetry }, config) as HealthCheckExtension;
+  const ext = healthCheckExtensionFactory.create(testSettings('health_check', host.telemetry), config) as HealthCheckExtension;
   await ext.start(host);
   started.push(ext);
   const { port } = ext.address()!;
@@ -114,7 +115,7 @@ describe('health_check extension', () => {
     const { port } = blocker.address() as AddressInfo;
     const host = new FakeHost();
     const config = healthCheckConfigSchema.parse({ endpoint: `127.0.0.1:${port}` });
-    const ext = healthCheckExtensionFactory.create({ id: parseComponentId('health_check/lb'), logger: silentLogger, telemetry: host.telemetry }, config);
+    const ext = healthCheckExtensionFactory.create(testSettings('health_check/lb', host.telemetry), config);
     await expect(ext.start(host)).rejects.toThrow(`extension health_check/lb: cannot listen on 127.0.0.1:${port}: address already in use`);
   });
 

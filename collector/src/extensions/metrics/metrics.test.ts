@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseComponentId, type ComponentStatus, type Extension, type Host } from '../../component.js';
+import { testSettings } from '../../../../test/kit/index.js';
+import { type ComponentStatus, type Extension, type Host } from '../../component.js';
 import { silentLogger, type Logger } from '../../telemetry/logger.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { metricsConfigSchema, metricsExtensionFactory, PROMETHEUS_CONTENT_TYPE, ProcessMetricNames, type MetricsExtension } from './index.js';
@@ -31,7 +32,7 @@ afterEach(async () => {
 
 async function startMetrics(host: Host, id = 'metrics'): Promise<{ ext: MetricsExtension; url: string }> {
   const config = metricsConfigSchema.parse({ endpoint: '127.0.0.1:0' });
-  const ext = metricsExtensionFactory.create({ id: parseComponentId(id), logger: silentLogger, telemetry: host.telemetry }, config) as MetricsExtension;
+  const ext = metricsExtensionFactory.create(testSettings(id, host.telemetry), config) as MetricsExtension;
   await ext.start(host);
   started.push(ext);
   return { ext, url: `http://127.0.0.1:${ext.address()!.port}${config.path}` };
@@ -110,7 +111,7 @@ describe('metrics extension', () => {
     const { port } = blocker.address() as AddressInfo;
     const host = new FakeHost();
     const ext = metricsExtensionFactory.create(
-      { id: parseComponentId('metrics'), logger: silentLogger, telemetry: host.telemetry },
+      testSettings('metrics', host.telemetry),
       metricsConfigSchema.parse({ endpoint: `127.0.0.1:${port}` }),
     );
     await expect(ext.start(host)).rejects.toThrow(`extension metrics: cannot listen on 127.0.0.1:${port}: address already in use`);

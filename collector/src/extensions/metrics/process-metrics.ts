@@ -4,13 +4,14 @@
  */
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type { Telemetry } from '../../telemetry/metrics.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 export const ProcessMetricNames = {
-  cpuSeconds: 'process_cpu_seconds_total',
-  residentMemory: 'process_resident_memory_bytes',
-  heapUsed: 'process_heap_used_bytes',
-  startTime: 'process_start_time_seconds',
-  eventLoopLag: 'nodejs_eventloop_lag_seconds',
+  cpuSeconds: Metrics.processCpuSeconds.name,
+  residentMemory: Metrics.processResidentMemory.name,
+  heapUsed: Metrics.processHeapUsed.name,
+  startTime: Metrics.processStartTime.name,
+  eventLoopLag: Metrics.eventLoopLag.name,
 } as const;
 
 const registered = new WeakSet<Telemetry>();
@@ -58,22 +59,22 @@ export function registerProcessMetrics(telemetry: Telemetry): () => void {
   registered.add(telemetry);
 
   // process_cpu_seconds_total is a counter upstream, but Telemetry counters are push-based: exposed as a gauge.
-  telemetry.gauge(ProcessMetricNames.cpuSeconds, 'User and system CPU time spent by the process, in seconds.').track({}, () => {
+  telemetry.gauge(Metrics.processCpuSeconds).track({}, () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   });
   telemetry
-    .gauge(ProcessMetricNames.residentMemory, 'Resident set size of the process, in bytes.')
+    .gauge(Metrics.processResidentMemory)
     .track({}, () => process.memoryUsage.rss());
   telemetry
-    .gauge(ProcessMetricNames.heapUsed, 'V8 heap in use, in bytes.')
+    .gauge(Metrics.processHeapUsed)
     .track({}, () => process.memoryUsage().heapUsed);
   const startTime = performance.timeOrigin / 1000;
   telemetry
-    .gauge(ProcessMetricNames.startTime, 'Start time of the process since the Unix epoch, in seconds.')
+    .gauge(Metrics.processStartTime)
     .track({}, () => startTime);
   telemetry
-    .gauge(ProcessMetricNames.eventLoopLag, 'Mean event-loop delay since the previous scrape, in seconds.')
+    .gauge(Metrics.eventLoopLag)
     .track({}, readLoopLag);
   return release;
 }

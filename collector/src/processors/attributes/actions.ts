@@ -10,7 +10,7 @@ import { RE2JS } from 're2js';
 import { z } from 'zod';
 import type { LogsBatch } from '../../component.js';
 
-const jsonValue: z.ZodType<unknown> = z.union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())]);
+const jsonValue: z.ZodType = z.union([z.string(), z.number(), z.boolean(), z.array(z.unknown()), z.record(z.string(), z.unknown())]);
 
 export const actionSchema = z
   .strictObject({

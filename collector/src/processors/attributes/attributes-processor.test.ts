@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import { anyValueFrom, keyValuesToRaw, type LogRecord } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch } from '../../component.js';
-import { silentLogger } from '../../telemetry/logger.js';
+import { type LogsBatch } from '../../component.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { AttributesProcessor } from './attributes-processor.js';
 import { attributesConfigSchema } from './config.js';
@@ -18,10 +18,9 @@ function rec(attrs: Record<string, unknown>): LogRecord {
 
 async function run(actions: unknown[], records: LogRecord[], metadata?: LogsBatch['metadata']) {
   const telemetry = new Telemetry();
-  const out: LogsBatch[] = [];
-  const p = new AttributesProcessor({ id: parseComponentId('attributes/x'), logger: silentLogger, telemetry }, attributesConfigSchema.parse({ actions }), {
-    consume: async (b) => { out.push(b); },
-  });
+  const next = new RecordingConsumer();
+  const out = next.batches;
+  const p = new AttributesProcessor(testSettings('attributes/x', telemetry), attributesConfigSchema.parse({ actions }), next);
   await p.consume({ resourceLogs: [{ resource: null, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: records }] }], recordCount: records.length, receivedAt: 0, metadata });
   return { out, telemetry, attrs: records.map((r) => keyValuesToRaw(r.attributes)) };
 }

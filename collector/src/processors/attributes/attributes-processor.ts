@@ -1,8 +1,9 @@
 /** The `attributes` processor (upstream attributesprocessor, logs): applies actions to every record's attributes. */
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import { AttributeActions } from './actions.js';
 import type { AttributesConfig } from './config.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 export class AttributesProcessor implements Processor {
   readonly mutatesData = true;
@@ -13,8 +14,8 @@ export class AttributesProcessor implements Processor {
   constructor(settings: CreateSettings, config: AttributesConfig, private readonly next: LogsConsumer) {
     this.actions = new AttributeActions(config.actions);
     const labels = { processor: settings.id.id };
-    this.incoming = settings.telemetry.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = settings.telemetry.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
+    this.incoming = settings.telemetry.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = settings.telemetry.counter(Metrics.processorOutgoing).bind(labels);
   }
 
   async start(): Promise<void> {}

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import { countLogRecords, nanosFromMillis, type LogRecord, type ResourceLogs } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsConsumer } from '../../component.js';
+import type { LogsBatch, LogsConsumer } from '../../component.js';
 import { ThrottledError } from '../../errors.js';
-import { silentLogger } from '../../telemetry/logger.js';
 import { MetricNames, Telemetry, type Counter, type Histogram } from '../../telemetry/metrics.js';
 import { BATCH_SEND_SIZE_METRIC, BatchProcessor, batchProcessorConfigSchema, batchProcessorFactory, splitResourceLogs } from './index.js';
 
@@ -48,40 +48,6 @@ function recordsOf(rls: readonly ResourceLogs[]): LogRecord[] {
   return out;
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** A downstream consumer that records calls; each call waits on its own deferred unless `auto`. */
-class Downstream implements LogsConsumer {
-  readonly calls: { batch: LogsBatch; answer: Deferred }[] = [];
-  private waiters: (() => void)[] = [];
-  constructor(public auto: boolean | Error = true) {}
-  consume(batch: LogsBatch): Promise<void> {
-    const answer = deferred();
-    this.calls.push({ batch, answer });
-    for (const w of this.waiters.splice(0)) w();
-    if (this.auto === true) answer.resolve();
-    else if (this.auto instanceof Error) answer.reject(this.auto);
-    return answer.promise;
-  }
-  /** Resolves once at least `n` calls were made. */
-  async waitForCalls(n: number): Promise<void> {
-    while (this.calls.length < n) await new Promise<void>((r) => this.waiters.push(r));
-  }
-}
-
 /** Settlement state of a promise, observable without awaiting it. */
 function track(p: Promise<void>): { state: 'pending' | 'resolved' | 'rejected'; error?: unknown; done: Promise<void> } {
   const t: { state: 'pending' | 'resolved' | 'rejected'; error?: unknown; done: Promise<void> } = { state: 'pending', done: Promise.resolve() };
@@ -100,7 +66,7 @@ const flushMicrotasks = () => new Promise<void>((r) => setImmediate(r));
 let processors: BatchProcessor[] = [];
 function make(config: Record<string, unknown>, next: LogsConsumer) {
   const telemetry = new Telemetry();
-  const settings: CreateSettings = { id: { type: 'batch', name: '', id: 'batch' }, logger: silentLogger, telemetry };
+  const settings = testSettings('batch', telemetry);
   // The tests below describe wait_for_result mode unless they say otherwise.
   const p = new BatchProcessor(settings, batchProcessorConfigSchema.parse({ wait_for_result: true, ...config }), next);
   processors.push(p);
@@ -155,7 +121,7 @@ describe('splitResourceLogs', () => {
 
 describe('batch processor', () => {
   it('sends when send_batch_size records are pending, and resolves contributors only after downstream accepts', async () => {
-    const next = new Downstream(false);
+    const next = new RecordingConsumer(false);
     const { p } = make({ send_batch_size: 10, timeout: '1h' }, next);
     const a = track(p.consume(batchOf([[4]])));
     const b = track(p.consume(batchOf([[2], [4]])));
@@ -173,7 +139,7 @@ describe('batch processor', () => {
   });
 
   it('sends after timeout when the size is not reached', async () => {
-    const next = new Downstream();
+    const next = new RecordingConsumer();
     const { p } = make({ send_batch_size: 1000, timeout: '50ms' }, next);
     const started = performance.now();
     const done = p.consume(batchOf([[3]]));
@@ -185,7 +151,7 @@ describe('batch processor', () => {
   });
 
   it('timeout 0 sends every arrival at once', async () => {
-    const next = new Downstream();
+    const next = new RecordingConsumer();
     const { p } = make({ send_batch_size: 1000, timeout: 0 }, next);
     await p.consume(batchOf([[3]]));
     await p.consume(batchOf([[2]]));
@@ -193,7 +159,7 @@ describe('batch processor', () => {
   });
 
   it('splits at send_batch_max_size without losing, duplicating or reordering records', async () => {
-    const next = new Downstream();
+    const next = new RecordingConsumer();
     const { p, telemetry } = make({ send_batch_size: 5, send_batch_max_size: 7, timeout: '1h' }, next);
     const inputs = [batchOf([[3, 0, 2], [9]]), batchOf([[1]]), batchOf([[4], [], [6, 5]]), batchOf([[2]])];
     const expected = inputs.flatMap((b) => recordsOf(b.resourceLogs));
@@ -221,7 +187,7 @@ describe('batch processor', () => {
 
   it('propagates a downstream failure to every contributor of the failed batch', async () => {
     const err = new ThrottledError('queue full', { retryAfterMs: 1000 });
-    const next = new Downstream(err);
+    const next = new RecordingConsumer(err);
     const { p } = make({ send_batch_size: 6, timeout: '1h' }, next);
     const a = track(p.consume(batchOf([[2]])));
     const b = track(p.consume(batchOf([[4]])));
@@ -232,7 +198,7 @@ describe('batch processor', () => {
   });
 
   it('a contributor split over two downstream calls settles after both; a failure of either rejects it and drops its rest', async () => {
-    const next = new Downstream(false);
+    const next = new RecordingConsumer(false);
     const { p } = make({ send_batch_size: 4, send_batch_max_size: 4, timeout: '1h' }, next);
     const a = track(p.consume(batchOf([[3]])));
     const b = track(p.consume(batchOf([[6]]))); // 9 pending → 4 + 4 sent, 1 of b waits
@@ -249,7 +215,7 @@ describe('batch processor', () => {
   });
 
   it('receivedAt of a merged batch is the earliest', async () => {
-    const next = new Downstream();
+    const next = new RecordingConsumer();
     const { p } = make({ send_batch_size: 4, timeout: '1h' }, next);
     const a = p.consume(batchOf([[2]], 500));
     const b = p.consume(batchOf([[2]], 100));
@@ -258,7 +224,7 @@ describe('batch processor', () => {
   });
 
   it('shutdown flushes what is pending and waits for downstream', async () => {
-    const next = new Downstream(false);
+    const next = new RecordingConsumer(false);
     const { p } = make({ send_batch_size: 1000, timeout: '1h' }, next);
     const a = track(p.consume(batchOf([[5]])));
     const stopping = track(p.shutdown());
@@ -277,7 +243,7 @@ describe('batch processor', () => {
   });
 
   it('keeps order and settles everyone across thousands of small contributions (queue compaction)', async () => {
-    const next = new Downstream();
+    const next = new RecordingConsumer();
     const { p } = make({ send_batch_size: 1100, send_batch_max_size: 1100, timeout: '1h' }, next);
     // Every 1100th contribution is large, so a flush leaves a split one queued behind 1099 sent ones.
     const inputs = Array.from({ length: 3000 }, (_, i) => batchOf([[i % 1100 === 1099 ? 50 : 1]]));
@@ -292,7 +258,7 @@ describe('batch processor', () => {
   });
 
   it('resolves an empty batch without sending', async () => {
-    const next = new Downstream();
+    const next = new RecordingConsumer();
     const { p } = make({ send_batch_size: 1, timeout: '1h' }, next);
     await p.consume({ resourceLogs: [], recordCount: 0, receivedAt: 0 });
     expect(next.calls).toHaveLength(0);

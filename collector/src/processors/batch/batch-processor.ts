@@ -17,11 +17,11 @@ import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../c
 import { errorMessage, PermanentError, retryAfterOf, ThrottledError } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
 import type { BoundCounter, BoundHistogram } from '../../telemetry/metrics.js';
-import { MetricNames } from '../../telemetry/metrics.js';
 import type { BatchProcessorConfig } from './config.js';
 import { splitResourceLogs } from './split.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const BATCH_SEND_SIZE_METRIC = 'tributary_processor_batch_send_size';
+export const BATCH_SEND_SIZE_METRIC = Metrics.batchSendSize.name;
 const SEND_SIZE_BUCKETS: readonly number[] = [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000];
 
 const NO_RECORDS: ResourceLogs[] = [];
@@ -82,11 +82,11 @@ export class BatchProcessor implements Processor {
     this.timeoutMs = config.timeout;
     const labels = { processor: settings.id.id };
     const t = settings.telemetry;
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    this.sendSize = t.histogram(BATCH_SEND_SIZE_METRIC, 'Log records per batch sent by the batch processor.', SEND_SIZE_BUCKETS).bind(labels);
-    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused by the processor (back-pressure).').bind({ ...labels, reason: 'downstream_refused' });
-    this.dropped = t.counter(MetricNames.processorDropped, 'Log records dropped by the processor, by reason.').bind({ ...labels, reason: 'downstream_permanent' });
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    this.sendSize = t.histogram(Metrics.batchSendSize, SEND_SIZE_BUCKETS).bind(labels);
+    this.refused = t.counter(Metrics.processorRefused).bind({ ...labels, reason: 'downstream_refused' });
+    this.dropped = t.counter(Metrics.processorDropped).bind({ ...labels, reason: 'downstream_permanent' });
     this.waitForResult = config.wait_for_result;
     const unit = Math.max(config.send_batch_size, config.send_batch_max_size, 1024);
     this.maxPending = config.max_pending_records > 0 ? config.max_pending_records : 4 * unit;

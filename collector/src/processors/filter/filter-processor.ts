@@ -8,9 +8,10 @@ import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../c
 import { PermanentError } from '../../errors.js';
 import { anyOf, compileCondition, EvaluationError, guardCondition, type Condition, type LogContext } from '../../ottl/index.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { FilterProcessorConfig } from './config.js';
 import { compileMatchProperties } from './match-properties.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 /** Builds the "drop this record?" predicate from config; undefined when nothing is configured. */
 export function compileFilter(config: FilterProcessorConfig, log?: RateLimitedLog): Condition | undefined {
@@ -40,10 +41,10 @@ export class FilterProcessor implements Processor {
     this.drop = compileFilter(config, new RateLimitedLog(settings.logger));
     const labels = { processor: settings.id.id };
     const t = settings.telemetry;
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    this.dropped = t.counter(MetricNames.processorDropped, 'Log records dropped by the processor, by reason.').bind({ ...labels, reason: 'filter' });
-    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused (batch rejected) by the processor.').bind(labels);
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    this.dropped = t.counter(Metrics.processorDropped).bind({ ...labels, reason: 'filter' });
+    this.refused = t.counter(Metrics.processorRefused).bind(labels);
   }
 
   async start(): Promise<void> {}

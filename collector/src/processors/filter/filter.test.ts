@@ -1,7 +1,8 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import { anyValueAsString, anyValueFrom, countLogRecords, keyValuesFrom, type LogRecord, type ResourceLogs } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch, type LogsConsumer } from '../../component.js';
+import { type LogsBatch } from '../../component.js';
 import { issuesFromZod } from '../../config/schema-helpers.js';
 import { PermanentError } from '../../errors.js';
 import { createLogger, silentLogger } from '../../telemetry/logger.js';
@@ -54,10 +55,10 @@ function bodies(batch: LogsBatch): string[] {
 function setup(raw: unknown, logLines?: string[]) {
   const config = filterProcessorConfigSchema.parse(raw);
   const telemetry = new Telemetry();
-  const received: LogsBatch[] = [];
-  const next: LogsConsumer = { consume: async (b) => void received.push(b) };
+  const next = new RecordingConsumer();
+  const received = next.batches;
   const logger = logLines ? createLogger({ write: (l) => logLines.push(l) }) : silentLogger;
-  const processor = filterProcessorFactory.create({ id: parseComponentId('filter/x'), logger, telemetry }, config, next);
+  const processor = filterProcessorFactory.create(testSettings('filter/x', telemetry, logger), config, next);
   const metric = (name: string, labels: Record<string, string> = {}) =>
     (telemetry.find(name) as { total(m: Record<string, string>): number }).total({ processor: 'filter/x', ...labels });
   return { processor, received, metric };

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CreateSettings, LogsBatch, LogsConsumer } from '../../component.js';
+import { RecordingConsumer } from '../../../../test/kit/index.js';
+import type { CreateSettings, LogsBatch } from '../../component.js';
 import { RetryableError } from '../../errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { MetricNames, Telemetry, type Counter } from '../../telemetry/metrics.js';
@@ -20,13 +21,6 @@ function batch(n: number): LogsBatch {
   return { resourceLogs: [], recordCount: n, receivedAt: 0 };
 }
 
-class Next implements LogsConsumer {
-  readonly received: LogsBatch[] = [];
-  async consume(b: LogsBatch): Promise<void> {
-    this.received.push(b);
-  }
-}
-
 let started: MemoryLimiterProcessor[] = [];
 afterEach(async () => {
   await Promise.all(started.map((p) => p.shutdown()));
@@ -41,7 +35,7 @@ async function make(config: Record<string, unknown>, options: MemoryLimiterOptio
     logger: createLogger({ write: (l) => lines.push(l) }),
     telemetry,
   };
-  const next = new Next();
+  const next = new RecordingConsumer();
   const p = new MemoryLimiterProcessor(settings, memoryLimiterConfigSchema.parse(config), next, options);
   await p.start();
   started.push(p);
@@ -115,8 +109,8 @@ describe('memory_limiter processor', () => {
     const { p, next } = await make({ limit_mib: 100 }, { readMemory: () => 10 * MIB, gc: undefined });
     const b = batch(3);
     await p.consume(b);
-    expect(next.received).toEqual([b]);
-    expect(next.received[0]).toBe(b);
+    expect(next.batches).toEqual([b]);
+    expect(next.batches[0]).toBe(b);
     expect(p.mutatesData).toBe(false);
   });
 
@@ -135,7 +129,7 @@ describe('memory_limiter processor', () => {
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as RetryableError).retryAfterMs).toBe(2000);
     expect((err as Error).message).toContain('memory limit exceeded');
-    expect(next.received).toHaveLength(0);
+    expect(next.batches).toHaveLength(0);
     expect(gcCalls).toHaveLength(1); // a collection is tried before refusing
     p.check();
     expect(gcCalls).toHaveLength(1); // not again within min_gc_interval_when_soft_limited (1s)
@@ -151,7 +145,7 @@ describe('memory_limiter processor', () => {
     p.check();
     expect(p.state).toBe('ok');
     await p.consume(b);
-    expect(next.received).toEqual([b]);
+    expect(next.batches).toEqual([b]);
     expect(lines.filter((l) => l.includes('back below the soft limit'))).toHaveLength(1);
   });
 

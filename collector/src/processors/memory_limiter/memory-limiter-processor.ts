@@ -10,9 +10,10 @@ import vm from 'node:vm';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import { RetryableError } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { MemoryLimiterConfig } from './config.js';
 import { computeLimits, MIB, totalMemoryBytes, type MemoryLimits } from './memory-limits.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 export type MemoryState = 'ok' | 'soft_limited' | 'hard_limited';
 
@@ -74,9 +75,9 @@ export class MemoryLimiterProcessor implements Processor {
     this.where = `processor ${settings.id.id}`;
     const t = settings.telemetry;
     const labels = { processor: settings.id.id };
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused by the processor (back-pressure).').bind({ ...labels, reason: 'memory_limit' });
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    this.refused = t.counter(Metrics.processorRefused).bind({ ...labels, reason: 'memory_limit' });
   }
 
   /** The limits in force (after start). */

@@ -1,8 +1,8 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import type { LogRecord, ResourceLogs } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch } from '../../component.js';
-import { silentLogger } from '../../telemetry/logger.js';
+import { type LogsBatch } from '../../component.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { probabilisticSamplerConfigSchema } from './config.js';
 import { fnvSeed, fnvString } from './fnv.js';
@@ -49,11 +49,12 @@ function batchOf(records: LogRecord[]): LogsBatch {
 }
 
 function make(config: Record<string, unknown>, telemetry = new Telemetry()) {
-  const out: LogsBatch[] = [];
+  const next = new RecordingConsumer();
+  const out = next.batches;
   const p = new ProbabilisticSamplerProcessor(
-    { id: parseComponentId('probabilistic_sampler'), logger: silentLogger, telemetry },
+    testSettings('probabilistic_sampler', telemetry),
     probabilisticSamplerConfigSchema.parse(config),
-    { consume: async (b) => { out.push(b); } },
+    next,
   );
   const kept = (): LogRecord[] => out.flatMap((b) => b.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
   return { p, out, kept, telemetry };

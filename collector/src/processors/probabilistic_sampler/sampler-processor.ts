@@ -6,9 +6,10 @@
  */
 import { anyValueAsString, findAttribute, int64ToNumber, retainLogRecords, type AnyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { ProbabilisticSamplerConfig, SeverityRange } from './config.js';
 import { fnvBytes, fnvSeed, fnvString, fnvUint32 } from './fnv.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 const NUM_HASH_BUCKETS = 0x4000;
 const BUCKET_MASK = NUM_HASH_BUCKETS - 1;
@@ -68,9 +69,9 @@ export class ProbabilisticSamplerProcessor implements Processor {
     this.failClosed = config.fail_closed;
     const labels = { processor: settings.id.id };
     const t = settings.telemetry;
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    const dropped = t.counter(MetricNames.processorDropped, 'Log records dropped by the processor, by reason.');
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    const dropped = t.counter(Metrics.processorDropped);
     this.droppedSampled = dropped.bind({ ...labels, reason: 'sampled_out' });
     this.droppedMissing = dropped.bind({ ...labels, reason: 'missing_randomness' });
   }

@@ -1,7 +1,8 @@
 import Long from 'long';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import type { KeyValue, LogRecord, ResourceLogs } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch } from '../../component.js';
+import { type LogsBatch } from '../../component.js';
 import { ThrottledError } from '../../errors.js';
 import { silentLogger } from '../../telemetry/logger.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
@@ -45,11 +46,12 @@ function serviceOf(b: LogsBatch, r: LogRecord): string {
 
 function make(config: Record<string, unknown>, store?: BucketStore) {
   const telemetry = new Telemetry();
-  const out: LogsBatch[] = [];
+  const next = new RecordingConsumer();
+  const out = next.batches;
   const p = new RateLimitProcessor(
-    { id: parseComponentId('ratelimit'), logger: silentLogger, telemetry },
+    testSettings('ratelimit', telemetry),
     rateLimitConfigSchema.parse(config),
-    { consume: async (b) => { out.push(b); } },
+    next,
     store,
   );
   const dropped = (reason: string): number => telemetry.counter(MetricNames.processorDropped, '').total({ processor: 'ratelimit', reason });
@@ -173,7 +175,7 @@ describe('ratelimit (memory store)', () => {
     const lines: string[] = [];
     const logger = { ...silentLogger, warn: (m: string) => { lines.push(m); } };
     let calls = 0;
-    const p = new RateLimitProcessor({ id: parseComponentId('ratelimit'), logger, telemetry }, rateLimitConfigSchema.parse({ rules: [rule({ burst: 1 })] }), {
+    const p = new RateLimitProcessor(testSettings('ratelimit', telemetry, logger), rateLimitConfigSchema.parse({ rules: [rule({ burst: 1 })] }), {
       consume: async (b) => { calls++; if (b.resourceLogs[0]!.scopeLogs[0]!.scope?.name === 'tributary/ratelimit') throw new Error('down'); },
     });
     await p.start();

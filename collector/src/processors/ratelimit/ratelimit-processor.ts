@@ -12,12 +12,13 @@ import {
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import { ThrottledError, errorMessage } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import { MemoryBucketStore, type BucketRequest, type BucketStore } from './bucket-store.js';
 import { PER_MS, type RateLimitConfig } from './config.js';
 import { RedisBucketStore } from './redis-store.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const STORE_ERRORS_METRIC = 'tributary_ratelimit_store_errors_total';
+export const STORE_ERRORS_METRIC = Metrics.ratelimitStoreErrors.name;
 /** Retry-After when a throttle rule is denied because the store failed. */
 const STORE_ERROR_RETRY_MS = 1000;
 
@@ -113,13 +114,13 @@ export class RateLimitProcessor implements Processor {
     this.summaryErrorLog = new RateLimitedLog(settings.logger);
     const labels = { processor: settings.id.id };
     const t = settings.telemetry;
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    const dropped = t.counter(MetricNames.processorDropped, 'Log records dropped by the processor, by reason.');
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    const dropped = t.counter(Metrics.processorDropped);
     this.droppedLimited = dropped.bind({ ...labels, reason: 'rate_limited' });
     this.droppedStoreError = dropped.bind({ ...labels, reason: 'store_error' });
-    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused with back-pressure by the processor.').bind(labels);
-    this.storeErrors = t.counter(STORE_ERRORS_METRIC, 'Rate-limit store calls that failed (Redis down or slow).').bind(labels);
+    this.refused = t.counter(Metrics.processorRefused).bind(labels);
+    this.storeErrors = t.counter(Metrics.ratelimitStoreErrors).bind(labels);
   }
 
   async start(): Promise<void> {
@@ -200,7 +201,7 @@ export class RateLimitProcessor implements Processor {
   private classify(rule: CompiledRule, rls: readonly ResourceLogs[], perRecord: Entry[] | undefined): Map<string, Entry> {
     const out = new Map<string, Entry>();
     const keys = rule.keys;
-    const resVals: (string | undefined)[] = new Array(keys.length);
+    const resVals = new Array<string | undefined>(keys.length);
     for (let i = 0; i < rls.length; i++) {
       const rl = rls[i]!;
       const resAttrs: KeyValue[] | undefined = rl.resource?.attributes;

@@ -115,7 +115,7 @@ export class RedisBucketStore implements BucketStore {
   async take(requests: readonly BucketRequest[], allOrNothing: boolean): Promise<TakeResult> {
     const client = this.client;
     if (client === undefined || !client.isReady) throw new Error('redis not connected');
-    const keys: string[] = new Array(requests.length);
+    const keys = new Array<string>(requests.length);
     const args: string[] = [allOrNothing ? '1' : '0'];
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i]!;

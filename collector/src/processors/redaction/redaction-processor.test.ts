@@ -1,8 +1,8 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import { anyValueFrom, keyValuesToRaw, type KeyValue, type LogRecord } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch } from '../../component.js';
-import { silentLogger } from '../../telemetry/logger.js';
+import { type LogsBatch } from '../../component.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { redactionConfigSchema } from './config.js';
 import { luhnValid } from './patterns.js';
@@ -18,10 +18,9 @@ function rec(body: unknown, attrs: Record<string, unknown> = {}): LogRecord {
 
 function make(config: Record<string, unknown>) {
   const telemetry = new Telemetry();
-  const out: LogsBatch[] = [];
-  const p = new RedactionProcessor({ id: parseComponentId('redaction'), logger: silentLogger, telemetry }, redactionConfigSchema.parse(config), {
-    consume: async (b) => { out.push(b); },
-  });
+  const next = new RecordingConsumer();
+  const out = next.batches;
+  const p = new RedactionProcessor(testSettings('redaction', telemetry), redactionConfigSchema.parse(config), next);
   const run = async (records: LogRecord[], resource: Record<string, unknown> = {}): Promise<LogsBatch> => {
     const batch: LogsBatch = {
       resourceLogs: [{ resource: { attributes: Object.entries(resource).map(([key, v]) => ({ key, value: anyValueFrom(v) })), droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: records }] }],

@@ -7,12 +7,13 @@
 import { anyValueAsString, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
 import { RE2JS } from 're2js';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { RedactionConfig } from './config.js';
 import { MASK, builtinPatterns, maskString, userPatterns, type ValuePattern } from './patterns.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
-export const MASKED_VALUES_METRIC = 'tributary_redaction_masked_values_total';
-export const REMOVED_KEYS_METRIC = 'tributary_redaction_removed_attributes_total';
+export const MASKED_VALUES_METRIC = Metrics.redactionMasked.name;
+export const REMOVED_KEYS_METRIC = Metrics.redactionRemoved.name;
 
 const KEY_CACHE_LIMIT = 10_000;
 const enum KeyClass { Normal = 0, Blocked = 1 }
@@ -57,9 +58,9 @@ export class RedactionProcessor implements Processor {
     this.summaryLevel = config.summary === 'debug' ? 2 : config.summary === 'info' ? 1 : 0;
     const labels = { processor: settings.id.id };
     const t = settings.telemetry;
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    const m = t.counter(MASKED_VALUES_METRIC, 'Values (or matches within values) masked by the redaction processor, by reason.');
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    const m = t.counter(Metrics.redactionMasked);
     this.masked = {
       email: m.bind({ ...labels, reason: 'email' }),
       card_number: m.bind({ ...labels, reason: 'card_number' }),
@@ -67,7 +68,7 @@ export class RedactionProcessor implements Processor {
       blocked_value: m.bind({ ...labels, reason: 'blocked_value' }),
       blocked_key: m.bind({ ...labels, reason: 'blocked_key' }),
     };
-    this.removed = t.counter(REMOVED_KEYS_METRIC, 'Attributes removed by the redaction processor (keys not allowed).').bind(labels);
+    this.removed = t.counter(Metrics.redactionRemoved).bind(labels);
   }
 
   async start(): Promise<void> {}

@@ -1,8 +1,8 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import { keyValuesToRaw, type ResourceLogs } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch } from '../../component.js';
-import { silentLogger } from '../../telemetry/logger.js';
+import { type LogsBatch } from '../../component.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { resourceConfigSchema } from './config.js';
 import { ResourceProcessor } from './resource-processor.js';
@@ -22,8 +22,9 @@ function rl(attrs: Record<string, string> | null): ResourceLogs {
 describe('resource processor', () => {
   it('applies the actions to each resource once, creating a missing resource; record attributes untouched', async () => {
     const telemetry = new Telemetry();
-    const out: LogsBatch[] = [];
-    const p = new ResourceProcessor({ id: parseComponentId('resource'), logger: silentLogger, telemetry }, resourceConfigSchema.parse({
+    const next = new RecordingConsumer();
+    const out = next.batches;
+    const p = new ResourceProcessor(testSettings('resource', telemetry), resourceConfigSchema.parse({
       attributes: [
         { key: 'cloud.availability_zone', action: 'upsert', value: 'zone-1' },
         { key: 'tenant', action: 'insert', from_context: 'x-tenant' },
@@ -31,7 +32,7 @@ describe('resource processor', () => {
         { key: 'service.instance.id', action: 'hash' },
         { key: 'service.name', action: 'extract', pattern: '^(?P<team>[a-z]+)-' },
       ],
-    }), { consume: async (b) => { out.push(b); } });
+    }), next);
     const batch: LogsBatch = {
       resourceLogs: [rl({ 'service.name': 'shop-api', 'host.name': 'h1', 'service.instance.id': 'i-1', 'cloud.availability_zone': 'old' }), rl(null)],
       recordCount: 2, receivedAt: 0, metadata: { 'x-tenant': 'acme' },

@@ -19,12 +19,13 @@ import {
   type LogContext,
 } from '../../ottl/index.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
-import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import { BUILTIN_POLICIES, type RetentionPolicy, type RetentionProcessorConfig } from './config.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 export const RETENTION_CLASS_ATTRIBUTE = 'retention.class';
 export const RETENTION_DAYS_ATTRIBUTE = 'retention.days';
-export const RETENTION_TAGGED_METRIC = 'tributary_retention_tagged_log_records_total';
+export const RETENTION_TAGGED_METRIC = Metrics.retentionTagged.name;
 
 /** A retention class and how long it is kept (-1: forever). */
 export interface RetentionClass {
@@ -94,7 +95,7 @@ export class RetentionProcessor implements Processor {
   constructor(settings: CreateSettings, config: RetentionProcessorConfig, private readonly next: LogsConsumer) {
     const id = settings.id.id;
     const t = settings.telemetry;
-    const tagged = t.counter(RETENTION_TAGGED_METRIC, 'Log records tagged by the retention processor, by class.');
+    const tagged = t.counter(Metrics.retentionTagged);
     const log = new RateLimitedLog(settings.logger);
     const list = config.policies ?? BUILTIN_POLICIES;
     this.policies = list.map((p, i) => ({
@@ -106,9 +107,9 @@ export class RetentionProcessor implements Processor {
     const d = config.default;
     this.fallback = { name: d.name, days: d.days, match: () => true, tagged: tagged.bind({ processor: id, class: d.name }) };
     const labels = { processor: id };
-    this.incoming = t.counter(MetricNames.processorIncoming, 'Log records received by the processor.').bind(labels);
-    this.outgoing = t.counter(MetricNames.processorOutgoing, 'Log records passed on by the processor.').bind(labels);
-    this.refused = t.counter(MetricNames.processorRefused, 'Log records refused (batch rejected) by the processor.').bind(labels);
+    this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
+    this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
+    this.refused = t.counter(Metrics.processorRefused).bind(labels);
   }
 
   async start(): Promise<void> {}

@@ -1,11 +1,11 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { RecordingConsumer, testSettings } from '../../../../test/kit/index.js';
 import { parse as parseYaml } from 'yaml';
 import { anyValueFrom, anyValueToRaw, countLogRecords, findAttribute, keyValuesFrom, type LogRecord, type ResourceLogs } from '@tributary/otlp';
-import { parseComponentId, type LogsBatch, type LogsConsumer } from '../../component.js';
+import { type LogsBatch } from '../../component.js';
 import { issuesFromZod } from '../../config/schema-helpers.js';
 import { PermanentError } from '../../errors.js';
-import { silentLogger } from '../../telemetry/logger.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { RETENTION_TAGGED_METRIC, retentionClasses, retentionProcessorConfigSchema, retentionProcessorFactory } from './index.js';
 
@@ -45,9 +45,9 @@ function batchOf(recs: Rec[], resourceAttrs: Record<string, unknown> = {}): Logs
 function setup(raw: unknown) {
   const config = retentionProcessorConfigSchema.parse(raw);
   const telemetry = new Telemetry();
-  const received: LogsBatch[] = [];
-  const next: LogsConsumer = { consume: async (b) => void received.push(b) };
-  const processor = retentionProcessorFactory.create({ id: parseComponentId('retention'), logger: silentLogger, telemetry }, config, next);
+  const next = new RecordingConsumer();
+  const received = next.batches;
+  const processor = retentionProcessorFactory.create(testSettings('retention', telemetry), config, next);
   const metric = (name: string, labels: Record<string, string> = {}) =>
     (telemetry.find(name) as { total(m: Record<string, string>): number }).total({ processor: 'retention', ...labels });
   return { processor, received, metric, config };
@@ -107,7 +107,7 @@ policies:                # first match wins
 default: { name: standard, days: 7 }
 `) as unknown;
 
-  it('the config shape from the issue: first match wins, -1 for forever, default otherwise', async () => {
+  it('the documented config shape: first match wins, -1 for forever, default otherwise', async () => {
     expect(
       await tags(issueConfig, [
         { sev: 17, attrs: { 'log.category': 'audit' } }, // both match: the first policy wins

@@ -114,11 +114,11 @@ export class OtlpGrpcServer {
     let creds: ServerCredentials;
     if (tls && tls.cert_file !== '') {
       const [cert, key] = await Promise.all([
-        readFile(tls.cert_file).catch((e: Error) => {
-          throw new Error(`otlp receiver ${this.receiverId}: grpc tls.cert_file ${tls.cert_file}: ${e.message}`);
+        readFile(tls.cert_file).catch((e: unknown) => {
+          throw new Error(`otlp receiver ${this.receiverId}: grpc tls.cert_file ${tls.cert_file}: ${(e as Error).message}`);
         }),
-        readFile(tls.key_file).catch((e: Error) => {
-          throw new Error(`otlp receiver ${this.receiverId}: grpc tls.key_file ${tls.key_file}: ${e.message}`);
+        readFile(tls.key_file).catch((e: unknown) => {
+          throw new Error(`otlp receiver ${this.receiverId}: grpc tls.key_file ${tls.key_file}: ${(e as Error).message}`);
         }),
       ]);
       creds = ServerCredentials.createSsl(null, [{ private_key: key, cert_chain: cert }], false);

@@ -89,14 +89,14 @@ export class OtlpHttpServer {
     let server: Server;
     if (tls && tls.cert_file !== '') {
       const [cert, key] = await Promise.all([
-        readFile(tls.cert_file).catch((e: Error) => {
-          throw new Error(`otlp receiver ${this.receiverId}: http tls.cert_file ${tls.cert_file}: ${e.message}`);
+        readFile(tls.cert_file).catch((e: unknown) => {
+          throw new Error(`otlp receiver ${this.receiverId}: http tls.cert_file ${tls.cert_file}: ${(e as Error).message}`);
         }),
-        readFile(tls.key_file).catch((e: Error) => {
-          throw new Error(`otlp receiver ${this.receiverId}: http tls.key_file ${tls.key_file}: ${e.message}`);
+        readFile(tls.key_file).catch((e: unknown) => {
+          throw new Error(`otlp receiver ${this.receiverId}: http tls.key_file ${tls.key_file}: ${(e as Error).message}`);
         }),
       ]);
-      server = createHttpsServer({ cert, key }, handler) as unknown as Server;
+      server = createHttpsServer({ cert, key }, handler);
     } else {
       server = createHttpServer(handler);
     }

@@ -6,14 +6,15 @@ import { countLogRecords, type ResourceLogs } from '@tributary/otlp';
 import type { ComponentId, LogsBatch, LogsConsumer } from '../../component.js';
 import { PermanentError, ThrottledError, RetryableError, errorMessage } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
-import { MetricNames, type BoundCounter, type Telemetry } from '../../telemetry/metrics.js';
+import type { BoundCounter, Telemetry } from '../../telemetry/metrics.js';
 import { removeInvalidRecords } from './validate.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 
 export type Transport = 'http' | 'grpc';
 export type RefuseReason = 'malformed' | 'too_large' | 'throttled' | 'unavailable' | 'permanent' | 'unauthenticated';
 const REASONS: readonly RefuseReason[] = ['malformed', 'too_large', 'throttled', 'unavailable', 'permanent', 'unauthenticated'];
 
-export const REFUSED_REQUESTS_METRIC = 'tributary_receiver_refused_requests_total';
+export const REFUSED_REQUESTS_METRIC = Metrics.receiverRefusedRequests.name;
 
 export type RequestMetadata = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -35,16 +36,16 @@ interface TransportMetrics {
   refusedRequests: Record<RefuseReason, BoundCounter>;
 }
 
-const ACCEPTED_ALL: IngestOutcome = Object.freeze({ kind: 'accepted', rejected: 0, message: '', retryAfterMs: undefined }) as IngestOutcome;
+const ACCEPTED_ALL: IngestOutcome = Object.freeze({ kind: 'accepted', rejected: 0, message: '', retryAfterMs: undefined });
 
 export class Ingest {
   private readonly metrics: Record<Transport, TransportMetrics>;
   private readonly unexpected: RateLimitedLog;
 
   constructor(id: ComponentId, telemetry: Telemetry, private readonly next: LogsConsumer, private readonly logger: Logger) {
-    const accepted = telemetry.counter(MetricNames.receiverAccepted, 'Log records accepted by receivers and passed to the pipeline.');
-    const refused = telemetry.counter(MetricNames.receiverRefused, 'Log records received but refused, by reason.');
-    const refusedReq = telemetry.counter(REFUSED_REQUESTS_METRIC, 'Requests refused by receivers, by reason.');
+    const accepted = telemetry.counter(Metrics.receiverAccepted);
+    const refused = telemetry.counter(Metrics.receiverRefused);
+    const refusedReq = telemetry.counter(Metrics.receiverRefusedRequests);
     const bind = (transport: Transport): TransportMetrics => {
       const r = {} as Record<RefuseReason, BoundCounter>;
       const rq = {} as Record<RefuseReason, BoundCounter>;

@@ -8,7 +8,7 @@ export interface ValidationResult {
   firstError: string;
 }
 
-const OK: ValidationResult = Object.freeze({ rejected: 0, firstError: '' }) as ValidationResult;
+const OK: ValidationResult = Object.freeze({ rejected: 0, firstError: '' });
 
 function badIdReason(r: LogRecord): string | undefined {
   const t = r.traceId ? r.traceId.length : 0;
