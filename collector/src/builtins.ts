@@ -1,6 +1,7 @@
 /** The built-in components. Adding one: create its folder and add one line here. */
 import { ComponentRegistry } from './registry.js';
 import { otlpReceiverFactory } from './receivers/otlp/index.js';
+import { filelogReceiverFactory } from './receivers/filelog/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -29,6 +30,7 @@ import { fileStorageExtensionFactory } from './extensions/file_storage/index.js'
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
     .register(otlpReceiverFactory)
+    .register(filelogReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
