@@ -2,6 +2,9 @@
 import { ComponentRegistry } from './registry.js';
 import { otlpReceiverFactory } from './receivers/otlp/index.js';
 import { filelogReceiverFactory } from './receivers/filelog/index.js';
+import { syslogReceiverFactory } from './receivers/syslog/index.js';
+import { tcplogReceiverFactory } from './receivers/tcplog/index.js';
+import { udplogReceiverFactory } from './receivers/udplog/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -31,6 +34,9 @@ export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
     .register(otlpReceiverFactory)
     .register(filelogReceiverFactory)
+    .register(syslogReceiverFactory)
+    .register(tcplogReceiverFactory)
+    .register(udplogReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
