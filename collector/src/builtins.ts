@@ -5,6 +5,7 @@ import { filelogReceiverFactory } from './receivers/filelog/index.js';
 import { syslogReceiverFactory } from './receivers/syslog/index.js';
 import { tcplogReceiverFactory } from './receivers/tcplog/index.js';
 import { udplogReceiverFactory } from './receivers/udplog/index.js';
+import { fluentforwardReceiverFactory } from './receivers/fluentforward/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -37,6 +38,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(syslogReceiverFactory)
     .register(tcplogReceiverFactory)
     .register(udplogReceiverFactory)
+    .register(fluentforwardReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
