@@ -17,6 +17,8 @@ export interface Entry {
   timestamp: bigint | undefined;
   severity: number;
   severityText: string;
+  traceId?: Uint8Array | undefined;
+  spanId?: Uint8Array | undefined;
 }
 
 export function newEntry(body: unknown, attributes: Record<string, unknown> = {}): Entry {
@@ -51,8 +53,8 @@ export function entryToRecord(e: Entry, observed: Long): LogRecord {
     attributes: keyValuesFrom(e.attributes),
     droppedAttributesCount: 0,
     flags: 0,
-    traceId: EMPTY,
-    spanId: EMPTY,
+    traceId: e.traceId ?? EMPTY,
+    spanId: e.spanId ?? EMPTY,
     eventName: '',
   };
 }
