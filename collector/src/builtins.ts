@@ -6,6 +6,9 @@ import { syslogReceiverFactory } from './receivers/syslog/index.js';
 import { tcplogReceiverFactory } from './receivers/tcplog/index.js';
 import { udplogReceiverFactory } from './receivers/udplog/index.js';
 import { fluentforwardReceiverFactory } from './receivers/fluentforward/index.js';
+import { awsCloudWatchReceiverFactory } from './receivers/awscloudwatch/index.js';
+import { googleCloudLoggingReceiverFactory } from './receivers/googlecloudlogging/index.js';
+import { azureLogAnalyticsReceiverFactory } from './receivers/azureloganalytics/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -39,6 +42,9 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(tcplogReceiverFactory)
     .register(udplogReceiverFactory)
     .register(fluentforwardReceiverFactory)
+    .register(awsCloudWatchReceiverFactory)
+    .register(googleCloudLoggingReceiverFactory)
+    .register(azureLogAnalyticsReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
