@@ -56,7 +56,19 @@ export const operatorSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type OperatorConfig = z.output<typeof operatorSchema>;
-export const operatorsSchema = z.array(operatorSchema).default([]);
+/** Operators are compiled at validation too, so `tributary validate` reports a bad regex or layout. */
+export const operatorsSchema = z
+  .array(operatorSchema)
+  .default([])
+  .superRefine((ops, ctx) => {
+    ops.forEach((op, i) => {
+      try {
+        compileStep(op);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: [i], message: errorMessage(e) });
+      }
+    });
+  });
 
 type Step = (e: Entry, source: string) => Entry | undefined;
 
