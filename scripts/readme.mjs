@@ -11,7 +11,7 @@ const src = path.join(root, 'collector/src');
 
 /** Sections in reading order; components within a kind follow in the order listed, then any others alphabetically. */
 const SECTIONS = [
-  ['Receivers', 'receivers', ['otlp']],
+  ['Receivers', 'receivers', ['otlp', 'filelog', 'syslog', 'tcplog', 'udplog', 'fluentforward', 'awscloudwatch', 'googlecloudlogging', 'azureloganalytics']],
   ['Processors', 'processors', ['memory_limiter', 'batch', 'filter', 'probabilistic_sampler', 'ratelimit', 'retention', 'redaction', 'attributes', 'resource']],
   ['Exporters', 'exporters', ['file', 'debug', 'otlp', 'otlphttp']],
   ['Extensions', 'extensions', ['health_check', 'metrics']],
