@@ -56,8 +56,9 @@ interface Tracked {
   pendingSize: number;
   /** truncate mode: skip bytes up to the next newline. */
   skipping: boolean;
-  /** Key of the fingerprint index this state is listed under. */
+  /** Key of the fingerprint index this state is listed under, and the same bytes in base64 for the checkpoint. */
   indexKey: string | undefined;
+  p64: string;
   /** gzip: fully read at this (size, mtime). */
   gzDoneSize: number;
 }
@@ -163,7 +164,7 @@ export class Tailer {
     for (const f of doc.files) {
       const t: Tracked = {
         key: f.key, path: f.path, fp: Buffer.alloc(0), fpHash: f.fp_hash, fpLen: f.fp_len, offset: f.offset, size: f.size, mtimeMs: f.mtime,
-        gz: f.gz, fh: undefined, lastSeenPoll: 0, lastSeenAt: now, attrs: [], pendingSince: 0, pendingSize: -1, skipping: false, gzDoneSize: f.gz_done, indexKey: undefined,
+        gz: f.gz, fh: undefined, lastSeenPoll: 0, lastSeenAt: now, attrs: [], pendingSince: 0, pendingSize: -1, skipping: false, gzDoneSize: f.gz_done, indexKey: undefined, p64: '',
       };
       this.addTracked(t, Buffer.from(f.p64, 'base64'));
     }
@@ -184,6 +185,7 @@ export class Tailer {
     if (!list) this.index.set(k, (list = []));
     list.push(t);
     t.indexKey = k;
+    t.p64 = prefix.subarray(0, INDEX_PREFIX).toString('base64');
   }
 
   private indexRemove(t: Tracked): void {
@@ -415,7 +417,7 @@ export class Tailer {
   private newTracked(key: string, p: string, offset: number, st: fs.Stats): Tracked {
     return {
       key, path: p, fp: Buffer.alloc(0), fpHash: '', fpLen: 0, offset, size: st.size, mtimeMs: st.mtimeMs, gz: false, fh: undefined,
-      lastSeenPoll: this.pollNo, lastSeenAt: Date.now(), attrs: this.attrsFor(p), pendingSince: 0, pendingSize: -1, skipping: false, gzDoneSize: -1, indexKey: undefined,
+      lastSeenPoll: this.pollNo, lastSeenAt: Date.now(), attrs: this.attrsFor(p), pendingSince: 0, pendingSize: -1, skipping: false, gzDoneSize: -1, indexKey: undefined, p64: '',
     };
   }
 
@@ -783,7 +785,10 @@ export class Tailer {
   private async flush(): Promise<void> {
     const p = this.pending;
     if (p.records.length === 0 && p.entries.length === 0) {
-      if (p.commits.size > 0) this.commit(p);
+      if (p.commits.size > 0) {
+        this.pending = { records: [], entries: [], commits: new Map(), bytes: 0 };
+        this.commit(p);
+      }
       return;
     }
     this.pending = { records: [], entries: [], commits: new Map(), bytes: 0 };
@@ -811,7 +816,7 @@ export class Tailer {
     for (const t of this.tracked) {
       if (t.fpLen === 0) continue;
       files.push({
-        key: t.key, path: t.path, fp_hash: t.fpHash, fp_len: t.fpLen, p64: Buffer.from(t.indexKey ?? '', 'latin1').toString('base64'),
+        key: t.key, path: t.path, fp_hash: t.fpHash, fp_len: t.fpLen, p64: t.p64,
         offset: t.offset, size: t.size, mtime: t.mtimeMs, gz: t.gz, gz_done: t.gzDoneSize,
       });
     }
