@@ -26,6 +26,7 @@ import { storeExporterFactory } from './exporters/store/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
+import { apiExtensionFactory } from './extensions/api/index.js';
 
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
@@ -54,5 +55,6 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(storeExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
-    .register(fileStorageExtensionFactory);
+    .register(fileStorageExtensionFactory)
+    .register(apiExtensionFactory);
 }

@@ -272,5 +272,17 @@ class LogQLParser {
 
 /** Parses a LogQL log or metric query. Throws LogQLParseError with the position. */
 export function parseLogQL(text: string, resolve: LabelResolver = defaultLabelResolver): LogQLQuery {
+  // `curl '…?query={a="b"}'` sends `a="b"`: curl's URL globbing eats a lone {…}. Take a bare matcher list
+  // as the selector it was meant to be.
+  if (/^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*["`]/.test(text)) {
+    const m = /^([^|]*?)(\s*(?:\|.*|!=\s*["`].*|!~\s*["`].*))?$/s.exec(text);
+    if (m && !m[1]!.includes('{')) {
+      try {
+        return new LogQLParser(`{${m[1]}}${m[2] ?? ''}`, resolve).parse();
+      } catch {
+        // fall through to the error of the text as given
+      }
+    }
+  }
   return new LogQLParser(text, resolve).parse();
 }

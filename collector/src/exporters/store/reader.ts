@@ -57,6 +57,8 @@ export interface StoredRecord {
   tenant: string;
   id: string;
   time: string;
+  /** The time the record is filed under (ns): its time, else its observed time, else when it was stored. */
+  timestamp: string;
   time_unix_nano: string;
   observed_time_unix_nano: string;
   severity_number: number;
@@ -367,7 +369,8 @@ export class StoreReader {
     return {
       tenant,
       id: String(r.rid),
-      time: nsToIso(r.t === '0' ? r.o : r.t),
+      time: r.t !== '0' ? nsToIso(r.t) : r.o !== '0' ? nsToIso(r.o) : nsToIso(((r.rid >> 10n) * 1000n).toString()),
+      timestamp: r.t !== '0' ? r.t : r.o !== '0' ? r.o : ((r.rid >> 10n) * 1000n).toString(),
       time_unix_nano: r.t,
       observed_time_unix_nano: r.o,
       severity_number: r.severity,
@@ -518,6 +521,45 @@ export class StoreReader {
       }
     }
     return [...seen.values()];
+  }
+
+  /**
+   * Record counts per time bucket and stream (resource + level), for metric queries (count_over_time,
+   * rate): `bucketMs` wide buckets aligned to the epoch.
+   */
+  countStreams(req: { node: QueryNode; startMs: number; endMs: number; bucketMs: number; tenants?: readonly string[] | undefined }, access: TenantAccess): { start: number; labels: Record<string, string>; count: number }[] {
+    this.checkRange(req.startMs, req.endMs);
+    const bucket = Math.max(1, Math.floor(req.bucketMs));
+    const plan = planSql(req.node, this.textMode);
+    const lo = usToRowid(req.startMs * 1000);
+    const hi = usToRowid(req.endMs * 1000) + 1023n;
+    const out: { start: number; labels: Record<string, string>; count: number }[] = [];
+    const deadline = performance.now() + this.options.maxQueryTimeMs;
+    for (const f of this.files(this.resolveTenants(access, req.tenants), req.startMs, req.endMs, false)) {
+      if (f.archived) continue;
+      let c: Conn;
+      try {
+        c = this.conn(f.path);
+      } catch {
+        continue;
+      }
+      const from = plan.ftsMatch !== undefined ? 'fts CROSS JOIN logs l ON l.rowid = fts.rowid WHERE fts MATCH ? AND' : 'logs l WHERE';
+      const params: SqlParam[] = [bucket * 1000];
+      if (plan.ftsMatch !== undefined) params.push(plan.ftsMatch);
+      const sql = `SELECT ((l.rowid >> 10) / CAST(? AS INTEGER)) AS b, l.resource_id AS rid, l.severity AS sev, count(*) AS n FROM ${from} l.rowid BETWEEN ? AND ? AND (${plan.where}) GROUP BY b, rid, sev`;
+      for (const r of c.db.prepare(sql).all(...params, lo, hi, ...plan.params) as { b: number; rid: number; sev: number; n: number }[]) {
+        out.push({ start: r.b * bucket, labels: streamLabels(this.resource(c, r.rid).attrs, r.sev), count: r.n });
+      }
+      if (performance.now() > deadline) throw tooSlow(this.options.maxQueryTimeMs);
+    }
+    return out;
+  }
+
+  /** Label names of the streams in the range (Loki `/labels`). */
+  labelNames(req: { startMs: number; endMs: number; tenants?: readonly string[] | undefined }, access: TenantAccess): string[] {
+    const names = new Set<string>(['service_name', 'level']);
+    for (const f of this.fields(req, access)) if (f.kind === 'resource') names.add(f.name === 'resource.service.name' ? 'service_name' : labelName(f.name.slice(9)));
+    return [...names].sort();
   }
 
   /** Stream labels of a stored record (Loki view). */

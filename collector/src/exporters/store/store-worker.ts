@@ -41,7 +41,7 @@ async function handle(op: string, args: readonly unknown[]): Promise<unknown> {
     const r = reader as unknown as Record<string, (...a: unknown[]) => unknown>;
     if (op === 'close') return reader.close();
     if (op === 'forget') return reader.forget((p) => p === args[0]);
-    if (['query', 'histogram', 'fields', 'fieldValues', 'series'].includes(op)) return r[op]!.apply(reader, args as unknown[]);
+    if (['query', 'histogram', 'fields', 'fieldValues', 'series', 'countStreams', 'labelNames'].includes(op)) return r[op]!.apply(reader, args as unknown[]);
   }
   throw new Error(`unknown store worker operation ${op}`);
 }
