@@ -30,9 +30,11 @@ import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/
 import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
 import { lokiExporterFactory } from './exporters/loki/index.js';
+import { storeExporterFactory } from './exporters/store/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
+import { apiExtensionFactory } from './extensions/api/index.js';
 
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
@@ -66,7 +68,9 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(googleCloudExporterFactory)
     .register(elasticsearchExporterFactory)
     .register(lokiExporterFactory)
+    .register(storeExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
-    .register(fileStorageExtensionFactory);
+    .register(fileStorageExtensionFactory)
+    .register(apiExtensionFactory);
 }
