@@ -9,6 +9,7 @@ import { fluentforwardReceiverFactory } from './receivers/fluentforward/index.js
 import { awsCloudWatchReceiverFactory } from './receivers/awscloudwatch/index.js';
 import { googleCloudLoggingReceiverFactory } from './receivers/googlecloudlogging/index.js';
 import { azureLogAnalyticsReceiverFactory } from './receivers/azureloganalytics/index.js';
+import { sourcesReceiverFactory } from './receivers/sources/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -47,6 +48,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(awsCloudWatchReceiverFactory)
     .register(googleCloudLoggingReceiverFactory)
     .register(azureLogAnalyticsReceiverFactory)
+    .register(sourcesReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
