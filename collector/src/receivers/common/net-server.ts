@@ -250,7 +250,7 @@ export class UdpLogServer {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
-    for (const b of batch) void this.handler(b.msgs, b.peer);
+    for (const b of batch) this.handler(b.msgs, b.peer).catch((e: unknown) => this.logger.warn('udp: messages dropped after an error', { error: errorMessage(e) }));
   }
 
   async close(): Promise<void> {

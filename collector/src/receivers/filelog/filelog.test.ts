@@ -167,15 +167,30 @@ describe('filelog receiver', () => {
     expect(telemetry.counter('tributary_receiver_pushback_total', '').total()).toBe(3);
   });
 
-  it('reads 3000 files exactly once with few handles (max_concurrent_files)', async () => {
+  it('reads 10,000 files matched by one glob exactly once with few handles (max_concurrent_files)', async () => {
     const d = tmp();
-    for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(d, `f${i}.log`), `file ${i} a\nfile ${i} b\n`);
-    const { consumer } = await start({ include: [path.join(d, '*.log')], max_concurrent_files: Number(process.env.MCF ?? 64) });
-    await consumer.until(() => consumer.records().length >= 6000, '6000 lines', 60_000);
+    const N = 10_000;
+    for (let i = 0; i < N; i++) fs.writeFileSync(path.join(d, `f${i}.log`), `file ${i} a\nfile ${i} b\n`);
+    const { consumer, telemetry } = await start({ include: [path.join(d, '*.log')], max_concurrent_files: 256 });
+    await consumer.until(() => consumer.records().length >= 2 * N, `${2 * N} lines`, 90_000);
     await new Promise((r) => setTimeout(r, 300));
-    expect(new Set(consumer.bodies()).size).toBe(6000);
-    expect(consumer.records().length).toBe(6000);
-  }, 90_000);
+    expect(new Set(consumer.bodies()).size).toBe(2 * N);
+    expect(consumer.records().length).toBe(2 * N);
+    expect(telemetry.gauge('tributary_filelog_files_open', '').sum()).toBeLessThanOrEqual(256);
+  }, 120_000);
+
+  it('a file deleted while open is read to its end; a directory matching the glob is ignored', async () => {
+    const d = tmp();
+    const f = path.join(d, 'gone.log');
+    fs.writeFileSync(f, lines('g', 0, 5));
+    fs.mkdirSync(path.join(d, 'dir.log')); // matches the glob but is not a file
+    const { consumer } = await start({ include: [path.join(d, '*.log')] });
+    await consumer.until(() => consumer.records().length >= 5, 'first lines');
+    fs.appendFileSync(f, lines('g', 5, 9));
+    fs.unlinkSync(f);
+    await consumer.until(() => consumer.records().length >= 9, 'lines written just before the delete');
+    expect(consumer.bodies()).toEqual(lines('g', 0, 9).trim().split('\n'));
+  });
 
   it('deletes files after reading them with delete_after_read', async () => {
     const d = tmp();
