@@ -57,7 +57,7 @@ export class LineReceiver implements Receiver {
     }
     if (o.udp) {
       const u = o.udp;
-      this.udp = new UdpLogServer(u.listen_address, u.one_log_per_packet, bufferEncoding(u.encoding), (msgs, peer) => this.handle(msgs, peer, u.add_attributes, false), logger);
+      this.udp = new UdpLogServer(u.listen_address, u.one_log_per_packet, bufferEncoding(u.encoding), (msgs, peer) => this.handle(msgs, peer, u.add_attributes, false), logger, u.add_attributes);
     }
   }
 
@@ -120,9 +120,10 @@ export class LineReceiver implements Receiver {
     }
   }
 
+  /** Stops listening, lets what is in flight reach the pipeline (bounded), then stops waiting on push-back. */
   async shutdown(): Promise<void> {
+    await Promise.all([this.tcp?.close(5_000), this.udp?.close()]);
     this.tcpSink.stop();
     this.udpSink.stop();
-    await Promise.all([this.tcp?.close(5_000), this.udp?.close()]);
   }
 }

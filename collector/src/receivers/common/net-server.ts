@@ -216,6 +216,8 @@ export class UdpLogServer {
     private readonly encoding: BufferEncoding,
     private readonly handler: MessageHandler,
     private readonly logger: Logger,
+    /** The handler needs each datagram's peer (net.* attributes); otherwise datagrams are batched together. */
+    private readonly perPeer: boolean,
   ) {}
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -250,7 +252,15 @@ export class UdpLogServer {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
-    for (const b of batch) this.handler(b.msgs, b.peer).catch((e: unknown) => this.logger.warn('udp: messages dropped after an error', { error: errorMessage(e) }));
+    const fail = (e: unknown): void => this.logger.warn('udp: messages dropped after an error', { error: errorMessage(e) });
+    if (!this.perPeer) {
+      // Peer details are not recorded: every datagram since the last drain goes as one batch.
+      const all: string[] = [];
+      for (const b of batch) for (const m of b.msgs) all.push(m);
+      if (all.length > 0) this.handler(all, batch[0]!.peer).catch(fail);
+      return;
+    }
+    for (const b of batch) this.handler(b.msgs, b.peer).catch(fail);
   }
 
   async close(): Promise<void> {

@@ -136,8 +136,9 @@ export class FluentForwardReceiver implements Receiver {
           if (!authed) return;
           continue;
         }
-        const ack = await this.message(msg);
-        if (ack === 'stopped') return;
+        const r = await this.message(msg);
+        if (r.stopped) return;
+        const ack = r.ack;
         if (ack !== undefined) {
           s.write(encode({ ack }));
           this.m.acks.add(1);
@@ -171,7 +172,7 @@ export class FluentForwardReceiver implements Receiver {
   }
 
   /** Decodes one forward message and delivers its events; returns the chunk id to ack, if any. */
-  private async message(msg: unknown): Promise<string | undefined | 'stopped'> {
+  private async message(msg: unknown): Promise<{ ack: string | undefined; stopped: boolean }> {
     if (!Array.isArray(msg) || msg.length < 2 || typeof msg[0] !== 'string') throw new ProtocolError('message is not [tag, …]');
     const tag = msg[0];
     const entries: Entry[] = [];
@@ -199,11 +200,11 @@ export class FluentForwardReceiver implements Receiver {
       option = msg[3];
     }
     const chunk = isMap(option) && typeof option.chunk === 'string' ? option.chunk : undefined;
-    if (entries.length === 0) return chunk;
+    if (entries.length === 0) return { ack: chunk, stopped: false };
     this.m.events.add(entries.length);
     const r = await this.sink.deliver(entriesToBatch(entries, nowNanos()));
     // Refused for good is still answered: the sender could never get it accepted by resending.
-    return r === 'stopped' ? 'stopped' : chunk;
+    return { ack: chunk, stopped: r === 'stopped' };
   }
 
   private pushEvent(out: Entry[], tag: string, ev: unknown): void {
