@@ -1,9 +1,10 @@
-import { spawn, spawnSync, execFile } from 'node:child_process';
+import { spawn, spawnSync, execFile, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Telemetry } from '../../telemetry/metrics.js';
@@ -168,6 +169,26 @@ describe('syslog receiver on the network', () => {
     expect(fromLogger).toBeDefined();
     expect(attr(consumer.records()[0]!, 'hostname')).toBe('host1');
   }, 60_000);
+
+  it('TLS on TCP: a client trusting the certificate is read; a plain-text client is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syslog-tls-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const { r, consumer } = await start({ protocol: 'rfc5424', enable_octet_counting: true, tcp: { listen_address: '127.0.0.1:0', tls: { cert_file: path.join(dir, 'cert.pem'), key_file: path.join(dir, 'key.pem') } } });
+    const m = '<14>1 2024-01-01T00:00:00Z h app 1 - - over tls';
+    const s = tls.connect({ port: r.tcpAddress!.port, host: '127.0.0.1', ca: fs.readFileSync(path.join(dir, 'cert.pem')) });
+    await new Promise((res, rej) => { s.once('secureConnect', res); s.once('error', rej); });
+    s.end(`${Buffer.byteLength(m)} ${m}`);
+    await consumer.until(() => consumer.records().length >= 1, 'tls message');
+    expect(attr(consumer.records()[0]!, 'message')).toBe('over tls');
+    const plain = net.connect(r.tcpAddress!.port, '127.0.0.1');
+    plain.on('error', () => undefined);
+    plain.write(`${Buffer.byteLength(m)} ${m}`);
+    await new Promise((res) => plain.once('close', res));
+    await new Promise((res) => setTimeout(res, 100));
+    expect(consumer.records()).toHaveLength(1);
+  });
 
   it('UDP datagrams are one message each', async () => {
     const { r, consumer } = await start({ protocol: 'rfc3164', udp: { listen_address: '127.0.0.1:0' } });
