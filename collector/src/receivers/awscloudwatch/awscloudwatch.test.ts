@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import aws4 from 'aws4';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,9 @@ class FakeLogs {
   calls: { target: string; body: Record<string, unknown> }[] = [];
   badSignatures = 0;
   hook: ((target: string) => { status: number; type: string } | undefined) | undefined;
+  /** Batches of live-tail results the next StartLiveTail session sends (then the session ends). */
+  live: Ev[][] = [];
+  liveRequests: Record<string, unknown>[] = [];
   server!: http.Server;
   url = '';
   async start(): Promise<void> {
@@ -56,6 +60,21 @@ class FakeLogs {
         };
         const hooked = this.hook?.(target);
         if (hooked) return send(hooked.status, {}, hooked.type);
+        if (target === 'StartLiveTail') {
+          this.liveRequests.push(body);
+          res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
+          res.write(eventMessage('sessionStart', { requestId: 'r1', sessionId: 's1', logGroupIdentifiers: body.logGroupIdentifiers }));
+          const batches = this.live.splice(0);
+          let i = 0;
+          const next = (): void => {
+            const b = batches[i++];
+            if (!b) return void res.end();
+            res.write(eventMessage('sessionUpdate', { sessionMetadata: { sampled: false }, sessionResults: b.map((e) => ({ logStreamName: e.logStreamName, logGroupIdentifier: String((body.logGroupIdentifiers as string[])[0]), message: e.message, timestamp: e.timestamp, ingestionTime: e.timestamp + 5 })) }));
+            setTimeout(next, 30);
+          };
+          next();
+          return;
+        }
         if (target === 'DescribeLogGroups') return send(200, { logGroups: [{ logGroupName: '/app/a' }, { logGroupName: '/app/b' }].filter((g) => g.logGroupName.startsWith(String(body.logGroupNamePrefix ?? ''))) });
         if (target !== 'FilterLogEvents') return send(400, {}, 'InvalidParameterException');
         const start = Number(body.startTime);
@@ -71,6 +90,32 @@ class FakeLogs {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
+}
+
+/** One AWS event-stream message (prelude, string headers, JSON payload, CRC32s). */
+function eventMessage(eventType: string, payload: unknown): Buffer {
+  const headers: [string, string][] = [[':message-type', 'event'], [':event-type', eventType], [':content-type', 'application/json']];
+  const hb = Buffer.concat(headers.map(([k, v]) => {
+    const kb = Buffer.from(k);
+    const vb = Buffer.from(v);
+    const b = Buffer.alloc(1 + kb.length + 3 + vb.length);
+    b.writeUInt8(kb.length, 0);
+    kb.copy(b, 1);
+    b.writeUInt8(7, 1 + kb.length);
+    b.writeUInt16BE(vb.length, 2 + kb.length);
+    vb.copy(b, 4 + kb.length);
+    return b;
+  }));
+  const body = Buffer.from(JSON.stringify(payload));
+  const prelude = Buffer.alloc(8);
+  prelude.writeUInt32BE(12 + hb.length + body.length + 4, 0);
+  prelude.writeUInt32BE(hb.length, 4);
+  const pcrc = Buffer.alloc(4);
+  pcrc.writeUInt32BE(zlib.crc32(prelude), 0);
+  const msg = Buffer.concat([prelude, pcrc, hb, body]);
+  const mcrc = Buffer.alloc(4);
+  mcrc.writeUInt32BE(zlib.crc32(msg), 0);
+  return Buffer.concat([msg, mcrc]);
 }
 
 let fake: FakeLogs;
@@ -134,9 +179,38 @@ describe('awscloudwatch receiver', () => {
     fs.rmSync(storage, { recursive: true, force: true });
   }, 60_000);
 
+  it('live_tail: backfills the seam with FilterLogEvents, then streams StartLiveTail events, nothing twice', async () => {
+    fake = new FakeLogs();
+    await fake.start();
+    const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-live-'));
+    const t0 = Date.parse('2024-01-01T00:00:00Z');
+    fake.events.push({ eventId: 'x1', timestamp: t0 + 1000, message: 'before the session', logStreamName: '/app/a/s1' });
+    // The session repeats the backfilled event (the seam) and brings two new ones in two updates.
+    fake.live.push([{ eventId: '', timestamp: t0 + 1000, message: 'before the session', logStreamName: '/app/a/s1' }, { eventId: '', timestamp: t0 + 2000, message: 'live one', logStreamName: '/app/a/s1' }]);
+    fake.live.push([{ eventId: '', timestamp: t0 + 3000, message: 'live two', logStreamName: '/app/a/s2' }]);
+    const consumer = new RecordingConsumer();
+    const telemetry = new Telemetry();
+    const cfg = awsCloudWatchConfigSchema.parse({
+      region: 'us-east-1', endpoint: fake.url, overlap: '60s', start_from: '2024-01-01T00:00:00Z', live_tail: true,
+      logs: { poll_interval: '50ms', groups: { named: { '/app/a': null } } },
+    });
+    const r = awsCloudWatchReceiverFactory.create(testSettings('awscloudwatch', telemetry), cfg, consumer);
+    await r.start(testHost({ file_storage: { directory: storage, start: async () => undefined, shutdown: async () => undefined } as Extension }, telemetry));
+    stops.push(async () => {
+      await r.shutdown();
+      fs.rmSync(storage, { recursive: true, force: true });
+    });
+    await consumer.until(() => consumer.records().length >= 3, '3 events', 20_000);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(consumer.bodies()).toEqual(['before the session', 'live one', 'live two']);
+    expect(fake.liveRequests[0]).toMatchObject({ logGroupIdentifiers: ['/app/a'] });
+    expect(attr(consumer.records()[2]!, 'aws.cloudwatch.ingestion_time')).toBe(String(t0 + 3005));
+    expect(consumer.records()[2]!.timeUnixNano.toString()).toBe(String((t0 + 3000) * 1e6));
+    expect(fake.badSignatures).toBe(0);
+  }, 60_000);
+
   it('validates the groups keys', () => {
     expect(() => awsCloudWatchConfigSchema.parse({ region: 'x' })).toThrow(/autodiscover or named/);
-    expect(() => awsCloudWatchConfigSchema.parse({ region: 'x', logs: { groups: { named: { '/g': null } } }, live_tail: true })).toThrow();
     expect(awsCloudWatchConfigSchema.parse({ region: 'x', logs: { groups: { named: { '/g': null } } } }).logs.groups.named).toEqual({ '/g': { names: [], prefixes: [] } });
   });
 });

@@ -40,8 +40,8 @@ export const awsCloudWatchConfigSchema = z
           .prefault({}),
       })
       .prefault({}),
-    /** Tributary: StartLiveTail streaming is not implemented; true is refused at validation. */
-    live_tail: z.literal(false).default(false),
+    /** Stream with StartLiveTail (plus a FilterLogEvents backfill for each session's seam) instead of polling. */
+    live_tail: z.boolean().default(false),
   })
   .superRefine((c, ctx) => {
     const g = c.logs.groups;

@@ -4,7 +4,8 @@
  * remembered for the overlap window) are skipped; each page goes to the pipeline, then the cursor and
  * the window are saved in file_storage. Throttling and expired credentials back off (pull.ts).
  */
-import type { CloudWatchLogsClient, CloudWatchLogsClientConfig, FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { createHash } from 'node:crypto';
+import type { CloudWatchLogsClient, CloudWatchLogsClientConfig, FilteredLogEvent, LiveTailSessionLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import type { CreateSettings, Host, LogsConsumer, Receiver } from '../../component.js';
 import { errorMessage } from '../../errors.js';
 import { openCheckpointStore, type CheckpointStore } from '../common/checkpoint-store.js';
@@ -41,12 +42,13 @@ export class AwsCloudWatchReceiver implements Receiver {
     for (const [k, v] of Object.entries(doc?.groups ?? {})) this.cursors.set(k, { ts: v.ts, seen: SeenWindow.from(v.seen) });
     this.sdk = await import('@aws-sdk/client-cloudwatch-logs');
     const c: CloudWatchLogsClientConfig = { region: this.config.region, maxAttempts: 1 };
-    if (this.config.endpoint) c.endpoint = this.config.endpoint;
+    // StartLiveTail's `stream-` host prefix cannot apply to a configured endpoint.
+    if (this.config.endpoint) Object.assign(c, { endpoint: this.config.endpoint, disableHostPrefix: true });
     if (this.config.profile) c.profile = this.config.profile;
     if (this.config.imds_endpoint) process.env['AWS_EC2_METADATA_SERVICE_ENDPOINT'] ??= this.config.imds_endpoint;
     this.client = new this.sdk.CloudWatchLogsClient(c);
     this.loop.start();
-    this.settings.logger.info('awscloudwatch receiver polling', { region: this.config.region, poll_interval_ms: this.config.logs.poll_interval });
+    this.settings.logger.info(this.config.live_tail ? 'awscloudwatch receiver live-tailing' : 'awscloudwatch receiver polling', { region: this.config.region, poll_interval_ms: this.config.logs.poll_interval });
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
@@ -85,6 +87,7 @@ export class AwsCloudWatchReceiver implements Receiver {
   }
 
   private async pollOnce(): Promise<void> {
+    if (this.config.live_tail) return this.liveTail();
     const now = Date.now();
     for (const [group, filters] of await this.groups()) {
       for (const f of filters) {
@@ -109,14 +112,14 @@ export class AwsCloudWatchReceiver implements Receiver {
         ...(f.names ? { logStreamNames: f.names } : {}), ...(f.prefix ? { logStreamNamePrefix: f.prefix } : {}), ...(token ? { nextToken: token } : {}),
       })));
       const fresh: FilteredLogEvent[] = [];
-      for (const ev of res.events ?? []) if (ev.eventId === undefined || !cur.seen.has(ev.eventId)) fresh.push(ev);
+      for (const ev of res.events ?? []) if (!cur.seen.has(this.eventKey(ev))) fresh.push(ev);
       if (fresh.length > 0) {
         const entries = fresh.map((ev) => this.toEntry(group, ev));
         const r = await this.sink.deliver(entriesToBatch(entries, nowNanos()));
         if (r === 'stopped') return;
         for (const ev of fresh) {
           const ts = ev.timestamp ?? now;
-          if (ev.eventId !== undefined) cur.seen.add(ev.eventId, ts);
+          cur.seen.add(this.eventKey(ev), ts);
           if (ts > cur.ts) cur.ts = ts;
         }
       }
@@ -126,10 +129,63 @@ export class AwsCloudWatchReceiver implements Receiver {
     } while (token && !this.sink.isStopped);
   }
 
-  private toEntry(group: string, ev: FilteredLogEvent): Entry {
+  /**
+   * De-duplication key: the eventId when polling; with live_tail (whose events carry no id) stream +
+   * time + message hash for both the backfill and the stream, so the seam between them repeats nothing.
+   */
+  private eventKey(ev: { eventId?: string | undefined; logStreamName?: string | undefined; timestamp?: number | undefined; message?: string | undefined }): string {
+    if (!this.config.live_tail && ev.eventId !== undefined) return ev.eventId;
+    return `${ev.logStreamName ?? ''}|${ev.timestamp ?? 0}|${createHash('sha1').update(ev.message ?? '').digest('base64')}`;
+  }
+
+  /** One live-tail session per group filter: backfill from the cursor, then stream until the session ends. */
+  private async liveTail(): Promise<void> {
+    const groups = await this.groups();
+    await Promise.all(groups.flatMap(([group, filters]) => filters.map((f) => this.tailSession(group, f))));
+  }
+
+  private async tailSession(group: string, f: StreamFilter): Promise<void> {
+    await this.pollGroup(group, f, Date.now());
+    if (this.sink.isStopped) return;
+    const key = `${group}|${f.names?.join(',') ?? ''}|${f.prefix ?? ''}`;
+    const cur = this.cursors.get(key)!;
+    const res = await this.call(() => this.client!.send(new this.sdk!.StartLiveTailCommand({
+      logGroupIdentifiers: [group],
+      ...(f.names ? { logStreamNames: f.names } : {}), ...(f.prefix ? { logStreamNamePrefixes: [f.prefix] } : {}),
+    }), { abortSignal: this.abort.signal }));
+    try {
+      for await (const ev of res.responseStream ?? []) {
+        if (this.sink.isStopped) return;
+        if (ev.SessionTimeoutException || ev.SessionStreamingException) {
+          const e = ev.SessionTimeoutException ?? ev.SessionStreamingException;
+          this.settings.logger.info('awscloudwatch: live tail session ended; backfilling and starting a new one', { group, reason: e?.message?.slice(0, 200) });
+          return;
+        }
+        const results: LiveTailSessionLogEvent[] = ev.sessionUpdate?.sessionResults ?? [];
+        const fresh = results.filter((r) => !cur.seen.has(this.eventKey(r)));
+        if (fresh.length === 0) continue;
+        const r = await this.sink.deliver(entriesToBatch(fresh.map((x) => this.toEntry(group, x)), nowNanos()));
+        if (r === 'stopped') return;
+        for (const x of fresh) {
+          const ts = x.timestamp ?? Date.now();
+          cur.seen.add(this.eventKey(x), ts);
+          if (ts > cur.ts) cur.ts = ts;
+        }
+        cur.seen.prune(cur.ts - this.config.overlap);
+        this.save();
+      }
+    } catch (e) {
+      if (this.sink.isStopped) return;
+      throw new PullError(`live tail stream failed: ${errorMessage(e)}`, 'network');
+    }
+  }
+
+  private readonly abort = new AbortController();
+
+  private toEntry(group: string, ev: FilteredLogEvent | LiveTailSessionLogEvent): Entry {
     const e = newEntry(ev.message ?? '');
     if (ev.timestamp !== undefined) e.timestamp = BigInt(ev.timestamp) * 1_000_000n;
-    if (ev.eventId !== undefined) e.attributes.id = ev.eventId;
+    if ('eventId' in ev && ev.eventId !== undefined) e.attributes.id = ev.eventId;
     if (ev.ingestionTime !== undefined) e.attributes['aws.cloudwatch.ingestion_time'] = ev.ingestionTime;
     e.resource['aws.region'] = this.config.region;
     e.resource['cloudwatch.log.group.name'] = group;
@@ -148,6 +204,8 @@ export class AwsCloudWatchReceiver implements Receiver {
   }
 
   async shutdown(): Promise<void> {
+    this.sink.stop();
+    this.abort.abort();
     await this.loop.stop();
     this.client?.destroy();
   }
