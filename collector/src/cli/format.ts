@@ -17,6 +17,10 @@ Commands:
                                        list the component types this build knows (with --config,
                                        also the config's plugins, with their origin); --long: one
                                        line per component with its stability level and origin
+  query '<query>' [--since 1h] [--limit 100] [--output text|json] [--follow]
+        [--from <store dir>|<api url>] [--token <jwt>] [--tenant <id>]
+                                       search the store (default ./data/store if it exists, else
+                                       http://127.0.0.1:3100); newest N printed oldest first
 
 Options:
   -c, --config <file>   config file (default ./otel-config.yaml)

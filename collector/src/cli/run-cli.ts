@@ -124,6 +124,8 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
         return await run(rest, deps, out, err);
       case 'replay':
         return await replay(rest, deps, out, err);
+      case 'query':
+        return await query(rest, deps, out, err);
       default:
         throw new UsageError(verb.startsWith('-') ? `tributary: unknown option ${verb}` : `tributary: unknown command "${verb}"`);
     }
@@ -208,6 +210,48 @@ async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, o
   } catch (e) {
     err(`tributary validate --dry-run ${records}: ${errorMessage(e)}`);
     return EXIT_FAILURE;
+  }
+}
+
+/** `query '<query>' …`: searches a store directory or a remote api (cli/query.ts). */
+async function query<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        since: { type: 'string' }, limit: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o' }, follow: { type: 'boolean', short: 'f' },
+        from: { type: 'string' }, token: { type: 'string' }, tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(`tributary query: ${errorMessage(e)}`);
+  }
+  if (parsed.values.help) return (out(USAGE), EXIT_OK);
+  const { queryOptionsFrom, runQuery, QueryCliError } = await import('./query.js');
+  const { QueryParseError } = await import('../query/parser.js');
+  try {
+    const o = queryOptionsFrom(parsed.values, parsed.positionals, deps.env ?? process.env, deps.stdout.isTTY === true);
+    const ac = new AbortController();
+    const off = o.follow ? deps.onSignal(() => ac.abort()) : undefined;
+    try {
+      return await runQuery(o, out, ac.signal);
+    } finally {
+      off?.();
+    }
+  } catch (e) {
+    if (e instanceof QueryParseError) {
+      const q = parsed.positionals[0] ?? '';
+      err(`tributary query: ${e.message}\n  ${q}\n  ${' '.repeat(e.position)}^`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof QueryCliError) {
+      err(`tributary query: ${e.message}`);
+      return EXIT_FAILURE;
+    }
+    throw e;
   }
 }
 
