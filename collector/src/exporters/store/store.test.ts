@@ -6,7 +6,10 @@ import { anyValueFrom, idFromHex, keyValuesFrom, nanosFromDecimal, type LogRecor
 import { parseQuery, compileMatcher, QueryParseError } from '../../query/index.js';
 import { flattenBatch } from './encode.js';
 import { runMaintenance } from './maintenance.js';
-import { StoreReader, TenantAccessError } from './reader.js';
+import Database from 'better-sqlite3';
+import { PermanentError, RetryableError } from '../../errors.js';
+import { QueryTooExpensiveError, StoreReader, TenantAccessError } from './reader.js';
+import { classifyStoreError } from './store-exporter.js';
 import { StoreWriter } from './writer.js';
 
 const DAY = '2026-12-03';
@@ -268,6 +271,65 @@ describe('store: retention, archival, size cap', () => {
     const ev3 = await runMaintenance({ directory: dir, defaultDays: 7, archiveAfterMs: 0, maxSizeBytes: 1 }, T0 + 2 * 86_400_000 + 1000, (p) => reader.forget((q) => q === p));
     expect(ev3.map((e) => `${e.action}:${e.day}`)).toEqual(['size_cap:2026-12-03']);
     expect(fs.readdirSync(tdir).filter((f) => !/-(wal|shm)$/.test(f))).toEqual(['2026-12-05.db']);
+  });
+});
+
+describe('store: faults', () => {
+  it('a scan that would examine more than max_rows is refused with a hint; a full-text query is not', () => {
+    const dir = tmp();
+    const { writer } = open(dir);
+    writer.write(flattenBatch(corpus(), RULE, Date.now()));
+    const reader = new StoreReader({ directory: dir, tokenizer: 'unicode61', maxQueryTimeMs: 10_000, maxRows: 3, maxRangeMs: 31 * 86_400_000 });
+    const run = (q: string) => reader.query({ node: parseQuery(q), startMs: T0 - 3600_000, endMs: T0 + 3600_000, limit: 100, direction: 'backward' }, ALL);
+    expect(() => run('attributes.http.status_code>=500')).toThrow(QueryTooExpensiveError);
+    try {
+      run('user:bob');
+    } catch (e) {
+      expect((e as QueryTooExpensiveError).hint).toMatch(/narrow start\/end/);
+    }
+    expect(run('payment').records).toHaveLength(2);
+  });
+
+  it('a database locked by another process fails with SQLITE_BUSY, which the queue retries', () => {
+    const dir = tmp();
+    const { writer } = open(dir);
+    writer.write(flattenBatch([tree('a', [rec(1, {})])], RULE, Date.now()));
+    const other = new Database(path.join(dir, 'default', `${DAY}.db`));
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      let caught: unknown;
+      try {
+        writer.write(flattenBatch([tree('a', [rec(2, {})])], RULE, Date.now()));
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as { code?: string }).code).toBe('SQLITE_BUSY');
+      expect(classifyStoreError(caught)).toBeInstanceOf(RetryableError);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    writer.write(flattenBatch([tree('a', [rec(2, {})])], RULE, Date.now()));
+    expect(ids(open(dir).reader, '')).toEqual([1, 2]);
+  }, 30_000);
+
+  it('a full disk (SQLITE_FULL) is retryable and the failed batch leaves nothing half-written', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t(x)');
+    db.pragma('max_page_count = 2');
+    let caught: unknown;
+    try {
+      db.transaction(() => {
+        for (let i = 0; i < 1000; i++) db.prepare('INSERT INTO t VALUES (?)').run('x'.repeat(1000));
+      })();
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as { code?: string }).code).toBe('SQLITE_FULL');
+    expect(classifyStoreError(caught)).toBeInstanceOf(RetryableError);
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 0 });
+    expect(classifyStoreError(Object.assign(new Error('x'), { code: 'SQLITE_MISMATCH' }))).toBeInstanceOf(PermanentError);
   });
 });
 
