@@ -166,6 +166,21 @@ describe('store: write, read back, query', () => {
     expect(matched).toEqual(expected);
   });
 
+  it('tokenizer trigram: words match substrings (3+ characters), shorter ones fall back to a scan; matcher agrees', () => {
+    const dir = tmp();
+    const writer = new StoreWriter({ directory: dir, tokenizer: 'trigram', synchronous: 'normal', maxOpenFiles: 4, defaultDays: 7 });
+    const reader = new StoreReader({ directory: dir, tokenizer: 'trigram', maxQueryTimeMs: 10_000, maxRows: 1_000_000, maxRangeMs: 31 * 86_400_000 });
+    const data = corpus();
+    writer.write(flattenBatch(data, RULE, Date.now()));
+    for (const [q, expected] of [['xpire', [2, 5]], ['PAYMENT', [1, 2, 3]], ['ll', [3, 6]], ['service:payments orl', [6]]] as const) {
+      expect(ids(reader, q), q).toEqual(expected);
+      const m = compileMatcher(parseQuery(q), 'trigram');
+      const got: number[] = [];
+      for (const rl of data) for (const lr of rl.scopeLogs[0]!.logRecords) if (m.matches(rl.resource, rl.scopeLogs[0]!.scope, lr)) got.push(lr.attributes[0]!.value!.intValue as number);
+      expect(got, q).toEqual(expected);
+    }
+  });
+
   it('pages backward with a cursor, newest first, with no record twice', () => {
     const { writer, reader } = open(tmp());
     writer.write(flattenBatch(corpus(), RULE, Date.now()));
