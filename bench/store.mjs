@@ -76,15 +76,21 @@ const ALL = { all: true };
 function measure(name, target, fn) {
   fn(); // warm (page cache, statements)
   const ms = [];
+  const cpuMs = [];
   let n = 0;
   for (let i = 0; i < ROUNDS; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     n = fn(i);
     ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
   ms.sort((a, b) => a - b);
+  cpuMs.sort((a, b) => a - b);
   const p = (q) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))].toFixed(1);
-  console.log(`  ${name.padEnd(58)} p50 ${p(0.5).padStart(7)} ms  p95 ${p(0.95).padStart(7)} ms  (${n} rows${Number.isFinite(target) ? `; target p95 ≤ ${target} ms: ${Number(p(0.95)) <= target ? 'met' : 'NOT met'}` : ''})`);
+  const cp = (q) => cpuMs[Math.min(cpuMs.length - 1, Math.floor(q * cpuMs.length))].toFixed(1);
+  console.log(`  ${name.padEnd(58)} p50 ${p(0.5).padStart(7)} ms  p95 ${p(0.95).padStart(7)} ms  CPU p50/p95 ${cp(0.5)}/${cp(0.95)} ms  (${n} rows${Number.isFinite(target) ? `; target p95 ≤ ${target} ms: ${Number(p(0.95)) <= target ? 'met' : 'NOT met'}` : ''})`);
 }
 const q = (text, startMs, limit, direction = 'backward') => reader.query({ node: parseQuery(text), startMs, endMs: now, limit, direction }, ALL).records.length;
 console.log(`queries on ${written} records over 24 h (${ROUNDS} runs each, in process = the reader worker's code):`);
