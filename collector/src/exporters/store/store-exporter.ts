@@ -44,7 +44,8 @@ export class StoreExporter implements LogsSender {
       role: 'writer',
       writer: { directory: c.directory, tokenizer: c.tokenizer, synchronous: c.synchronous, maxOpenFiles: c.max_open_files, defaultDays: c.retention.default_days },
       maintenance: { directory: c.directory, defaultDays: c.retention.default_days, archiveAfterMs: c.archive.after, maxSizeBytes: c.max_size },
-    }, (err) => this.settings.logger.error('store writer worker stopped', { exporter: this.settings.id.id, error: err.message }));
+    }, (err) => this.settings.logger.error('store writer worker stopped', { exporter: this.settings.id.id, error: err.message }),
+    (e) => this.settings.logger.error('store day file is damaged: moved aside, a new file started', { exporter: this.settings.id.id, file: e.file, moved_to: e.aside }));
     await this.maintain();
     if (c.retention.check_interval > 0) {
       this.timer = setInterval(() => void this.maintain(), c.retention.check_interval);

@@ -248,6 +248,18 @@ describe('store: write, read back, query', () => {
     expect(r.errors[0]!.file).toBe(`globex/${DAY}`);
   });
 
+  it('a damaged day file is moved aside (kept) and writing goes on in a fresh file', () => {
+    const dir = tmp();
+    const moved: string[] = [];
+    const writer = new StoreWriter({ directory: dir, tokenizer: 'unicode61', synchronous: 'normal', maxOpenFiles: 4, defaultDays: 7, onCorrupt: (_f, aside) => moved.push(aside) });
+    fs.mkdirSync(path.join(dir, 'default'));
+    fs.writeFileSync(path.join(dir, 'default', `${DAY}.db`), 'garbage'.repeat(1000));
+    writer.write(flattenBatch([tree('a', [rec(1, {})])], RULE, Date.now()));
+    expect(moved).toHaveLength(1);
+    expect(fs.readFileSync(moved[0]!, 'utf8').startsWith('garbage')).toBe(true);
+    expect(ids(open(dir).reader, '')).toEqual([1]);
+  });
+
   it('a day file deleted under a running writer is recreated on the next write', () => {
     const dir = tmp();
     const { writer, reader } = open(dir);
