@@ -105,6 +105,10 @@ describe('default config: store, query CLI and Loki API', () => {
     // The same through the api, as JSON.
     const remote = spawnSync(process.execPath, [cliPath, 'query', 'order.id:1042', '--from', `http://127.0.0.1:${ports[3100]}`, '--output', 'json'], { encoding: 'utf8', timeout: 20_000 });
     expect(JSON.parse(remote.stdout.trim()).body).toBe('Hello from the README');
+    // Without auth, X-Scope-OrgID selects tenants (records without project.id are tenant "default").
+    const inTenant = async (t: string) => ((await (await fetch(`http://127.0.0.1:${ports[3100]}/api/v1/query?query=Hello`, { headers: { 'x-scope-orgid': t } })).json()) as { records: unknown[] }).records.length;
+    expect(await inTenant('default')).toBe(1);
+    expect(await inTenant('nobody')).toBe(0);
     // What `curl '…/query_range?query={service_name="checkout"}'` sends (curl's globbing drops the braces), and the encoded braces.
     for (const q of ['service_name=%22checkout%22', encodeURIComponent('{service_name="checkout"}')]) {
       const res = await fetch(`http://127.0.0.1:${ports[3100]}/loki/api/v1/query_range?query=${q}`);
