@@ -195,6 +195,15 @@ describe('store: write, read back, query', () => {
     expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
   });
 
+  it('with max_open_files 1 and synchronous full, writes across several days still all land', () => {
+    const dir = tmp();
+    const writer = new StoreWriter({ directory: dir, tokenizer: 'unicode61', synchronous: 'full', maxOpenFiles: 1, defaultDays: 7 });
+    for (let d = 0; d < 3; d++) writer.write(flattenBatch([tree('s', [rec(d, { msOffset: d * 86_400_000 }), rec(d + 10, { msOffset: d * 86_400_000 + 1 })])], RULE, Date.now()));
+    writer.write(flattenBatch([tree('s', [rec(20, {})])], RULE, Date.now()));
+    const r = open(dir).reader.query({ node: parseQuery(''), startMs: T0 - 3600_000, endMs: T0 + 3 * 86_400_000, limit: 100, direction: 'forward' }, ALL);
+    expect(r.records.map((x) => x.attributes.rid)).toEqual([0, 10, 20, 1, 11, 2, 12]);
+  });
+
   it('records in the same microsecond keep distinct ids', () => {
     const { writer, reader } = open(tmp());
     const same = Array.from({ length: 3000 }, () => rec(7, { msOffset: 0 }));

@@ -33,6 +33,26 @@ describe('api: errors, routes, loopback', () => {
     api.addRoutes([{ method: 'POST', path: '/api/v1/sources/:id', handle: () => undefined }]);
   });
 
+  it('refuses bodies over max_body_size with 413, takes form POSTs, and answers 503 without a store', async () => {
+    const api = new ApiExtension({ id: { type: 'api', name: '', id: 'api' }, logger: silentLogger, telemetry: new Telemetry() }, apiConfigSchema.parse({ endpoint: '127.0.0.1:0', max_body_size: 64, store: 'absent' }));
+    await api.start({} as never);
+    try {
+      const base = `http://127.0.0.1:${api.address()!.port}`;
+      const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+      expect((await fetch(`${base}/loki/api/v1/query_range`, { ...form, body: `query=${'x'.repeat(200)}` })).status).toBe(413);
+      const r = await fetch(`${base}/loki/api/v1/query_range`, { ...form, body: 'query={a="b"}' });
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { error: string }).error).toMatch(/no store exporter/);
+      expect((await fetch(`${base}/ready`)).status).toBe(503);
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+      const m = await fetch(`${base}/api/v1/query`, { method: 'DELETE' });
+      expect(m.status).toBe(405);
+      expect(m.headers.get('allow')).toBe('GET');
+    } finally {
+      await api.shutdown();
+    }
+  });
+
   it('config: defaults, one key source for JWT, loopback detection', () => {
     const c = apiConfigSchema.parse({});
     expect(c).toMatchObject({ endpoint: '127.0.0.1:3100', allow_unauthenticated: false, default_limit: 100, max_limit: 5000 });
