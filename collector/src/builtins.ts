@@ -52,5 +52,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(lokiExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
-    .register(fileStorageExtensionFactory);
+    .register(fileStorageExtensionFactory)
+    // Upstream renamed the OTLP exporters; both spellings are accepted there and here.
+    .alias('exporter', 'otlp_grpc', 'otlp')
+    .alias('exporter', 'otlp_http', 'otlphttp');
 }

@@ -1,7 +1,7 @@
 /** Text the CLI prints: usage, component lists, pipeline summaries, config issues. */
 import type { ComponentKind } from '../component.js';
 import { BUILT_IN, type ComponentRegistry } from '../registry.js';
-import type { ConfigIssue } from '../config/schema-helpers.js';
+import { formatConfigIssue, type ConfigIssue } from '../config/schema-helpers.js';
 
 export const USAGE = `Usage: tributary <command> [options]
 
@@ -18,7 +18,10 @@ Commands:
                                        also the config's plugins, with their origin)
 
 Options:
-  -c, --config <file>   config file (default ./otel-config.yaml)
+  -c, --config <uri>    config file (default ./otel-config.yaml); repeat to merge several in order
+                        (maps merge, lists are replaced); also file:<path>, env:<VAR>, yaml:<a::b: value>
+      --set <key=value> override one value after every --config (key path with . or ::, e.g.
+                        --set exporters.otlp_http/backend.endpoint=https://otlp.example.com)
       --progress        print a throughput line every 5 s even when stderr is not a terminal
       --json            (components) print JSON
   -v, --version         print the version
@@ -77,7 +80,7 @@ export function formatPipelines(pipelines: Readonly<Record<string, PipelineShape
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  return formatConfigIssue(issue);
 }
 
 /** The `replay` verb's result line(s). */
