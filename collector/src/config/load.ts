@@ -192,6 +192,18 @@ function unknownComponentIssue(kind: ComponentKind, sectionName: string, id: str
   };
 }
 
+/** Every `auth.authenticator` string in a component config, with its path. */
+function authenticatorRefs(v: unknown, parts: PropertyKey[]): { id: string; parts: PropertyKey[] }[] {
+  if (v === null || typeof v !== 'object') return [];
+  const out: { id: string; parts: PropertyKey[] }[] = [];
+  for (const [k, val] of Object.entries(v)) {
+    if (k === 'auth' && val !== null && typeof val === 'object' && typeof (val as { authenticator?: unknown }).authenticator === 'string') {
+      out.push({ id: (val as { authenticator: string }).authenticator, parts: [...parts, 'auth', 'authenticator'] });
+    } else out.push(...authenticatorRefs(val, [...parts, Array.isArray(v) ? Number(k) : k]));
+  }
+  return out;
+}
+
 /** Validates an already parsed (and substituted) config object. Throws ConfigError. */
 export function validateConfig(raw: unknown, registry: ComponentRegistry): CollectorConfig {
   const issues: ConfigIssue[] = [];
@@ -285,6 +297,23 @@ export function validateConfig(raw: unknown, registry: ComponentRegistry): Colle
   };
 
   checkRefs(s.extensions, 'extensions', 'extension', ['service', 'extensions']);
+  // `auth: { authenticator: <extension id> }` anywhere in a component's config must name a running extension.
+  for (const [sectionName] of SECTIONS) {
+    for (const [id, value] of Object.entries((t as Record<string, Record<string, unknown> | null | undefined>)[sectionName] ?? {})) {
+      for (const ref of authenticatorRefs(value, [sectionName, id])) {
+        if (s.extensions.includes(ref.id)) continue;
+        const definedExt = defined('extensions', ref.id);
+        issues.push({
+          path: formatPath(ref.parts),
+          message: definedExt
+            ? `extension "${ref.id}" is not listed in service.extensions`
+            : `references extension "${ref.id}", which is not defined in extensions`,
+          hint: definedExt ? undefined : didYouMean(ref.id, Object.keys(t.extensions ?? {})),
+          parts: ref.parts,
+        });
+      }
+    }
+  }
   for (const [pid, p] of Object.entries(s.pipelines)) {
     const where = ['service', 'pipelines', pid];
     const signal = signalOf(pid);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { section } from '../../config/schema-helpers.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
+import { clientAuthSchema } from '../common/client-auth.js';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):(\d{1,5})$/;
 
@@ -48,6 +49,8 @@ export const otlpExporterConfigSchema = z
     /** gRPC metadata sent with every call (values may be secrets: never logged). */
     headers: z.record(z.string(), z.string()).default({}),
     compression: z.enum(['gzip', 'none']).default('gzip'),
+    /** A client authenticator extension (bearertokenauth, basicauth, headers_setter). */
+    auth: clientAuthSchema.optional(),
     ...exporterHelperShape,
   })
   .superRefine((c, ctx) => {

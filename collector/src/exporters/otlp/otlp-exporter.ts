@@ -1,8 +1,10 @@
 /** The `otlp` exporter: OTLP/gRPC LogsService/Export over one long-lived @grpc/grpc-js channel. */
 import { Client, credentials, Metadata, status as GrpcStatus, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { decodeRpcStatus, retryDelayFromStatus, type ExportLogsServiceResponse } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import type { ClientAuthenticator } from '../../auth.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { errorMessage, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
+import { resolveClientAuth } from '../common/client-auth.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { deserializeExportResponse, LOGS_EXPORT_PATH, serializeExportRequest } from './logs-service.js';
 import { PartialSuccessHandler, truncate } from '../common/partial-success.js';
@@ -43,6 +45,7 @@ export class OtlpExporter implements LogsSender {
   private readonly channelOptions: ChannelOptions;
   private readonly partial: PartialSuccessHandler;
   private client: Client | undefined;
+  private auth: ClientAuthenticator | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: OtlpExporterConfig) {
     const parsed = parseGrpcEndpoint(config.endpoint);
@@ -66,7 +69,8 @@ export class OtlpExporter implements LogsSender {
     this.partial = new PartialSuccessHandler(settings.id.id, settings.logger, settings.telemetry);
   }
 
-  async start(): Promise<void> {
+  async start(host?: Host): Promise<void> {
+    this.auth = resolveClientAuth(this.config.auth, host, `exporters.${this.settings.id.id}`);
     let creds: ChannelCredentials;
     if (this.insecure) {
       creds = credentials.createInsecure();
@@ -78,10 +82,28 @@ export class OtlpExporter implements LogsSender {
     this.client = new Client(this.target, creds, this.channelOptions);
   }
 
-  send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
+  /** Per-call metadata: the fixed headers plus the authenticator's. grpc-js adds its own keys to it, so each call gets a copy. */
+  private async callMetadata(batch: LogsBatch): Promise<Metadata> {
+    const md = this.metadata.clone();
+    if (this.auth === undefined) return md;
+    let extra: Record<string, string>;
+    try {
+      extra = await this.auth.clientHeaders(batch.metadata);
+    } catch (err) {
+      throw new RetryableError(`${this.where}: authenticator failed: ${errorMessage(err)}`, { cause: err });
+    }
+    for (const [k, v] of Object.entries(extra)) {
+      const lower = k.toLowerCase();
+      if (!RESERVED_METADATA.has(lower) && !lower.endsWith('-bin')) md.set(lower, v);
+    }
+    return md;
+  }
+
+  async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
     const client = this.client;
-    if (client === undefined) return Promise.reject(new RetryableError(`${this.where}: exporter is not started`));
-    if (signal.aborted) return Promise.reject(this.abortedError(signal));
+    if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    if (signal.aborted) throw this.abortedError(signal);
+    const metadata = await this.callMetadata(batch);
     return new Promise<void>((resolve, reject) => {
       const timeout = this.config.timeout;
       const call = client.makeUnaryRequest<{ resourceLogs: LogsBatch['resourceLogs'] }, ExportLogsServiceResponse>(
@@ -89,8 +111,7 @@ export class OtlpExporter implements LogsSender {
         serializeExportRequest,
         deserializeExportResponse,
         { resourceLogs: batch.resourceLogs },
-        // grpc-js adds its own keys to the call's metadata, so each call gets a copy.
-        this.metadata.clone(),
+        metadata,
         timeout > 0 ? { deadline: Date.now() + timeout } : {},
         (err, response) => {
           signal.removeEventListener('abort', onAbort);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { section } from '../../config/schema-helpers.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
+import { clientAuthSchema } from '../common/client-auth.js';
 
 const httpUrl = () =>
   z.string().refine(
@@ -32,6 +33,8 @@ export const otlpHttpExporterConfigSchema = z
     /** Extra request headers (values may be secrets: never logged). */
     headers: z.record(z.string(), z.string()).default({}),
     tls: otlpHttpTlsSchema,
+    /** A client authenticator extension (bearertokenauth, basicauth, headers_setter). */
+    auth: clientAuthSchema.optional(),
     ...exporterHelperShape,
   })
   .superRefine((c, ctx) => {

@@ -3,7 +3,9 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
 import { encodeExportRequest, encodeExportRequestJson } from '@tributary/otlp';
-import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
+import type { ClientAuthenticator } from '../../auth.js';
+import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
+import { resolveClientAuth } from '../common/client-auth.js';
 import { errorMessage, RetryableError } from '../../errors.js';
 import { PartialSuccessHandler } from '../common/partial-success.js';
 import { loadTlsMaterial } from '../common/tls-files.js';
@@ -25,6 +27,7 @@ export class OtlpHttpExporter implements LogsSender {
   private readonly kind: BodyKind;
   private readonly partial: PartialSuccessHandler;
   private pool: Pool | undefined;
+  private auth: ClientAuthenticator | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: OtlpHttpExporterConfig) {
     this.url = logsUrl(config);
@@ -46,7 +49,8 @@ export class OtlpHttpExporter implements LogsSender {
     this.partial = new PartialSuccessHandler(settings.id.id, settings.logger, settings.telemetry);
   }
 
-  async start(): Promise<void> {
+  async start(host?: Host): Promise<void> {
+    this.auth = resolveClientAuth(this.config.auth, host, `exporters.${this.settings.id.id}`);
     let connect: Pool.Options['connect'];
     if (this.url.protocol === 'https:') {
       const tls = await loadTlsMaterial(`exporter ${this.settings.id.id}`, this.config.tls);
@@ -65,7 +69,7 @@ export class OtlpHttpExporter implements LogsSender {
 
     let res: Dispatcher.ResponseData;
     try {
-      res = await pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+      res = await pool.request({ method: 'POST', path: this.path, headers: await this.requestHeaders(batch), body, signal });
     } catch (err) {
       throw this.transportError(err, signal);
     }
@@ -81,6 +85,23 @@ export class OtlpHttpExporter implements LogsSender {
       return;
     }
     throw errorForStatus(this.where, res.statusCode, res.headers['retry-after'], answer, kind);
+  }
+
+  /** The fixed headers plus the authenticator's (which cannot replace the body's own headers). */
+  private async requestHeaders(batch: LogsBatch): Promise<Record<string, string>> {
+    if (this.auth === undefined) return this.headers;
+    let extra: Record<string, string>;
+    try {
+      extra = await this.auth.clientHeaders(batch.metadata);
+    } catch (err) {
+      throw new RetryableError(`${this.where}: authenticator failed: ${errorMessage(err)}`, { cause: err });
+    }
+    const out = { ...this.headers };
+    for (const [k, v] of Object.entries(extra)) {
+      const lower = k.toLowerCase();
+      if (!RESERVED_HEADERS.has(lower)) out[lower] = v;
+    }
+    return out;
   }
 
   async shutdown(): Promise<void> {

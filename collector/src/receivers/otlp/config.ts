@@ -12,10 +12,16 @@ const tlsSchema = z
     message: 'cert_file and key_file must be set together',
   });
 
-/** Tributary addition: static bearer tokens (fill them from ${env:…} / ${file:…}). */
-const authSchema = z.strictObject({
-  bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token'),
-});
+/**
+ * `authenticator`: an auth extension id (bearertokenauth, basicauth), as upstream. `bearer_tokens`:
+ * Tributary's shorthand, static bearer tokens (fill them from ${env:…} / ${file:…}).
+ */
+const authSchema = z
+  .strictObject({
+    authenticator: z.string().min(1).optional(),
+    bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token').optional(),
+  })
+  .refine((a) => (a.authenticator === undefined) !== (a.bearer_tokens === undefined), { message: 'needs exactly one of authenticator or bearer_tokens' });
 
 const corsSchema = z.strictObject({
   /** Origins allowed to send cross-origin requests; `*` alone allows any, `https://*.example.com` a pattern. */

@@ -23,7 +23,7 @@ import {
   type ExportLogsServiceResponse,
 } from '@tributary/otlp';
 import { splitEndpoint } from '../../config/schema-helpers.js';
-import { BearerTokenAuth } from './auth.js';
+import type { RequestAuth } from './auth.js';
 import type { GrpcProtocolConfig } from './config.js';
 import type { Ingest, IngestOutcome, RequestMetadata } from './ingest.js';
 import { listenError, type BoundAddress } from './listen.js';
@@ -92,17 +92,32 @@ function metadataOf(md: Metadata): RequestMetadata {
   return out;
 }
 
+/** Every metadata key (authorization included) as request headers, for authenticators. */
+export function headersOf(md: Metadata): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const all = md.toJSON();
+  for (const k of Object.keys(all)) {
+    const strs = all[k]!.map((v) => (typeof v === 'string' ? v : v.toString('base64')));
+    out[k] = strs.length === 1 ? strs[0]! : strs;
+  }
+  return out;
+}
+
 const OK: ExportLogsServiceResponse = {};
 
 export class OtlpGrpcServer {
   private server: Server | undefined;
   private bound: BoundAddress | undefined;
-  private readonly auth: BearerTokenAuth | undefined;
+  private auth: RequestAuth | undefined;
   private readonly includeMetadata: boolean;
 
   constructor(private readonly config: GrpcProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
-    this.auth = config.auth ? new BearerTokenAuth(config.auth.bearer_tokens) : undefined;
     this.includeMetadata = config.include_metadata;
+  }
+
+  /** Sets the request authenticator (resolved at start, when extensions are running). */
+  setAuth(auth: RequestAuth | undefined): void {
+    this.auth = auth;
   }
 
   address(): BoundAddress | undefined {
@@ -161,13 +176,19 @@ export class OtlpGrpcServer {
   private export(call: ServerUnaryCall<DecodedRequest, ExportLogsServiceResponse>, callback: sendUnaryData<ExportLogsServiceResponse>): void {
     const receivedAt = performance.now();
     if (this.auth !== undefined) {
-      const h = call.metadata.get('authorization')[0];
-      if (!this.auth.check(typeof h === 'string' ? h : undefined)) {
-        this.ingest.refuse('grpc', 'unauthenticated');
-        callback(grpcError(GrpcStatus.UNAUTHENTICATED, 'missing or invalid bearer token'));
-        return;
-      }
+      this.auth.authenticate(headersOf(call.metadata)).then(
+        () => this.exportAuthenticated(call, callback, receivedAt),
+        (err: unknown) => {
+          this.ingest.refuse('grpc', 'unauthenticated');
+          callback(grpcError(GrpcStatus.UNAUTHENTICATED, err instanceof Error ? err.message : 'unauthenticated'));
+        },
+      );
+      return;
     }
+    this.exportAuthenticated(call, callback, receivedAt);
+  }
+
+  private exportAuthenticated(call: ServerUnaryCall<DecodedRequest, ExportLogsServiceResponse>, callback: sendUnaryData<ExportLogsServiceResponse>, receivedAt: number): void {
     const decoded = call.request;
     if (decoded.error !== undefined) {
       this.ingest.refuse('grpc', 'malformed');

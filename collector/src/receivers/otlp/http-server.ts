@@ -13,7 +13,7 @@ import {
   type ExportLogsServiceRequest,
 } from '@tributary/otlp';
 import { splitEndpoint } from '../../config/schema-helpers.js';
-import { BearerTokenAuth } from './auth.js';
+import type { RequestAuth } from './auth.js';
 import { BodyError, ClientAbortedError, parseContentEncoding, readBody } from './body.js';
 import type { HttpProtocolConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
@@ -65,7 +65,7 @@ export class OtlpHttpServer {
   private readonly logsPath: string;
   private readonly limit: number;
   private readonly cors: CorsPolicy | undefined;
-  private readonly auth: BearerTokenAuth | undefined;
+  private auth: RequestAuth | undefined;
   private readonly includeMetadata: boolean;
 
   constructor(private readonly config: HttpProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
@@ -73,8 +73,12 @@ export class OtlpHttpServer {
     this.limit = config.max_request_body_size;
     const cors = config.cors ? new CorsPolicy(config.cors) : undefined;
     this.cors = cors?.enabled ? cors : undefined;
-    this.auth = config.auth ? new BearerTokenAuth(config.auth.bearer_tokens) : undefined;
     this.includeMetadata = config.include_metadata;
+  }
+
+  /** Sets the request authenticator (resolved at start, when extensions are running). */
+  setAuth(auth: RequestAuth | undefined): void {
+    this.auth = auth;
   }
 
   address(): BoundAddress | undefined {
@@ -141,10 +145,15 @@ export class OtlpHttpServer {
       this.cors.applyActual(req, res);
     }
     const type = bodyTypeOf(req.headers['content-type']);
-    if (this.auth !== undefined && !this.auth.check(req.headers.authorization)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      this.refuse(req, res, type, 'unauthenticated', 401, Code.UNAUTHENTICATED, 'missing or invalid bearer token');
-      return;
+    if (this.auth !== undefined) {
+      try {
+        await this.auth.authenticate(req.headers);
+      } catch (err) {
+        // Any authenticator failure is a 401, as upstream; its message says why without echoing credentials.
+        res.setHeader('WWW-Authenticate', this.auth.challenge);
+        this.refuse(req, res, type, 'unauthenticated', 401, Code.UNAUTHENTICATED, err instanceof Error ? err.message : 'unauthenticated');
+        return;
+      }
     }
     if (pathOf(req.url) !== this.logsPath) {
       this.refuse(req, res, type, 'malformed', 404, Code.NOT_FOUND, `404 page not found: logs are accepted at ${this.logsPath}`);
