@@ -5,6 +5,7 @@ import type { ClientAuthenticator } from '../../auth.js';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, PermanentError, RetryableError, ThrottledError } from '../../errors.js';
 import { resolveClientAuth } from '../common/client-auth.js';
+import { concatRequests, SIGNAL_PATHS } from '../../signals/otlp-signals.js';
 import { parseGrpcEndpoint, type OtlpExporterConfig } from './config.js';
 import { deserializeExportResponse, LOGS_EXPORT_PATH, serializeExportRequest } from './logs-service.js';
 import { PartialSuccessHandler, truncate } from '../common/partial-success.js';
@@ -104,6 +105,7 @@ export class OtlpExporter implements LogsSender {
     if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
     if (signal.aborted) throw this.abortedError(signal);
     const metadata = await this.callMetadata(batch);
+    if (batch.opaque !== undefined) return this.sendOpaque(client, batch.opaque, metadata, signal);
     return new Promise<void>((resolve, reject) => {
       const timeout = this.config.timeout;
       const call = client.makeUnaryRequest<{ resourceLogs: LogsBatch['resourceLogs'] }, ExportLogsServiceResponse>(
@@ -120,6 +122,28 @@ export class OtlpExporter implements LogsSender {
             this.partial.handle(response);
             resolve();
           }
+        },
+      );
+      const onAbort = (): void => call.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** TraceService / MetricsService Export with the concatenated requests as they arrived. */
+  private sendOpaque(client: Client, opaque: NonNullable<LogsBatch['opaque']>, metadata: Metadata, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timeout = this.config.timeout;
+      const call = client.makeUnaryRequest<Uint8Array, Buffer>(
+        SIGNAL_PATHS[opaque.signal].grpc,
+        (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+        (b: Buffer) => b,
+        concatRequests(opaque.requests),
+        metadata,
+        timeout > 0 ? { deadline: Date.now() + timeout } : {},
+        (err) => {
+          signal.removeEventListener('abort', onAbort);
+          if (err) reject(this.errorFor(err, signal));
+          else resolve();
         },
       );
       const onAbort = (): void => call.cancel();

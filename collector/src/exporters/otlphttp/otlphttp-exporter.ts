@@ -6,11 +6,12 @@ import { encodeExportRequest, encodeExportRequestJson } from '@tributary/otlp';
 import type { ClientAuthenticator } from '../../auth.js';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
 import { resolveClientAuth } from '../common/client-auth.js';
-import { errorMessage, RetryableError } from '../../errors.js';
+import { errorMessage, PermanentError, RetryableError } from '../../errors.js';
+import { concatRequests, requestsToJson } from '../../signals/otlp-signals.js';
 import { PartialSuccessHandler } from '../common/partial-success.js';
 import { loadTlsMaterial } from '../common/tls-files.js';
 import { USER_AGENT } from '../common/user-agent.js';
-import { logsUrl, type OtlpHttpExporterConfig } from './config.js';
+import { logsUrl, signalUrl, type OtlpHttpExporterConfig } from './config.js';
 import { bodyKind, decodeSuccessBody, errorForStatus, readBounded, type BodyKind } from '../common/response.js';
 
 const gzip = promisify(gzipCb);
@@ -27,6 +28,9 @@ export class OtlpHttpExporter implements LogsSender {
   private readonly kind: BodyKind;
   private readonly partial: PartialSuccessHandler;
   private pool: Pool | undefined;
+  /** Pools for traces / metrics URLs on another origin than the logs URL. */
+  private readonly extraPools = new Map<string, Pool>();
+  private connect: Pool.Options['connect'];
   private auth: ClientAuthenticator | undefined;
 
   constructor(private readonly settings: CreateSettings, private readonly config: OtlpHttpExporterConfig) {
@@ -56,13 +60,49 @@ export class OtlpHttpExporter implements LogsSender {
       const tls = await loadTlsMaterial(`exporter ${this.settings.id.id}`, this.config.tls);
       connect = { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !this.config.tls.insecure_skip_verify };
     }
+    this.connect = connect;
     // One pool per exporter, kept for its lifetime, so connections are reused across sends.
     this.pool = new Pool(this.url.origin, { connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  }
+
+  /** Traces / metrics: the concatenated requests as one (protobuf, or converted to OTLP/JSON), to the signal's URL. */
+  private async sendOpaque(batch: LogsBatch, opaque: NonNullable<LogsBatch['opaque']>, signal: AbortSignal): Promise<void> {
+    const url = signalUrl(this.config, opaque.signal);
+    if (url === undefined) throw new PermanentError(`exporter ${this.settings.id.id}: no endpoint or ${opaque.signal}_endpoint for ${opaque.signal}`);
+    const where = `exporter ${this.settings.id.id}: POST ${url.origin}${url.pathname}`;
+    const pool = this.poolFor(url.origin);
+    const encoded = this.kind === 'json' ? Buffer.from(requestsToJson(opaque.signal, opaque.requests), 'utf8') : concatRequests(opaque.requests);
+    const body = this.config.compression === 'gzip' ? await gzip(encoded) : encoded;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({ method: 'POST', path: url.pathname + url.search, headers: await this.requestHeaders(batch), body, signal });
+    } catch (err) {
+      throw this.transportError(err, signal);
+    }
+    let answer: Buffer;
+    try {
+      answer = await readBounded(res.body);
+    } catch (err) {
+      throw this.transportError(err, signal);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return;
+    throw errorForStatus(where, res.statusCode, res.headers['retry-after'], answer, bodyKind(res.headers['content-type'], this.kind));
+  }
+
+  private poolFor(origin: string): Pool {
+    if (this.pool !== undefined && origin === this.url.origin) return this.pool;
+    let p = this.extraPools.get(origin);
+    if (p === undefined) {
+      p = new Pool(origin, { connect: this.connect, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+      this.extraPools.set(origin, p);
+    }
+    return p;
   }
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
     const pool = this.pool;
     if (pool === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    if (batch.opaque !== undefined) return this.sendOpaque(batch, batch.opaque, signal);
     const req = { resourceLogs: batch.resourceLogs };
     const encoded = this.kind === 'json' ? Buffer.from(encodeExportRequestJson(req), 'utf8') : encodeExportRequest(req);
     const body = this.config.compression === 'gzip' ? await gzip(encoded) : encoded;
@@ -107,7 +147,9 @@ export class OtlpHttpExporter implements LogsSender {
   async shutdown(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
-    await pool?.close();
+    const extra = [...this.extraPools.values()];
+    this.extraPools.clear();
+    await Promise.all([pool?.close(), ...extra.map((p) => p.close())]);
   }
 
   /** No answer (refused, reset, timeout, aborted): the spec says retry with back-off. */

@@ -47,6 +47,8 @@ export const httpProtocolSchema = z.strictObject({
     .default('/v1/logs')
     // Upstream prefixes a missing leading slash.
     .transform((p) => (p.startsWith('/') ? p : `/${p}`)),
+  traces_url_path: z.string().default('/v1/traces').transform((p) => (p.startsWith('/') ? p : `/${p}`)),
+  metrics_url_path: z.string().default('/v1/metrics').transform((p) => (p.startsWith('/') ? p : `/${p}`)),
   max_request_body_size: byteSize()
     .prefault('20MiB')
     .refine((n) => n > 0, { message: 'must be greater than 0' }),

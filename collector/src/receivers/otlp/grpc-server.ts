@@ -27,6 +27,7 @@ import type { RequestAuth } from './auth.js';
 import type { GrpcProtocolConfig } from './config.js';
 import type { Ingest, IngestOutcome, RequestMetadata } from './ingest.js';
 import { listenError, type BoundAddress } from './listen.js';
+import { SIGNAL_PATHS } from '../../signals/otlp-signals.js';
 
 export const LOGS_EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -104,6 +105,23 @@ export function headersOf(md: Metadata): Record<string, string | string[]> {
 }
 
 const OK: ExportLogsServiceResponse = {};
+/** A full-success Export{Trace,Metrics}ServiceResponse: the empty message. */
+const EMPTY = Buffer.alloc(0);
+
+function opaqueDefinition(signal: 'traces' | 'metrics'): ServiceDefinition<{ Export: MethodDefinition<Buffer, Buffer> }> {
+  return {
+    Export: {
+      path: SIGNAL_PATHS[signal].grpc,
+      requestStream: false,
+      responseStream: false,
+      originalName: 'export',
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  };
+}
 
 export class OtlpGrpcServer {
   private server: Server | undefined;
@@ -141,7 +159,10 @@ export class OtlpGrpcServer {
       creds = ServerCredentials.createInsecure();
     }
     const server = new Server({ 'grpc.max_receive_message_length': Math.floor(this.config.max_recv_msg_size_mib * 1024 * 1024) });
-    server.addService(serverDefinition, { Export: this.export.bind(this) });
+    if (this.ingest.accepts('logs')) server.addService(serverDefinition, { Export: this.export.bind(this) });
+    for (const signal of ['traces', 'metrics'] as const) {
+      if (this.ingest.accepts(signal)) server.addService(opaqueDefinition(signal), { Export: this.opaqueHandler(signal) });
+    }
     const { host, port } = splitEndpoint(this.config.endpoint);
     const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const boundPort = await new Promise<number>((resolve, reject) => {
@@ -200,6 +221,31 @@ export class OtlpGrpcServer {
       (o) => this.answer(o, callback),
       (err: unknown) => callback(grpcError(GrpcStatus.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`)),
     );
+  }
+
+  /** TraceService / MetricsService Export: the request bytes go down the pipeline as they came. */
+  private opaqueHandler(signal: 'traces' | 'metrics'): (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => void {
+    return (call, callback) => {
+      const receivedAt = performance.now();
+      const go = (): void => {
+        const metadata = this.includeMetadata ? metadataOf(call.metadata) : undefined;
+        this.ingest.ingestOpaque('grpc', signal, call.request, receivedAt, metadata).then(
+          (o) => {
+            if (o.kind === 'accepted') callback(null, EMPTY);
+            else this.answer(o, (err) => callback(err));
+          },
+          (err: unknown) => callback(grpcError(GrpcStatus.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`)),
+        );
+      };
+      if (this.auth === undefined) {
+        go();
+        return;
+      }
+      this.auth.authenticate(headersOf(call.metadata)).then(go, (err: unknown) => {
+        this.ingest.refuse('grpc', 'unauthenticated');
+        callback(grpcError(GrpcStatus.UNAUTHENTICATED, err instanceof Error ? err.message : 'unauthenticated'));
+      });
+    };
   }
 
   private answer(o: IngestOutcome, callback: sendUnaryData<ExportLogsServiceResponse>): void {

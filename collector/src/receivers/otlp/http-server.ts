@@ -19,6 +19,8 @@ import type { HttpProtocolConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
 import type { Ingest, IngestOutcome, RefuseReason, RequestMetadata } from './ingest.js';
 import { listenError, type BoundAddress } from './listen.js';
+import type { Signal } from '../../pipeline/signal-router.js';
+import { jsonToProto } from '../../signals/otlp-signals.js';
 
 type BodyType = 'proto' | 'json';
 
@@ -155,8 +157,17 @@ export class OtlpHttpServer {
         return;
       }
     }
-    if (pathOf(req.url) !== this.logsPath) {
-      this.refuse(req, res, type, 'malformed', 404, Code.NOT_FOUND, `404 page not found: logs are accepted at ${this.logsPath}`);
+    const path = pathOf(req.url);
+    let signal: Signal | undefined;
+    if (path === this.logsPath && this.ingest.accepts('logs')) signal = 'logs';
+    else if (path === this.config.traces_url_path && this.ingest.accepts('traces')) signal = 'traces';
+    else if (path === this.config.metrics_url_path && this.ingest.accepts('metrics')) signal = 'metrics';
+    if (signal === undefined) {
+      const missing = path === this.config.traces_url_path ? 'traces' : path === this.config.metrics_url_path ? 'metrics' : path === this.logsPath ? 'logs' : undefined;
+      const why = missing !== undefined
+        ? `no ${missing} pipeline takes data from receiver ${this.receiverId}`
+        : `${this.ingest.accepts('logs') ? `logs are accepted at ${this.logsPath}` : 'unknown path'}`;
+      this.refuse(req, res, type, 'malformed', 404, Code.NOT_FOUND, `404 page not found: ${why}`);
       return;
     }
     if (req.method !== 'POST') {
@@ -189,6 +200,19 @@ export class OtlpHttpServer {
         const reason: RefuseReason = err.status === 413 ? 'too_large' : 'malformed';
         this.refuse(req, res, type, reason, err.status, err.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT, err.message);
       } else if (!(err instanceof ClientAbortedError)) throw err;
+      return;
+    }
+
+    if (signal !== 'logs') {
+      let proto: Uint8Array;
+      try {
+        proto = type === 'proto' ? body : jsonToProto(signal, body);
+      } catch (err) {
+        this.refuse(req, res, type, 'malformed', 400, Code.INVALID_ARGUMENT, `malformed OTLP/JSON ${signal} request: ${(err as Error).message}`);
+        return;
+      }
+      const outcome = await this.ingest.ingestOpaque('http', signal, proto, receivedAt, this.includeMetadata ? metadataOf(req.headers) : undefined);
+      this.answer(res, type, outcome);
       return;
     }
 
