@@ -174,7 +174,7 @@ describe('components', () => {
     const h = harness();
     expect(await runCli(['components', '--json'], h.deps)).toBe(EXIT_OK);
     const parsed = JSON.parse(h.stdout.text) as Record<string, string[]>;
-    expect(parsed.extensions).toEqual(['file_storage', 'health_check', 'metrics']);
+    expect(parsed.extensions).toEqual(['basicauth', 'bearertokenauth', 'file_storage', 'headers_setter', 'health_check', 'metrics']);
     expect(parsed.receivers).toContain('otlp');
     expect(Object.values(parsed).flat()).toHaveLength(createDefaultRegistry().list().length);
   });

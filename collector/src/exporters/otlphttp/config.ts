@@ -43,7 +43,7 @@ export const otlpHttpExporterConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (!c.endpoint && !c.logs_endpoint && !c.traces_endpoint && !c.metrics_endpoint) {
-      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'one of endpoint, logs_endpoint, traces_endpoint or metrics_endpoint is required' });
+      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'one of endpoint or logs_endpoint is required' });
     }
     if (Boolean(c.tls.cert_file) !== Boolean(c.tls.key_file)) {
       ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert_file ? 'key_file' : 'cert_file'], message: 'tls.cert_file and tls.key_file must be set together' });

@@ -153,8 +153,8 @@ export class BatchProcessor implements Processor {
 
   async shutdown(): Promise<void> {
     this.stopped = true;
-    await this.opaque?.shutdown();
     this.flushAll();
+    await this.opaque?.shutdown();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     // Downstream is still running at this point (exporters stop after processors): one last try.
     if (this.held.length > 0) {

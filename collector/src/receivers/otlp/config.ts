@@ -47,8 +47,10 @@ export const httpProtocolSchema = z.strictObject({
     .default('/v1/logs')
     // Upstream prefixes a missing leading slash.
     .transform((p) => (p.startsWith('/') ? p : `/${p}`)),
-  traces_url_path: z.string().default('/v1/traces').transform((p) => (p.startsWith('/') ? p : `/${p}`)),
-  metrics_url_path: z.string().default('/v1/metrics').transform((p) => (p.startsWith('/') ? p : `/${p}`)),
+  /** Path for traces (a traces pipeline must name this receiver). Default /v1/traces. */
+  traces_url_path: z.string().transform((p) => (p.startsWith('/') ? p : `/${p}`)).optional(),
+  /** Path for metrics (a metrics pipeline must name this receiver). Default /v1/metrics. */
+  metrics_url_path: z.string().transform((p) => (p.startsWith('/') ? p : `/${p}`)).optional(),
   max_request_body_size: byteSize()
     .prefault('20MiB')
     .refine((n) => n > 0, { message: 'must be greater than 0' }),

@@ -65,6 +65,8 @@ export class OtlpHttpServer {
   private bound: BoundAddress | undefined;
   private closing = false;
   private readonly logsPath: string;
+  private readonly tracesPath: string;
+  private readonly metricsPath: string;
   private readonly limit: number;
   private readonly cors: CorsPolicy | undefined;
   private auth: RequestAuth | undefined;
@@ -72,6 +74,8 @@ export class OtlpHttpServer {
 
   constructor(private readonly config: HttpProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
     this.logsPath = config.logs_url_path;
+    this.tracesPath = config.traces_url_path ?? '/v1/traces';
+    this.metricsPath = config.metrics_url_path ?? '/v1/metrics';
     this.limit = config.max_request_body_size;
     const cors = config.cors ? new CorsPolicy(config.cors) : undefined;
     this.cors = cors?.enabled ? cors : undefined;
@@ -160,10 +164,10 @@ export class OtlpHttpServer {
     const path = pathOf(req.url);
     let signal: Signal | undefined;
     if (path === this.logsPath && this.ingest.accepts('logs')) signal = 'logs';
-    else if (path === this.config.traces_url_path && this.ingest.accepts('traces')) signal = 'traces';
-    else if (path === this.config.metrics_url_path && this.ingest.accepts('metrics')) signal = 'metrics';
+    else if (path === this.tracesPath && this.ingest.accepts('traces')) signal = 'traces';
+    else if (path === this.metricsPath && this.ingest.accepts('metrics')) signal = 'metrics';
     if (signal === undefined) {
-      const missing = path === this.config.traces_url_path ? 'traces' : path === this.config.metrics_url_path ? 'metrics' : path === this.logsPath ? 'logs' : undefined;
+      const missing = path === this.tracesPath ? 'traces' : path === this.metricsPath ? 'metrics' : path === this.logsPath ? 'logs' : undefined;
       const why = missing !== undefined
         ? `no ${missing} pipeline takes data from receiver ${this.receiverId}`
         : `${this.ingest.accepts('logs') ? `logs are accepted at ${this.logsPath}` : 'unknown path'}`;
