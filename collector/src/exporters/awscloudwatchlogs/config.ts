@@ -7,13 +7,18 @@ export const CLOUDWATCH_RETENTION_DAYS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/** An endpoint URL; without a scheme it is HTTPS (as upstream: `logs.eu-west-1.amazonaws.com`). */
 const optionalUrl = () =>
-  z.string().default('').refine((v) => {
-    if (v === '') return true;
-    if (!URL.canParse(v)) return false;
-    const p = new URL(v).protocol;
-    return p === 'http:' || p === 'https:';
-  }, { message: 'must be empty or an http:// or https:// URL' });
+  z
+    .string()
+    .default('')
+    .transform((v) => (v === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`))
+    .refine((v) => {
+      if (v === '') return true;
+      if (!URL.canParse(v)) return false;
+      const p = new URL(v).protocol;
+      return p === 'http:' || p === 'https:';
+    }, { message: 'must be empty, host[:port] or an http:// or https:// URL' });
 
 /** A name template: literal text with `{attribute.key}` placeholders (record attributes, then resource). */
 const nameTemplate = (what: string) =>
@@ -32,6 +37,14 @@ export const awsCloudWatchLogsExporterConfigSchema = z.strictObject({
   endpoint: optionalUrl(),
   /** Shared config/credentials profile; empty = AWS_PROFILE or `default`. */
   profile: z.string().default(''),
+  /** IAM role to assume (STS AssumeRole) with the credentials of the chain; empty = none. */
+  role_arn: z.string().default(''),
+  /** Retries inside the AWS SDK per request, on top of the exporter's retry_on_failure; unset = none. */
+  max_retries: z.number().int().min(0).optional(),
+  /** Skip TLS certificate verification (testing only). */
+  no_verify_ssl: z.boolean().default(false),
+  /** HTTPS proxy URL (http://host:port). */
+  proxy_address: z.string().default('').refine((v) => v === '' || URL.canParse(v), { message: 'must be empty or a URL like http://proxy:3128' }),
   /** Log group; may hold `{attr}` placeholders, e.g. `/app/{service.name}`. */
   log_group_name: nameTemplate('log_group_name'),
   /** Log stream; may hold `{attr}` placeholders. */
