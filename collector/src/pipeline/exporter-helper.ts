@@ -113,6 +113,13 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     this.numConsumers = config.sending_queue.num_consumers;
     this.now = options.now ?? (() => performance.now());
     this.logger = settings.logger;
+    const q = config.sending_queue;
+    const noEffect = [
+      q.sizer !== undefined && q.sizer !== 'requests' ? `sizer: ${q.sizer} (queue_size counts batches)` : '',
+      q.wait_for_result !== undefined ? 'wait_for_result' : '',
+      q.batch !== undefined ? 'batch (use the batch processor)' : '',
+    ].filter(Boolean);
+    if (noEffect.length) this.logger.warn(`sending_queue keys accepted without effect: ${noEffect.join(', ')}`);
     const dlPath = config.dead_letter?.path;
     this.deadLetter = options.deadLetter ?? (dlPath !== undefined ? new DeadLetterWriter(dlPath, this.id) : undefined);
 
