@@ -93,6 +93,22 @@ function metadataOf(md: Metadata): RequestMetadata {
   return out;
 }
 
+/** grpc-js server options from the upstream configgrpc keys Tributary honours. */
+function serverOptions(c: GrpcProtocolConfig): Record<string, number> {
+  const o: Record<string, number> = { 'grpc.max_receive_message_length': Math.floor(c.max_recv_msg_size_mib * 1024 * 1024) };
+  if (c.max_concurrent_streams !== undefined && c.max_concurrent_streams > 0) o['grpc.max_concurrent_streams'] = c.max_concurrent_streams;
+  const sp = c.keepalive?.server_parameters;
+  if (sp?.max_connection_idle !== undefined) o['grpc.max_connection_idle_ms'] = sp.max_connection_idle;
+  if (sp?.max_connection_age !== undefined) o['grpc.max_connection_age_ms'] = sp.max_connection_age;
+  if (sp?.max_connection_age_grace !== undefined) o['grpc.max_connection_age_grace_ms'] = sp.max_connection_age_grace;
+  if (sp?.time !== undefined) o['grpc.keepalive_time_ms'] = sp.time;
+  if (sp?.timeout !== undefined) o['grpc.keepalive_timeout_ms'] = sp.timeout;
+  const ep = c.keepalive?.enforcement_policy;
+  if (ep?.permit_without_stream !== undefined) o['grpc.keepalive_permit_without_calls'] = ep.permit_without_stream ? 1 : 0;
+  if (ep?.min_time !== undefined) o['grpc.http2.min_ping_interval_without_data_ms'] = ep.min_time;
+  return o;
+}
+
 /** Every metadata key (authorization included) as request headers, for authenticators. */
 export function headersOf(md: Metadata): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -154,11 +170,14 @@ export class OtlpGrpcServer {
           throw new Error(`otlp receiver ${this.receiverId}: grpc tls.key_file ${tls.key_file}: ${e.message}`);
         }),
       ]);
-      creds = ServerCredentials.createSsl(null, [{ private_key: key, cert_chain: cert }], false);
+      const ca = tls.client_ca_file === undefined ? null : await readFile(tls.client_ca_file).catch((e: Error) => {
+        throw new Error(`otlp receiver ${this.receiverId}: grpc tls.client_ca_file ${tls.client_ca_file}: ${e.message}`);
+      });
+      creds = ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], ca !== null);
     } else {
       creds = ServerCredentials.createInsecure();
     }
-    const server = new Server({ 'grpc.max_receive_message_length': Math.floor(this.config.max_recv_msg_size_mib * 1024 * 1024) });
+    const server = new Server(serverOptions(this.config));
     if (this.ingest.accepts('logs')) server.addService(serverDefinition, { Export: this.export.bind(this) });
     for (const signal of ['traces', 'metrics'] as const) {
       if (this.ingest.accepts(signal)) server.addService(opaqueDefinition(signal), { Export: this.opaqueHandler(signal) });

@@ -24,6 +24,9 @@ import { jsonToProto } from '../../signals/otlp-signals.js';
 
 type BodyType = 'proto' | 'json';
 
+/** Upstream's tls min/max_version → Node's. */
+export const TLS_VERSIONS = { '1.0': 'TLSv1', '1.1': 'TLSv1.1', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const;
+
 const CT_PROTO = 'application/x-protobuf';
 const CT_JSON = 'application/json';
 const CT_TEXT = 'text/plain; charset=utf-8';
@@ -106,10 +109,22 @@ export class OtlpHttpServer {
           throw new Error(`otlp receiver ${this.receiverId}: http tls.key_file ${tls.key_file}: ${e.message}`);
         }),
       ]);
-      server = createHttpsServer({ cert, key }, handler) as unknown as Server;
+      const ca = tls.client_ca_file === undefined ? undefined : await readFile(tls.client_ca_file).catch((e: Error) => {
+        throw new Error(`otlp receiver ${this.receiverId}: http tls.client_ca_file ${tls.client_ca_file}: ${e.message}`);
+      });
+      server = createHttpsServer({
+        cert, key, ca,
+        requestCert: ca !== undefined,
+        rejectUnauthorized: ca !== undefined,
+        minVersion: tls.min_version === undefined ? undefined : TLS_VERSIONS[tls.min_version],
+        maxVersion: tls.max_version === undefined ? undefined : TLS_VERSIONS[tls.max_version],
+      }, handler) as unknown as Server;
     } else {
       server = createHttpServer(handler);
     }
+    if (this.config.read_header_timeout !== undefined) server.headersTimeout = this.config.read_header_timeout;
+    if (this.config.read_timeout !== undefined) server.requestTimeout = this.config.read_timeout;
+    if (this.config.idle_timeout !== undefined) server.keepAliveTimeout = this.config.idle_timeout;
     const { host, port } = splitEndpoint(this.config.endpoint);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(listenError(this.receiverId, 'http', this.config.endpoint, err));
@@ -144,6 +159,8 @@ export class OtlpHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = performance.now();
+    const extra = this.config.response_headers;
+    if (extra !== undefined) for (const k of Object.keys(extra)) res.setHeader(k, extra[k]!);
     // Connections answered while shutting down are not kept alive.
     if (this.closing) res.setHeader('Connection', 'close');
     if (this.cors !== undefined) {
