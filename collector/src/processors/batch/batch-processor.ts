@@ -106,7 +106,7 @@ export class BatchProcessor implements Processor {
     if (n === 0) return Promise.resolve();
     if (batch.opaque !== undefined) {
       this.opaque ??= new OpaqueBatcher({
-        next: this.next, sendBatchSize: this.sendBatchSize, maxSize: this.maxSize, timeoutMs: this.timeoutMs, maxPending: this.maxPending,
+        next: this.next, sendBatchSize: this.sendBatchSize, maxSize: this.maxSize, timeoutMs: this.timeoutMs, maxPending: this.maxPending, waitForResult: this.waitForResult,
         outgoing: this.outgoing, sendSize: this.sendSize, dropped: this.dropped, log: this.log,
       });
       return this.opaque.consume(batch);

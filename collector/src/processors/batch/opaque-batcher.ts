@@ -16,6 +16,8 @@ export interface OpaqueBatcherOptions {
   maxSize: number;
   timeoutMs: number;
   maxPending: number;
+  /** Acknowledge only once the batch carrying the request was accepted downstream (persistent queues). */
+  waitForResult: boolean;
   outgoing: BoundCounter;
   sendSize: BoundHistogram;
   dropped: BoundCounter;
@@ -27,6 +29,8 @@ export class OpaqueBatcher {
   private count = 0;
   private receivedAt = Number.POSITIVE_INFINITY;
   private metadata: LogsBatch['metadata'];
+  /** wait_for_result: the callers whose requests are in the pending batch. */
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   private signal: 'traces' | 'metrics' = 'traces';
   private timer: NodeJS.Timeout | undefined;
   private readonly inflight = new Set<Promise<void>>();
@@ -52,12 +56,15 @@ export class OpaqueBatcher {
     this.count += n;
     if (batch.receivedAt < this.receivedAt) this.receivedAt = batch.receivedAt;
     this.metadata = this.requests.length === opaque.requests.length ? batch.metadata : undefined;
+    const done = this.o.waitForResult
+      ? new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
+      : Promise.resolve();
     if (this.count >= this.o.sendBatchSize) this.flush();
     else this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.flush();
     }, this.o.timeoutMs);
-    return Promise.resolve();
+    return done;
   }
 
   private flush(): void {
@@ -77,6 +84,18 @@ export class OpaqueBatcher {
     this.metadata = undefined;
     this.o.outgoing.add(out.recordCount);
     this.o.sendSize.observe(out.recordCount);
+    if (this.o.waitForResult) {
+      // The callers get the downstream answer (the sender retries), nothing is held here.
+      const waiters = this.waiters;
+      this.waiters = [];
+      const p = this.o.next.consume(out).then(
+        () => { for (const w of waiters) w.resolve(); },
+        (err: unknown) => { for (const w of waiters) w.reject(err); },
+      );
+      this.inflight.add(p);
+      void p.finally(() => this.inflight.delete(p));
+      return;
+    }
     this.send(out);
   }
 
