@@ -53,6 +53,7 @@ const COMPONENTS: Record<Kind, Record<string, string>> = {
 /** Keys of components Tributary has whose upstream meaning it does not implement: `kind/type` → key → alternative. */
 const KEYS: Record<string, Record<string, string>> = {
   'exporter/debug': { use_internal_logger: '' },
+  'extension/health_check': { response_body: '', tls: '' },
   'exporter/file': { group_by: '', create_directory: '', directory_permissions: '' },
   'processor/memory_limiter': { min_gc_interval_when_soft_limited: '', min_gc_interval_when_hard_limited: '' },
 };
