@@ -219,6 +219,13 @@ connectors:
     ]);
   });
 
+  it('a bad value given with --set is located in that --set', () => {
+    const main = write('main2.yaml', base);
+    expect(issues(() => loadConfigFile('x', registry, {}, { uris: [main], sets: ['exporters.debug.verbosity=loud'] }))).toEqual([
+      'exporters.debug.verbosity: invalid value "loud" (expected one of: basic, normal, detailed) (--set exporters.debug.verbosity=loud line 1, column 1)',
+    ]);
+  });
+
   it('in merged sources, the position names the source that set the key', () => {
     const over = write('over.yaml', 'exporters:\n  debug:\n    colour: red\n');
     const main = write('main.yaml', base);

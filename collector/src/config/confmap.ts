@@ -184,10 +184,22 @@ export function locate(docs: readonly SourceDoc[], parts: readonly PropertyKey[]
     let node: Node | null | undefined = doc.contents as Node | null;
     let at: Node | undefined;
     let depth = 0;
-    for (const part of parts) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part));
-        if (!pair) break;
+        let pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(part));
+        if (!pair) {
+          // A `yaml:` / --set source writes nested keys as `a::b::c`.
+          pair = node.items.find((p) => {
+            if (!isPair(p) || !isScalar(p.key)) return false;
+            const ks = String(p.key.value).split(KEY_DELIMITER);
+            return ks.length > 1 && ks.every((k, j) => String(parts[i + j]) === k);
+          });
+          if (!pair) break;
+          const skip = String((pair.key as { value: unknown }).value).split(KEY_DELIMITER).length - 1;
+          i += skip;
+          depth += skip;
+        }
         at = pair.key as Node;
         node = pair.value as Node | null;
       } else if (isSeq(node) && typeof part === 'number') {
