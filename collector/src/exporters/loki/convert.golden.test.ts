@@ -211,6 +211,36 @@ describe('loki convert: hints, tenants, retention, limits', () => {
     expect(JSON.parse(s!.entries[0]!.line)).toEqual({ body: 'record 0', attributes: { n: 0, 'user.id': 'u1' }, resources: { 'service.name': 'api' } });
   });
 
+  // Upstream's TestLogsToLokiRequestWithGroupingByTenant (exporter/lokiexporter/exporter_test.go), its three
+  // cases rebuilt here: the hint may sit on the record; the resource's hint and tenant value win; no value →
+  // no tenant. The tenant attribute stays in the line, the hint does not.
+  it('loki.tenant as upstream: record hint, resource wins, missing value', () => {
+    const tenantsOf = (rls: ResourceLogs[]): Map<string, unknown[]> => {
+      const out = new Map<string, unknown[]>();
+      for (const r of convertToLokiPush(rls, { ...BASE, defaultLabels: { exporter: true, job: false, instance: false, level: false } }, NOW).requests) {
+        const streams = decode(r.body);
+        expect(streams.map((x) => x.labels)).toEqual(['{exporter="OTLP"}']);
+        out.set(r.tenant ?? '', streams[0]!.entries.map((e) => JSON.parse(e.line) as unknown));
+      }
+      return out;
+    };
+    const r1 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '1' }, '');
+    const r2 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '2' }, '');
+    for (const r of [r1, r2]) r.body = null;
+    expect(tenantsOf(tree([r1, r2], {}))).toEqual(new Map([
+      ['1', [{ attributes: { n: 0, 'tenant.id': '1' } }]],
+      ['2', [{ attributes: { n: 0, 'tenant.id': '2' } }]],
+    ]));
+    const r3 = rec(0, { 'loki.tenant': 'tenant.id' }, '');
+    r3.body = null;
+    expect(tenantsOf(tree([r3], {}))).toEqual(new Map([['', [{ attributes: { n: 0 } }]]]));
+    const r4 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '11' }, '');
+    r4.body = null;
+    expect(tenantsOf(tree([r4], { 'loki.tenant': 'tenant.id', 'tenant.id': '1' }))).toEqual(new Map([
+      ['1', [{ attributes: { n: 0, 'tenant.id': '11' }, resources: { 'tenant.id': '1' } }]],
+    ]));
+  });
+
   it('loki.tenant names the attribute holding the tenant: one request per tenant', () => {
     const rls = tree([rec(0, { org: 'a' }), rec(1, { org: 'b' }), rec(2, { org: 'a' }), rec(3)], { 'service.name': 'api', 'loki.tenant': 'org' });
     const res = convertToLokiPush(rls, BASE, NOW);
