@@ -36,6 +36,9 @@ import { healthCheckExtensionFactory } from './extensions/health_check/index.js'
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
 import { apiExtensionFactory } from './extensions/api/index.js';
+import { bearerTokenAuthExtensionFactory } from './extensions/bearertokenauth/index.js';
+import { basicAuthExtensionFactory } from './extensions/basicauth/index.js';
+import { headersSetterExtensionFactory } from './extensions/headers_setter/index.js';
 
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
@@ -74,5 +77,11 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory)
-    .register(apiExtensionFactory);
+    .register(apiExtensionFactory)
+    .register(bearerTokenAuthExtensionFactory)
+    .register(basicAuthExtensionFactory)
+    .register(headersSetterExtensionFactory)
+    // Upstream renamed the OTLP exporters; both spellings are accepted there and here.
+    .alias('exporter', 'otlp_grpc', 'otlp')
+    .alias('exporter', 'otlp_http', 'otlphttp');
 }

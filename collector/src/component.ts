@@ -51,6 +51,12 @@ export interface LogsBatch {
   receivedAt: number;
   /** Request headers (lower-case names) when the receiver has `include_metadata: true`. */
   metadata?: Readonly<Record<string, string | string[] | undefined>> | undefined;
+  /**
+   * Traces or metrics, carried as the OTLP protobuf requests that arrived (never decoded): then
+   * `resourceLogs` is empty and `recordCount` counts spans / data points. Only pass-through components
+   * (otlp receiver, memory_limiter, batch, otlp/otlphttp/file/debug exporters) see these.
+   */
+  opaque?: { readonly signal: 'traces' | 'metrics'; readonly requests: readonly Uint8Array[] } | undefined;
 }
 
 /**

@@ -9,6 +9,9 @@ export type {
 } from './component.js';
 export { parseComponentId, STABILITY_LEVELS, stabilityOf } from './component.js';
 export {
+  isClientAuthenticator, isServerAuthenticator, UnauthenticatedError, type ClientAuthenticator, type RequestHeaders, type ServerAuthenticator,
+} from './auth.js';
+export {
   classifyError, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError, type ConsumerErrorKind,
 } from './errors.js';
 export { BUILT_IN, ComponentRegistry } from './registry.js';

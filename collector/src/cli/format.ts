@@ -1,7 +1,7 @@
 /** Text the CLI prints: usage, component lists, pipeline summaries, config issues. */
 import { stabilityOf, type ComponentKind, type StabilityLevel } from '../component.js';
 import { BUILT_IN, type ComponentRegistry } from '../registry.js';
-import type { ConfigIssue } from '../config/schema-helpers.js';
+import { formatConfigIssue, type ConfigIssue } from '../config/schema-helpers.js';
 
 export const USAGE = `Usage: tributary <command> [options]
 
@@ -23,7 +23,10 @@ Commands:
                                        http://127.0.0.1:3100); newest N printed oldest first
 
 Options:
-  -c, --config <file>   config file (default ./otel-config.yaml)
+  -c, --config <uri>    config file (default ./otel-config.yaml); repeat to merge several in order
+                        (maps merge, lists are replaced); also file:<path>, env:<VAR>, yaml:<a::b: value>
+      --set <key=value> override one value after every --config (key path with . or ::, e.g.
+                        --set exporters.otlp_http/backend.endpoint=https://otlp.example.com)
       --progress        print a throughput line every 5 s even when stderr is not a terminal
       --json            (components) print JSON
   -l, --long            (components) kind, type, stability (alpha|beta|stable) and origin of each
@@ -103,7 +106,7 @@ export function formatPipelines(pipelines: Readonly<Record<string, PipelineShape
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  return formatConfigIssue(issue);
 }
 
 /** The `replay` verb's result line(s). */
