@@ -6,7 +6,6 @@
 import { hostname } from 'node:os';
 import { context, diag, DiagLogLevel, type Span } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -15,6 +14,7 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
 import { defaultResource, detectResources, envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -24,10 +24,11 @@ import {
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { loadConfig, type LogKeys, type TributaryConfig } from './config';
 import { installConsoleBridge, originalConsole } from './console-bridge';
-import { CorrelationPropagator, getCorrelationId, makeResponseHook, writeIdFields } from './correlation';
+import { FastContextManager } from './context';
+import { getCorrelationId, makeResponseHook, TributaryPropagator, writeIdFields } from './correlation';
 import { DetachedExporter, makeExitFriendly, unrefAgentFactory } from './exit-friendly-transport';
 import { installExitHandlers } from './exit-handlers';
-import { installLightHttp } from './light-http';
+import { installHttp2Propagation, installLightHttp } from './light-http';
 import { TributaryLogProcessor } from './log-processor';
 import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches';
 import { Redactor } from './redact';
@@ -139,17 +140,18 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
 
   const spanProcessors: SpanProcessor[] = cfg.tracesExporters.map((kind) => new BatchSpanProcessor(kind === 'console' ? new ConsoleSpanExporter() : spanExporter(cfg)));
   const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
-  tracerProvider.register({
-    propagator: new CompositePropagator({
-      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new CorrelationPropagator(cfg.correlationHeaders)],
-    }),
-  });
+  const contextManager = new FastContextManager();
+  tracerProvider.register({ contextManager, propagator: new TributaryPropagator(cfg.correlationHeaders) });
 
   const logHook = makeLogHook(cfg.logKeys);
   const instrumentations: Instrumentation[] = [];
   // Recording server/client spans only when they are exported; otherwise the light hooks give the same ids.
-  if (spanProcessors.length > 0) instrumentations.push(new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }));
-  else installLightHttp(cfg.correlationHeaders);
+  if (spanProcessors.length > 0) {
+    instrumentations.push(new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }), new UndiciInstrumentation());
+    installHttp2Propagation(contextManager);
+  } else {
+    installLightHttp(cfg.correlationHeaders, contextManager);
+  }
   let pinoInstrumentation: PinoInstrumentation | undefined;
   if (cfg.bridges.has('pino')) {
     const k = cfg.logKeys;
