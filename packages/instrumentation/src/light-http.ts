@@ -5,10 +5,12 @@
  * `diagnostics_channel` hooks (no wrapper frames in the app's stack traces):
  * - incoming (`http.server.request.start`): one pass over the headers gives the request's context (a child of
  *   the incoming `traceparent` or a new trace, the correlation id, baggage); it is entered for the handler and
- *   stored on `req`/`res`, whose events run in it; the correlation id is set on the response;
+ *   the request's events; the correlation id is set on the response;
  * - outgoing `http`/`https` (wrapped `request`/`get`), `fetch`/`undici` (`undici:request:create`) and
  *   `http2` client streams: a new span id under the active trace is injected as `traceparent`, with
- *   `tracestate`, baggage and the correlation id.
+ *   `tracestate`, baggage and the correlation id. The response's events run in the caller's context (Node
+ *   gives that): the injected span id names a span that is never exported in this mode, so logs keep the
+ *   request's span id.
  * Sampled flag: inherited from the incoming `traceparent`, else set (as the SDK's default parent-based
  * always-on sampler would).
  */
@@ -117,8 +119,7 @@ function patchClient(mod: typeof http | typeof https): void {
   const patched = function request_(this: unknown, ...args: unknown[]): http.ClientRequest {
     const ctx = outgoingContext(context.active());
     if (ctx === undefined) return request.apply(this, args) as http.ClientRequest;
-    const req = request.apply(this, args) as http.ClientRequest & Record<symbol, Context>;
-    req[CTX] = ctx;
+    const req = request.apply(this, args) as http.ClientRequest;
     if (req.getHeader('traceparent') === undefined) propagation.inject(ctx, req, headerSetter);
     return req;
   };
@@ -128,6 +129,14 @@ function patchClient(mod: typeof http | typeof https): void {
     req.end();
     return req;
   };
+}
+
+/** AsyncLocalStorage on AsyncContextFrame: the default from Node 24, behind a flag in Node 22/23. */
+export function usesAsyncContextFrame(): boolean {
+  const major = Number(process.versions.node.split('.')[0]);
+  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
+  if (major >= 24) return !flags.includes('--no-async-context-frame');
+  return flags.includes('--experimental-async-context-frame');
 }
 
 /** Installs the hooks once per process. */
@@ -156,16 +165,13 @@ export function installLightHttp(correlationHeaders: readonly string[], manager:
     if (ctx !== undefined) propagation.inject(ctx, req, undiciSetter);
   });
 
-  patchEmit(http.IncomingMessage.prototype as unknown as { emit: Emit }, manager);
-  patchEmit(http.OutgoingMessage.prototype as unknown as { emit: Emit }, manager);
-  const ClientRequest = http.ClientRequest.prototype as unknown as { emit: Emit };
-  // A client's response is an IncomingMessage: it takes the request's context when it arrives.
-  const clientEmit = ClientRequest.emit;
-  ClientRequest.emit = function emit(this: Record<symbol, Context | undefined>, event: string | symbol, ...args: unknown[]): boolean {
-    const ctx = this[CTX];
-    if (ctx !== undefined && event === 'response' && args[0] !== null && typeof args[0] === 'object') (args[0] as Record<symbol, Context>)[CTX] = ctx;
-    return clientEmit.call(this, event, ...args);
-  };
+  // With async hooks (Node 20, 22) the request's events already run in the context entered above: the parser's
+  // resource carries it. With AsyncContextFrame (Node 24) they run in the connection's: there the events of
+  // req/res are wrapped (one `emit` frame under the app's listeners).
+  if (usesAsyncContextFrame()) {
+    patchEmit(http.IncomingMessage.prototype as unknown as { emit: Emit }, manager);
+    patchEmit(http.OutgoingMessage.prototype as unknown as { emit: Emit }, manager);
+  }
   patchHttp2(manager);
 }
 

@@ -34,6 +34,7 @@ import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches
 import { Redactor } from './redact';
 import { flushSync, type SyncTarget } from './sync-flush';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+import { installWinstonSender } from './winston-bridge';
 
 export interface TributaryRuntime {
   config: TributaryConfig;
@@ -157,11 +158,14 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     const k = cfg.logKeys;
     // Kept for its module hooks and its scope name: our LoggerPatches put the id fields in the line (own mixin)
     // and send the records (pino-sender).
-    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook, disableLogSending: true });
+    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook, disableLogSending: true, disableLogCorrelation: !cfg.stdoutIds });
     instrumentations.push(pinoInstrumentation);
   }
-  if (cfg.bridges.has('winston')) instrumentations.push(new WinstonInstrumentation({ logHook }));
-  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook }));
+  if (cfg.bridges.has('winston')) {
+    instrumentations.push(new WinstonInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds }));
+    if (!installWinstonSender()) diag.debug('tributary: winston transport not found; its own record building is used');
+  }
+  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds }));
   // Registered last so its wrappers sit outside the official ones.
   const pinoScope = pinoInstrumentation;
   let pinoLogger: ReturnType<typeof logs.getLogger> | undefined;
@@ -169,11 +173,12 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     redactor,
     bridges: cfg.bridges,
     logKeys: cfg.logKeys,
+    stdoutIds: cfg.stdoutIds,
     ...(pinoScope ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
   }));
   registerInstrumentations({ instrumentations, tracerProvider, loggerProvider });
 
-  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: cfg.minSeverity });
+  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: cfg.minSeverity, stdoutIds: cfg.stdoutIds });
 
   // Our processors directly, not loggerProvider.forceFlush(): that one arms a ref'd 30 s timer which
   // would hold a finishing app open while an export retries against an unreachable collector.
