@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { context, diag, DiagLogLevel, type Span } from '@opentelemetry/api';
-import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { logs, SeverityNumber, type LoggerProvider as ApiLoggerProvider } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -32,14 +32,16 @@ import { installHttp2Propagation, installLightHttp } from './light-http';
 import { TributaryLogProcessor } from './log-processor';
 import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches';
 import { Redactor } from './redact';
-import { flushSync, type SyncTarget } from './sync-flush';
+import { flushSync, sendSync, type SyncTarget } from './sync-flush';
+import { DirectLogs } from './direct-logs';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
 import { installWinstonSender } from './winston-bridge';
 
 export interface TributaryRuntime {
   config: TributaryConfig;
   redactor: Redactor;
-  loggerProvider: LoggerProvider;
+  /** The global logger provider: Tributary's direct OTLP encoder (http/protobuf) or the SDK's. */
+  loggerProvider: ApiLoggerProvider;
   tracerProvider: NodeTracerProvider;
   /** Flushes logs (and spans, when exported), bounded by TRIBUTARY_SHUTDOWN_TIMEOUT_MS. */
   flush(): Promise<void>;
@@ -122,7 +124,16 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   };
   const syncTargets: SyncTarget[] = [];
   const processors: LogRecordProcessor[] = [];
-  for (const kind of cfg.logsExporters) {
+  // OTLP/HTTP protobuf only (the default): records are encoded straight into the batch buffer. Other protocols
+  // and the console exporter go through the SDK's processors and exporters.
+  const direct = cfg.logsExporters.length > 0 && cfg.logsExporters.every((k) => k === 'otlp') && cfg.logsProtocol === 'http/protobuf'
+    ? new DirectLogs({
+      url: cfg.logsEndpoint, headers: cfg.headers, timeoutMs: cfg.exportTimeoutMs, minSeverity: cfg.minSeverity,
+      logKeys: cfg.logKeys, redactor, maxQueueSize: batchOptions.maxQueueSize, maxExportBatchSize: batchOptions.maxExportBatchSize,
+      scheduledDelayMs: batchOptions.scheduledDelayMillis, resourceAttributes: () => resource.attributes,
+    })
+    : undefined;
+  for (const kind of direct ? [] : cfg.logsExporters) {
     const detached = kind === 'console' ? undefined : new DetachedExporter(logExporter(cfg));
     const exporter = detached ?? new ConsoleLogRecordExporter();
     const batch = new BatchLogRecordProcessor({ exporter, ...batchOptions });
@@ -136,7 +147,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     };
     processors.push(new TributaryLogProcessor(inner, { minSeverity: cfg.minSeverity, logKeys: cfg.logKeys, redactor }));
   }
-  const loggerProvider = new LoggerProvider({ resource, processors });
+  const sdkLoggerProvider = direct ? undefined : new LoggerProvider({ resource, processors });
+  const loggerProvider: ApiLoggerProvider = direct ?? (sdkLoggerProvider as LoggerProvider);
   logs.setGlobalLoggerProvider(loggerProvider);
 
   const spanProcessors: SpanProcessor[] = cfg.tracesExporters.map((kind) => new BatchSpanProcessor(kind === 'console' ? new ConsoleSpanExporter() : spanExporter(cfg)));
@@ -184,15 +196,19 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   // would hold a finishing app open while an export retries against an unreachable collector.
   const flush = async (): Promise<void> => {
     await Promise.all([
+      direct?.forceFlush(),
       ...processors.map((p) => p.forceFlush().catch(() => undefined)),
       ...spanProcessors.map((p) => p.forceFlush().catch(() => undefined)),
     ]);
   };
   const fatalLogger = logs.getLogger(PACKAGE_NAME, PACKAGE_VERSION);
   installExitHandlers({
-    emitted: () => emitted,
+    emitted: () => emitted + (direct?.emitted ?? 0),
     flush,
-    flushSync: () => { flushSync(syncTargets, cfg.shutdownTimeoutMs); },
+    flushSync: () => {
+      if (direct) sendSync(cfg.logsEndpoint, cfg.headers, direct.takeForExit(), false, cfg.shutdownTimeoutMs);
+      flushSync(syncTargets, cfg.shutdownTimeoutMs);
+    },
     timeoutMs: cfg.shutdownTimeoutMs,
     emitFatal: (err, origin) => {
       const e = err instanceof Error ? err : undefined;
@@ -209,7 +225,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   const runtime: TributaryRuntime = {
     config: cfg, redactor, loggerProvider, tracerProvider, flush,
     async shutdown() {
-      await Promise.all([loggerProvider.shutdown(), tracerProvider.shutdown()]);
+      await Promise.all([direct?.shutdown(), sdkLoggerProvider?.shutdown(), tracerProvider.shutdown()]);
     },
   };
   holder[RUNTIME] = runtime;

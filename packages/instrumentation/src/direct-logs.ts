@@ -1,0 +1,313 @@
+/**
+ * The log path for OTLP/HTTP protobuf export: each `emit` appends one encoded OTLP LogRecord to its scope's
+ * batch buffer, straight from what the bridge holds (no SDK `LogRecordImpl`, no processor chain, no second
+ * encoding pass). The resource and each scope are encoded once; attribute keys come from a cache; trace and
+ * span ids are copied as raw bytes from the span context. A batch is closed by size or by the schedule
+ * delay and sent from a timer/immediate, never from the logging call.
+ * What the SDK path's processor did per record happens here too: the sending threshold, one severity text,
+ * the id fields copied from the line removed, the correlation id added, redaction as a last line of defence.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { context, diag, isSpanContextValid, type Context } from '@opentelemetry/api';
+import type { AnyValue, LogRecord, Logger, LoggerProvider } from '@opentelemetry/api-logs';
+import type { LogKeys } from './config';
+import { idsOf, rawIds } from './context';
+import { unrefAgentFactory } from './exit-friendly-transport';
+import { normalizeSeverityText } from './log-processor';
+import { ProtoWriter, writeAnyValue, writeKeyValue } from './otlp-writer';
+import type { Redactor } from './redact';
+
+export interface DirectLogsOptions {
+  url: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  minSeverity: number;
+  logKeys: LogKeys;
+  redactor: Redactor;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  scheduledDelayMs: number;
+  /** Resource attributes, read when the first batch is closed (async detectors have settled by then). */
+  resourceAttributes: () => Record<string, unknown>;
+}
+
+interface Scope { header: Buffer; writer: ProtoWriter; count: number }
+
+const MAX_IN_FLIGHT = 4;
+const MAX_ATTEMPTS = 5;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+export class DirectLogs implements LoggerProvider {
+  private readonly scopes: Scope[] = [];
+  private readonly byName = new Map<string, DirectLogger>();
+  private pending = 0;
+  private resource: Buffer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly inFlight = new Map<Promise<void>, Buffer>();
+  private readonly agent: http.Agent;
+  private readonly send: typeof http.request;
+  private readonly stripKeys: string[];
+  private warned = false;
+  /** Records emitted (for the exit handlers) and records dropped because the queue or the sends were full. */
+  emitted = 0;
+  dropped = 0;
+
+  constructor(private readonly o: DirectLogsOptions) {
+    const u = new URL(o.url);
+    this.agent = unrefAgentFactory(u.protocol);
+    this.send = u.protocol === 'https:' ? https.request : http.request;
+    const k = o.logKeys;
+    this.stripKeys = [...new Set([k.traceId, k.spanId, k.traceFlags, 'trace_id', 'span_id', 'trace_flags'])];
+  }
+
+  getLogger(name: string, version?: string): Logger {
+    const key = `${name}\0${version ?? ''}`;
+    let logger = this.byName.get(key);
+    if (logger === undefined) {
+      const w = new ProtoWriter(256);
+      w.string(0x0a, name);
+      if (version) w.string(0x12, version);
+      const scope: Scope = { header: Buffer.from(w.buf.subarray(0, w.pos)), writer: new ProtoWriter(), count: 0 };
+      this.scopes.push(scope);
+      logger = new DirectLogger(this, scope);
+      this.byName.set(key, logger);
+    }
+    return logger;
+  }
+
+  /** @internal */
+  append(scope: Scope, rec: LogRecord): void {
+    const sev = rec.severityNumber;
+    if (sev !== undefined && sev < this.o.minSeverity) return;
+    if (this.pending >= this.o.maxQueueSize) {
+      this.drop(1);
+      return;
+    }
+    const ctx: Context = rec.context ?? context.active();
+    const { sc, correlationId } = idsOf(ctx);
+    let attrs = (rec.attributes ?? {}) as Record<string, unknown>;
+    // The id fields copied from the app's line are the record's own fields; the configured correlation key becomes correlation_id.
+    let copied = false;
+    for (const k of this.stripKeys) {
+      if (attrs[k] !== undefined) {
+        if (!copied) { attrs = { ...attrs }; copied = true; }
+        delete attrs[k];
+      }
+    }
+    const ck = this.o.logKeys.correlationId;
+    let cid = attrs['correlation_id'] === undefined ? correlationId : undefined;
+    if (ck !== 'correlation_id' && attrs[ck] !== undefined) {
+      if (typeof attrs[ck] === 'string') cid = attrs[ck];
+      if (!copied) { attrs = { ...attrs }; copied = true; }
+      delete attrs[ck];
+    }
+    const redactor = this.o.redactor;
+    if (redactor.enabled) attrs = redactor.redact(attrs);
+    const extra: Record<string, unknown> = {};
+    const text = normalizeSeverityText(sev, rec.severityText, extra);
+
+    const w = scope.writer;
+    w.byte(0x12);
+    const at = w.begin();
+    // time_unix_nano (1) and observed_time_unix_nano (11)
+    const [s, ns] = toSecNanos(rec.timestamp);
+    w.byte(0x09); w.fixed64Time(s, ns);
+    if (rec.observedTimestamp !== undefined && rec.observedTimestamp !== rec.timestamp) {
+      const [os, ons] = toSecNanos(rec.observedTimestamp);
+      w.byte(0x59); w.fixed64Time(os, ons);
+    } else {
+      w.byte(0x59); w.fixed64Time(s, ns);
+    }
+    if (sev !== undefined) { w.byte(0x10); w.varint(sev); }
+    if (text !== undefined) w.string(0x1a, text);
+    if (rec.body !== undefined && rec.body !== null) {
+      w.byte(0x2a);
+      const b = w.begin();
+      writeAnyValue(w, redactor.enabled ? redactor.redact(rec.body) : rec.body, 0);
+      w.end(b);
+    }
+    for (const k in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+      const v = attrs[k];
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      writeKeyValue(w, 0x32, k, v, 0);
+    }
+    if (extra['log.level'] !== undefined && attrs['log.level'] === undefined) writeKeyValue(w, 0x32, 'log.level', extra['log.level'], 0);
+    if (cid !== undefined) writeKeyValue(w, 0x32, 'correlation_id', cid, 0);
+    const exc = (rec as { exception?: unknown }).exception;
+    if (exc !== undefined && exc !== null) writeException(w, exc, attrs);
+    if (sc !== undefined && isSpanContextValid(sc)) {
+      w.byte(0x45); w.fixed32(sc.traceFlags & 0xff);
+      const raw = rawIds(sc);
+      w.byte(0x4a); w.byte(16); w.raw(raw, 0, 16);
+      w.byte(0x52); w.byte(8); w.raw(raw, 16, 24);
+    }
+    if (rec.eventName !== undefined) w.string(0x62, rec.eventName);
+    w.end(at);
+    scope.count++;
+    this.pending++;
+    this.emitted++;
+    if (this.pending >= this.o.maxExportBatchSize) {
+      this.immediate ??= setImmediate(() => { this.immediate = undefined; this.flushBatch(); });
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => { this.timer = undefined; this.flushBatch(); }, this.o.scheduledDelayMs);
+      this.timer.unref();
+    }
+  }
+
+  private drop(n: number): void {
+    this.dropped += n;
+    if (!this.warned) {
+      this.warned = true;
+      diag.warn(`tributary: log export cannot keep up (${MAX_IN_FLIGHT} exports pending or queue full), dropping log records`);
+    }
+  }
+
+  /** The ExportLogsServiceRequest for what is buffered; the buffers are emptied. */
+  takeRequest(): Buffer | undefined {
+    if (this.pending === 0) return undefined;
+    this.resource ??= encodeResource(this.o.resourceAttributes());
+    const w = new ProtoWriter(1024);
+    for (const scope of this.scopes) if (scope.count > 0) w.ensure(scope.writer.pos + scope.header.length + 16);
+    w.byte(0x0a);
+    const rl = w.begin();
+    w.byte(0x0a); w.varint(this.resource.length); w.raw(this.resource);
+    for (const scope of this.scopes) {
+      if (scope.count === 0) continue;
+      w.byte(0x12);
+      const sl = w.begin();
+      w.byte(0x0a); w.varint(scope.header.length); w.raw(scope.header);
+      w.raw(scope.writer.buf, 0, scope.writer.pos);
+      w.end(sl);
+      scope.writer.reset();
+      scope.count = 0;
+    }
+    w.end(rl);
+    this.pending = 0;
+    return Buffer.from(w.buf.subarray(0, w.pos));
+  }
+
+  private flushBatch(): void {
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
+    const records = this.pending;
+    const body = this.takeRequest();
+    if (body === undefined) return;
+    if (this.inFlight.size >= MAX_IN_FLIGHT) {
+      // The collector is slow or down: drop rather than queue without bound or hold the app open.
+      this.drop(records);
+      return;
+    }
+    const p = this.sendWithRetry(body);
+    this.inFlight.set(p, body);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async sendWithRetry(body: Buffer): Promise<void> {
+    const deadline = Date.now() + this.o.timeoutMs;
+    let backoff = 1000;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const status = await this.post(body, Math.max(1, deadline - Date.now()));
+      if (status !== undefined && !RETRYABLE.has(status)) {
+        if (status >= 400) diag.warn(`tributary: log export rejected with HTTP ${status}`);
+        return;
+      }
+      const wait = Math.min(backoff * (0.8 + Math.random() * 0.4), 5000);
+      backoff *= 1.5;
+      if (Date.now() + wait > deadline) break;
+      await new Promise<void>((resolve) => { setTimeout(resolve, wait).unref(); });
+    }
+    diag.warn('tributary: log export failed, batch dropped');
+  }
+
+  /** Resolves with the HTTP status, or undefined on a network error or timeout. */
+  private post(body: Buffer, timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const req = this.send(this.o.url, {
+        method: 'POST', agent: this.agent, timeout: timeoutMs,
+        headers: { ...this.o.headers, 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', () => resolve(undefined));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(undefined));
+      req.end(body);
+    });
+  }
+
+  /** Closes the current batch and waits for every send. */
+  async forceFlush(): Promise<void> {
+    this.flushBatch();
+    await Promise.all([...this.inFlight.keys()]);
+  }
+
+  /** At exit: the buffered batch and the sends still unanswered, for the synchronous sender. */
+  takeForExit(): Buffer[] {
+    const out = [...this.inFlight.values()];
+    this.inFlight.clear();
+    const body = this.takeRequest();
+    if (body !== undefined) out.push(body);
+    return out;
+  }
+
+  shutdown(): Promise<void> {
+    return this.forceFlush();
+  }
+}
+
+class DirectLogger implements Logger {
+  constructor(private readonly logs: DirectLogs, private readonly scope: Scope) {}
+
+  emit(rec: LogRecord): void {
+    try {
+      this.logs.append(this.scope, rec);
+    } catch (err) {
+      diag.debug('tributary: log record not encoded', err);
+    }
+  }
+
+  enabled(): boolean {
+    return true;
+  }
+}
+
+/** [seconds, nanoseconds] from the api's time input (epoch ms, performance-relative ms, HrTime or Date). */
+function toSecNanos(t: LogRecord['timestamp']): [number, number] {
+  if (t === undefined) {
+    const ms = Date.now();
+    const s = Math.floor(ms / 1000);
+    return [s, (ms - s * 1000) * 1e6];
+  }
+  if (Array.isArray(t)) return [t[0], t[1]];
+  let ms = t instanceof Date ? t.getTime() : t;
+  if (ms < 1e12) ms += performance.timeOrigin;
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
+
+/** The SDK's exception attributes (exception.type/message/stacktrace), unless the record has them already. */
+function writeException(w: ProtoWriter, exc: unknown, attrs: Record<string, unknown>): void {
+  if (typeof exc === 'string' || typeof exc === 'number') {
+    if (attrs['exception.message'] === undefined) writeKeyValue(w, 0x32, 'exception.message', String(exc), 0);
+    return;
+  }
+  if (typeof exc !== 'object' || exc === null) return;
+  const e = exc as { code?: unknown; name?: unknown; message?: unknown; stack?: unknown };
+  const type = e.code ? String(e.code) : e.name ? String(e.name) : undefined;
+  if (type !== undefined && attrs['exception.type'] === undefined) writeKeyValue(w, 0x32, 'exception.type', type, 0);
+  if (e.message && attrs['exception.message'] === undefined) writeKeyValue(w, 0x32, 'exception.message', String(e.message), 0);
+  if (e.stack && attrs['exception.stacktrace'] === undefined) writeKeyValue(w, 0x32, 'exception.stacktrace', String(e.stack), 0);
+}
+
+function encodeResource(attributes: Record<string, unknown>): Buffer {
+  const w = new ProtoWriter(1024);
+  for (const k in attributes) {
+    const v = attributes[k];
+    if (v !== undefined) writeKeyValue(w, 0x0a, k, v as AnyValue, 0);
+  }
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
