@@ -3,11 +3,11 @@
  * and each call is also emitted as an OTLP log record with the matching severity.
  */
 import { format } from 'node:util';
-import { context, isSpanContextValid } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { logs, SeverityNumber, type AnyValue, type LogAttributes, type Logger } from '@opentelemetry/api-logs';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import type { LogKeys } from './config';
-import { idsOf } from './context';
+import { idsOf, validSpanContext } from './context';
 import { writeIdFields } from './correlation';
 import type { Redactor } from './redact';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
@@ -115,7 +115,7 @@ export function installConsoleBridge(options: ConsoleBridgeOptions): () => void 
       try {
         for (let i = 0; i < args.length; i++) args[i] = redactor.redact(args[i]);
         const { sc, correlationId } = idsOf(ctx);
-        const hasIds = stdoutIds && ((sc !== undefined && isSpanContextValid(sc)) || correlationId !== undefined);
+        const hasIds = stdoutIds && (validSpanContext(sc) || correlationId !== undefined);
         const formatted = format(...args);
         if (hasIds) {
           const ids: Record<string, unknown> = {};

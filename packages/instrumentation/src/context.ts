@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import {
-  createContextKey, propagation, ROOT_CONTEXT, trace, TraceFlags,
+  createContextKey, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags,
   type Context, type ContextManager, type Span, type SpanContext, type TraceState,
 } from '@opentelemetry/api';
 import { TraceState as CoreTraceState } from '@opentelemetry/core';
@@ -20,10 +20,6 @@ import { TraceState as CoreTraceState } from '@opentelemetry/core';
 export const SPAN_KEY = createContextKey('OpenTelemetry Context Key SPAN');
 const BAGGAGE_KEY = createContextKey('OpenTelemetry Baggage Key');
 export const CORRELATION_KEY = createContextKey('tributary.correlation_id');
-/** The span context's ids as raw bytes (trace id 16, span id 8), for the OTLP encoder. */
-export const RAW_IDS = Symbol.for('tributary.raw-ids');
-
-export type RawSpanContext = SpanContext & { [RAW_IDS]?: Buffer };
 
 /** A request's context: span context and correlation id as fields; any other key in a small map. */
 export class RequestContext implements Context {
@@ -81,6 +77,14 @@ export function idsOf(ctx: Context): { sc: RawSpanContext | undefined; correlati
   return { sc: trace.getSpan(ctx)?.spanContext(), correlationId: ctx.getValue(CORRELATION_KEY) as string | undefined };
 }
 
+export function spanContextOf(ctx: Context): RawSpanContext | undefined {
+  return ctx instanceof RequestContext ? ctx.spanContext : trace.getSpan(ctx)?.spanContext();
+}
+
+export function correlationIdOf(ctx: Context): string | undefined {
+  return ctx instanceof RequestContext ? ctx.correlationId : ctx.getValue(CORRELATION_KEY) as string | undefined;
+}
+
 export class FastContextManager implements ContextManager {
   readonly als = new AsyncLocalStorage<Context>();
 
@@ -130,37 +134,37 @@ export class FastContextManager implements ContextManager {
 const POOL = Buffer.alloc(8 * 1024);
 let poolAt = POOL.length;
 
-function isZero(b: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (b[i] !== 0) return false;
-  return true;
-}
-
-/** 16 bytes: trace id, then 8 bytes: span id; never all zeros (invalid ids). */
-function randomBytes(n: number, into: Buffer, at: number): void {
+/** `n` random bytes as lowercase hex, never all zeros (an all-zero id is invalid). */
+function randomHex(n: number): string {
   if (poolAt + n > POOL.length) {
     randomFillSync(POOL);
     poolAt = 0;
   }
-  POOL.copy(into, at, poolAt, poolAt + n);
+  let any = 0;
+  for (let i = poolAt; i < poolAt + n; i++) any |= POOL[i] as number;
+  if (any === 0) POOL[poolAt + n - 1] = 1;
+  const s = POOL.toString('hex', poolAt, poolAt + n);
   poolAt += n;
-  if (isZero(into, at, at + n)) into[at + n - 1] = 1;
+  return s;
 }
 
-/** A span context with a new span id under `parent`'s trace (or a new trace), raw bytes kept alongside. */
-export function childSpanContext(parent: RawSpanContext | undefined): RawSpanContext {
-  const raw = Buffer.allocUnsafe(24);
-  if (parent !== undefined && isValid(parent)) {
-    const praw = parent[RAW_IDS];
-    if (praw !== undefined) praw.copy(raw, 0, 0, 16);
-    else raw.write(parent.traceId, 0, 16, 'hex');
-    randomBytes(8, raw, 16);
-    const sc: RawSpanContext = { traceId: parent.traceId, spanId: raw.toString('hex', 16, 24), traceFlags: parent.traceFlags, [RAW_IDS]: raw };
+/** Marks span contexts made here: valid by construction, so the api's regex checks can be skipped. */
+export const TRUSTED = Symbol.for('tributary.span-context.trusted');
+export type RawSpanContext = SpanContext & { [TRUSTED]?: true };
+
+/** A span context with a new span id under `parent`'s trace (or a new trace). */
+export function childSpanContext(parent: SpanContext | undefined): RawSpanContext {
+  if (parent !== undefined && validSpanContext(parent)) {
+    const sc: RawSpanContext = { traceId: parent.traceId, spanId: randomHex(8), traceFlags: parent.traceFlags, [TRUSTED]: true };
     if (parent.traceState !== undefined) sc.traceState = parent.traceState;
     return sc;
   }
-  randomBytes(16, raw, 0);
-  randomBytes(8, raw, 16);
-  return { traceId: raw.toString('hex', 0, 16), spanId: raw.toString('hex', 16, 24), traceFlags: TraceFlags.SAMPLED, [RAW_IDS]: raw };
+  return { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED, [TRUSTED]: true };
+}
+
+/** `isSpanContextValid` without its regexes for the span contexts made here. */
+export function validSpanContext(sc: SpanContext | undefined): sc is SpanContext {
+  return sc !== undefined && ((sc as RawSpanContext)[TRUSTED] === true || isSpanContextValid(sc));
 }
 
 const HEX = /^[0-9a-f]+$/;
@@ -178,8 +182,10 @@ function parseTraceparent(v: string): SpanContext | undefined {
   const spanId = s.slice(36, 52);
   const flags = s.slice(53, 55);
   if (!HEX.test(version) || !HEX.test(traceId) || !HEX.test(spanId) || !HEX.test(flags)) return undefined;
-  const sc: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16) & 1, isRemote: true };
-  return isValid(sc) ? sc : undefined;
+  const sc: RawSpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16) & 1, isRemote: true };
+  if (!isValid(sc)) return undefined;
+  sc[TRUSTED] = true;
+  return sc;
 }
 
 const MAX_CORRELATION_LENGTH = 128;
@@ -193,42 +199,45 @@ export function validCorrelationId(raw: unknown): string | undefined {
   return t && t.length <= MAX_CORRELATION_LENGTH && SAFE.test(t) ? t : undefined;
 }
 
-type Headers = Record<string, string | string[] | undefined>;
-
 /**
- * The request's context in one pass: a child span context of the incoming `traceparent` (or a new trace),
- * the correlation id from the first configured header that has a valid one (or a new one), and baggage
- * through the registered propagator only when the header is there.
+ * The request's context in one pass over `req.rawHeaders` (reading `req.headers` would make Node build the
+ * whole header object, which a plain app never pays for): a child span context of the incoming `traceparent`
+ * (or a new trace), the correlation id from the first configured header that has a valid one (or a new one),
+ * and baggage through the registered propagator only when the header is there.
  */
-export function extractRequest(headers: Headers, correlationHeaders: readonly string[]): RequestContext {
-  let parent: SpanContext | undefined;
-  const tp = headers['traceparent'];
-  if (typeof tp === 'string') {
-    parent = parseTraceparent(tp);
-    const ts = headers['tracestate'];
-    if (parent !== undefined && ts !== undefined) {
-      const state: TraceState = new CoreTraceState(Array.isArray(ts) ? ts.join(',') : ts);
-      parent.traceState = state;
+export function extractRequest(rawHeaders: readonly string[], correlationHeaders: readonly string[]): RequestContext {
+  let traceparent: string | undefined;
+  let tracestate: string | undefined;
+  let baggage: string | undefined;
+  let found: (string | undefined)[] | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const len = name.length;
+    if (len === 11 && traceparent === undefined && name.toLowerCase() === 'traceparent') traceparent = rawHeaders[i + 1];
+    else if (len === 10 && name.toLowerCase() === 'tracestate') tracestate = tracestate === undefined ? rawHeaders[i + 1] : `${tracestate},${rawHeaders[i + 1] as string}`;
+    else if (len === 7 && name.toLowerCase() === 'baggage') baggage = baggage === undefined ? rawHeaders[i + 1] : `${baggage},${rawHeaders[i + 1] as string}`;
+    else {
+      for (let h = 0; h < correlationHeaders.length; h++) {
+        const c = correlationHeaders[h] as string;
+        if (c.length === len && name.toLowerCase() === c) {
+          found ??= [];
+          found[h] ??= rawHeaders[i + 1];
+          break;
+        }
+      }
     }
   }
+  let parent: SpanContext | undefined;
+  if (traceparent !== undefined) {
+    parent = parseTraceparent(traceparent);
+    if (parent !== undefined && tracestate !== undefined) parent.traceState = new CoreTraceState(tracestate);
+  }
   let cid: string | undefined;
-  for (let i = 0; i < correlationHeaders.length && cid === undefined; i++) cid = validCorrelationId(headers[correlationHeaders[i] as string]);
+  if (found !== undefined) for (let h = 0; h < found.length && cid === undefined; h++) cid = validCorrelationId(found[h]);
   let extra: Map<symbol, unknown> | undefined;
-  if (headers['baggage'] !== undefined) {
-    const bag = propagation.getBaggage(propagation.extract(ROOT_CONTEXT, headers));
+  if (baggage !== undefined) {
+    const bag = propagation.getBaggage(propagation.extract(ROOT_CONTEXT, { baggage }));
     if (bag !== undefined) extra = new Map([[BAGGAGE_KEY, bag]]);
   }
   return new RequestContext(childSpanContext(parent), cid ?? randomUUID(), extra);
-}
-
-/** Reads raw id bytes from a span context (hex decoded once when they are not there). */
-export function rawIds(sc: RawSpanContext): Buffer {
-  let raw = sc[RAW_IDS];
-  if (raw === undefined) {
-    raw = Buffer.allocUnsafe(24);
-    raw.write(sc.traceId, 0, 16, 'hex');
-    raw.write(sc.spanId, 16, 8, 'hex');
-    try { sc[RAW_IDS] = raw; } catch { /* frozen: decode again next time */ }
-  }
-  return raw;
 }

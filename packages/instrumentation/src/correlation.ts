@@ -5,12 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
-  context, createContextKey, isSpanContextValid, propagation,
+  context, createContextKey, propagation,
   type Context, type Span, type SpanContext, type TextMapGetter, type TextMapPropagator, type TextMapSetter,
 } from '@opentelemetry/api';
 import { isTracingSuppressed, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { LogKeys } from './config';
-import { idsOf } from './context';
+import { idsOf, validSpanContext } from './context';
 
 export const CORRELATION_KEY = createContextKey('tributary.correlation_id');
 const MAX_LENGTH = 128;
@@ -65,12 +65,14 @@ export function makeResponseHook(headers: readonly string[]): (span: Span, respo
   };
 }
 
+const FLAGS: string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
 /** Writes the id fields under the configured keys; one small object per line is the only allocation. */
 export function writeIdFields(target: Record<string, unknown>, sc: SpanContext | undefined, correlationId: string | undefined, keys: LogKeys): void {
-  if (sc !== undefined && isSpanContextValid(sc)) {
+  if (validSpanContext(sc)) {
     target[keys.traceId] = keys.decimalIds ? lowDecimal(sc.traceId) : sc.traceId;
     target[keys.spanId] = keys.decimalIds ? lowDecimal(sc.spanId) : sc.spanId;
-    target[keys.traceFlags] = sc.traceFlags < 16 ? `0${sc.traceFlags.toString(16)}` : sc.traceFlags.toString(16);
+    target[keys.traceFlags] = FLAGS[sc.traceFlags & 0xff];
   }
   if (correlationId !== undefined) target[keys.correlationId] = correlationId;
 }
@@ -102,7 +104,7 @@ export class TributaryPropagator implements TextMapPropagator {
 
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     const { sc, correlationId } = idsOf(ctx);
-    if (sc !== undefined && isSpanContextValid(sc) && !isTracingSuppressed(ctx)) {
+    if (validSpanContext(sc) && !isTracingSuppressed(ctx)) {
       setter.set(carrier, 'traceparent', `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 0xff).toString(16)}`);
       if (sc.traceState !== undefined) setter.set(carrier, 'tracestate', sc.traceState.serialize());
     }

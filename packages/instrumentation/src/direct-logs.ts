@@ -10,12 +10,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { context, diag, isSpanContextValid, type Context } from '@opentelemetry/api';
+import { context, diag, type Context } from '@opentelemetry/api';
 import type { AnyValue, LogRecord, Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import type { LogKeys } from './config';
-import { idsOf, rawIds } from './context';
+import { correlationIdOf, spanContextOf, validSpanContext } from './context';
 import { unrefAgentFactory } from './exit-friendly-transport';
-import { normalizeSeverityText } from './log-processor';
+import { severityShortName } from './log-processor';
 import { ProtoWriter, writeAnyValue, writeKeyValue } from './otlp-writer';
 import type { Redactor } from './redact';
 
@@ -34,6 +34,9 @@ export interface DirectLogsOptions {
 }
 
 interface Scope { header: Buffer; writer: ProtoWriter; count: number }
+
+/** severity_text (field 3) of the six short names, encoded once. */
+const SEVERITY_TEXT_BYTES = new Map(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((t) => [t, Buffer.from([0x1a, t.length, ...Buffer.from(t)])]));
 
 const MAX_IN_FLIGHT = 4;
 const MAX_ATTEMPTS = 5;
@@ -87,7 +90,8 @@ export class DirectLogs implements LoggerProvider {
       return;
     }
     const ctx: Context = rec.context ?? context.active();
-    const { sc, correlationId } = idsOf(ctx);
+    const sc = spanContextOf(ctx);
+    const correlationId = correlationIdOf(ctx);
     let attrs = (rec.attributes ?? {}) as Record<string, unknown>;
     // The id fields copied from the app's line are the record's own fields; the configured correlation key becomes correlation_id.
     let copied = false;
@@ -106,23 +110,24 @@ export class DirectLogs implements LoggerProvider {
     }
     const redactor = this.o.redactor;
     if (redactor.enabled) attrs = redactor.redact(attrs);
-    const extra: Record<string, unknown> = {};
-    const text = normalizeSeverityText(sev, rec.severityText, extra);
+    const text = severityShortName(sev) ?? rec.severityText;
+    const ownLevel = rec.severityText !== undefined && rec.severityText !== text && rec.severityText.toUpperCase() !== text ? rec.severityText : undefined;
 
     const w = scope.writer;
     w.byte(0x12);
     const at = w.begin();
     // time_unix_nano (1) and observed_time_unix_nano (11)
-    const [s, ns] = toSecNanos(rec.timestamp);
-    w.byte(0x09); w.fixed64Time(s, ns);
-    if (rec.observedTimestamp !== undefined && rec.observedTimestamp !== rec.timestamp) {
-      const [os, ons] = toSecNanos(rec.observedTimestamp);
-      w.byte(0x59); w.fixed64Time(os, ons);
-    } else {
-      w.byte(0x59); w.fixed64Time(s, ns);
-    }
+    w.byte(0x09);
+    const timeAt = w.pos;
+    writeTime(w, rec.timestamp);
+    w.byte(0x59);
+    if (rec.observedTimestamp !== undefined && rec.observedTimestamp !== rec.timestamp) writeTime(w, rec.observedTimestamp);
+    else w.copyWithin(timeAt, 8);
     if (sev !== undefined) { w.byte(0x10); w.varint(sev); }
-    if (text !== undefined) w.string(0x1a, text);
+    if (text !== undefined) {
+      const cached = SEVERITY_TEXT_BYTES.get(text);
+      if (cached !== undefined) w.raw(cached); else w.string(0x1a, text);
+    }
     if (rec.body !== undefined && rec.body !== null) {
       w.byte(0x2a);
       const b = w.begin();
@@ -135,15 +140,14 @@ export class DirectLogs implements LoggerProvider {
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
       writeKeyValue(w, 0x32, k, v, 0);
     }
-    if (extra['log.level'] !== undefined && attrs['log.level'] === undefined) writeKeyValue(w, 0x32, 'log.level', extra['log.level'], 0);
+    if (ownLevel !== undefined && attrs['log.level'] === undefined) writeKeyValue(w, 0x32, 'log.level', ownLevel, 0);
     if (cid !== undefined) writeKeyValue(w, 0x32, 'correlation_id', cid, 0);
     const exc = (rec as { exception?: unknown }).exception;
     if (exc !== undefined && exc !== null) writeException(w, exc, attrs);
-    if (sc !== undefined && isSpanContextValid(sc)) {
+    if (validSpanContext(sc)) {
       w.byte(0x45); w.fixed32(sc.traceFlags & 0xff);
-      const raw = rawIds(sc);
-      w.byte(0x4a); w.byte(16); w.raw(raw, 0, 16);
-      w.byte(0x52); w.byte(8); w.raw(raw, 16, 24);
+      w.byte(0x4a); w.byte(16); w.hexBytes(sc.traceId);
+      w.byte(0x52); w.byte(8); w.hexBytes(sc.spanId);
     }
     if (rec.eventName !== undefined) w.string(0x62, rec.eventName);
     w.end(at);
@@ -275,18 +279,13 @@ class DirectLogger implements Logger {
   }
 }
 
-/** [seconds, nanoseconds] from the api's time input (epoch ms, performance-relative ms, HrTime or Date). */
-function toSecNanos(t: LogRecord['timestamp']): [number, number] {
-  if (t === undefined) {
-    const ms = Date.now();
-    const s = Math.floor(ms / 1000);
-    return [s, (ms - s * 1000) * 1e6];
-  }
-  if (Array.isArray(t)) return [t[0], t[1]];
-  let ms = t instanceof Date ? t.getTime() : t;
+/** The api's time input (epoch ms, performance-relative ms, HrTime or Date; now when absent) as fixed64 ns. */
+function writeTime(w: ProtoWriter, t: LogRecord['timestamp']): void {
+  if (Array.isArray(t)) { w.fixed64Time(t[0], t[1]); return; }
+  let ms = t === undefined ? Date.now() : t instanceof Date ? t.getTime() : t;
   if (ms < 1e12) ms += performance.timeOrigin;
   const s = Math.floor(ms / 1000);
-  return [s, Math.round((ms - s * 1000) * 1e6)];
+  w.fixed64Time(s, Math.round((ms - s * 1000) * 1e6));
 }
 
 /** The SDK's exception attributes (exception.type/message/stacktrace), unless the record has them already. */

@@ -148,7 +148,7 @@ export function installLightHttp(correlationHeaders: readonly string[], manager:
 
   dc.subscribe('http.server.request.start', (message) => {
     const { request: req, response: res } = message as { request: http.IncomingMessage & Record<symbol, Context>; response: http.ServerResponse & Record<symbol, Context> };
-    const ctx = extractRequest(req.headers, correlationHeaders);
+    const ctx = extractRequest(req.rawHeaders, correlationHeaders);
     req[CTX] = ctx;
     res[CTX] = ctx;
     if (responseHeader !== undefined && ctx.correlationId !== undefined && !res.headersSent) res.setHeader(responseHeader, ctx.correlationId);

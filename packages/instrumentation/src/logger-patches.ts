@@ -10,10 +10,10 @@ import {
   type InstrumentationConfig, type InstrumentationModuleDefinition,
 } from '@opentelemetry/instrumentation';
 import { BunyanInstrumentation } from '@opentelemetry/instrumentation-bunyan';
-import { context, isSpanContextValid } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
 import type { LogKeys } from './config';
-import { idsOf } from './context';
+import { correlationIdOf, spanContextOf, validSpanContext } from './context';
 import { writeIdFields } from './correlation';
 import { attachPinoSender, TRIBUTARY_FORMATTER } from './pino-sender';
 import type { Redactor } from './redact';
@@ -154,9 +154,10 @@ function idsMixin(keys: LogKeys, enabled: () => boolean): () => Rec {
   return function tributaryIds(): Rec {
     const ids: Rec = {};
     if (!enabled()) return ids;
-    const { sc, correlationId } = idsOf(context.active());
-    if (sc === undefined || !isSpanContextValid(sc)) return ids;
-    writeIdFields(ids, sc, correlationId, keys);
+    const ctx = context.active();
+    const sc = spanContextOf(ctx);
+    if (!validSpanContext(sc)) return ids;
+    writeIdFields(ids, sc, correlationIdOf(ctx), keys);
     return ids;
   };
 }

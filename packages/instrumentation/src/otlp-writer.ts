@@ -65,8 +65,10 @@ export class ProtoWriter {
 
   fixed32(n: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(n >>> 0, this.pos);
-    this.pos += 4;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = n & 0xff; b[p + 1] = (n >>> 8) & 0xff; b[p + 2] = (n >>> 16) & 0xff; b[p + 3] = (n >>> 24) & 0xff;
+    this.pos = p + 4;
   }
 
   /** Nanoseconds since the epoch as fixed64, from seconds and nanoseconds (exact, no BigInt). */
@@ -83,9 +85,29 @@ export class ProtoWriter {
     let lo = aLo + (b - bHi * TWO_32);
     let hi = aHi + bHi;
     if (lo >= TWO_32) { lo -= TWO_32; hi += 1; }
-    this.buf.writeUInt32LE(lo, this.pos);
-    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
-    this.pos += 8;
+    const b8 = this.buf;
+    let p = this.pos;
+    hi >>>= 0;
+    b8[p++] = lo & 0xff; b8[p++] = (lo >>> 8) & 0xff; b8[p++] = (lo >>> 16) & 0xff; b8[p++] = (lo >>> 24) & 0xff;
+    b8[p++] = hi & 0xff; b8[p++] = (hi >>> 8) & 0xff; b8[p++] = (hi >>> 16) & 0xff; b8[p++] = (hi >>> 24) & 0xff;
+    this.pos = p;
+  }
+
+  /** Appends `n` bytes already written at `from` (the same timestamp twice). */
+  copyWithin(from: number, n: number): void {
+    this.ensure(n);
+    this.buf.copyWithin(this.pos, from, from + n);
+    this.pos += n;
+  }
+
+  /** Lowercase or uppercase hex as raw bytes (ids), without a native call. */
+  hexBytes(hex: string): void {
+    const n = hex.length >> 1;
+    this.ensure(n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < hex.length; i += 2) b[p++] = (nibble(hex.charCodeAt(i)) << 4) | nibble(hex.charCodeAt(i + 1));
+    this.pos = p;
   }
 
   double(v: number): void {
@@ -173,6 +195,10 @@ export class ProtoWriter {
     }
     this.raw(enc);
   }
+}
+
+function nibble(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
 }
 
 const MAX_DEPTH = 8;
