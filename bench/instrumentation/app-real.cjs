@@ -38,4 +38,6 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => {
   process.send?.({ port: server.address().port, workMs });
 });
-process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); });
+// The runner asks for the process's CPU time (user + system) around the measured interval.
+process.on('message', (m) => { if (m === 'cpu') { const u = process.cpuUsage(); process.send?.({ cpuUs: u.user + u.system }); } });
+process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); process.removeAllListeners('message'); process.disconnect?.(); });

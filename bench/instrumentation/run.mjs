@@ -58,12 +58,19 @@ async function stop(child) {
   await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
 }
 
+function cpu(child) {
+  return new Promise((resolve) => { child.once('message', (m) => resolve(m.cpuUs)); child.send('cpu'); });
+}
+
 async function measure(node, script, variant) {
   const app = await startApp(node, script, variant.flags, variant.env ?? {});
   try {
     await autocannon(app.port, 2); // warm-up: JIT, connection pools, first exports
+    const before = await cpu(app.child);
     const r = await autocannon(app.port, SECONDS);
-    return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, workMs: app.workMs };
+    const after = await cpu(app.child);
+    // CPU time per request of the app process: less sensitive than requests/s to other load on the machine.
+    return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, workMs: app.workMs, cpuUs: (after - before) / r.requests.total };
   } finally {
     await stop(app.child);
   }
@@ -88,6 +95,13 @@ async function compare(node, script, variants) {
 function ratios(results, base) {
   const out = {};
   for (const [name, rs] of Object.entries(results)) out[name] = median(rs.map((r, i) => r.rps / results[base][i].rps));
+  return out;
+}
+
+/** The same from CPU time per request: base CPU ÷ variant CPU (the requests/s a CPU-bound app would keep). */
+function cpuRatios(results, base) {
+  const out = {};
+  for (const [name, rs] of Object.entries(results)) out[name] = median(rs.map((r, i) => results[base][i].cpuUs / r.cpuUs));
   return out;
 }
 
@@ -153,14 +167,15 @@ for (const node of NODES) {
       { name: 'official', flags: OFFICIAL },
     ]);
     const r = ratios(res, 'plain');
+    const c = cpuRatios(res, 'plain');
     const med = (name, f) => median(res[name].map(f));
     w('');
-    w('| worst case (app.cjs, one pino line per request) | requests/s (median) | p99 ms | kept share (median of rounds) |');
-    w('|---|---:|---:|---:|');
+    w('| worst case (app.cjs, one pino line per request) | requests/s (median) | p99 ms | kept share of requests/s | app CPU µs/request | kept share by CPU |');
+    w('|---|---:|---:|---:|---:|---:|');
     for (const [name, label] of [['plain', 'plain `node`'], ['ids', 'Tributary, ids only (`OTEL_LOGS_EXPORTER=none`)'], ['logs', 'Tributary, logs exported'], ['official', 'official OpenTelemetry path']]) {
-      w(`| ${label} | ${fmt(med(name, (x) => x.rps))} | ${med(name, (x) => x.p99)} | ${pct(r[name])} |`);
+      w(`| ${label} | ${fmt(med(name, (x) => x.rps))} | ${med(name, (x) => x.p99)} | ${pct(r[name])} | ${med(name, (x) => x.cpuUs).toFixed(1)} | ${pct(c[name])} |`);
     }
-    w(`| Tributary (logs exported) ÷ official, kept share | | | **${(r.logs / r.official).toFixed(2)}×** |`);
+    w(`| Tributary (logs exported) ÷ official, kept share | | | **${(r.logs / r.official).toFixed(2)}×** | | **${(c.logs / c.official).toFixed(2)}×** |`);
     w('');
     w(`Per-round requests/s: ${Object.entries(res).map(([k, v]) => `${k} ${v.map((x) => fmt(x.rps)).join(' / ')}`).join('; ')}. Errors: ${Object.values(res).flat().reduce((s, x) => s + x.errors, 0)}.`);
   }
@@ -170,6 +185,7 @@ for (const node of NODES) {
       { name: 'logs', flags: REGISTER },
     ]);
     const r = ratios(res, 'plain');
+    const c = cpuRatios(res, 'plain');
     const p99 = median(res.logs.map((x, i) => x.p99 / res.plain[i].p99));
     w('');
     w(`| realistic (app-real.cjs, ${median(res.plain.map((x) => x.workMs)).toFixed(2)} ms of work + 3 pino lines per request) | requests/s (median) | p99 ms (median) | |`);
@@ -177,6 +193,7 @@ for (const node of NODES) {
     w(`| plain \`node\` | ${fmt(median(res.plain.map((x) => x.rps)))} | ${median(res.plain.map((x) => x.p99))} | |`);
     w(`| Tributary, logs exported | ${fmt(median(res.logs.map((x) => x.rps)))} | ${median(res.logs.map((x) => x.p99))} | |`);
     w(`| **requests/s kept; p99 ratio** | | | **${pct(r.logs)}; p99 × ${p99.toFixed(2)}** |`);
+    w(`| app CPU µs/request: plain ${median(res.plain.map((x) => x.cpuUs)).toFixed(0)}, Tributary ${median(res.logs.map((x) => x.cpuUs)).toFixed(0)} | | | **kept by CPU ${pct(c.logs)}** |`);
     w('');
     w(`Per-round requests/s: ${Object.entries(res).map(([k, v]) => `${k} ${v.map((x) => fmt(x.rps)).join(' / ')}`).join('; ')}; p99 ms: ${Object.entries(res).map(([k, v]) => `${k} ${v.map((x) => x.p99).join(' / ')}`).join('; ')}.`);
   }

@@ -33,7 +33,8 @@ export interface DirectLogsOptions {
   resourceAttributes: () => Record<string, unknown>;
 }
 
-interface Scope { header: Buffer; writer: ProtoWriter; count: number }
+/** One instrumentation scope's records; `start`/`at` mark the record being written. */
+export interface Scope { header: Buffer; writer: ProtoWriter; count: number; start: number; at: number; open: boolean }
 
 /** severity_text (field 3) of the six short names, encoded once. */
 const SEVERITY_TEXT_BYTES = new Map(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((t) => [t, Buffer.from([0x1a, t.length, ...Buffer.from(t)])]));
@@ -52,7 +53,8 @@ export class DirectLogs implements LoggerProvider {
   private readonly inFlight = new Map<Promise<void>, Buffer>();
   private readonly agent: http.Agent;
   private readonly send: typeof http.request;
-  private readonly stripKeys: string[];
+  private readonly strip: Set<string>;
+  private readonly correlationKey: string;
   private warned = false;
   /** Records emitted (for the exit handlers) and records dropped because the queue or the sends were full. */
   emitted = 0;
@@ -63,7 +65,8 @@ export class DirectLogs implements LoggerProvider {
     this.agent = unrefAgentFactory(u.protocol);
     this.send = u.protocol === 'https:' ? https.request : http.request;
     const k = o.logKeys;
-    this.stripKeys = [...new Set([k.traceId, k.spanId, k.traceFlags, 'trace_id', 'span_id', 'trace_flags'])];
+    this.strip = new Set([k.traceId, k.spanId, k.traceFlags, 'trace_id', 'span_id', 'trace_flags']);
+    this.correlationKey = k.correlationId;
   }
 
   getLogger(name: string, version?: string): Logger {
@@ -73,7 +76,7 @@ export class DirectLogs implements LoggerProvider {
       const w = new ProtoWriter(256);
       w.string(0x0a, name);
       if (version) w.string(0x12, version);
-      const scope: Scope = { header: Buffer.from(w.buf.subarray(0, w.pos)), writer: new ProtoWriter(), count: 0 };
+      const scope: Scope = { header: Buffer.from(w.buf.subarray(0, w.pos)), writer: new ProtoWriter(), count: 0, start: 0, at: 0, open: false };
       this.scopes.push(scope);
       logger = new DirectLogger(this, scope);
       this.byName.set(key, logger);
@@ -83,74 +86,104 @@ export class DirectLogs implements LoggerProvider {
 
   /** @internal */
   append(scope: Scope, rec: LogRecord): void {
-    const sev = rec.severityNumber;
-    if (sev !== undefined && sev < this.o.minSeverity) return;
+    const attrs = (rec.attributes ?? {}) as Record<string, unknown>;
+    if (!this.open(scope, rec.severityNumber, rec.severityText, rec.timestamp, rec.observedTimestamp)) return;
+    let cidSeen = false;
+    for (const k in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+      if (this.attr(scope, k, attrs[k])) cidSeen = true;
+    }
+    this.close(scope, rec.context ?? context.active(), rec.body, (rec as { exception?: unknown }).exception, rec.eventName, cidSeen, attrs);
+  }
+
+  /**
+   * Starts a record in `scope`'s buffer: time, severity (one short text, the logger's own name as `log.level`
+   * when it is another word). False when the record is below the threshold or the queue is full.
+   * @internal
+   */
+  open(scope: Scope, sev: number | undefined, severityText: string | undefined, time: LogRecord['timestamp'], observed?: LogRecord['timestamp']): boolean {
+    if (sev !== undefined && sev < this.o.minSeverity) return false;
     if (this.pending >= this.o.maxQueueSize) {
       this.drop(1);
-      return;
+      return false;
     }
-    const ctx: Context = rec.context ?? context.active();
-    const sc = spanContextOf(ctx);
-    const correlationId = correlationIdOf(ctx);
-    let attrs = (rec.attributes ?? {}) as Record<string, unknown>;
-    // The id fields copied from the app's line are the record's own fields; the configured correlation key becomes correlation_id.
-    let copied = false;
-    for (const k of this.stripKeys) {
-      if (attrs[k] !== undefined) {
-        if (!copied) { attrs = { ...attrs }; copied = true; }
-        delete attrs[k];
-      }
-    }
-    const ck = this.o.logKeys.correlationId;
-    let cid = attrs['correlation_id'] === undefined ? correlationId : undefined;
-    if (ck !== 'correlation_id' && attrs[ck] !== undefined) {
-      if (typeof attrs[ck] === 'string') cid = attrs[ck];
-      if (!copied) { attrs = { ...attrs }; copied = true; }
-      delete attrs[ck];
-    }
-    const redactor = this.o.redactor;
-    if (redactor.enabled) attrs = redactor.redact(attrs);
-    const text = severityShortName(sev) ?? rec.severityText;
-    const ownLevel = rec.severityText !== undefined && rec.severityText !== text && rec.severityText.toUpperCase() !== text ? rec.severityText : undefined;
-
     const w = scope.writer;
+    scope.start = w.pos;
+    scope.open = true;
     w.byte(0x12);
-    const at = w.begin();
+    scope.at = w.begin();
     // time_unix_nano (1) and observed_time_unix_nano (11)
     w.byte(0x09);
     const timeAt = w.pos;
-    writeTime(w, rec.timestamp);
+    writeTime(w, time);
     w.byte(0x59);
-    if (rec.observedTimestamp !== undefined && rec.observedTimestamp !== rec.timestamp) writeTime(w, rec.observedTimestamp);
+    if (observed !== undefined && observed !== time) writeTime(w, observed);
     else w.copyWithin(timeAt, 8);
     if (sev !== undefined) { w.byte(0x10); w.varint(sev); }
+    const text = severityShortName(sev) ?? severityText;
     if (text !== undefined) {
       const cached = SEVERITY_TEXT_BYTES.get(text);
       if (cached !== undefined) w.raw(cached); else w.string(0x1a, text);
+      if (severityText !== undefined && severityText !== text && severityText.toUpperCase() !== text) writeKeyValue(w, 0x32, 'log.level', severityText, 0);
     }
-    if (rec.body !== undefined && rec.body !== null) {
+    return true;
+  }
+
+  /**
+   * One attribute, redacted; the id fields copied from the app's line are left out (they are the record's own
+   * fields) and the configured correlation key is written as `correlation_id`. True when it was the correlation id.
+   * @internal
+   */
+  attr(scope: Scope, k: string, v: unknown): boolean {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol' || this.strip.has(k)) return false;
+    const redactor = this.o.redactor;
+    const isCid = k === 'correlation_id' || k === this.correlationKey;
+    if (redactor.enabled) {
+      if (redactor.isSensitive(k)) v = v === null ? v : redactor.censor;
+      else if (v !== null && typeof v === 'object') v = redactor.redact(v, 1);
+    }
+    writeKeyValue(scope.writer, 0x32, isCid ? 'correlation_id' : k, v, 0);
+    return isCid;
+  }
+
+  /** Attributes encoded once (a logger's bindings), to copy into each record with `raw`. @internal */
+  encodeAttributes(attrs: Record<string, unknown>): Buffer {
+    const scratch: Scope = { header: Buffer.alloc(0), writer: new ProtoWriter(256), count: 0, start: 0, at: 0, open: false };
+    for (const k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) this.attr(scratch, k, attrs[k]);
+    return Buffer.from(scratch.writer.buf.subarray(0, scratch.writer.pos));
+  }
+
+  /** Drops the record being written (the bridge found it cannot be encoded from the object). @internal */
+  abort(scope: Scope): void {
+    if (!scope.open) return;
+    scope.writer.pos = scope.start;
+    scope.open = false;
+  }
+
+  /** Body, exception, ids, correlation id; closes the record and schedules the batch. @internal */
+  close(scope: Scope, ctx: Context, body: unknown, exc: unknown, eventName: string | undefined, cidSeen: boolean, attrs?: Record<string, unknown>): void {
+    const w = scope.writer;
+    const redactor = this.o.redactor;
+    if (body !== undefined && body !== null) {
       w.byte(0x2a);
       const b = w.begin();
-      writeAnyValue(w, redactor.enabled ? redactor.redact(rec.body) : rec.body, 0);
+      writeAnyValue(w, redactor.enabled && typeof body === 'object' ? redactor.redact(body) : body, 0);
       w.end(b);
     }
-    for (const k in attrs) {
-      if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
-      const v = attrs[k];
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      writeKeyValue(w, 0x32, k, v, 0);
+    if (!cidSeen) {
+      const cid = correlationIdOf(ctx);
+      if (cid !== undefined) writeKeyValue(w, 0x32, 'correlation_id', cid, 0);
     }
-    if (ownLevel !== undefined && attrs['log.level'] === undefined) writeKeyValue(w, 0x32, 'log.level', ownLevel, 0);
-    if (cid !== undefined) writeKeyValue(w, 0x32, 'correlation_id', cid, 0);
-    const exc = (rec as { exception?: unknown }).exception;
     if (exc !== undefined && exc !== null) writeException(w, exc, attrs);
+    const sc = spanContextOf(ctx);
     if (validSpanContext(sc)) {
       w.byte(0x45); w.fixed32(sc.traceFlags & 0xff);
       w.byte(0x4a); w.byte(16); w.hexBytes(sc.traceId);
       w.byte(0x52); w.byte(8); w.hexBytes(sc.spanId);
     }
-    if (rec.eventName !== undefined) w.string(0x62, rec.eventName);
-    w.end(at);
+    if (eventName !== undefined) w.string(0x62, eventName);
+    w.end(scope.at);
+    scope.open = false;
     scope.count++;
     this.pending++;
     this.emitted++;
@@ -263,13 +296,14 @@ export class DirectLogs implements LoggerProvider {
   }
 }
 
-class DirectLogger implements Logger {
-  constructor(private readonly logs: DirectLogs, private readonly scope: Scope) {}
+export class DirectLogger implements Logger {
+  constructor(readonly logs: DirectLogs, readonly scope: Scope) {}
 
   emit(rec: LogRecord): void {
     try {
       this.logs.append(this.scope, rec);
     } catch (err) {
+      this.logs.abort(this.scope);
       diag.debug('tributary: log record not encoded', err);
     }
   }
@@ -289,7 +323,7 @@ function writeTime(w: ProtoWriter, t: LogRecord['timestamp']): void {
 }
 
 /** The SDK's exception attributes (exception.type/message/stacktrace), unless the record has them already. */
-function writeException(w: ProtoWriter, exc: unknown, attrs: Record<string, unknown>): void {
+function writeException(w: ProtoWriter, exc: unknown, attrs: Record<string, unknown> = {}): void {
   if (typeof exc === 'string' || typeof exc === 'number') {
     if (attrs['exception.message'] === undefined) writeKeyValue(w, 0x32, 'exception.message', String(exc), 0);
     return;

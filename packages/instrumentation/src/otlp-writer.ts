@@ -96,8 +96,10 @@ export class ProtoWriter {
   /** Appends `n` bytes already written at `from` (the same timestamp twice). */
   copyWithin(from: number, n: number): void {
     this.ensure(n);
-    this.buf.copyWithin(this.pos, from, from + n);
-    this.pos += n;
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = from; i < from + n; i++) buf[p++] = buf[i] as number;
+    this.pos = p;
   }
 
   /** Lowercase or uppercase hex as raw bytes (ids), without a native call. */
@@ -117,10 +119,19 @@ export class ProtoWriter {
   }
 
   raw(b: Uint8Array, from = 0, to = b.length): void {
-    this.ensure(to - from);
+    const n = to - from;
+    this.ensure(n);
+    if (n <= 64) {
+      // A few bytes (keys, severity text): a loop beats the native copy's call overhead.
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = from; i < to; i++) buf[p++] = b[i] as number;
+      this.pos = p;
+      return;
+    }
     if (b instanceof Buffer) b.copy(this.buf, this.pos, from, to);
     else this.buf.set(b.subarray(from, to), this.pos);
-    this.pos += to - from;
+    this.pos += n;
   }
 
   /** Reserves one length byte; returns where the message starts. */

@@ -149,6 +149,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   }
   const sdkLoggerProvider = direct ? undefined : new LoggerProvider({ resource, processors });
   const loggerProvider: ApiLoggerProvider = direct ?? (sdkLoggerProvider as LoggerProvider);
+  // OTEL_LOGS_EXPORTER=none: the ids still go into the app's output, but no bridge builds records nobody sends.
+  const sending = cfg.logsExporters.length > 0;
   logs.setGlobalLoggerProvider(loggerProvider);
 
   const spanProcessors: SpanProcessor[] = cfg.tracesExporters.map((kind) => new BatchSpanProcessor(kind === 'console' ? new ConsoleSpanExporter() : spanExporter(cfg)));
@@ -174,10 +176,10 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     instrumentations.push(pinoInstrumentation);
   }
   if (cfg.bridges.has('winston')) {
-    instrumentations.push(new WinstonInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds }));
+    instrumentations.push(new WinstonInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds, disableLogSending: !sending }));
     if (!installWinstonSender()) diag.debug('tributary: winston transport not found; its own record building is used');
   }
-  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds }));
+  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds, disableLogSending: !sending }));
   // Registered last so its wrappers sit outside the official ones.
   const pinoScope = pinoInstrumentation;
   let pinoLogger: ReturnType<typeof logs.getLogger> | undefined;
@@ -186,11 +188,11 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     bridges: cfg.bridges,
     logKeys: cfg.logKeys,
     stdoutIds: cfg.stdoutIds,
-    ...(pinoScope ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
+    ...(pinoScope && sending ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
   }));
   registerInstrumentations({ instrumentations, tracerProvider, loggerProvider });
 
-  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: cfg.minSeverity, stdoutIds: cfg.stdoutIds });
+  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: sending ? cfg.minSeverity : Infinity, stdoutIds: cfg.stdoutIds });
 
   // Our processors directly, not loggerProvider.forceFlush(): that one arms a ref'd 30 s timer which
   // would hold a finishing app open while an export retries against an unreachable collector.
