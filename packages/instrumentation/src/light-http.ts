@@ -61,9 +61,10 @@ const objectSetter: TextMapSetter<Record<string, unknown>> = {
 /** Events of a marked request/response object run in the context stored on it (only when it is not current already). */
 function patchEmit(proto: { emit: Emit }, manager: FastContextManager): void {
   const original = proto.emit;
-  proto.emit = function emit(this: Record<symbol, Context | undefined>, event: string | symbol, ...args: unknown[]): boolean {
+  proto.emit = function emit(this: Record<symbol, Context | undefined> & { _events?: Record<string | symbol, unknown> }, event: string | symbol, ...args: unknown[]): boolean {
     const ctx = this[CTX];
-    if (ctx === undefined) return original.call(this, event, ...args);
+    // No listener for this event: nothing of the app's runs, so no context to switch.
+    if (ctx === undefined || this._events?.[event] === undefined) return original.call(this, event, ...args);
     const prev = manager.enter(ctx);
     try {
       return original.call(this, event, ...args);
