@@ -93,4 +93,30 @@ describe('light http hooks', () => {
     expect(h2seen[0]?.['x-correlation-id']).toBe('fetch-7');
     expect(body.inResponse).toBe(body.traceId);
   });
+
+  it('the request events (data, end, finish) and what they start run in the request context', async () => {
+    const seen: (string | undefined)[] = [];
+    let allSeen: () => void = () => undefined;
+    const eight = new Promise<void>((r) => { allSeen = r; });
+    const push = (v: string | undefined): void => { if (seen.push(v) === 8) allSeen(); };
+    const app = await listen(http.createServer((req, res) => {
+      req.on('data', () => { push(getCorrelationId()); });
+      req.on('end', () => {
+        push(getCorrelationId());
+        setTimeout(() => { push(getCorrelationId()); res.end('ok'); }, 1);
+      });
+      res.on('finish', () => { push(getCorrelationId()); });
+    }));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (id: string): Promise<void> => new Promise((resolve) => {
+      const r = http.request({ port: app, method: 'POST', agent, headers: { 'x-correlation-id': id } }, (res) => { res.resume(); res.on('end', resolve); });
+      r.end('body');
+    });
+    // Same keep-alive socket, one after the other: each request sees its own id, never the previous one's.
+    await post('first');
+    await post('second');
+    agent.destroy();
+    await eight;
+    expect(seen).toEqual(['first', 'first', 'first', 'first', 'second', 'second', 'second', 'second']);
+  });
 });
