@@ -134,37 +134,40 @@ export class FastContextManager implements ContextManager {
 const POOL = Buffer.alloc(8 * 1024);
 let poolAt = POOL.length;
 
+const ZERO_HEX = ['', '', '', '', '', '', '', '', '0000000000000000', '', '', '', '', '', '', '', '00000000000000000000000000000000'];
+
 /** `n` random bytes as lowercase hex, never all zeros (an all-zero id is invalid). */
-function randomHex(n: number): string {
+function randomHex(n: 8 | 16): string {
   if (poolAt + n > POOL.length) {
     randomFillSync(POOL);
     poolAt = 0;
   }
-  let any = 0;
-  for (let i = poolAt; i < poolAt + n; i++) any |= POOL[i] as number;
-  if (any === 0) POOL[poolAt + n - 1] = 1;
   const s = POOL.toString('hex', poolAt, poolAt + n);
   poolAt += n;
-  return s;
+  return s === ZERO_HEX[n] ? `${s.slice(0, -1)}1` : s;
 }
 
-/** Marks span contexts made here: valid by construction, so the api's regex checks can be skipped. */
-export const TRUSTED = Symbol.for('tributary.span-context.trusted');
-export type RawSpanContext = SpanContext & { [TRUSTED]?: true };
+/** Span contexts made here: valid by construction, so the api's regex checks can be skipped (a class: cheap to make). */
+export class TrustedSpanContext implements SpanContext {
+  traceState?: TraceState;
+  isRemote?: boolean;
+  constructor(readonly traceId: string, readonly spanId: string, readonly traceFlags: number) {}
+}
+export type RawSpanContext = SpanContext;
 
 /** A span context with a new span id under `parent`'s trace (or a new trace). */
-export function childSpanContext(parent: SpanContext | undefined): RawSpanContext {
+export function childSpanContext(parent: SpanContext | undefined): SpanContext {
   if (parent !== undefined && validSpanContext(parent)) {
-    const sc: RawSpanContext = { traceId: parent.traceId, spanId: randomHex(8), traceFlags: parent.traceFlags, [TRUSTED]: true };
+    const sc = new TrustedSpanContext(parent.traceId, randomHex(8), parent.traceFlags);
     if (parent.traceState !== undefined) sc.traceState = parent.traceState;
     return sc;
   }
-  return { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED, [TRUSTED]: true };
+  return new TrustedSpanContext(randomHex(16), randomHex(8), TraceFlags.SAMPLED);
 }
 
 /** `isSpanContextValid` without its regexes for the span contexts made here. */
 export function validSpanContext(sc: SpanContext | undefined): sc is SpanContext {
-  return sc !== undefined && ((sc as RawSpanContext)[TRUSTED] === true || isSpanContextValid(sc));
+  return sc !== undefined && (sc instanceof TrustedSpanContext || isSpanContextValid(sc));
 }
 
 const HEX = /^[0-9a-f]+$/;
@@ -182,10 +185,9 @@ function parseTraceparent(v: string): SpanContext | undefined {
   const spanId = s.slice(36, 52);
   const flags = s.slice(53, 55);
   if (!HEX.test(version) || !HEX.test(traceId) || !HEX.test(spanId) || !HEX.test(flags)) return undefined;
-  const sc: RawSpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16) & 1, isRemote: true };
-  if (!isValid(sc)) return undefined;
-  sc[TRUSTED] = true;
-  return sc;
+  const sc = new TrustedSpanContext(traceId, spanId, parseInt(flags, 16) & 1);
+  sc.isRemote = true;
+  return isValid(sc) ? sc : undefined;
 }
 
 const MAX_CORRELATION_LENGTH = 128;
