@@ -87,7 +87,9 @@ export class DirectLogs implements LoggerProvider {
   /** @internal */
   append(scope: Scope, rec: LogRecord): void {
     const attrs = (rec.attributes ?? {}) as Record<string, unknown>;
-    if (!this.open(scope, rec.severityNumber, rec.severityText, rec.timestamp, rec.observedTimestamp)) return;
+    // A record that brings its own `log.level` keeps it (no second one from the severity text).
+    const text = attrs['log.level'] !== undefined && rec.severityNumber !== undefined ? undefined : rec.severityText;
+    if (!this.open(scope, rec.severityNumber, text, rec.timestamp, rec.observedTimestamp)) return;
     let cidSeen = false;
     for (const k in attrs) {
       if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
