@@ -1,14 +1,14 @@
 // `npm start`'s first step: makes sure the collector's JavaScript is current, and says so when it builds.
-// Starting needs only the runnable code of packages/otlp and collector, so this transpiles them file by
-// file with esbuild (about a second) instead of a full `tsc -b` (types, declarations, all workspaces:
-// tens of seconds on a cold machine). `npm run build` and `npm test` still run tsc, which checks types
+// Starting (and trying the instrumentation on the example apps) needs only runnable JavaScript, so this
+// transpiles the workspaces file by file with esbuild (about a second) instead of a full `tsc -b` (types,
+// declarations: tens of seconds on a cold machine). `npm run build` and `npm test` still run tsc, which checks types
 // and overwrites this output.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['packages/otlp', 'collector'];
+const PACKAGES = ['packages/otlp', 'collector', 'packages/instrumentation'];
 const STAMP = '.start-build';
 
 const isSource = (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('test-support.ts') && !f.split(/[\\/]/).includes('testdata');
@@ -51,7 +51,8 @@ if (todo.length > 0) {
         entryPoints: sources(pkg),
         outdir: path.join(root, pkg, 'dist'),
         outbase: path.join(root, pkg, 'src'),
-        format: 'esm',
+        // Each package's own module format: the instrumentation is CommonJS.
+        format: JSON.parse(fs.readFileSync(path.join(root, pkg, 'package.json'), 'utf8')).type === 'module' ? 'esm' : 'cjs',
         platform: 'node',
         target: 'node20',
         sourcemap: true,
