@@ -63,13 +63,16 @@ beforeAll(async () => {
 }, INSTALL_TIMEOUT_MS + 60_000);
 
 afterAll(async () => {
-  if (collector?.pid !== undefined && collector.exitCode === null) {
+  const pid = collector?.pid;
+  if (pid !== undefined && collector?.exitCode === null) {
     const exited = new Promise((r) => collector?.once('exit', r));
-    process.kill(-collector.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    // npx and the collector it started form one process group.
+    process.kill(-pid, 'SIGTERM');
+    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+    if (!stopped) process.kill(-pid, 'SIGKILL');
   }
   for (const d of [work, project, bare]) if (d) fs.rmSync(d, { recursive: true, force: true });
-});
+}, 90_000);
 
 interface Line { service?: string; body?: string; severity?: string }
 
