@@ -15,6 +15,42 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const NATIVE_EXTERNALS = ['better-sqlite3'];
 
 /**
+ * A native addon imported anywhere in the CLI becomes a stand-in that loads the real module on first use
+ * (construct, call or property read). So a static `import Database from 'better-sqlite3'` costs nothing
+ * at start, and the one feature that needs the addon fails with a message that says what to do.
+ */
+const lazyNative = {
+  name: 'lazy-native',
+  setup(build) {
+    const filter = new RegExp(`^(${NATIVE_EXTERNALS.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'lazy-native' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-native' }, (args) => ({
+      loader: 'js',
+      contents: `
+const name = ${JSON.stringify(args.path)};
+let real;
+function load() {
+  if (real === undefined) {
+    try {
+      real = require(name);
+    } catch (e) {
+      const where = require('node:path').dirname(process.execPath);
+      throw new Error(name + ' is a native module, which the tributary executable cannot contain: use the npm install of the collector for this feature, or run \`npm install ' + name + '\` in ' + where + ' (' + (e && e.message ? e.message.split('\\n')[0] : String(e)) + ')');
+    }
+  }
+  return real;
+}
+module.exports = new Proxy(function () {}, {
+  construct: (_t, args) => Reflect.construct(load(), args),
+  apply: (_t, self, args) => Reflect.apply(load(), self, args),
+  get: (_t, key) => (key === '__esModule' ? false : load()[key]),
+});
+`,
+    }));
+  },
+};
+
+/**
  * The compiled ESM files read package.json and the generated protobuf code through
  * `createRequire(import.meta.url)`, which a bundler cannot follow; dropping that line leaves plain
  * `require('../…')` calls that esbuild inlines (CommonJS output has a `require` of its own).
@@ -61,9 +97,9 @@ export async function bundleRegister(outfile = path.join(root, 'dist/tributary-r
   return outfile;
 }
 
-export async function bundleCli(outfile = path.join(root, 'dist/sea/tributary-cli.cjs')) {
+export async function bundleCli(outfile = path.join(root, 'dist/sea/tributary-cli.cjs'), entry = path.join(root, 'collector/dist/cli/main.js')) {
   const result = await esbuild.build({
-    entryPoints: [path.join(root, 'collector/dist/cli/main.js')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -71,17 +107,18 @@ export async function bundleCli(outfile = path.join(root, 'dist/sea/tributary-cl
     format: 'cjs',
     minify: true,
     legalComments: 'linked',
-    external: NATIVE_EXTERNALS,
     banner: { js: SEA_REQUIRE_BANNER },
-    plugins: [inlineCreateRequire],
+    plugins: [inlineCreateRequire, lazyNative],
     logLevel: 'error',
   });
   check(result, 'tributary-cli.cjs');
   return outfile;
 }
 
+// node scripts/bundle.mjs [register|cli] [--out FILE] [--entry FILE (cli: another entry, for tests)]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const what = process.argv[2] ?? 'register';
-  const out = what === 'cli' ? await bundleCli() : await bundleRegister();
+  const arg = (name) => (process.argv.includes(name) ? path.resolve(process.argv[process.argv.indexOf(name) + 1]) : undefined);
+  const out = what === 'cli' ? await bundleCli(arg('--out'), arg('--entry')) : await bundleRegister(arg('--out'));
   process.stdout.write(`${path.relative(root, out)} (${(fs.statSync(out).size / 1024 / 1024).toFixed(1)} MB)\n`);
 }
