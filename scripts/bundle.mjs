@@ -61,7 +61,13 @@ const inlineCreateRequire = {
     build.onLoad({ filter: /[\\/](collector|packages[\\/]otlp)[\\/]dist[\\/].*\.js$/ }, async (args) => {
       const text = await fs.promises.readFile(args.path, 'utf8');
       if (!text.includes('createRequire(import.meta.url)')) return undefined;
-      return { contents: text.replace(/const require = createRequire\(import\.meta\.url\);/g, ''), loader: 'js', resolveDir: path.dirname(args.path) };
+      // tsc keeps the name `require`; esbuild's transpile (npm start) renames it `require2`.
+      let contents = text;
+      for (const [line, name] of text.matchAll(/(?:const|let|var) (\w+) = createRequire\(import\.meta\.url\);/g)) {
+        contents = contents.replace(line, '');
+        if (name !== 'require') contents = contents.replace(new RegExp(`\\b${name}\\(`, 'g'), 'require(');
+      }
+      return { contents, loader: 'js', resolveDir: path.dirname(args.path) };
     });
   },
 };
