@@ -61,8 +61,7 @@ test_on() {
   local rc=0
   (
     export PATH="$dir/bin:$PATH"
-    native_switch "$dir"
-    npm test
+    native_switch "$dir" && npm test
   ) || rc=$?
   echo "=== Node $v: suite $([ $rc = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - start )) s ===" >&2
   restore_system_build
