@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The collector's max ingest and the instrumentation overhead on Node 20 (this node), 22 and 24 in one run:
 // each round runs every version in a rotated order, short runs, medians per version. Prints Markdown.
-//   node bench/node-versions.mjs [--rounds 2]     (after `npm run build`; versions from .ci/node-versions.sh)
+//   node bench/node-versions.mjs [--rounds 3]     (after `npm run build`; versions from .ci/node-versions.sh)
 // Per version and round: `node bench/run.mjs --quick --scenario max` (5 s, 8 connections) and
 // `node bench/instrumentation/run.mjs` with BENCH_SECONDS=5 BENCH_ROUNDS=1 (plain vs --require).
 import { execFileSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '2' } } });
+const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const ROUNDS = Number(opt.rounds);
 
 const script = path.join(root, '.ci/node-versions.sh');
@@ -25,7 +25,11 @@ for (const v of versions) {
 }
 
 const num = (s) => Number(String(s).replace(/,/g, ''));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-bench-nodes-'));
 const results = new Map(nodes.map((n) => [n.version, { ingest: [], cpu: [], plain: [], instr: [] }]));
 
@@ -49,13 +53,15 @@ fs.rmSync(tmp, { recursive: true, force: true });
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
 console.log(`${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}, ${ROUNDS} rounds (versions rotated each round), medians; load average at the end ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}.`);
 console.log('');
-console.log('| Node | collector max ingest (records/s) | collector CPU | app plain (req/s) | app instrumented (req/s) | instrumented / plain |');
+console.log('| Node | collector max ingest (records/s) | collector CPU | app plain (req/s) | app instrumented (req/s) | instrumented / plain (median of rounds) |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const n of nodes) {
   const r = results.get(n.version);
   const p = median(r.plain);
   const i = median(r.instr);
-  console.log(`| ${n.version} | ${fmt(median(r.ingest))} | ${Math.round(median(r.cpu))} % | ${fmt(p)} | ${fmt(i)} | ${(100 * i / p).toFixed(1)} % |`);
+  // The ratio is taken within each round (plain and instrumented back to back), then the median.
+  const ratio = median(r.instr.map((x, k) => x / r.plain[k]));
+  console.log(`| ${n.version} | ${fmt(median(r.ingest))} | ${Math.round(median(r.cpu))} % | ${fmt(p)} | ${fmt(i)} | ${(100 * ratio).toFixed(1)} % |`);
 }
 console.log('');
 console.log(`Per round: ${nodes.map((n) => { const r = results.get(n.version); return `${n.version}: ingest ${r.ingest.map(fmt).join(', ')}; ratio ${r.instr.map((x, k) => `${(100 * x / r.plain[k]).toFixed(1)} %`).join(', ')}`; }).join(' — ')}.`);
