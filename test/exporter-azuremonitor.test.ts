@@ -129,7 +129,7 @@ service:
   it('gets a token with the client-secret form, then POSTs gzip rows with the bearer token; 429 + Retry-After is honoured', async () => {
     ingestAnswer = (n) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 204 });
     await post(encodeExportRequestJson(goldenRequest()));
-    const calls = await waitFor('an accepted ingestion call', () => (ingestions().length >= 2 ? ingestions() : undefined), 15_000);
+    const calls = await waitFor('an accepted ingestion call', () => (ingestions().length >= 2 ? ingestions() : undefined), 60_000); // generous: token + 429 + retry on a loaded machine
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(900); // waited for Retry-After: 1
 
     const good = tokenRequests().find((t) => new URLSearchParams(t.body.toString()).get('client_secret') === SECRET)!;
@@ -155,7 +155,7 @@ service:
       TraceId: '437ab4d83468c540bb0f3398a39faa59', SpanId: '2e26da881214cd7c', ServiceName: 'checkout',
       Attributes: { 'golden.case': 'string-body', 'http.method': 'GET', 'http.status_code': 500, duration_ms: 12.5, 'cache.hit': false },
     });
-  });
+  }, 90_000);
 
   it('splits a large batch into calls of at most 1 MB, every record once, in order; retention class routed to its stream', async () => {
     ingestAnswer = () => ({ status: 204 });

@@ -157,8 +157,13 @@ describe('datadog exporter (process)', () => {
     expect(await post(httpPort, otlp([{ service: 'api', records: [{ n: 7, body: 'never' }] }]))).toBe(200);
     const dead = `${collector!.dir}/dead.jsonl`;
     await waitFor('dead-letter file', () => (fs.existsSync(dead) && fs.readFileSync(dead, 'utf8').includes('never') ? true : undefined));
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(/tributary_exporter_dead_lettered_log_records_total\{exporter="datadog",reason="permanent"\} 1/);
+    // The counter moves once the dead-letter write has completed, a moment after the file shows the line.
+    const counted = /tributary_exporter_dead_lettered_log_records_total\{exporter="datadog",reason="permanent"\} 1/;
+    const metrics = await waitFor('dead-letter counter', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return counted.test(text) ? text : undefined;
+    });
+    expect(metrics).toMatch(counted);
     expect(attempts).toHaveLength(1);
     expect(fs.readFileSync(dead, 'utf8')).toContain('HTTP 400');
   });

@@ -14,6 +14,8 @@ import { Destination, numberedRequest, postLogs } from './support/delivery.js';
 
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 3);
 const SEED = Number(process.env['FUZZ_SEED'] ?? (Date.now() % 1_000_000));
+// At least this many cases even when a loaded machine makes the time budget short (each must still pass).
+const MIN_CASES = 60;
 
 /** mulberry32: a small seeded PRNG so a failing run can be replayed. */
 function prng(seed: number): () => number {
@@ -190,7 +192,7 @@ describe(`fuzz: mutated OTLP bodies (seed ${SEED}, ${SECONDS}s per transport)`, 
     const rssBefore = await rss();
     const end = performance.now() + SECONDS * 1000;
     let cases = 0;
-    while (performance.now() < end) {
+    while (performance.now() < end || cases < MIN_CASES) {
       const json = rnd() < 0.5;
       const [kind, body] = json ? mutateJson(rnd) : mutatePb(rnd);
       const res = await fetch(`http://127.0.0.1:${ports.http}/v1/logs`, {
@@ -221,7 +223,7 @@ describe(`fuzz: mutated OTLP bodies (seed ${SEED}, ${SECONDS}s per transport)`, 
     const end = performance.now() + SECONDS * 1000;
     let cases = 0;
     try {
-      while (performance.now() < end) {
+      while (performance.now() < end || cases < MIN_CASES) {
         const [kind, body] = mutatePb(rnd);
         const err = await call(body);
         cases++;

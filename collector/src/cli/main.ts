@@ -8,7 +8,8 @@ import { runCli } from './run-cli.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
-const code = await runCli(process.argv.slice(2), {
+// No top-level await: the same file is bundled as CommonJS for the single executable.
+void runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   loadConfig: loadConfigFile,
@@ -22,8 +23,8 @@ const code = await runCli(process.argv.slice(2), {
     };
   },
   exit: (c) => process.exit(c),
+}).then((code) => {
+  process.exitCode = code;
+  // Let stdout drain and exit naturally; if a stray handle keeps the loop alive, exit anyway.
+  setTimeout(() => process.exit(code), 2000).unref();
 });
-
-process.exitCode = code;
-// Let stdout drain and exit naturally; if a stray handle keeps the loop alive, exit anyway.
-setTimeout(() => process.exit(code), 2000).unref();

@@ -43,6 +43,9 @@ describe('nanosecond timestamps', () => {
     expect(nanosToSecondsAndNanos(t)).toEqual({ seconds: 1705314600, nanos: 1 });
     expect(nanosToIso(t)).toBe('2024-01-15T10:30:00.000000001Z');
     expect(nanosToMillis(nanosFromDecimal('1705314600123000000'))).toBe(1705314600123);
+    // Whole milliseconds exact for every value (a single double of the nanoseconds rounded 1 in 8 down).
+    for (let ms = 1_796_423_734_000; ms < 1_796_423_734_400; ms++) expect(Math.floor(nanosToMillis(nanosFromDecimal(`${ms}000000`)))).toBe(ms);
+    expect(nanosToMillis(nanosFromDecimal('1796423734449500000'))).toBe(1796423734449.5);
   });
   it('rejects overflow and garbage', () => {
     expect(() => nanosFromDecimal('18446744073709551616')).toThrow(/overflows/);

@@ -36,9 +36,16 @@ export function nanosFromDecimal(v: string | number): Long {
   return r;
 }
 
-/** Milliseconds since the epoch (a double; sub-millisecond digits kept as the fraction). */
+/**
+ * Milliseconds since the epoch (a double; sub-millisecond digits kept as the fraction). The whole
+ * milliseconds are exact: nanoseconds of today exceed 2^53, so they are never formed as one double
+ * (that rounded 1 record in 8 to the millisecond below). high·2^32 = high·4294·10^6 + high·967296.
+ */
 export function nanosToMillis(t: Long): number {
-  return ((t.high >>> 0) * TWO_32 + (t.low >>> 0)) / 1e6;
+  const high = t.high >>> 0;
+  const rest = high * 967_296 + (t.low >>> 0);
+  const restMs = Math.floor(rest / 1e6);
+  return high * 4294 + restMs + (rest - restMs * 1e6) / 1e6;
 }
 
 /** Whole seconds and the remaining nanoseconds (exact: split from the decimal form). */
