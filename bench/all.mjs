@@ -14,10 +14,12 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const steps = [
   ['collector: max, processor chain, fixed rate', 'run.mjs', quick ? ['--quick'] : []],
   ['exporters through the collector', 'exporters.mjs', quick ? ['--duration', '4'] : []],
+  ['receivers: filelog (1 and 100 files) and syslog TCP', 'receivers.mjs', ['--lines', quick ? '200000' : '1000000']],
   ['processor chain in process', 'processor-chain.mjs', ['--records', quick ? '200000' : '1000000']],
   ...fs.readdirSync(here).filter((f) => /^convert-.*\.mjs$/.test(f)).sort().map((f) => [`convert: ${f.slice(8, -4)}`, f, []]),
   ['collector → ClickHouse (real server)', 'clickhouse-rows.mjs', []],
   ['delivery soak (disk queue, SIGKILL/restart)', 'soak.mjs', quick ? ['--records', '200000'] : []],
+  ['store: ingest, search latencies, disk, RSS, store vs file', 'store.mjs', quick ? ['--records', '200000', '--rounds', '10', '--pairs', '1'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

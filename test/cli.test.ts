@@ -82,7 +82,7 @@ describe('tributary CLI', () => {
     expect(readme, 'README shows examples/log.json as it is').toContain(example);
     expect(readme).toContain('-d @examples/log.json');
     // The default config with its ports moved to free ones, so the test cannot clash with a running collector.
-    const ports = { 4317: await freePort(), 4318: await freePort(), 13133: await freePort(), 8888: await freePort() };
+    const ports = { 4317: await freePort(), 4318: await freePort(), 13133: await freePort(), 8888: await freePort(), 3100: await freePort() };
     let cfg = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');
     for (const [from, to] of Object.entries(ports)) cfg = cfg.replaceAll(`127.0.0.1:${from}`, `127.0.0.1:${to}`);
     const c = await startCollector(cfg, { healthPort: ports[13133] });

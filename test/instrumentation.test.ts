@@ -175,8 +175,8 @@ async function expectBridgeRecords(traceId: string, correlationId: string, name:
     expect(r.attrs['trace_id']).toBeUndefined();
   }
   const by = (scope: string, body: string): Received | undefined => recs.find((r) => r.scope === scope && r.body === body);
-  expect(by('@opentelemetry/instrumentation-pino', 'hello from pino')).toMatchObject({ severityNumber: 9, severityText: 'info', attrs: { route: '/hello', name } });
-  expect(by('@opentelemetry/winston-transport', 'hello from winston')).toMatchObject({ severityNumber: 13, severityText: 'warn', attrs: { route: '/hello', name } });
+  expect(by('@opentelemetry/instrumentation-pino', 'hello from pino')).toMatchObject({ severityNumber: 9, severityText: 'INFO', attrs: { route: '/hello', name } });
+  expect(by('@opentelemetry/winston-transport', 'hello from winston')).toMatchObject({ severityNumber: 13, severityText: 'WARN', attrs: { route: '/hello', name } });
   expect(by('@opentelemetry/instrumentation-bunyan', 'hello from bunyan')).toMatchObject({ severityNumber: 17, attrs: { route: '/hello', name } });
   expect(by('@tributary/instrumentation/console', `hello from console ${name}`)).toMatchObject({ severityNumber: 9, severityText: 'INFO' });
   const consoleError = recs.find((r) => r.scope === '@tributary/instrumentation/console' && r.severityNumber === 17);

@@ -1,6 +1,15 @@
 /** The built-in components. Adding one: create its folder and add one line here. */
 import { ComponentRegistry } from './registry.js';
 import { otlpReceiverFactory } from './receivers/otlp/index.js';
+import { filelogReceiverFactory } from './receivers/filelog/index.js';
+import { syslogReceiverFactory } from './receivers/syslog/index.js';
+import { tcplogReceiverFactory } from './receivers/tcplog/index.js';
+import { udplogReceiverFactory } from './receivers/udplog/index.js';
+import { fluentforwardReceiverFactory } from './receivers/fluentforward/index.js';
+import { awsCloudWatchReceiverFactory } from './receivers/awscloudwatch/index.js';
+import { googleCloudLoggingReceiverFactory } from './receivers/googlecloudlogging/index.js';
+import { azureLogAnalyticsReceiverFactory } from './receivers/azureloganalytics/index.js';
+import { sourcesReceiverFactory } from './receivers/sources/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -22,13 +31,27 @@ import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/
 import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
 import { lokiExporterFactory } from './exporters/loki/index.js';
+import { storeExporterFactory } from './exporters/store/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
+import { apiExtensionFactory } from './extensions/api/index.js';
+import { bearerTokenAuthExtensionFactory } from './extensions/bearertokenauth/index.js';
+import { basicAuthExtensionFactory } from './extensions/basicauth/index.js';
+import { headersSetterExtensionFactory } from './extensions/headers_setter/index.js';
 
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
     .register(otlpReceiverFactory)
+    .register(filelogReceiverFactory)
+    .register(syslogReceiverFactory)
+    .register(tcplogReceiverFactory)
+    .register(udplogReceiverFactory)
+    .register(fluentforwardReceiverFactory)
+    .register(awsCloudWatchReceiverFactory)
+    .register(googleCloudLoggingReceiverFactory)
+    .register(azureLogAnalyticsReceiverFactory)
+    .register(sourcesReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
@@ -50,7 +73,15 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(googleCloudExporterFactory)
     .register(elasticsearchExporterFactory)
     .register(lokiExporterFactory)
+    .register(storeExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
-    .register(fileStorageExtensionFactory);
+    .register(fileStorageExtensionFactory)
+    .register(apiExtensionFactory)
+    .register(bearerTokenAuthExtensionFactory)
+    .register(basicAuthExtensionFactory)
+    .register(headersSetterExtensionFactory)
+    // Upstream renamed the OTLP exporters; both spellings are accepted there and here.
+    .alias('exporter', 'otlp_grpc', 'otlp')
+    .alias('exporter', 'otlp_http', 'otlphttp');
 }

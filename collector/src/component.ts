@@ -11,6 +11,21 @@ import type { Telemetry } from './telemetry/metrics.js';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
 
+/**
+ * How settled a component is, as upstream's stability levels: `alpha` (new; keys and behaviour may
+ * change), `beta` (complete and tested; keys may still be added), `stable` (no breaking change without
+ * a major version). Shown by `tributary components --long` and in the component's doc.
+ */
+export type StabilityLevel = 'alpha' | 'beta' | 'stable';
+
+export const STABILITY_LEVELS: readonly StabilityLevel[] = ['alpha', 'beta', 'stable'];
+
+/** A factory's stability level; `alpha` when it does not say (plugins written before the field existed) or says something else. */
+export function stabilityOf(factory: { readonly stability?: StabilityLevel | undefined }): StabilityLevel {
+  const level = factory.stability;
+  return level !== undefined && STABILITY_LEVELS.includes(level) ? level : 'alpha';
+}
+
 /** A component id from config: `type` or `type/name`. `id` is the full string. */
 export interface ComponentId {
   readonly type: string;
@@ -36,6 +51,12 @@ export interface LogsBatch {
   receivedAt: number;
   /** Request headers (lower-case names) when the receiver has `include_metadata: true`. */
   metadata?: Readonly<Record<string, string | string[] | undefined>> | undefined;
+  /**
+   * Traces or metrics, carried as the OTLP protobuf requests that arrived (never decoded): then
+   * `resourceLogs` is empty and `recordCount` counts spans / data points. Only pass-through components
+   * (otlp receiver, memory_limiter, batch, otlp/otlphttp/file/debug exporters) see these.
+   */
+  opaque?: { readonly signal: 'traces' | 'metrics'; readonly requests: readonly Uint8Array[] } | undefined;
 }
 
 /**
@@ -103,6 +124,8 @@ interface FactoryBase<K extends ComponentKind, C> {
   readonly type: string;
   /** Zod schema of the component's config: strict (unknown keys rejected), defaults filled in. */
   readonly configSchema: z.ZodType<C>;
+  /** Stability level; absent means `alpha`. */
+  readonly stability?: StabilityLevel | undefined;
 }
 
 export interface ReceiverFactory<C = unknown> extends FactoryBase<'receiver', C> {

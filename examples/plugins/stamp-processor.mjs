@@ -1,7 +1,7 @@
 // An example Tributary processor plugin: stamps every record with a fixed attribute.
 // Load it from a config:   plugins: [./examples/plugins/stamp-processor.mjs]
 // A plugin exports component factories through the same contract as the built-ins
-// (see "Plugins" in the README): kind, type, a config schema with safeParse, and create().
+// (see docs/writing-a-component.md): kind, type, a config schema with safeParse, and create().
 import { z } from 'zod';
 
 const configSchema = z.strictObject({

@@ -61,7 +61,7 @@ describe('tributary binary', () => {
     const r = await tributary(['components']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^receivers: .*\botlp\b/m);
-    expect(r.stdout).toMatch(/^extensions: file_storage, health_check, metrics$/m);
+    expect(r.stdout).toMatch(/^extensions: api, basicauth, bearertokenauth, file_storage, headers_setter, health_check, metrics$/m);
   });
 
   it('exits 2 with usage on an unknown command', async () => {

@@ -1,7 +1,7 @@
 /** Text the CLI prints: usage, component lists, pipeline summaries, config issues. */
-import type { ComponentKind } from '../component.js';
+import { stabilityOf, type ComponentKind, type StabilityLevel } from '../component.js';
 import { BUILT_IN, type ComponentRegistry } from '../registry.js';
-import type { ConfigIssue } from '../config/schema-helpers.js';
+import { formatConfigIssue, type ConfigIssue } from '../config/schema-helpers.js';
 
 export const USAGE = `Usage: tributary <command> [options]
 
@@ -13,14 +13,23 @@ Commands:
   replay --from <dead-letter file> --exporter <id> [--config <file>]
                                        resend the batches of a dead-letter file through that exporter
                                        (lines that fail again go to <file>.remaining)
-  components [--config <file>] [--json]
+  components [--config <file>] [--long] [--json]
                                        list the component types this build knows (with --config,
-                                       also the config's plugins, with their origin)
+                                       also the config's plugins, with their origin); --long: one
+                                       line per component with its stability level and origin
+  query '<query>' [--since 1h] [--limit 100] [--output text|json] [--follow]
+        [--from <store dir>|<api url>] [--token <jwt>] [--tenant <id>]
+                                       search the store (default ./data/store if it exists, else
+                                       http://127.0.0.1:3100); newest N printed oldest first
 
 Options:
-  -c, --config <file>   config file (default ./otel-config.yaml)
+  -c, --config <uri>    config file (default ./otel-config.yaml); repeat to merge several in order
+                        (maps merge, lists are replaced); also file:<path>, env:<VAR>, yaml:<a::b: value>
+      --set <key=value> override one value after every --config (key path with . or ::, e.g.
+                        --set exporters.otlp_http/backend.endpoint=https://otlp.example.com)
       --progress        print a throughput line every 5 s even when stderr is not a terminal
       --json            (components) print JSON
+  -l, --long            (components) kind, type, stability (alpha|beta|stable) and origin of each
   -v, --version         print the version
   -h, --help            print this help
 
@@ -59,6 +68,26 @@ export function formatComponents(registry: ComponentRegistry): string {
   return lines.join('\n');
 }
 
+export interface ComponentRow {
+  kind: ComponentKind;
+  type: string;
+  stability: StabilityLevel;
+  origin: string;
+}
+
+/** One row per registered type, in `list()` order (kind, then type). */
+export function componentRows(registry: ComponentRegistry): ComponentRow[] {
+  return registry.list().map((f) => ({ kind: f.kind, type: f.type, stability: stabilityOf(f), origin: registry.originOf(f.kind, f.type) ?? BUILT_IN }));
+}
+
+/** `--long`: an aligned table, one component per line. */
+export function formatComponentsLong(registry: ComponentRegistry): string {
+  const rows = componentRows(registry).map((r) => [r.kind, r.type, r.stability, r.origin === BUILT_IN ? r.origin : `plugin ${r.origin}`]);
+  const all = [['KIND', 'TYPE', 'STABILITY', 'ORIGIN'], ...rows];
+  const widths = [0, 1, 2].map((i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
+  return all.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c)).join('  ')).join('\n');
+}
+
 interface PipelineShape {
   receivers: readonly string[];
   processors: readonly string[];
@@ -77,7 +106,7 @@ export function formatPipelines(pipelines: Readonly<Record<string, PipelineShape
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+  return formatConfigIssue(issue);
 }
 
 /** The `replay` verb's result line(s). */

@@ -147,11 +147,15 @@ describe('version, help, usage errors', () => {
     expect(h2.loadedFiles).toEqual([]);
   });
 
-  it('rejects --config given twice', async () => {
+  it('passes several --config and every --set to the loader, in order', async () => {
     const h = harness();
-    expect(await runCli(['run', '--config', 'a.yaml', '-c', 'b.yaml'], h.deps)).toBe(EXIT_USAGE);
-    expect(h.stderr.text).toContain('--config may be given only once');
-    expect(h.service.started).toBe(0);
+    const calls: unknown[] = [];
+    const deps: CliDeps = { ...h.deps, loadConfig: (file, _r, _e, sources) => (calls.push({ file, sources }), config()) };
+    expect(await runCli(['validate', '--config', 'a.yaml', '-c', 'env:CFG', '--set', 'processors.batch.timeout=2s'], deps)).toBe(EXIT_OK);
+    expect(calls).toEqual([{ file: 'a.yaml + env:CFG', sources: { uris: ['a.yaml', 'env:CFG'], sets: ['processors.batch.timeout=2s'] } }]);
+    const h2 = harness();
+    expect(await runCli(['validate', '--set', 'nokey'], h2.deps)).toBe(EXIT_USAGE);
+    expect(h2.stderr.text).toContain('--set nokey: missing equal sign');
   });
 });
 
@@ -166,11 +170,27 @@ describe('components', () => {
     for (const f of registry.list()) expect(lines.find((l) => l.startsWith(`${f.kind}s: `))).toMatch(new RegExp(`[ ,]${f.type}(,|$)`));
   });
 
+  it('--long gives each type its stability level (alpha when a factory does not say) and origin', async () => {
+    const registry = createDefaultRegistry().register({ kind: 'processor', type: 'nolevel', configSchema: z.strictObject({}), create: () => { throw new Error('unused'); } }, './p.mjs');
+    const h = harness();
+    expect(await runCli(['components', '--long'], { ...h.deps, registry })).toBe(EXIT_OK);
+    const rows = h.stdout.text.trimEnd().split('\n').map((l) => l.split(/\s+/));
+    expect(rows[0]).toEqual(['KIND', 'TYPE', 'STABILITY', 'ORIGIN']);
+    expect(rows).toContainEqual(['receiver', 'otlp', 'stable', 'built-in']);
+    expect(rows).toContainEqual(['processor', 'nolevel', 'alpha', 'plugin', './p.mjs']);
+    expect(rows).toHaveLength(registry.list().length + 1);
+    const j = harness();
+    expect(await runCli(['components', '-l', '--json'], j.deps)).toBe(EXIT_OK);
+    const parsed = JSON.parse(j.stdout.text) as { kind: string; type: string; stability: string }[];
+    expect(parsed.find((r) => r.kind === 'exporter' && r.type === 'loki')?.stability).toMatch(/^(alpha|beta|stable)$/);
+    expect(parsed).toHaveLength(createDefaultRegistry().list().length);
+  });
+
   it('prints JSON with --json', async () => {
     const h = harness();
     expect(await runCli(['components', '--json'], h.deps)).toBe(EXIT_OK);
     const parsed = JSON.parse(h.stdout.text) as Record<string, string[]>;
-    expect(parsed.extensions).toEqual(['file_storage', 'health_check', 'metrics']);
+    expect(parsed.extensions).toEqual(['api', 'basicauth', 'bearertokenauth', 'file_storage', 'headers_setter', 'health_check', 'metrics']);
     expect(parsed.receivers).toContain('otlp');
     expect(Object.values(parsed).flat()).toHaveLength(createDefaultRegistry().list().length);
   });
@@ -409,5 +429,34 @@ service: { extensions: [health_check], pipelines: { logs: { receivers: [nop], ex
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  });
+});
+
+describe('suggestions and telemetry keys', () => {
+  it('suggests the verb and the option that were meant', async () => {
+    const h = harness();
+    expect(await runCli(['valdiate'], h.deps)).toBe(EXIT_USAGE);
+    expect(h.stderr.text).toContain('unknown command "valdiate" (did you mean "validate"?)');
+    const h2 = harness();
+    expect(await runCli(['validate', '--confg', 'x.yaml'], h2.deps)).toBe(EXIT_USAGE);
+    expect(h2.stderr.text).toContain('(did you mean "--config"?)');
+  });
+
+  it('says once at startup which accepted telemetry keys have no effect; resource fields go on every line', async () => {
+    const base = config();
+    const h = harness({
+      load: () => ({
+        ...base,
+        service: { ...base.service, telemetry: { logs: { level: 'info', encoding: 'text' }, fields: { 'service.name': 'edge-1' }, noEffect: ['logs.sampling', 'traces.propagators'] } },
+      }),
+    });
+    const done = runCli(['run', '--config', 'c.yaml'], h.deps);
+    await h.stderr.until(/running; pipelines/);
+    h.signal('SIGTERM');
+    expect(await done).toBe(EXIT_OK);
+    const lines = h.stderr.text.split('\n').filter((l) => l.includes('without effect'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('service.telemetry keys accepted but without effect in Tributary: logs.sampling, traces.propagators');
+    expect(lines[0]).toContain('service.name=edge-1');
   });
 });

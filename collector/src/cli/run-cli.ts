@@ -4,13 +4,15 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createDefaultRegistry } from '../builtins.js';
+import type { ConfigSources } from '../config/confmap.js';
 import type { ConfigIssue } from '../config/schema-helpers.js';
+import { didYouMean } from '../config/suggest.js';
 import { errorMessage } from '../errors.js';
 import type { ComponentRegistry } from '../registry.js';
-import { createLogger, type Logger, type LogLevel } from '../telemetry/logger.js';
+import { createLogger, type LogFields, type Logger, type LogLevel } from '../telemetry/logger.js';
 import type { Telemetry } from '../telemetry/metrics.js';
 import { VERSION } from '../version.js';
-import { componentsByKind, formatComponents, formatIssue, formatPipelines, pluginComponents, USAGE, formatReplayResult } from './format.js';
+import { componentRows, componentsByKind, formatComponents, formatComponentsLong, formatIssue, formatPipelines, pluginComponents, USAGE, formatReplayResult } from './format.js';
 import { ProgressMeter } from './progress.js';
 import { replayDeadLetters, ReplayError } from './replay.js';
 import { deliveryBooks, formatDeliverySummary } from '../pipeline/loss-accounting.js';
@@ -34,7 +36,13 @@ export interface CliConfig {
   service: {
     pipelines: Readonly<Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>>;
     extensions: string[];
-    telemetry: { logs: { level: LogLevel; encoding: 'text' | 'json' } };
+    telemetry: {
+      logs: { level: LogLevel; encoding: 'text' | 'json' };
+      /** Fields on every line of the collector's own log. */
+      fields?: LogFields | undefined;
+      /** Accepted telemetry keys without effect, said once at startup. */
+      noEffect?: readonly string[] | undefined;
+    };
   };
   /** Environment variables the config referenced but that are not set. */
   missingEnv?: string[] | undefined;
@@ -50,8 +58,11 @@ export interface CliService {
 export interface CliDeps<C extends CliConfig = CliConfig> {
   stdout: CliOutput;
   stderr: CliOutput;
-  /** Throws an error with `issues: ConfigIssue[]` (config/load.ts's ConfigError) when the config is invalid. */
-  loadConfig(file: string, registry: ComponentRegistry, env: NodeJS.ProcessEnv): C;
+  /**
+   * Throws an error with `issues: ConfigIssue[]` (config/load.ts's ConfigError) when the config is invalid.
+   * `file` names the config in messages; `sources` holds every `--config` and `--set` in order.
+   */
+  loadConfig(file: string, registry: ComponentRegistry, env: NodeJS.ProcessEnv, sources?: ConfigSources): C;
   createService(config: C, options: { registry: ComponentRegistry; logger: Logger }): CliService;
   /** Subscribes to SIGTERM and SIGINT; returns the unsubscribe function. */
   onSignal(handler: (signal: NodeJS.Signals) => void): () => void;
@@ -77,23 +88,42 @@ class UsageError extends Error {}
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
-const CONFIG_OPTION: OptionSpec = { config: { type: 'string', short: 'c', multiple: true } };
+const CONFIG_OPTION: OptionSpec = { config: { type: 'string', short: 'c', multiple: true }, set: { type: 'string', multiple: true } };
+const VERBS = ['run', 'validate', 'replay', 'components', 'help', 'version'];
 const HELP_OPTION: OptionSpec = { help: { type: 'boolean', short: 'h' } };
 
 function parseVerbArgs<O extends OptionSpec>(verb: string, args: string[], options: O) {
   try {
     return parseArgs({ args, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals: false }).values;
   } catch (e) {
-    throw new UsageError(`tributary ${verb}: ${errorMessage(e)}`);
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(errorMessage(e));
+    const names = Object.keys({ ...options, ...HELP_OPTION }).map((n) => `--${n}`);
+    const hint = unknown ? didYouMean(unknown[1]!.split('=')[0]!, names) : undefined;
+    throw new UsageError(`tributary ${verb}: ${errorMessage(e)}${hint ? ` (${hint})` : ''}`);
   }
 }
 
-function configFileOf(verb: string, values: Record<string, unknown>): string {
-  const given = values.config as string[] | undefined;
-  if (given && given.length > 1) throw new UsageError(`tributary ${verb}: --config may be given only once`);
-  const file = given?.[0] ?? DEFAULT_CONFIG_FILE;
-  if (file === '') throw new UsageError(`tributary ${verb}: --config needs a file name`);
-  return file;
+interface ConfigChoice {
+  /** What messages call the config: the file, or the sources joined with ` + `. */
+  file: string;
+  sources: ConfigSources;
+  /** The file whose `plugins:` list is read (the first file source). */
+  pluginFile: string | undefined;
+}
+
+/** `--config` (any number, in order: a path, file:path, env:NAME, yaml:…) and `--set key=value` (any number). */
+function configOf(verb: string, values: Record<string, unknown>): ConfigChoice {
+  const given = (values.config as string[] | undefined) ?? [];
+  const sets = (values.set as string[] | undefined) ?? [];
+  if (given.some((g) => g === '')) throw new UsageError(`tributary ${verb}: --config needs a file name`);
+  const bad = sets.find((x) => !x.includes('='));
+  if (bad !== undefined) throw new UsageError(`tributary ${verb}: --set ${bad}: missing equal sign (use --set key.path=value)`);
+  const uris = given.length ? given : [DEFAULT_CONFIG_FILE];
+  const isFile = (u: string): boolean => u.startsWith('file:') || !/^[A-Za-z][A-Za-z0-9+.-]+:/.test(u);
+  const firstFile = uris.find(isFile);
+  const pluginFile = firstFile?.startsWith('file:') ? firstFile.slice(5) : firstFile;
+  const file = uris.length === 1 ? (pluginFile ?? uris[0]!) : uris.join(' + ');
+  return { file, sources: { uris, sets }, pluginFile };
 }
 
 /** Runs one invocation; resolves with the exit code. `run` resolves after a signal has shut the service down. */
@@ -124,8 +154,14 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
         return await run(rest, deps, out, err);
       case 'replay':
         return await replay(rest, deps, out, err);
+      case 'query':
+        return await query(rest, deps, out, err);
       default:
-        throw new UsageError(verb.startsWith('-') ? `tributary: unknown option ${verb}` : `tributary: unknown command "${verb}"`);
+        if (verb.startsWith('-')) throw new UsageError(`tributary: unknown option ${verb}`);
+        {
+          const hint = didYouMean(verb, VERBS);
+          throw new UsageError(`tributary: unknown command "${verb}"${hint ? ` (${hint})` : ''}`);
+        }
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -136,16 +172,17 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
 }
 
 async function components<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const values = parseVerbArgs('components', args, { json: { type: 'boolean' }, ...CONFIG_OPTION });
+  const values = parseVerbArgs('components', args, { json: { type: 'boolean' }, long: { type: 'boolean', short: 'l' }, ...CONFIG_OPTION });
   if (values.help) return (out(USAGE), EXIT_OK);
   const registry = deps.registry!;
   // With --config, the config's plugins are loaded so their types are listed too, with their origin.
   if (values.config) {
-    const file = configFileOf('components', values);
-    const failed = await registerPlugins(file, deps, err);
+    const { pluginFile } = configOf('components', values);
+    const failed = pluginFile === undefined ? undefined : await registerPlugins(pluginFile, deps, err);
     if (failed !== undefined) return failed;
   }
-  out(values.json ? JSON.stringify({ ...componentsByKind(registry), plugins: pluginComponents(registry) }, null, 2) : formatComponents(registry));
+  if (values.long) out(values.json ? JSON.stringify(componentRows(registry), null, 2) : formatComponentsLong(registry));
+  else out(values.json ? JSON.stringify({ ...componentsByKind(registry), plugins: pluginComponents(registry) }, null, 2) : formatComponents(registry));
   return EXIT_OK;
 }
 
@@ -172,13 +209,16 @@ async function registerPlugins<C extends CliConfig>(file: string, deps: CliDeps<
 }
 
 /** Loads the config; on failure prints why and returns the exit code instead. */
-async function load<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s: string) => void): Promise<{ config: C } | { code: number }> {
+async function load<C extends CliConfig>(choice: ConfigChoice, deps: CliDeps<C>, err: (s: string) => void): Promise<{ config: C } | { code: number }> {
   const registry = deps.registry!;
-  const failed = await registerPlugins(file, deps, err);
+  const { file } = choice;
+  const failed = choice.pluginFile === undefined ? undefined : await registerPlugins(choice.pluginFile, deps, err);
   if (failed !== undefined) return { code: failed };
   let config: C;
   try {
-    config = deps.loadConfig(file, registry, deps.env ?? process.env);
+    // A single plain --config keeps the three-argument call (what a custom loader expects).
+    const plain = choice.sources.uris.length === 1 && !choice.sources.sets?.length && choice.sources.uris[0] === file;
+    config = plain ? deps.loadConfig(file, registry, deps.env ?? process.env) : deps.loadConfig(file, registry, deps.env ?? process.env, choice.sources);
   } catch (e) {
     const issues = configIssuesOf(e);
     if (!issues) {
@@ -195,8 +235,9 @@ async function load<C extends CliConfig>(file: string, deps: CliDeps<C>, err: (s
 async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('validate', args, { ...CONFIG_OPTION, 'dry-run': { type: 'string' } });
   if (values.help) return (out(USAGE), EXIT_OK);
-  const file = configFileOf('validate', values);
-  const loaded = await load(file, deps, err);
+  const choice = configOf('validate', values);
+  const { file } = choice;
+  const loaded = await load(choice, deps, err);
   if ('code' in loaded) return loaded.code;
   out(`config ${file} is valid`);
   const records = values['dry-run'];
@@ -210,6 +251,48 @@ async function validate<C extends CliConfig>(args: string[], deps: CliDeps<C>, o
   }
 }
 
+/** `query '<query>' …`: searches a store directory or a remote api (cli/query.ts). */
+async function query<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        since: { type: 'string' }, limit: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o' }, follow: { type: 'boolean', short: 'f' },
+        from: { type: 'string' }, token: { type: 'string' }, tenant: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(`tributary query: ${errorMessage(e)}`);
+  }
+  if (parsed.values.help) return (out(USAGE), EXIT_OK);
+  const { queryOptionsFrom, runQuery, QueryCliError } = await import('./query.js');
+  const { QueryParseError } = await import('../query/parser.js');
+  try {
+    const o = queryOptionsFrom(parsed.values, parsed.positionals, deps.env ?? process.env, deps.stdout.isTTY === true);
+    const ac = new AbortController();
+    const off = o.follow ? deps.onSignal(() => ac.abort()) : undefined;
+    try {
+      return await runQuery(o, out, ac.signal);
+    } finally {
+      off?.();
+    }
+  } catch (e) {
+    if (e instanceof QueryParseError) {
+      const q = parsed.positionals[0] ?? '';
+      err(`tributary query: ${e.message}\n  ${q}\n  ${' '.repeat(e.position)}^`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof QueryCliError) {
+      err(`tributary query: ${e.message}`);
+      return EXIT_FAILURE;
+    }
+    throw e;
+  }
+}
+
 /** `replay --from <dead-letter file> --exporter <id>`: resends dead-lettered batches (cli/replay.ts). */
 async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('replay', args, { ...CONFIG_OPTION, from: { type: 'string' }, exporter: { type: 'string' } });
@@ -217,8 +300,7 @@ async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out
   const from = values.from;
   const exporterId = values.exporter;
   if (!from || !exporterId) throw new UsageError('tributary replay: --from <dead-letter file> and --exporter <id> are required');
-  const file = configFileOf('replay', values);
-  const loaded = await load(file, deps, err);
+  const loaded = await load(configOf('replay', values), deps, err);
   if ('code' in loaded) return loaded.code;
   const logs = loaded.config.service.telemetry.logs;
   const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) });
@@ -236,13 +318,18 @@ async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out
 async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' } });
   if (values.help) return (out(USAGE), EXIT_OK);
-  const file = configFileOf('run', values);
-  const loaded = await load(file, deps, err);
+  const choice = configOf('run', values);
+  const { file } = choice;
+  const loaded = await load(choice, deps, err);
   if ('code' in loaded) return loaded.code;
   const { config } = loaded;
   const registry = deps.registry!;
-  const logs = config.service.telemetry.logs;
-  const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) });
+  const telemetry = config.service.telemetry;
+  const logs = telemetry.logs;
+  const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) }, { ...telemetry.fields });
+  if (telemetry.noEffect?.length) {
+    logger.info(`service.telemetry keys accepted but without effect in Tributary: ${telemetry.noEffect.join(', ')}`);
+  }
 
   let service: CliService;
   try {

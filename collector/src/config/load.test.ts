@@ -82,14 +82,16 @@ service:
     ]);
   });
 
-  it('requires receivers and exporters in a pipeline, and only logs pipelines', () => {
+  it('requires receivers and exporters in a pipeline; traces pipelines take pass-through components only', () => {
     expect(issuesOf(`
 receivers: { fake: {} }
 exporters: { sink: { path: /x } }
-service: { pipelines: { logs: { receivers: [fake] }, traces: { receivers: [fake], exporters: [sink] } } }
+service: { pipelines: { logs: { receivers: [fake] }, traces: { receivers: [fake], exporters: [sink] }, profiles: { receivers: [fake], exporters: [sink] } } }
 `)).toEqual([
       'service.pipelines.logs.exporters: at least one exporter is required',
-      'service.pipelines.traces: only logs pipelines are supported (got "traces")',
+      'service.pipelines.traces.receivers[0]: receiver "fake" cannot be in a traces pipeline: Tributary forwards traces as they are, through the otlp receiver only',
+      'service.pipelines.traces.exporters[0]: exporter "sink" cannot be in a traces pipeline: Tributary forwards traces as they are, through the otlp, otlphttp, file, debug exporters only',
+      'service.pipelines.profiles: not supported by Tributary (pipelines are logs, traces or metrics)',
     ]);
     expect(issuesOf('receivers: { fake: {} }')).toEqual(['service: required']);
     expect(issuesOf(good.replace('service:', 'servise: {}\nservice:'))).toEqual(['servise: unknown key']);

@@ -77,6 +77,22 @@ export const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(sha
 export interface ConfigIssue {
   path: string;
   message: string;
+  /** A suggestion (`did you mean "endpoint"?`), shown after the message. */
+  hint?: string | undefined;
+  /** The path as keys and indexes (for finding its line in the YAML). */
+  parts?: readonly PropertyKey[] | undefined;
+  /** Where the path is written: source (file) name, 1-based line and column. */
+  source?: string | undefined;
+  line?: number | undefined;
+  column?: number | undefined;
+}
+
+/** `path: message (hint) (file line L, column C)`. */
+export function formatConfigIssue(i: ConfigIssue): string {
+  let s = i.path ? `${i.path}: ${i.message}` : i.message;
+  if (i.hint) s += ` (${i.hint})`;
+  if (i.line !== undefined) s += ` (${i.source ? `${i.source} ` : ''}line ${i.line}, column ${i.column ?? 1})`;
+  return s;
 }
 
 export function formatPath(parts: readonly PropertyKey[]): string {
@@ -93,12 +109,16 @@ export function issuesFromZod(error: z.ZodError, prefix: readonly PropertyKey[])
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: formatPath([...prefix, ...issue.path, key]), message: 'unknown key' });
+      for (const key of issue.keys) {
+        const parts = [...prefix, ...issue.path, key];
+        out.push({ path: formatPath(parts), message: 'unknown key', parts });
+      }
       continue;
     }
     let message = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = 'required';
-    out.push({ path: formatPath([...prefix, ...issue.path]), message });
+    const parts = [...prefix, ...issue.path];
+    out.push({ path: formatPath(parts), message, parts });
   }
   return out;
 }

@@ -1,15 +1,27 @@
 /**
  * Config value substitution, as the OpenTelemetry Collector's confmap providers: `${env:VAR}`,
- * `${env:VAR:-default}`, `${file:path}` and `$$` for a literal `$`. Applied to parsed YAML string
- * scalars (never to the raw text), so a value cannot inject YAML structure.
+ * `${env:VAR:-default}`, `${VAR}` and `${VAR:-default}` (no scheme is the env scheme, as upstream),
+ * `${file:path}` and `$$` for a literal `$`. Applied to parsed YAML string scalars (never to the raw
+ * text), so a value cannot inject YAML structure.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigIssue } from './schema-helpers.js';
 
-const REF = /\$\$|\$\{(env|file):([^}]*)\}/g;
-const WHOLE_REF = /^\$\{(env|file):([^}]*)\}$/;
+const REF = /\$\$|\$\{([^}]*)\}/g;
+const WHOLE_REF = /^\$\{([^}]*)\}$/;
+/** `VAR` or `VAR:-default`: the default (env) scheme. */
+const BARE_ENV = /^[A-Za-z_][A-Za-z0-9_]*(:-.*)?$/s;
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s;
+
+/** Splits a reference's text into its scheme and argument; `undefined` scheme when unsupported. */
+function splitRef(text: string): { kind: string; arg: string } {
+  if (BARE_ENV.test(text)) return { kind: 'env', arg: text };
+  const m = SCHEME.exec(text);
+  if (!m) return { kind: '', arg: text };
+  return { kind: m[1]!, arg: m[2]! };
+}
 
 export interface SubstituteContext {
   env: NodeJS.ProcessEnv;
@@ -20,7 +32,17 @@ export interface SubstituteContext {
   missingEnv: Set<string>;
 }
 
-function resolveRef(kind: string, arg: string, ctx: SubstituteContext, where: string): string {
+function resolveRef(text: string, ctx: SubstituteContext, where: string): string {
+  const { kind, arg } = splitRef(text);
+  if (kind !== 'env' && kind !== 'file') {
+    ctx.issues.push({
+      path: where,
+      message: kind === ''
+        ? `invalid reference \${${text}} (use \${VAR}, \${env:VAR}, \${env:VAR:-default} or \${file:path}; $$ is a literal $)`
+        : `the "${kind}" reference scheme in \${${text}} is not supported by Tributary (use \${env:…} or \${file:…})`,
+    });
+    return '';
+  }
   if (kind === 'env') {
     const sep = arg.indexOf(':-');
     const name = sep >= 0 ? arg.slice(0, sep) : arg;
@@ -48,7 +70,7 @@ function substituteString(s: string, ctx: SubstituteContext, where: string): unk
   const whole = WHOLE_REF.exec(s);
   if (whole) {
     // A value that is exactly one reference takes the type its text has in YAML (a port number stays a number).
-    const text = resolveRef(whole[1]!, whole[2]!, ctx, where);
+    const text = resolveRef(whole[1]!, ctx, where);
     if (text === '') return '';
     try {
       const v: unknown = parseYaml(text);
@@ -57,7 +79,7 @@ function substituteString(s: string, ctx: SubstituteContext, where: string): unk
       return text;
     }
   }
-  return s.replace(REF, (m, kind: string | undefined, arg: string | undefined) => (m === '$$' ? '$' : resolveRef(kind!, arg!, ctx, where)));
+  return s.replace(REF, (m, ref: string | undefined) => (ref === undefined ? '$' : resolveRef(ref, ctx, where)));
 }
 
 /** Returns a copy of `value` with every string scalar substituted. */

@@ -224,3 +224,28 @@ describe('DiskBatchQueue', () => {
     await q.release();
   });
 });
+
+describe('DiskBatchQueue with traces / metrics', () => {
+  it('keeps opaque batches (signal, item count, request bytes) across a reopen, next to log batches', async () => {
+    const s = await setup();
+    const q = await s.open();
+    const req = Uint8Array.from([0x0a, 0x03, 0x12, 0x01, 0x00]);
+    expect(await q.offer({ resourceLogs: [], recordCount: 7, receivedAt: 0, opaque: { signal: 'traces', requests: [req, req] } })).toBe(true);
+    expect(await q.offer(numbered([1, 2]))).toBe(true);
+    expect(await q.offer({ resourceLogs: [], recordCount: 3, receivedAt: 0, opaque: { signal: 'metrics', requests: [req] } })).toBe(true);
+    await q.close();
+    const q2 = await s.open();
+    const a = (await q2.take())!;
+    expect(a.batch.opaque?.signal).toBe('traces');
+    expect(a.batch.recordCount).toBe(7);
+    expect(Buffer.concat(a.batch.opaque!.requests.map((r) => Buffer.from(r)))).toEqual(Buffer.concat([req, req]));
+    await q2.ack(a);
+    const b = (await q2.take())!;
+    expect(idsOf(b.batch)).toEqual([1, 2]);
+    await q2.ack(b);
+    const c = (await q2.take())!;
+    expect(c.batch).toMatchObject({ recordCount: 3, opaque: { signal: 'metrics' } });
+    await q2.ack(c);
+    await q2.close();
+  });
+});

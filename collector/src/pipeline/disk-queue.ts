@@ -98,6 +98,35 @@ function segName(num: number): string {
   return `seg-${String(num).padStart(8, '0')}`;
 }
 
+/**
+ * A queued batch on disk: logs as an ExportLogsServiceRequest (which never starts with 0xFF), traces /
+ * metrics as 0xFF, 'T' or 'M', the item count (uint32 LE), then the concatenated requests.
+ */
+const OPAQUE_MARK = 0xff;
+
+function encodePayload(batch: LogsBatch): Uint8Array {
+  const o = batch.opaque;
+  if (o === undefined) return encodeExportRequest({ resourceLogs: batch.resourceLogs });
+  const head = Buffer.alloc(6);
+  head[0] = OPAQUE_MARK;
+  head[1] = o.signal === 'traces' ? 0x54 : 0x4d;
+  head.writeUInt32LE(batch.recordCount, 2);
+  return Buffer.concat([head, ...o.requests]);
+}
+
+function decodePayload(buf: Buffer): LogsBatch {
+  if (buf.length >= 6 && buf[0] === OPAQUE_MARK) {
+    return {
+      resourceLogs: [],
+      recordCount: buf.readUInt32LE(2),
+      receivedAt: performance.now(),
+      opaque: { signal: buf[1] === 0x54 ? 'traces' : 'metrics', requests: [buf.subarray(6)] },
+    };
+  }
+  const resourceLogs = decodeExportRequest(buf).resourceLogs;
+  return { resourceLogs, recordCount: countLogRecords(resourceLogs), receivedAt: performance.now() };
+}
+
 export class DiskBatchQueue implements BatchQueue {
   readonly persistent = true;
   readonly capacity: number;
@@ -264,7 +293,7 @@ export class DiskBatchQueue implements BatchQueue {
 
   offer(batch: LogsBatch): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    const payload = encodeExportRequest({ resourceLogs: batch.resourceLogs });
+    const payload = encodePayload(batch);
     if (this.size >= this.capacity || this.bytes + payload.length > this.o.maxBytes) {
       if (!this.o.dropOldest || !this.evictOldest(payload.length)) return Promise.resolve(false);
     }
@@ -425,8 +454,7 @@ export class DiskBatchQueue implements BatchQueue {
         if (r.bytesRead === 0) throw new Error(`unexpected end of ${seg.path} at ${e.offset + HEADER_BYTES + got}`);
         got += r.bytesRead;
       }
-      const resourceLogs = decodeExportRequest(buf).resourceLogs;
-      return { batch: { resourceLogs, recordCount: countLogRecords(resourceLogs), receivedAt: performance.now() }, ackToken: e };
+      return { batch: decodePayload(buf), ackToken: e };
     } catch (err) {
       // Unreadable although its CRC was good at open (the file changed under us): report, count, skip.
       this.o.corruptRecords?.add(1);

@@ -15,6 +15,17 @@ export const sendingQueueSchema = section({
   storage: z.string().optional(),
   /** When full: refuse new batches with back-pressure (false) or drop the oldest, counted (true). */
   drop_oldest: z.boolean().default(false),
+  /**
+   * Upstream keys accepted for existing configs. `block_on_overflow` / `blocking`: a full queue already
+   * pushes back on senders. `sizer`: `queue_size` counts batches (`requests`); `items` / `bytes` are
+   * accepted but still count batches. `wait_for_result` and `batch` (exporter-side batching; the batch
+   * processor does that job): no effect. The exporter says so once at start.
+   */
+  block_on_overflow: z.boolean().optional(),
+  blocking: z.boolean().optional(),
+  sizer: z.enum(['requests', 'items', 'bytes']).optional(),
+  wait_for_result: z.boolean().optional(),
+  batch: z.record(z.string(), z.unknown()).nullish(),
 });
 
 export const retryOnFailureSchema = section({

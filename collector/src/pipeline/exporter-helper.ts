@@ -64,6 +64,13 @@ export class QueuedRetryExporter implements Component, LogsConsumer {
     options: QueuedRetryExporterOptions = {},
   ) {
     this.id = settings.id.id;
+    const q = config.sending_queue;
+    const noEffect = [
+      q.sizer !== undefined && q.sizer !== 'requests' ? `sizer: ${q.sizer} (queue_size counts batches)` : '',
+      q.wait_for_result !== undefined ? 'wait_for_result' : '',
+      q.batch !== undefined ? 'batch (use the batch processor)' : '',
+    ].filter(Boolean);
+    if (noEffect.length) settings.logger.warn(`sending_queue keys accepted without effect: ${noEffect.join(', ')}`);
     const dlPath = config.dead_letter?.path;
     const deadLetter = options.deadLetter ?? (dlPath !== undefined ? new DeadLetterWriter(dlPath, this.id) : undefined);
     this.accounting = new ExporterAccounting(settings, deadLetter);

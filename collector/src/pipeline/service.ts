@@ -21,6 +21,7 @@ import { Telemetry } from '../telemetry/metrics.js';
 import type { ExporterHelperConfig } from './exporter-helper-config.js';
 import { QueuedRetryExporter } from './exporter-helper.js';
 import { FanOutConsumer } from './fan-out.js';
+import { SignalRouter, type Signal } from './signal-router.js';
 
 export interface ServiceOptions {
   registry: ComponentRegistry;
@@ -119,8 +120,19 @@ export class Service implements Host {
       for (const id of p.receivers) receiverPipelines.set(id, [...(receiverPipelines.get(id) ?? []), pid]);
     }
     for (const [id, pids] of receiverPipelines) {
-      const heads = pids.map((pid) => pipelineHeads.get(pid)!);
-      const next = heads.length === 1 ? heads[0]!.consumer : new FanOutConsumer(heads.map((h) => h.consumer), heads.map((h) => h.mutates));
+      const bySignal = new Map<Signal, string[]>();
+      for (const pid of pids) {
+        const signal = parseComponentId(pid).type as Signal;
+        bySignal.set(signal, [...(bySignal.get(signal) ?? []), pid]);
+      }
+      const headOf = (ps: string[]): LogsConsumer => {
+        const heads = ps.map((pid) => pipelineHeads.get(pid)!);
+        return heads.length === 1 ? heads[0]!.consumer : new FanOutConsumer(heads.map((h) => h.consumer), heads.map((h) => h.mutates));
+      };
+      // Logs only: the consumer the receiver always had. Traces or metrics too: a router by signal.
+      const next = bySignal.size === 1 && bySignal.has('logs')
+        ? headOf(bySignal.get('logs')!)
+        : new SignalRouter(Object.fromEntries([...bySignal].map(([sig, ps]) => [sig, headOf(ps)])));
       const f = this.factory<ReceiverFactory>('receiver', id);
       this.receivers.push({ key: `receiver:${id}`, component: f.create(this.settings('receiver', id), cfg.receivers[id], next) });
     }

@@ -50,6 +50,8 @@ describe('loadConfig', () => {
     expect(c.shutdownTimeoutMs).toBe(500);
     expect(c.disabled).toBe(true);
     expect(loadConfig({ TRIBUTARY_REDACT_KEYS: '' }).redactKeys).toEqual([]);
+    expect(loadConfig({}).stdoutIds).toBe(true);
+    expect(loadConfig({ TRIBUTARY_STDOUT_IDS: 'false' }).stdoutIds).toBe(false);
   });
 
   it('headers and severities parse as the spec writes them', () => {

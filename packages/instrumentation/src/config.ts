@@ -46,6 +46,8 @@ export interface TributaryConfig {
   redactKeys: string[];
   redactCensor: string;
   bridges: Set<BridgeName>;
+  /** Add the id fields to the app's own output (console, pino, winston, bunyan lines); TRIBUTARY_STDOUT_IDS. */
+  stdoutIds: boolean;
   shutdownTimeoutMs: number;
   batch: { maxQueueSize: number; maxExportBatchSize: number; scheduledDelayMs: number };
 }
@@ -147,6 +149,7 @@ export function loadConfig(env: Env = process.env): TributaryConfig {
     redactKeys: redact === undefined ? DEFAULT_REDACT_KEYS : list(redact.trim()),
     redactCensor: env['TRIBUTARY_REDACT_CENSOR'] ?? '[REDACTED]',
     bridges: new Set(bridgeNames.filter((b): b is BridgeName => b === 'console' || b === 'pino' || b === 'winston' || b === 'bunyan')),
+    stdoutIds: !['false', '0', 'no', 'off'].includes((str(env, 'TRIBUTARY_STDOUT_IDS') ?? 'true').toLowerCase()),
     shutdownTimeoutMs: int(env, 'TRIBUTARY_SHUTDOWN_TIMEOUT_MS', 2_000),
     batch: {
       maxQueueSize: int(env, 'OTEL_BLRP_MAX_QUEUE_SIZE', 2048),

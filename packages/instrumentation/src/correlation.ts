@@ -5,10 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import {
-  context, createContextKey, isSpanContextValid, trace,
+  context, createContextKey, propagation,
   type Context, type Span, type SpanContext, type TextMapGetter, type TextMapPropagator, type TextMapSetter,
 } from '@opentelemetry/api';
+import { isTracingSuppressed, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { LogKeys } from './config';
+import { idsOf, validSpanContext } from './context';
 
 export const CORRELATION_KEY = createContextKey('tributary.correlation_id');
 const MAX_LENGTH = 128;
@@ -63,21 +65,58 @@ export function makeResponseHook(headers: readonly string[]): (span: Span, respo
   };
 }
 
+const FLAGS: string[] = Array.from({ length: 256 }, (_, i) => (i < 16 ? '0' : '') + i.toString(16));
+
 /** Writes the id fields under the configured keys; one small object per line is the only allocation. */
 export function writeIdFields(target: Record<string, unknown>, sc: SpanContext | undefined, correlationId: string | undefined, keys: LogKeys): void {
-  if (sc !== undefined && isSpanContextValid(sc)) {
+  if (validSpanContext(sc)) {
     target[keys.traceId] = keys.decimalIds ? lowDecimal(sc.traceId) : sc.traceId;
     target[keys.spanId] = keys.decimalIds ? lowDecimal(sc.spanId) : sc.spanId;
-    target[keys.traceFlags] = sc.traceFlags < 16 ? `0${sc.traceFlags.toString(16)}` : sc.traceFlags.toString(16);
+    target[keys.traceFlags] = FLAGS[sc.traceFlags & 0xff];
   }
   if (correlationId !== undefined) target[keys.correlationId] = correlationId;
 }
 
 export function activeSpanContext(ctx: Context = context.active()): SpanContext | undefined {
-  return trace.getSpan(ctx)?.spanContext();
+  return idsOf(ctx).sc;
 }
 
 /** Datadog's format: the low 64 bits as an unsigned decimal. */
 function lowDecimal(hex: string): string {
   return BigInt(`0x${hex.length > 16 ? hex.slice(-16) : hex}`).toString(10);
+}
+
+const baggagePropagator = new W3CBaggagePropagator();
+const traceContextPropagator = new W3CTraceContextPropagator();
+
+/**
+ * W3C trace context, baggage and the correlation id in one propagator: `inject` reads the span context and the
+ * correlation id once (from the fields of a request context) and writes the headers; `extract` is the three
+ * standard ones in a row (the light mode's incoming path uses `extractRequest` instead).
+ */
+export class TributaryPropagator implements TextMapPropagator {
+  private readonly correlation: CorrelationPropagator;
+  private readonly header: string | undefined;
+  constructor(private readonly headers: readonly string[]) {
+    this.correlation = new CorrelationPropagator(headers);
+    this.header = headers[0];
+  }
+
+  inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+    const { sc, correlationId } = idsOf(ctx);
+    if (validSpanContext(sc) && !isTracingSuppressed(ctx)) {
+      setter.set(carrier, 'traceparent', `00-${sc.traceId}-${sc.spanId}-0${(sc.traceFlags & 0xff).toString(16)}`);
+      if (sc.traceState !== undefined) setter.set(carrier, 'tracestate', sc.traceState.serialize());
+    }
+    if (propagation.getBaggage(ctx) !== undefined) baggagePropagator.inject(ctx, carrier, setter);
+    if (correlationId !== undefined && this.header !== undefined) setter.set(carrier, this.header, correlationId);
+  }
+
+  extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    return this.correlation.extract(baggagePropagator.extract(traceContextPropagator.extract(ctx, carrier, getter), carrier, getter), carrier, getter);
+  }
+
+  fields(): string[] {
+    return ['traceparent', 'tracestate', 'baggage', ...this.headers];
+  }
 }

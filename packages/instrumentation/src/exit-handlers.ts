@@ -4,9 +4,10 @@
  * - `exit` (process.exit() or the natural end): synchronous send of what is still buffered;
  * - SIGTERM/SIGINT: bounded flush, then, if the app has no handler of its own, the signal is raised again;
  * - uncaught exceptions (and unhandled rejections, which Node turns into them): a FATAL record with the
- *   stack, a bounded flush, then the error is printed and the process exits with code 1, as Node does.
+ *   stack, from `uncaughtExceptionMonitor`, which leaves Node's own handling alone: Node prints the error as
+ *   it always does (source line and caret included), emits `exit` (where the record is sent synchronously)
+ *   and exits with code 1.
  */
-import { inspect } from 'node:util';
 
 export interface ExitHooks {
   /** Number of records emitted so far (to skip needless flushes). */
@@ -40,7 +41,6 @@ export function installExitHandlers(hooks: ExitHooks): () => void {
   let current: Promise<boolean> | undefined;
   /** Set when a flush ran out of time: the collector is unreachable, later exits should not wait again. */
   let unreachable = false;
-  let crashing = false;
 
   /** One bounded flush at a time; concurrent callers share it. */
   const flushBounded = (): Promise<boolean> => {
@@ -79,27 +79,20 @@ export function installExitHandlers(hooks: ExitHooks): () => void {
 
   const onUncaught = (err: unknown, origin: string): void => {
     try { hooks.emitFatal(err, origin); } catch { /* must not mask the app's error */ }
-    if (process.listenerCount('uncaughtException') > 1 || crashing) return;
-    crashing = true;
-    void flushBounded().finally(() => {
-      // What Node does for an uncaught error: print it and exit with code 1.
-      process.stderr.write(`${inspect(err)}\n\nNode.js ${process.version}\n`);
-      process.exit(1);
-    });
   };
 
   process.on('beforeExit', onBeforeExit);
   process.on('exit', onExit);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('uncaughtException', onUncaught);
+  process.on('uncaughtExceptionMonitor', onUncaught);
 
   return () => {
     process.removeListener('beforeExit', onBeforeExit);
     process.removeListener('exit', onExit);
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
-    process.removeListener('uncaughtException', onUncaught);
+    process.removeListener('uncaughtExceptionMonitor', onUncaught);
     delete proc[INSTALLED];
   };
 }

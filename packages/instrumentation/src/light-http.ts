@@ -1,133 +1,206 @@
 /**
  * The light tracing mode, used when spans are not exported (`OTEL_TRACES_EXPORTER` unset or `none`).
  * The logs only need a valid span context per request, and downstream services need `traceparent`: a
- * recording span per request (what `@opentelemetry/instrumentation-http` builds, with its attributes and
- * emitter bindings) is paid for and then thrown away. Here instead:
- * - incoming: the registered propagator extracts `traceparent`/baggage/correlation id from the headers; the
- *   request runs in a context holding a non-recording span with that trace id (or a new one) and a new span
- *   id; the correlation id is set on the response; events of `req` and `res` run in that context;
- * - outgoing `http`/`https` calls: a new span id under the active trace is injected as `traceparent`, with the
- *   correlation id and baggage; the response events run in the caller's context.
+ * recording span per request is paid for and then thrown away. Here instead, through Node's own
+ * `diagnostics_channel` hooks (no wrapper frames in the app's stack traces):
+ * - incoming (`http.server.request.start`): one pass over the headers gives the request's context (a child of
+ *   the incoming `traceparent` or a new trace, the correlation id, baggage); it is entered for the handler and
+ *   the request's events; the correlation id is set on the response;
+ * - outgoing `http`/`https` (wrapped `request`/`get`), `fetch`/`undici` (`undici:request:create`) and
+ *   `http2` client streams: a new span id under the active trace is injected as `traceparent`, with
+ *   `tracestate`, baggage and the correlation id. The response's events run in the caller's context (Node
+ *   gives that): the injected span id names a span that is never exported in this mode, so logs keep the
+ *   request's span id.
  * Sampled flag: inherited from the incoming `traceparent`, else set (as the SDK's default parent-based
  * always-on sampler would).
  */
 import http = require('node:http');
+import http2 = require('node:http2');
 import https = require('node:https');
-import { randomFillSync } from 'node:crypto';
+import dc = require('node:diagnostics_channel');
+import { AsyncResource } from 'node:async_hooks';
 import { syncBuiltinESMExports } from 'node:module';
-import {
-  context, isSpanContextValid, propagation, ROOT_CONTEXT, trace, TraceFlags,
-  type Context, type SpanContext, type TextMapSetter,
-} from '@opentelemetry/api';
+import { context, propagation, trace, type Context, type TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { getCorrelationId } from './correlation';
+import { childSpanContext, extractRequest, RequestContext, type FastContextManager } from './context';
 
-type AnyFn = (...args: unknown[]) => unknown;
 type Emit = (this: Record<symbol, Context | undefined>, event: string | symbol, ...args: unknown[]) => boolean;
 
 const CTX = Symbol('tributary.http.context');
 const INSTALLED = Symbol.for('tributary.light-http.installed');
 
-/** Random bytes drawn in blocks: one `randomFillSync` per 512 ids instead of per id. */
-const POOL = Buffer.alloc(8 * 1024);
-let poolAt = POOL.length;
-/** Random lowercase hex of `bytes` bytes, never all zeros (an all-zero id is invalid). */
-function randomHex(bytes: number): string {
-  if (poolAt + bytes > POOL.length) {
-    randomFillSync(POOL);
-    poolAt = 0;
-  }
-  const s = POOL.toString('hex', poolAt, poolAt + bytes);
-  poolAt += bytes;
-  return /^0+$/.test(s) ? `1${s.slice(1)}` : s;
+/** The context for one outgoing call: the active one with a new span id, or undefined when tracing is suppressed. */
+export function outgoingContext(active: Context): Context | undefined {
+  if (isTracingSuppressed(active)) return undefined;
+  if (active instanceof RequestContext) return active.withSpanContext(childSpanContext(active.spanContext));
+  return trace.setSpanContext(active, childSpanContext(trace.getSpanContext(active)));
 }
 
 const headerSetter: TextMapSetter<http.ClientRequest> = {
   set(req, key, value) {
-    if (!req.headersSent) req.setHeader(key, value);
+    // Headers given as a raw array are already rendered: the call goes out as the app made it.
+    if (!req.headersSent && (req as unknown as { _header?: unknown })._header == null) req.setHeader(key, value);
   },
 };
 
-/** A child span context under `ctx`'s span (or a new trace), as the context for one request. */
-function childContext(ctx: Context): Context {
-  const parent = trace.getSpanContext(ctx);
-  const sc: SpanContext = parent !== undefined && isSpanContextValid(parent)
-    ? { traceId: parent.traceId, spanId: randomHex(8), traceFlags: parent.traceFlags, traceState: parent.traceState }
-    : { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.SAMPLED };
-  return trace.setSpanContext(ctx, sc);
+interface UndiciRequest { headers: string | string[]; addHeader(name: string, value: string): unknown }
+const undiciSetter: TextMapSetter<UndiciRequest> = {
+  set(req, key, value) { req.addHeader(key, value); },
+};
+
+/** True when an undici request already carries a `traceparent` (the app's own, or another instrumentation's). */
+function hasTraceparent(headers: string | string[]): boolean {
+  if (typeof headers === 'string') return headers.toLowerCase().includes('traceparent:');
+  for (let i = 0; i < headers.length; i += 2) if (String(headers[i]).toLowerCase() === 'traceparent') return true;
+  return false;
 }
 
-/** Events of a marked request/response object run in the context stored on it. */
-function patchEmit(proto: { emit: Emit }): void {
+const objectSetter: TextMapSetter<Record<string, unknown>> = {
+  set(carrier, key, value) { carrier[key] = value; },
+};
+
+/** Events of a marked request/response object run in the context stored on it (only when it is not current already). */
+function patchEmit(proto: { emit: Emit }, manager: FastContextManager): void {
   const original = proto.emit;
-  proto.emit = function tributaryEmit(this: Record<symbol, Context | undefined>, ...args: [string | symbol, ...unknown[]]): boolean {
+  proto.emit = function emit(this: Record<symbol, Context | undefined> & { _events?: Record<string | symbol, unknown> }, event: string | symbol, ...args: unknown[]): boolean {
     const ctx = this[CTX];
-    if (ctx === undefined) return original.apply(this, args);
-    return context.with(ctx, original, this, ...args);
-  };
-}
-
-function patchServer(proto: { emit: Emit }, responseHeader: string | undefined): void {
-  const original = proto.emit;
-  proto.emit = function tributaryServerEmit(this: Record<symbol, Context | undefined>, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'request') return original.call(this, event, ...args);
-    const req = args[0] as http.IncomingMessage & Record<symbol, Context>;
-    const res = args[1] as http.ServerResponse & Record<symbol, Context>;
-    const ctx = childContext(propagation.extract(ROOT_CONTEXT, req.headers));
-    req[CTX] = ctx;
-    res[CTX] = ctx;
-    if (responseHeader !== undefined) {
-      const id = getCorrelationId(ctx);
-      if (id !== undefined && !res.headersSent) res.setHeader(responseHeader, id);
+    // No listener for this event: nothing of the app's runs, so no context to switch.
+    if (ctx === undefined || this._events?.[event] === undefined) return original.call(this, event, ...args);
+    const prev = manager.enter(ctx);
+    try {
+      return original.call(this, event, ...args);
+    } finally {
+      manager.restore(prev, ctx);
     }
-    return context.with(ctx, original, this, event, ...args);
   };
 }
 
+const SCOPE = Symbol('tributary.http.scope');
+type ScopedEmitter = Record<symbol, AsyncResource | undefined> & { _events?: Record<string | symbol, unknown> };
+
+/** Node 24: events of a server request/response run in the request's frame, when something listens to them. */
+function patchEmitInScope(proto: { emit: Emit }): void {
+  const original = proto.emit as unknown as (this: ScopedEmitter, event: string | symbol, ...args: unknown[]) => boolean;
+  (proto as unknown as { emit: typeof original }).emit = function emit(this: ScopedEmitter, event: string | symbol, ...args: unknown[]): boolean {
+    const scope = this[SCOPE];
+    if (scope === undefined || this._events?.[event] === undefined) return original.call(this, event, ...args);
+    return scope.runInAsyncScope(original, this, event, ...args);
+  };
+}
+
+const STREAM_PATCHED = Symbol('tributary.http2.stream-emit');
+/** The client stream class is not exported: its prototype is patched when the first stream is made. */
+function patchStreamClass(stream: http2.ClientHttp2Stream, manager: FastContextManager): void {
+  const proto = Object.getPrototypeOf(stream) as Record<string | symbol, unknown>;
+  if (proto[STREAM_PATCHED] === true) return;
+  proto[STREAM_PATCHED] = true;
+  const inherited = proto['emit'] as Emit;
+  const own = { emit: inherited };
+  patchEmit(own, manager);
+  proto['emit'] = own.emit;
+}
+
+/** http2 client streams: the headers gain the trace context; the stream's events run in the caller's context. */
+function patchHttp2(manager: FastContextManager): void {
+  const connect = http2.connect;
+  const patched = function connectWithContext(this: unknown, ...args: Parameters<typeof http2.connect>): http2.ClientHttp2Session {
+    const session = connect.apply(this, args);
+    const request = session.request;
+    session.request = function requestWithContext(this: http2.ClientHttp2Session, headers?: http2.OutgoingHttpHeaders, options?: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
+      const ctx = outgoingContext(context.active());
+      if (ctx === undefined) return request.call(this, headers, options);
+      const h: Record<string, unknown> = { ...headers };
+      if (h['traceparent'] === undefined) propagation.inject(ctx, h, objectSetter);
+      const stream = request.call(this, h as http2.OutgoingHttpHeaders, options);
+      patchStreamClass(stream, manager);
+      (stream as unknown as Record<symbol, Context>)[CTX] = ctx;
+      return stream;
+    };
+    return session;
+  };
+  (http2 as unknown as Record<string, unknown>)['connect'] = patched;
+  // `import { connect } from 'node:http2'` sees the patched function too.
+  syncBuiltinESMExports();
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/**
+ * `http.request`/`http.get` are wrapped: Node's `http.client.request.start` channel fires only once the headers
+ * are rendered (Node 20), too late to add `traceparent`.
+ */
 function patchClient(mod: typeof http | typeof https): void {
   const request = mod.request as unknown as AnyFn;
-  const patched = function tributaryRequest(this: unknown, ...args: unknown[]): http.ClientRequest {
-    const active = context.active();
-    if (isTracingSuppressed(active)) return request.apply(this, args) as http.ClientRequest;
-    const ctx = childContext(active);
-    const last = args.length - 1;
-    if (typeof args[last] === 'function') args[last] = context.bind(ctx, args[last] as AnyFn);
-    const req = request.apply(this, args) as http.ClientRequest & Record<symbol, Context>;
-    req[CTX] = ctx;
-    try {
-      propagation.inject(ctx, req, headerSetter);
-    } catch {
-      // headers given as a raw array are already rendered: the call goes out as the app made it
-    }
+  const patched = function request_(this: unknown, ...args: unknown[]): http.ClientRequest {
+    const ctx = outgoingContext(context.active());
+    if (ctx === undefined) return request.apply(this, args) as http.ClientRequest;
+    const req = request.apply(this, args) as http.ClientRequest;
+    if (req.getHeader('traceparent') === undefined) propagation.inject(ctx, req, headerSetter);
     return req;
   };
   (mod as unknown as Record<string, unknown>)['request'] = patched;
-  (mod as unknown as Record<string, unknown>)['get'] = function tributaryGet(this: unknown, ...args: unknown[]): http.ClientRequest {
+  (mod as unknown as Record<string, unknown>)['get'] = function get(this: unknown, ...args: unknown[]): http.ClientRequest {
     const req = patched.apply(this, args);
     req.end();
     return req;
   };
 }
 
+/** AsyncLocalStorage on AsyncContextFrame: the default from Node 24, behind a flag in Node 22/23. */
+export function usesAsyncContextFrame(): boolean {
+  const major = Number(process.versions.node.split('.')[0]);
+  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
+  if (major >= 24) return !flags.includes('--no-async-context-frame');
+  return flags.includes('--experimental-async-context-frame');
+}
+
 /** Installs the hooks once per process. */
-export function installLightHttp(correlationHeaders: readonly string[]): void {
+export function installLightHttp(correlationHeaders: readonly string[], manager: FastContextManager): void {
   const g = globalThis as unknown as Record<symbol, unknown>;
   if (g[INSTALLED]) return;
   g[INSTALLED] = true;
-  patchEmit(http.IncomingMessage.prototype);
-  patchEmit(http.OutgoingMessage.prototype);
-  const ClientRequest = http.ClientRequest.prototype as unknown as { emit: Emit };
-  // A client's response is an IncomingMessage: it takes the request's context when it arrives.
-  const clientEmit = ClientRequest.emit;
-  ClientRequest.emit = function tributaryClientEmit(this: Record<symbol, Context | undefined>, event: string | symbol, ...args: unknown[]): boolean {
-    const ctx = this[CTX];
-    if (ctx !== undefined && event === 'response' && args[0] !== null && typeof args[0] === 'object') (args[0] as Record<symbol, Context>)[CTX] = ctx;
-    return clientEmit.call(this, event, ...args);
-  };
-  patchServer(http.Server.prototype as unknown as { emit: Emit }, correlationHeaders[0]);
-  patchServer(https.Server.prototype as unknown as { emit: Emit }, correlationHeaders[0]);
+  const responseHeader = correlationHeaders[0];
+
+  const frames = usesAsyncContextFrame();
+  dc.subscribe('http.server.request.start', (message) => {
+    const { request: req, response: res } = message as { request: http.IncomingMessage & Record<symbol, AsyncResource>; response: http.ServerResponse & Record<symbol, AsyncResource> };
+    const ctx = extractRequest(req.rawHeaders, correlationHeaders);
+    if (responseHeader !== undefined && ctx.correlationId !== undefined && !res.headersSent) res.setHeader(responseHeader, ctx.correlationId);
+    // The 'request' event that follows (and what it starts) runs in the request's context.
+    manager.enter(ctx);
+    if (frames) {
+      // Captures the frame just entered; running the events in it later swaps one pointer (an enter/restore
+      // pair costs ~20× more on Node 24).
+      const scope = new AsyncResource('tributary.request', { requireManualDestroy: true });
+      req[SCOPE] = scope;
+      res[SCOPE] = scope;
+    }
+  });
+
   patchClient(http);
   patchClient(https);
-  // `import { request } from 'node:http'` sees the patched functions too.
-  syncBuiltinESMExports();
+  dc.subscribe('undici:request:create', (message) => {
+    const req = (message as { request: UndiciRequest }).request;
+    if (typeof req.addHeader !== 'function' || hasTraceparent(req.headers)) return;
+    const ctx = outgoingContext(context.active());
+    if (ctx !== undefined) propagation.inject(ctx, req, undiciSetter);
+  });
+
+  // With async hooks (Node 20, 22) the request's events already run in the context entered above: the parser's
+  // resource carries it. With AsyncContextFrame (Node 24) they run in the connection's: there the events of
+  // req/res are wrapped (an `emit` and a `runInAsyncScope` frame under the app's listeners).
+  if (frames) {
+    patchEmitInScope(http.IncomingMessage.prototype as unknown as { emit: Emit });
+    patchEmitInScope(http.OutgoingMessage.prototype as unknown as { emit: Emit });
+  }
+  patchHttp2(manager);
+}
+
+/** http2 client streams when spans are exported: the trace context goes out too (instrumentation-http covers http/https only). */
+export function installHttp2Propagation(manager: FastContextManager): void {
+  const g = globalThis as unknown as Record<symbol, unknown>;
+  const key = Symbol.for('tributary.http2.installed');
+  if (g[key]) return;
+  g[key] = true;
+  patchHttp2(manager);
 }

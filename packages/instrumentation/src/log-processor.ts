@@ -16,6 +16,24 @@ export interface TributaryLogProcessorOptions {
   redactor: Redactor;
 }
 
+const SHORT_NAMES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+
+/** The OpenTelemetry short name of a severity number (1–24), e.g. `WARN` for 13–16. */
+export function severityShortName(n: number | undefined): string | undefined {
+  return n !== undefined && n >= 1 && n <= 24 ? SHORT_NAMES[(n - 1) >> 2] : undefined;
+}
+
+/**
+ * One severity text whatever the logger: the short name; the logger's own level name is kept as `log.level`
+ * when it is another word (`warning`, `http`, `notice`, a custom pino level), not just another case.
+ */
+export function normalizeSeverityText(n: number | undefined, text: string | undefined, attrs: Record<string, unknown>): string | undefined {
+  const short = severityShortName(n);
+  if (short === undefined) return text;
+  if (text !== undefined && text !== short && text.toUpperCase() !== short && attrs['log.level'] === undefined) attrs['log.level'] = text;
+  return short;
+}
+
 export class TributaryLogProcessor implements LogRecordProcessor {
   private readonly stripKeys: string[];
 
@@ -29,6 +47,9 @@ export class TributaryLogProcessor implements LogRecordProcessor {
     const sev = record.severityNumber;
     if (sev !== undefined && sev < this.options.minSeverity) return;
     const attrs = record.attributes as Record<string, unknown>;
+    const text = record.severityText;
+    const normalized = normalizeSeverityText(sev, text, attrs);
+    if (normalized !== text && normalized !== undefined) record.setSeverityText(normalized);
     for (const key of this.stripKeys) if (key in attrs) delete attrs[key];
     const correlationKey = this.options.logKeys.correlationId;
     const fromLine = attrs[correlationKey];

@@ -10,13 +10,15 @@ import {
   type InstrumentationConfig, type InstrumentationModuleDefinition,
 } from '@opentelemetry/instrumentation';
 import { BunyanInstrumentation } from '@opentelemetry/instrumentation-bunyan';
-import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
 import type { LogKeys } from './config';
-import { getCorrelationId, writeIdFields } from './correlation';
+import { correlationIdOf, spanContextOf, validSpanContext } from './context';
+import { writeIdFields } from './correlation';
 import { attachPinoSender, TRIBUTARY_FORMATTER } from './pino-sender';
 import type { Redactor } from './redact';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+import { findWinstonError, WINSTON_ERROR } from './winston-bridge';
 
 type AnyFn = (...args: unknown[]) => unknown;
 type Rec = Record<string | symbol, unknown>;
@@ -29,6 +31,8 @@ export interface LoggerPatchesConfig extends InstrumentationConfig {
   bridges: ReadonlySet<string>;
   /** Key names of the id fields pino lines gain. */
   logKeys: LogKeys;
+  /** Whether pino lines gain the id fields at all. */
+  stdoutIds: boolean;
 }
 
 const DEDUPED = Symbol.for('tributary.bunyan.deduped');
@@ -81,7 +85,7 @@ export class LoggerPatches extends InstrumentationBase<LoggerPatchesConfig> {
       const logger = pino.apply(this, args) as Rec;
       // Our own id mixin in place of the official one (same fields, without its per-line hook machinery).
       const mixinSym = (pino['symbols'] as Record<string, symbol> | undefined)?.['mixinSym'];
-      if (mixinSym !== undefined && logger !== null && typeof logger === 'object') {
+      if (mixinSym !== undefined && config().stdoutIds && logger !== null && typeof logger === 'object') {
         const userMixin = typeof opts['mixin'] === 'function' ? opts['mixin'] as (...a: unknown[]) => Rec : undefined;
         const ids = idsMixin(config().logKeys, () => this_.isEnabled());
         logger[mixinSym] = userMixin ? (...a: unknown[]) => Object.assign(ids(), userMixin(...a)) : ids;
@@ -107,7 +111,11 @@ export class LoggerPatches extends InstrumentationBase<LoggerPatchesConfig> {
     const config = (): LoggerPatchesConfig => this.getConfig();
     wrapMethod(proto, 'write', (original) => function tributaryWrite(this: unknown, ...args: unknown[]): unknown {
       const info = args[0];
-      if (info !== null && typeof info === 'object') config().redactor.redactInPlace(info as Rec);
+      if (info !== null && typeof info === 'object') {
+        const err = findWinstonError(info as Rec);
+        if (err !== undefined) (info as Rec)[WINSTON_ERROR] = err;
+        config().redactor.redactInPlace(info as Rec);
+      }
       return original.apply(this, args);
     });
     wrapMethod(proto, 'configure', (original) => function tributaryConfigure(this: { transports: unknown[]; remove(t: unknown): unknown }, ...args: unknown[]): unknown {
@@ -147,9 +155,9 @@ function idsMixin(keys: LogKeys, enabled: () => boolean): () => Rec {
     const ids: Rec = {};
     if (!enabled()) return ids;
     const ctx = context.active();
-    const sc = trace.getSpan(ctx)?.spanContext();
-    if (sc === undefined || !isSpanContextValid(sc)) return ids;
-    writeIdFields(ids, sc, getCorrelationId(ctx), keys);
+    const sc = spanContextOf(ctx);
+    if (!validSpanContext(sc)) return ids;
+    writeIdFields(ids, sc, correlationIdOf(ctx), keys);
     return ids;
   };
 }

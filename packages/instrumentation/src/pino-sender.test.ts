@@ -63,3 +63,36 @@ describe('pino sender', () => {
     expect(exporter.getFinishedLogRecords()).toHaveLength(1);
   });
 });
+
+describe('pino sender → direct encoder', () => {
+  it('encodes bindings, fields, message, error and ids straight into the batch; falls back to the line for values JSON changes', async () => {
+    const { DirectLogs } = await import('./direct-logs');
+    const { Redactor } = await import('./redact');
+    const { LOG_KEY_PRESETS } = await import('./config');
+    const { decodeExportRequest, keyValuesToRaw, anyValueToRaw } = await import('@tributary/otlp');
+    const direct = new DirectLogs({
+      url: 'http://127.0.0.1:9/v1/logs', headers: {}, timeoutMs: 1000, minSeverity: 0, logKeys: LOG_KEY_PRESETS.default,
+      redactor: new Redactor(['password', 'token'], '[REDACTED]'), maxQueueSize: 100, maxExportBatchSize: 1000, scheduledDelayMs: 60_000,
+      resourceAttributes: () => ({ 'service.name': 'pino-direct' }),
+    });
+    const target = direct.getLogger('@opentelemetry/instrumentation-pino');
+    const log = pino({}, destination);
+    expect(attachPinoSender(log as unknown as Record<string, unknown>, pino as never, () => target, () => true)).toBe(true);
+    const child = log.child({ component: 'billing', password: 'in-bindings' });
+    context.with(trace.setSpanContext(context.active(), sc), () => {
+      child.info({ order: 7, password: 'pw', nested: { token: 'x', ok: true } }, 'charged');
+      child.error(new TypeError('declined'), 'failed');
+      child.info({ when: new Date(0) }, 'a date'); // JSON changes a Date: the line is parsed instead
+    });
+    const req = decodeExportRequest(direct.takeRequest()!);
+    const recs = req.resourceLogs[0]!.scopeLogs[0]!.logRecords;
+    expect(recs.map((r) => anyValueToRaw(r.body))).toEqual(['charged', 'failed', 'a date']);
+    const a = keyValuesToRaw(recs[0]!.attributes);
+    expect(a).toEqual({ component: 'billing', password: '[REDACTED]', order: 7, nested: { token: '[REDACTED]', ok: true } });
+    expect(recs[0]!.severityText).toBe('INFO');
+    expect(Buffer.from(recs[0]!.traceId).toString('hex')).toBe(sc.traceId);
+    expect(keyValuesToRaw(recs[1]!.attributes)).toMatchObject({ 'exception.type': 'TypeError', 'exception.message': 'declined' });
+    expect(recs[1]!.severityNumber).toBe(17);
+    expect(keyValuesToRaw(recs[2]!.attributes)).toMatchObject({ when: '1970-01-01T00:00:00.000Z', component: 'billing' });
+  });
+});

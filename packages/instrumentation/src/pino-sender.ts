@@ -10,7 +10,9 @@
  * before: pino `redact` paths, a custom `formatters.log`, `nestedKey`, a custom time function, or values that
  * JSON would change (class instances, `toJSON`, non-finite numbers, bigints, deep nesting).
  */
+import { context } from '@opentelemetry/api';
 import { SeverityNumber, type Logger as OtelLogger, type LogAttributes, type LogRecord } from '@opentelemetry/api-logs';
+import { DirectLogger } from './direct-logs';
 
 type Rec = Record<string | symbol, unknown>;
 type AnyFn = (...args: unknown[]) => unknown;
@@ -109,14 +111,84 @@ export function attachPinoSender(logger: Rec, pino: PinoModule, otelLogger: () =
   };
   const innerNeedsMeta = inner[METADATA] === true;
 
-  const buildFromObject = (w: Sender, lg: Rec): LogRecord | undefined => {
+  /** True when the object pino serialised is the line's source (else the line is parsed). */
+  const objectIsSource = (lg: Rec): boolean => {
     const formatters = lg[s.formatters] as Rec;
     const logFormatter = formatters['log'] as (AnyFn & Rec) | undefined;
-    if (logFormatter !== undefined && logFormatter[TRIBUTARY_FORMATTER] !== true) return undefined;
+    if (logFormatter !== undefined && logFormatter[TRIBUTARY_FORMATTER] !== true) return false;
     const stringifiers = lg[s.stringifiers] as Rec;
-    if ((s.redactFmt && stringifiers[s.redactFmt] !== undefined) || (s.wildcard && stringifiers[s.wildcard] !== undefined)) return undefined;
-    if (s.nestedKey && lg[s.nestedKey] != null) return undefined;
-    if (lg[s.time] !== epochTime) return undefined;
+    if ((s.redactFmt && stringifiers[s.redactFmt] !== undefined) || (s.wildcard && stringifiers[s.wildcard] !== undefined)) return false;
+    if (s.nestedKey && lg[s.nestedKey] != null) return false;
+    return lg[s.time] === epochTime;
+  };
+
+  /** A logger's bindings as encoded attributes, once per chindings string. */
+  const encodedBindings = new WeakMap<Rec, { chindings: string | undefined; bytes: Buffer; cid: boolean }>();
+  const bindingsBytesOf = (lg: Rec, d: DirectLogger): { bytes: Buffer; cid: boolean } => {
+    const chindings = lg[s.chindings] as string | undefined;
+    const hit = encodedBindings.get(lg);
+    if (hit !== undefined && hit.chindings === chindings) return hit;
+    const bindings = bindingsOf(lg);
+    const attrs: Rec = {};
+    let cid = false;
+    for (const k in bindings) {
+      if (SKIP.has(k)) continue;
+      attrs[k] = bindings[k];
+      if (k === 'correlation_id') cid = true;
+    }
+    const entry = { chindings, bytes: d.logs.encodeAttributes(attrs as Record<string, unknown>), cid };
+    encodedBindings.set(lg, entry);
+    return entry;
+  };
+
+  /**
+   * The direct path: the record is encoded into the batch buffer while walking pino's object (bindings copied as
+   * bytes encoded once per logger). False when the line must be parsed instead.
+   */
+  const encodeDirect = (w: Sender, lg: Rec, d: DirectLogger): boolean => {
+    if (!objectIsSource(lg)) return false;
+    const ms = Number(w.lastTime);
+    if (!Number.isFinite(ms)) return false;
+    const level = w.lastLevel ?? 30;
+    const labels = (lg['levels'] as { labels?: Record<number, string> } | undefined)?.labels;
+    const { logs, scope } = d;
+    if (!logs.open(scope, severity(level), labels?.[level], ms)) return true;
+    const bound = bindingsBytesOf(lg, d);
+    scope.writer.raw(bound.bytes);
+    let cidSeen = bound.cid;
+    const obj = w.lastObj ?? {};
+    const serializers = lg[s.serializers] as Record<string, AnyFn | undefined>;
+    const messageKey = lg[s.messageKey] as string;
+    const errorKey = lg[s.errorKey] as string;
+    let body: unknown = w.lastMsg;
+    let exception: unknown;
+    let eventName: unknown;
+    for (const k in obj) {
+      if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      let v = obj[k];
+      if (v === undefined) continue;
+      const ser = serializers[k] ?? (k === errorKey ? serializers['err'] : undefined);
+      if (ser !== undefined) v = ser(v);
+      if (v === undefined || typeof v === 'function') continue;
+      if (typeof v === 'object' && v !== null && !jsonPlain(v, 0)) { logs.abort(scope); return false; }
+      if (typeof v === 'number' && !Number.isFinite(v)) { logs.abort(scope); return false; }
+      if (typeof v === 'bigint' || typeof v === 'symbol') { logs.abort(scope); return false; }
+      if (k === messageKey) { if (body === undefined) body = v; continue; }
+      if (k === errorKey) { exception = v; continue; }
+      if (k === 'event.name') { eventName = v; continue; }
+      if (SKIP.has(k)) continue;
+      if (logs.attr(scope, k, v)) cidSeen = true;
+    }
+    if (exception !== null && typeof exception === 'object' && !Array.isArray(exception)) {
+      const e = exception as Rec;
+      if (typeof e['type'] === 'string' && typeof e['name'] !== 'string') e['name'] = e['type'];
+    }
+    logs.close(scope, context.active(), body, exception, typeof eventName === 'string' ? eventName : undefined, cidSeen);
+    return true;
+  };
+
+  const buildFromObject = (w: Sender, lg: Rec): LogRecord | undefined => {
+    if (!objectIsSource(lg)) return undefined;
     const ms = Number(w.lastTime);
     if (!Number.isFinite(ms)) return undefined;
     const obj = w.lastObj ?? {};
@@ -200,10 +272,14 @@ export function attachPinoSender(logger: Rec, pino: PinoModule, otelLogger: () =
     inner.write(line);
     const lg = this.lastLogger;
     if (lg === undefined || !enabled()) return;
+    let target: OtelLogger | undefined;
     try {
+      target = otelLogger();
+      if (target instanceof DirectLogger && encodeDirect(this, lg, target)) return;
       const rec = buildFromObject(this, lg) ?? buildFromLine(this, lg, line);
-      if (rec !== undefined) otelLogger().emit(rec);
+      if (rec !== undefined) target.emit(rec);
     } catch {
+      if (target instanceof DirectLogger) target.logs.abort(target.scope);
       // The app's logging must keep working whatever happens on the way to OTLP.
     }
   };

@@ -14,6 +14,7 @@ export class Redactor {
 
   constructor(keys: readonly string[], readonly censor: string) {
     this.keys = new Set(keys.map(normalise));
+    for (const k of this.keys) this.seen.set(k, true);
   }
 
   get enabled(): boolean {
@@ -21,11 +22,10 @@ export class Redactor {
   }
 
   isSensitive(key: string): boolean {
-    if (this.keys.has(key)) return true;
     const hit = this.seen.get(key);
     if (hit !== undefined) return hit;
     const verdict = this.keys.has(normalise(key));
-    if (this.seen.size < CACHE_LIMIT) this.seen.set(key, verdict);
+    if (this.seen.size < CACHE_LIMIT + this.keys.size) this.seen.set(key, verdict);
     return verdict;
   }
 

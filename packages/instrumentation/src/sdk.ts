@@ -5,8 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { context, diag, DiagLogLevel, type Span } from '@opentelemetry/api';
-import { logs, SeverityNumber } from '@opentelemetry/api-logs';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { logs, SeverityNumber, type LoggerProvider as ApiLoggerProvider } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -15,6 +14,7 @@ import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { WinstonInstrumentation } from '@opentelemetry/instrumentation-winston';
 import { defaultResource, detectResources, envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -24,20 +24,24 @@ import {
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { loadConfig, type LogKeys, type TributaryConfig } from './config';
 import { installConsoleBridge, originalConsole } from './console-bridge';
-import { CorrelationPropagator, getCorrelationId, makeResponseHook, writeIdFields } from './correlation';
+import { FastContextManager } from './context';
+import { getCorrelationId, makeResponseHook, TributaryPropagator, writeIdFields } from './correlation';
 import { DetachedExporter, makeExitFriendly, unrefAgentFactory } from './exit-friendly-transport';
 import { installExitHandlers } from './exit-handlers';
-import { installLightHttp } from './light-http';
+import { installHttp2Propagation, installLightHttp } from './light-http';
 import { TributaryLogProcessor } from './log-processor';
 import { BunyanAnyVersionInstrumentation, LoggerPatches } from './logger-patches';
 import { Redactor } from './redact';
-import { flushSync, type SyncTarget } from './sync-flush';
+import { flushSync, sendSync, type SyncTarget } from './sync-flush';
+import { DirectLogs } from './direct-logs';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version';
+import { installWinstonSender } from './winston-bridge';
 
 export interface TributaryRuntime {
   config: TributaryConfig;
   redactor: Redactor;
-  loggerProvider: LoggerProvider;
+  /** The global logger provider: Tributary's direct OTLP encoder (http/protobuf) or the SDK's. */
+  loggerProvider: ApiLoggerProvider;
   tracerProvider: NodeTracerProvider;
   /** Flushes logs (and spans, when exported), bounded by TRIBUTARY_SHUTDOWN_TIMEOUT_MS. */
   flush(): Promise<void>;
@@ -120,7 +124,16 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   };
   const syncTargets: SyncTarget[] = [];
   const processors: LogRecordProcessor[] = [];
-  for (const kind of cfg.logsExporters) {
+  // OTLP/HTTP protobuf only (the default): records are encoded straight into the batch buffer. Other protocols
+  // and the console exporter go through the SDK's processors and exporters.
+  const direct = cfg.logsExporters.length > 0 && cfg.logsExporters.every((k) => k === 'otlp') && cfg.logsProtocol === 'http/protobuf'
+    ? new DirectLogs({
+      url: cfg.logsEndpoint, headers: cfg.headers, timeoutMs: cfg.exportTimeoutMs, minSeverity: cfg.minSeverity,
+      logKeys: cfg.logKeys, redactor, maxQueueSize: batchOptions.maxQueueSize, maxExportBatchSize: batchOptions.maxExportBatchSize,
+      scheduledDelayMs: batchOptions.scheduledDelayMillis, resourceAttributes: () => resource.attributes,
+    })
+    : undefined;
+  for (const kind of direct ? [] : cfg.logsExporters) {
     const detached = kind === 'console' ? undefined : new DetachedExporter(logExporter(cfg));
     const exporter = detached ?? new ConsoleLogRecordExporter();
     const batch = new BatchLogRecordProcessor({ exporter, ...batchOptions });
@@ -134,32 +147,39 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     };
     processors.push(new TributaryLogProcessor(inner, { minSeverity: cfg.minSeverity, logKeys: cfg.logKeys, redactor }));
   }
-  const loggerProvider = new LoggerProvider({ resource, processors });
+  const sdkLoggerProvider = direct ? undefined : new LoggerProvider({ resource, processors });
+  const loggerProvider: ApiLoggerProvider = direct ?? (sdkLoggerProvider as LoggerProvider);
+  // OTEL_LOGS_EXPORTER=none: the ids still go into the app's output, but no bridge builds records nobody sends.
+  const sending = cfg.logsExporters.length > 0;
   logs.setGlobalLoggerProvider(loggerProvider);
 
   const spanProcessors: SpanProcessor[] = cfg.tracesExporters.map((kind) => new BatchSpanProcessor(kind === 'console' ? new ConsoleSpanExporter() : spanExporter(cfg)));
   const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
-  tracerProvider.register({
-    propagator: new CompositePropagator({
-      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new CorrelationPropagator(cfg.correlationHeaders)],
-    }),
-  });
+  const contextManager = new FastContextManager();
+  tracerProvider.register({ contextManager, propagator: new TributaryPropagator(cfg.correlationHeaders) });
 
   const logHook = makeLogHook(cfg.logKeys);
   const instrumentations: Instrumentation[] = [];
   // Recording server/client spans only when they are exported; otherwise the light hooks give the same ids.
-  if (spanProcessors.length > 0) instrumentations.push(new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }));
-  else installLightHttp(cfg.correlationHeaders);
+  if (spanProcessors.length > 0) {
+    instrumentations.push(new HttpInstrumentation({ responseHook: makeResponseHook(cfg.correlationHeaders) }), new UndiciInstrumentation());
+    installHttp2Propagation(contextManager);
+  } else {
+    installLightHttp(cfg.correlationHeaders, contextManager);
+  }
   let pinoInstrumentation: PinoInstrumentation | undefined;
   if (cfg.bridges.has('pino')) {
     const k = cfg.logKeys;
     // Kept for its module hooks and its scope name: our LoggerPatches put the id fields in the line (own mixin)
     // and send the records (pino-sender).
-    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook, disableLogSending: true });
+    pinoInstrumentation = new PinoInstrumentation({ logKeys: { traceId: k.traceId, spanId: k.spanId, traceFlags: k.traceFlags }, logHook, disableLogSending: true, disableLogCorrelation: !cfg.stdoutIds });
     instrumentations.push(pinoInstrumentation);
   }
-  if (cfg.bridges.has('winston')) instrumentations.push(new WinstonInstrumentation({ logHook }));
-  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook }));
+  if (cfg.bridges.has('winston')) {
+    instrumentations.push(new WinstonInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds, disableLogSending: !sending }));
+    if (!installWinstonSender()) diag.debug('tributary: winston transport not found; its own record building is used');
+  }
+  if (cfg.bridges.has('bunyan')) instrumentations.push(new BunyanAnyVersionInstrumentation({ logHook, disableLogCorrelation: !cfg.stdoutIds, disableLogSending: !sending }));
   // Registered last so its wrappers sit outside the official ones.
   const pinoScope = pinoInstrumentation;
   let pinoLogger: ReturnType<typeof logs.getLogger> | undefined;
@@ -167,25 +187,30 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
     redactor,
     bridges: cfg.bridges,
     logKeys: cfg.logKeys,
-    ...(pinoScope ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
+    stdoutIds: cfg.stdoutIds,
+    ...(pinoScope && sending ? { pinoOtelLogger: () => (pinoLogger ??= logs.getLogger(pinoScope.instrumentationName, pinoScope.instrumentationVersion)) } : {}),
   }));
   registerInstrumentations({ instrumentations, tracerProvider, loggerProvider });
 
-  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: cfg.minSeverity });
+  if (cfg.bridges.has('console')) installConsoleBridge({ logKeys: cfg.logKeys, redactor, minSeverity: sending ? cfg.minSeverity : Infinity, stdoutIds: cfg.stdoutIds });
 
   // Our processors directly, not loggerProvider.forceFlush(): that one arms a ref'd 30 s timer which
   // would hold a finishing app open while an export retries against an unreachable collector.
   const flush = async (): Promise<void> => {
     await Promise.all([
+      direct?.forceFlush(),
       ...processors.map((p) => p.forceFlush().catch(() => undefined)),
       ...spanProcessors.map((p) => p.forceFlush().catch(() => undefined)),
     ]);
   };
   const fatalLogger = logs.getLogger(PACKAGE_NAME, PACKAGE_VERSION);
   installExitHandlers({
-    emitted: () => emitted,
+    emitted: () => emitted + (direct?.emitted ?? 0),
     flush,
-    flushSync: () => { flushSync(syncTargets, cfg.shutdownTimeoutMs); },
+    flushSync: () => {
+      if (direct) sendSync(cfg.logsEndpoint, cfg.headers, direct.takeForExit(), false, cfg.shutdownTimeoutMs);
+      flushSync(syncTargets, cfg.shutdownTimeoutMs);
+    },
     timeoutMs: cfg.shutdownTimeoutMs,
     emitFatal: (err, origin) => {
       const e = err instanceof Error ? err : undefined;
@@ -202,7 +227,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): TributaryRuntime | 
   const runtime: TributaryRuntime = {
     config: cfg, redactor, loggerProvider, tracerProvider, flush,
     async shutdown() {
-      await Promise.all([loggerProvider.shutdown(), tracerProvider.shutdown()]);
+      await Promise.all([direct?.shutdown(), sdkLoggerProvider?.shutdown(), tracerProvider.shutdown()]);
     },
   };
   holder[RUNTIME] = runtime;

@@ -43,19 +43,31 @@ export function flushSync(targets: readonly SyncTarget[], timeoutMs: number): nu
     if (records.length === 0) continue;
     const body = t.json ? JsonLogsSerializer.serializeRequest(records) : ProtobufLogsSerializer.serializeRequest(records);
     if (!body) continue;
+    if (sendSync(t.url, t.headers, [Buffer.from(body)], t.json, timeoutMs) > 0) sent += records.length;
+  }
+  return sent;
+}
+
+/** Sends request bodies from a child process the exiting process waits for; returns how many were answered. */
+export function sendSync(url: string, headers: Record<string, string>, bodies: readonly Buffer[], json: boolean, timeoutMs: number): number {
+  const deadline = Date.now() + timeoutMs;
+  let sent = 0;
+  for (const body of bodies) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
     const res = spawnSync(process.execPath, ['-e', SENDER], {
-      input: Buffer.from(body),
-      timeout: timeoutMs,
+      input: body,
+      timeout: left,
       stdio: ['pipe', 'ignore', 'ignore'],
       // A clean environment: NODE_OPTIONS would load this instrumentation again in the child.
       env: {
-        TRIB_URL: t.url, TRIB_HEADERS: JSON.stringify(t.headers),
-        TRIB_CT: t.json ? 'application/json' : 'application/x-protobuf',
+        TRIB_URL: url, TRIB_HEADERS: JSON.stringify(headers),
+        TRIB_CT: json ? 'application/json' : 'application/x-protobuf',
         ...(process.env['SYSTEMROOT'] ? { SYSTEMROOT: process.env['SYSTEMROOT'] } : {}),
       },
       windowsHide: true,
     });
-    if (res.status === 0) sent += records.length;
+    if (res.status === 0) sent++;
   }
   return sent;
 }

@@ -5,6 +5,7 @@
  * off on its own (see README "Throttling") and only its records are handed back for retry.
  */
 // The SDK is loaded in start(): only configs that use this exporter pay for it.
+import { Agent } from 'node:https';
 import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
 
 type CloudWatchSdk = typeof import('@aws-sdk/client-cloudwatch-logs');
@@ -80,10 +81,25 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
   }
 
   async start(): Promise<void> {
-    const c: CloudWatchLogsClientConfig = { maxAttempts: 1 };
+    const c: CloudWatchLogsClientConfig = { maxAttempts: (this.config.max_retries ?? 0) + 1 };
     if (this.config.region) c.region = this.config.region;
     if (this.config.endpoint) c.endpoint = this.config.endpoint;
     if (this.config.profile) c.profile = this.config.profile;
+    if (this.config.no_verify_ssl || this.config.proxy_address) {
+      let agent: Agent;
+      if (this.config.proxy_address) {
+        const { HttpsProxyAgent } = await import('https-proxy-agent');
+        agent = new HttpsProxyAgent(this.config.proxy_address, { rejectUnauthorized: !this.config.no_verify_ssl, keepAlive: true });
+      } else agent = new Agent({ rejectUnauthorized: false, keepAlive: true });
+      c.requestHandler = { httpsAgent: agent };
+    }
+    if (this.config.role_arn) {
+      const { fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+      c.credentials = fromTemporaryCredentials({
+        params: { RoleArn: this.config.role_arn, RoleSessionName: `tributary-${this.settings.id.id.replace(/[^\w+=,.@-]/g, '-')}`.slice(0, 64) },
+        clientConfig: this.config.region ? { region: this.config.region } : {},
+      });
+    }
     this.sdk = await import('@aws-sdk/client-cloudwatch-logs');
     this.client = new this.sdk.CloudWatchLogsClient(c);
   }

@@ -22,9 +22,22 @@ export const awsCloudWatchLogsExporterConfigSchema = z.strictObject({
   /** AWS region; empty = the SDK's chain (AWS_REGION, AWS_DEFAULT_REGION, the shared config profile). */
   region: z.string().default(''),
   /** Endpoint override (an emulator, a VPC endpoint); empty = the regional AWS endpoint. */
-  endpoint: httpUrl('must be empty or an http:// or https:// URL', { allowEmpty: true }).default(''),
+  /** Without a scheme it is HTTPS, as upstream (`logs.eu-west-1.amazonaws.com`). */
+  endpoint: z
+    .string()
+    .default('')
+    .transform((v) => (v === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `https://${v}`))
+    .pipe(httpUrl('must be empty, host[:port] or an http:// or https:// URL', { allowEmpty: true })),
   /** Shared config/credentials profile; empty = AWS_PROFILE or `default`. */
   profile: z.string().default(''),
+  /** IAM role to assume (STS AssumeRole) with the credentials of the chain; empty = none. */
+  role_arn: z.string().default(''),
+  /** Retries inside the AWS SDK per request, on top of the exporter's retry_on_failure; unset = none. */
+  max_retries: z.number().int().min(0).optional(),
+  /** Skip TLS certificate verification (testing only). */
+  no_verify_ssl: z.boolean().default(false),
+  /** HTTPS proxy URL (http://host:port). */
+  proxy_address: z.string().default('').refine((v) => v === '' || URL.canParse(v), { message: 'must be empty or a URL like http://proxy:3128' }),
   /** Log group; may hold `{attr}` placeholders, e.g. `/app/{service.name}`. */
   log_group_name: nameTemplate('log_group_name'),
   /** Log stream; may hold `{attr}` placeholders. */

@@ -233,7 +233,10 @@ describe('awscloudwatchlogs config', () => {
     const base = { log_group_name: 'g', log_stream_name: 's' };
     expect(awsCloudWatchLogsExporterConfigSchema.safeParse({ ...base, log_retention: 31 }).error!.issues[0]!.path).toEqual(['log_retention']);
     expect(awsCloudWatchLogsExporterConfigSchema.safeParse({ ...base, log_retention: 3653 }).success).toBe(true);
-    expect(awsCloudWatchLogsExporterConfigSchema.safeParse({ ...base, endpoint: 'localhost:4566' }).success).toBe(false);
+    expect(awsCloudWatchLogsExporterConfigSchema.safeParse({ ...base, endpoint: 'ftp://localhost:4566' }).success).toBe(false);
+    // Without a scheme, as upstream: HTTPS.
+    expect(awsCloudWatchLogsExporterConfigSchema.parse({ ...base, endpoint: 'logs.eu-west-1.amazonaws.com' }).endpoint).toBe('https://logs.eu-west-1.amazonaws.com');
+    expect(awsCloudWatchLogsExporterConfigSchema.parse({ ...base, role_arn: 'arn:aws:iam::123456789012:role/x', max_retries: 2, no_verify_ssl: true, proxy_address: 'http://proxy:3128' })).toMatchObject({ max_retries: 2, no_verify_ssl: true });
     expect(awsCloudWatchLogsExporterConfigSchema.safeParse({ ...base, log_group_name: '/app/{service.name' }).success).toBe(false);
     expect(awsCloudWatchLogsExporterConfigSchema.safeParse({ ...base, bogus: 1 }).success).toBe(false);
   });

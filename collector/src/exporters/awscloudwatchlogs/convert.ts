@@ -13,7 +13,7 @@ import {
   idToHex,
   isZeroNanos,
   keyValuesToRaw,
-  nanosToMillis,
+  nanosToDecimal,
   type AnyValue,
   type KeyValue,
   type ResourceLogs,
@@ -46,6 +46,12 @@ const INVALID_GROUP_CHARS = /[^A-Za-z0-9._\-/#]/g;
 const INVALID_STREAM_CHARS = /[:*]/g;
 /** Value used for a placeholder whose attribute is missing (as awsemfexporter does). */
 export const MISSING_PLACEHOLDER = 'undefined';
+
+/** Whole milliseconds of a nanosecond time, exactly (a double cannot hold today's nanoseconds: floor could be off by one). */
+function wholeMillis(t: RecordRef['lr']['timeUnixNano']): number {
+  const d = nanosToDecimal(t);
+  return d.length > 6 ? Number(d.slice(0, -6)) : 0;
+}
 
 export function compileNameTemplate(source: string, kind: 'group' | 'stream'): NameTemplate {
   const parts: string[] = [];
@@ -214,7 +220,7 @@ export function convertToCloudWatchLogs(resourceLogs: readonly ResourceLogs[], o
       const tail = rawLog ? '' : scopeSuffix(sl.scope) + resourcePart;
       for (const lr of sl.logRecords) {
         // No observed-time fallback (upstream): a missing time is the time the event was generated, i.e. now.
-        const timestamp = isZeroNanos(lr.timeUnixNano) ? nowMs : Math.floor(nanosToMillis(lr.timeUnixNano));
+        const timestamp = isZeroNanos(lr.timeUnixNano) ? nowMs : wholeMillis(lr.timeUnixNano);
         if (timestamp < oldest) { dropped.too_old++; continue; }
         if (timestamp > newest) { dropped.too_new++; continue; }
         let message = rawLog ? anyValueAsString(lr.body) : cloudWatchMessage(lr, tail);

@@ -10,6 +10,7 @@ export { convertToCloudWatchLogs, compileNameTemplate, nearestCloudWatchRetentio
 export const awsCloudWatchLogsExporterFactory: ExporterFactory<AwsCloudWatchLogsExporterConfig> = {
   kind: 'exporter',
   type: 'awscloudwatchlogs',
+  stability: 'alpha',
   configSchema: awsCloudWatchLogsExporterConfigSchema,
   create: (settings, config) => new AwsCloudWatchLogsExporter(settings, config),
 };

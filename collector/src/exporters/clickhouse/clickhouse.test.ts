@@ -236,7 +236,13 @@ describe('clickhouse config and errors', () => {
       cluster_name: '', table_engine: { name: 'MergeTree', params: '' }, schema: 'auto', compression: 'gzip', timeout: 5000 });
     expect(clickHouseExporterConfigSchema.parse({ endpoint: 'http://x:8123', ttl: '72h' }).ttl).toBe(72 * 3600_000);
     expect(clickHouseExporterConfigSchema.safeParse({ endpoint: 'http://x:8123', bogus: 1 }).success).toBe(false);
-    expect(clickHouseExporterConfigSchema.safeParse({ endpoint: 'tcp://x:9000' }).success).toBe(false);
+    expect(clickHouseExporterConfigSchema.safeParse({ endpoint: 'ftp://x:9000' }).success).toBe(false);
+    // Native-protocol URLs on the default ports map to the HTTP interface; another port is a clear error.
+    expect(clickHouseExporterConfigSchema.parse({ endpoint: 'tcp://ch.local:9000?dial_timeout=10s' }).endpoint).toBe('http://ch.local:8123');
+    expect(clickHouseExporterConfigSchema.parse({ endpoint: 'clickhouse://ch.local' }).endpoint).toBe('http://ch.local:8123');
+    expect(clickHouseExporterConfigSchema.parse({ endpoint: 'clickhouse://ch.local:9440' }).endpoint).toBe('https://ch.local:8443');
+    expect(clickHouseExporterConfigSchema.parse({ endpoint: 'tcp://ch.local:9000?secure=true' }).endpoint).toBe('https://ch.local:8443');
+    expect(clickHouseExporterConfigSchema.safeParse({ endpoint: 'tcp://ch.local:19000' }).error!.issues[0]!.message).toMatch(/use http:\/\/ch\.local:8123/);
     expect(clickHouseExporterFactory.type).toBe('clickhouse');
   });
 

@@ -11,6 +11,7 @@ export { createDatabaseSql, createTableSql, createModernTableSql, createLegacyTa
 export const clickHouseExporterFactory: ExporterFactory<ClickHouseExporterConfig> = {
   kind: 'exporter',
   type: 'clickhouse',
+  stability: 'beta',
   configSchema: clickHouseExporterConfigSchema,
   create: (settings, config) => new ClickHouseExporter(settings, config),
 };

@@ -10,6 +10,7 @@ export { DatadogExporter, datadogErrorForStatus } from './datadog-exporter.js';
 export const datadogExporterFactory: ExporterFactory<DatadogExporterConfig> = {
   kind: 'exporter',
   type: 'datadog',
+  stability: 'alpha',
   configSchema: datadogExporterConfigSchema,
   create: (settings, config) => new DatadogExporter(settings, config),
 };

@@ -1,6 +1,7 @@
 /** The debug exporter's sender: writes batches as text to stderr (or an injected writer), sampled. */
 import { countLogRecords } from '@tributary/otlp';
 import type { LogsBatch, LogsSender } from '../../component.js';
+import { concatRequests, protoToJsonObject, topList, type OpaqueSignal } from '../../signals/otlp-signals.js';
 import { formatDetailed, formatNormal, formatSummary } from './format.js';
 
 export type Verbosity = 'basic' | 'normal' | 'detailed';
@@ -37,6 +38,7 @@ export class DebugSender implements LogsSender {
 
   /** The text written for one batch (no sampling). */
   render(batch: LogsBatch): string {
+    if (batch.opaque !== undefined) return this.renderOpaque(batch.opaque.signal, batch.opaque.requests, batch.recordCount);
     const rls = batch.resourceLogs;
     const summary = formatSummary(this.options.name, rls.length, countLogRecords(rls));
     switch (this.options.verbosity) {
@@ -47,6 +49,17 @@ export class DebugSender implements LogsSender {
       default:
         return summary;
     }
+  }
+
+  /** Traces / metrics: upstream's summary line; with normal/detailed verbosity, the data as OTLP/JSON. */
+  private renderOpaque(signal: OpaqueSignal, requests: readonly Uint8Array[], items: number): string {
+    const obj = protoToJsonObject(signal, concatRequests(requests));
+    const resources = topList(signal, obj).length;
+    const summary = signal === 'traces'
+      ? `TracesExporter {"kind": "exporter", "data_type": "traces", "name": ${JSON.stringify(this.options.name)}, "resource spans": ${resources}, "spans": ${items}}\n`
+      : `MetricsExporter {"kind": "exporter", "data_type": "metrics", "name": ${JSON.stringify(this.options.name)}, "resource metrics": ${resources}, "data points": ${items}}\n`;
+    if (this.options.verbosity === 'basic') return summary;
+    return summary + JSON.stringify(obj, null, this.options.verbosity === 'detailed' ? 2 : undefined) + '\n';
   }
 
   /** zap's sampler, as upstream uses it: the first N per second, then every Mth. */

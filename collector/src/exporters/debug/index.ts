@@ -23,6 +23,7 @@ export type DebugExporterConfig = z.output<typeof debugExporterConfigSchema>;
 export const debugExporterFactory: ExporterFactory<DebugExporterConfig> = {
   kind: 'exporter',
   type: 'debug',
+  stability: 'stable',
   configSchema: debugExporterConfigSchema,
   create(settings, config) {
     return new DebugSender({

@@ -142,6 +142,26 @@ describe('elasticsearch convert: ecs mapping mode', () => {
     expect(doc).not.toHaveProperty('telemetry');
   });
 
+  // Upstream's resourceAttrsConversionMap / logRecordAttrsConversionMap (exporter/elasticsearchexporter/model.go,
+  // semconv v1.40 version): cases written here from that table.
+  it('the newer ECS resource mappings: sdk version, process, client/source, faas; host.name kept when host.hostname is set', () => {
+    const rls = tree([rec(0, { 'http.response.body.size': 512 })], {
+      'service.name': 'api', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.version': '2.1.0',
+      'telemetry.distro.name': 'x', 'process.parent_pid': 1, 'process.executable.name': 'node', 'process.command_line': 'node app.js',
+      'client.address': '10.0.0.1', 'source.address': '10.0.0.2', 'faas.instance': 'i-1', 'faas.trigger': 'http',
+      'host.name': 'short', 'host.hostname': 'long.example.com',
+    });
+    const doc = ndjson(convertToBulk(rls, { mode: 'ecs', maxRequestBytes: 1e6 }).requests[0]!.body)[1] as Record<string, unknown>;
+    expect(doc['service']).toEqual({ name: 'api', language: { name: 'nodejs', version: '2.1.0' } });
+    expect(doc['process']).toEqual({ parent: { pid: 1 }, title: 'node', args: 'node app.js' });
+    expect(doc['client']).toEqual({ ip: '10.0.0.1' });
+    expect(doc['source']).toEqual({ ip: '10.0.0.2' });
+    expect(doc['faas']).toEqual({ id: 'i-1', trigger: { type: 'http' } });
+    expect(doc['host']).toEqual({ name: 'short', hostname: 'long.example.com' });
+    expect(doc['http']).toEqual({ response: { encoded_body_size: 512 } });
+    expect(doc).not.toHaveProperty('telemetry');
+  });
+
   it('dedot: a value and an object under the same key → value goes to .value; later duplicates win', () => {
     expect(JSON.parse(dedotJson([['a', '1'], ['a.b', '2'], ['c.d', '3'], ['c', '4'], ['e', '5'], ['e', '6']]))).toEqual({
       a: { value: 1, b: 2 }, c: { d: 3, value: 4 }, e: 6,

@@ -208,16 +208,30 @@ export function otelTimestamp(t: Long): string {
 // ---------------------------------------------------------------------------------------------------
 // ECS
 
-/** Resource attribute → ECS field(s) (upstream ecs attributes.go). An empty list drops the attribute. */
+/**
+ * Resource attribute → ECS field(s), as upstream's resourceAttrsConversionMap
+ * (exporter/elasticsearchexporter/model.go, the semconv v1.40 version). An empty list drops the attribute.
+ */
 const ECS_RESOURCE: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
   ['service.instance.id', ['service.node.name']],
   ['deployment.environment', ['service.environment']],
   ['deployment.environment.name', ['service.environment']],
+  ['telemetry.sdk.name', []],
   ['telemetry.sdk.language', ['service.language.name']],
+  ['telemetry.sdk.version', ['service.language.version']],
+  ['telemetry.distro.name', []],
+  ['telemetry.distro.version', []],
   ['cloud.platform', ['cloud.service.name']],
   ['container.image.tags', ['container.image.tag']],
   ['host.name', ['host.hostname', 'host.name']],
   ['host.arch', ['host.architecture']],
+  ['process.parent_pid', ['process.parent.pid']],
+  ['process.executable.name', ['process.title']],
+  ['process.command_line', ['process.args']],
+  ['client.address', ['client.ip']],
+  ['source.address', ['source.ip']],
+  ['faas.instance', ['faas.id']],
+  ['faas.trigger', ['faas.trigger.type']],
   ['process.executable.path', ['process.executable']],
   ['process.runtime.name', ['service.runtime.name']],
   ['process.runtime.version', ['service.runtime.version']],
@@ -245,6 +259,7 @@ const ECS_RECORD: ReadonlyMap<string, string> = new Map([
   ['exception.stacktrace', 'error.stacktrace'],
   ['exception.type', 'error.type'],
   ['exception.escaped', 'event.error.exception.handled'],
+  ['http.response.body.size', 'http.response.encoded_body_size'],
 ]);
 
 /** Flattens an attribute value into `[dotted key, JSON]` pairs (maps flattened, everything else one value). */
@@ -343,12 +358,14 @@ function resourceCtx(rl: ResourceLogs, mode: MappingMode): ResourceCtx {
     for (const kv of attrs) if (!ROUTING_KEYS.has(kv.key)) flattenInto(pairs, `Resource.${kv.key}`, kv.value);
     for (const [k, v] of pairs) fragment += `,${q(k)}:${v}`;
   } else if (mode === 'ecs') {
+    // host.name → host.hostname only when the resource has no host.hostname of its own (upstream's skipIfExists).
+    const hasHostname = attrs.some((kv) => kv.key === 'host.hostname');
     for (const kv of attrs) {
       if (ROUTING_KEYS.has(kv.key)) continue;
-      const target = ECS_RESOURCE.get(kv.key);
+      const target = hasHostname && kv.key === 'host.name' ? undefined : ECS_RESOURCE.get(kv.key);
       if (target !== undefined) {
         for (const t of target) flattenInto(ecs, t, kv.value);
-      } else if (!kv.key.startsWith('telemetry.sdk.') && !kv.key.startsWith('telemetry.distro.')) {
+      } else {
         flattenInto(ecs, kv.key, kv.value);
       }
     }

@@ -10,6 +10,7 @@ export { convertToBulk, BulkConverter, esConvertOptions, type EsConvertOptions, 
 export const elasticsearchExporterFactory: ExporterFactory<ElasticsearchExporterConfig> = {
   kind: 'exporter',
   type: 'elasticsearch',
+  stability: 'alpha',
   configSchema: elasticsearchExporterConfigSchema,
   create: (settings, config) => new ElasticsearchExporter(settings, config),
 };

@@ -4,6 +4,7 @@
  * through the group-commit writer.
  */
 import { encodeResourceLogsJsonInto, JsonByteWriter } from '@tributary/otlp';
+import { requestsToJson } from '../../signals/otlp-signals.js';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
 import { errorMessage, RetryableError } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
@@ -26,6 +27,11 @@ const MAX_POOLED_CAPACITY = 32 * MEGABYTE;
 
 /** The batch as one OTLP/JSON line, encoded straight into bytes (no per-record strings or Buffers). */
 function encodeLine(batch: LogsBatch, out: JsonByteWriter): void {
+  if (batch.opaque !== undefined) {
+    // Traces / metrics: one OTLP/JSON line per batch, as upstream's file exporter writes them.
+    out.raw(Buffer.from(requestsToJson(batch.opaque.signal, batch.opaque.requests) + '\n', 'utf8'));
+    return;
+  }
   const rls = batch.resourceLogs;
   out.raw(LINE_START);
   for (let i = 0; i < rls.length; i++) {

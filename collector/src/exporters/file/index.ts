@@ -39,6 +39,7 @@ export type FileExporterConfig = z.output<typeof fileExporterConfigSchema>;
 export const fileExporterFactory: ExporterFactory<FileExporterConfig> = {
   kind: 'exporter',
   type: 'file',
+  stability: 'stable',
   configSchema: fileExporterConfigSchema,
   create(settings, config) {
     return new FileExporter(settings, config);

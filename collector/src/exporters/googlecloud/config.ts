@@ -28,6 +28,8 @@ export const googleCloudExporterConfigSchema = z.strictObject({
   credentials_file: z.string().default(''),
   /** Bill quota to the destination project (`x-goog-user-project`). */
   destination_project_quota: z.boolean().default(false),
+  /** User-Agent sent to Cloud Logging; `{{version}}` is replaced by Tributary's version. Unset: `Tributary/<version>`. */
+  user_agent: z.string().min(1).optional(),
   log: googleCloudLogConfigSchema,
   ...httpClientTransportShape,
   ...exporterHelperShape,

@@ -155,6 +155,25 @@ describe('convertToCloudLogging: fields', () => {
     expect(e3!.textPayload).toBe('fine');
   });
 
+  // Upstream's logging exporter (GoogleCloudPlatform/opentelemetry-operations-go) reads gcp.http_request
+  // with Go's encoding/json (case-insensitive keys, int64 sizes) and derives the severity from the text
+  // before deciding on Error Reporting; cases written here.
+  it('gcp.http_request keys in any case; 64-bit sizes exact', () => {
+    const big = '9007199254740993';
+    const r1 = rec({ attributes: [kv('gcp.http_request', str(`{"REQUESTMETHOD":"GET","requestsize":${big},"ResponseSize":"${big}","Status":200,"cachefillbytes":12}`))] });
+    const r2 = rec({ attributes: [kv('gcp.http_request', { kvlistValue: { values: [kv('requestSize', { intValue: Long.fromString(big) }), kv('remoteip', str('10.0.0.9'))] } })] });
+    const [e1, e2] = entriesOf(convertToCloudLogging(one([r1, r2]), OPTIONS, NOW));
+    expect(e1!.httpRequest).toEqual({ requestMethod: 'GET', requestSize: big, responseSize: big, status: 200, cacheFillBytes: '12' });
+    expect(e2!.httpRequest).toEqual({ requestSize: big, remoteIp: '10.0.0.9' });
+  });
+
+  it('Error Reporting uses the severity derived from severity_text when the number is 0', () => {
+    const r = rec({ severityNumber: 0, severityText: 'error', body: str('boom') });
+    const [e] = entriesOf(convertToCloudLogging(one([r]), { ...OPTIONS, errorReportingType: true }, NOW));
+    expect(e!.severity).toBe('ERROR');
+    expect(e!.jsonPayload).toMatchObject({ message: 'boom', '@type': 'type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent' });
+  });
+
   it('retention_routing: label keeps retention.class as a label; log_name appends the class', () => {
     const r = rec({ attributes: [kv('retention.class', str('audit')), kv('retention.days', { intValue: -1 })] });
     const [byLabel] = entriesOf(convertToCloudLogging(one([r]), OPTIONS, NOW));
@@ -164,12 +183,29 @@ describe('convertToCloudLogging: fields', () => {
     expect(byName!.logName).toBe('projects/my-proj/logs/app-audit');
   });
 
+  // Cases from upstream's mapping rules (GoogleCloudPlatform/opentelemetry-operations-go
+  // internal/resourcemapping/resourcemapping.go at a1ba9410), written here.
   it('maps resources to monitored resources', () => {
-    expect(monitoredResource([kv('k8s.cluster.name', str('c1')), kv('k8s.namespace.name', str('ns')), kv('k8s.pod.name', str('p')), kv('k8s.container.name', str('ctr')), kv('cloud.availability_zone', str('europe-west1-b'))]))
+    expect(monitoredResource([kv('cloud.platform', str('gcp_kubernetes_engine')), kv('k8s.cluster.name', str('c1')), kv('k8s.namespace.name', str('ns')), kv('k8s.pod.name', str('p')), kv('k8s.container.name', str('ctr')), kv('cloud.availability_zone', str('europe-west1-b'))]))
       .toEqual({ type: 'k8s_container', labels: { location: 'europe-west1-b', cluster_name: 'c1', namespace_name: 'ns', pod_name: 'p', container_name: 'ctr' } });
     expect(monitoredResource([kv('cloud.platform', str('gcp_compute_engine')), kv('host.id', str('123')), kv('cloud.availability_zone', str('us-central1-a'))]))
       .toEqual({ type: 'gce_instance', labels: { zone: 'us-central1-a', instance_id: '123' } });
     expect(monitoredResource([kv('host.name', str('web-1'))])).toEqual({ type: 'generic_node', labels: { location: 'global', namespace: '', node_id: 'web-1' } });
+    // gcp_compute_engine without host.id: still gce_instance, its labels empty.
+    expect(monitoredResource([kv('cloud.platform', str('gcp_compute_engine'))])).toEqual({ type: 'gce_instance', labels: { zone: '', instance_id: '' } });
+    // k8s attributes without the GKE platform: not a k8s type.
+    expect(monitoredResource([kv('k8s.cluster.name', str('c1')), kv('k8s.pod.name', str('p')), kv('host.id', str('h'))]))
+      .toEqual({ type: 'generic_node', labels: { location: 'global', namespace: '', node_id: 'h' } });
+    // GKE, no pod/container/node: k8s_cluster; location falls back to the region, else "".
+    expect(monitoredResource([kv('cloud.platform', str('gcp_kubernetes_engine')), kv('k8s.cluster.name', str('c1')), kv('cloud.region', str('europe-west1'))]))
+      .toEqual({ type: 'k8s_cluster', labels: { location: 'europe-west1', cluster_name: 'c1' } });
+    expect(monitoredResource([kv('cloud.platform', str('gcp_kubernetes_engine')), kv('k8s.node.name', str('n1'))]))
+      .toEqual({ type: 'k8s_node', labels: { location: '', cluster_name: '', node_name: 'n1' } });
+    expect(monitoredResource([kv('cloud.platform', str('aws_ec2')), kv('host.id', str('i-1')), kv('cloud.availability_zone', str('us-east-1a')), kv('cloud.account.id', str('123'))]))
+      .toEqual({ type: 'aws_ec2_instance', labels: { instance_id: 'i-1', region: 'us-east-1a', aws_account: '123' } });
+    // generic_task needs both service.name and service.instance.id.
+    expect(monitoredResource([kv('service.name', str('api')), kv('service.instance.id', str('i-9')), kv('cloud.region', str('eu'))]))
+      .toEqual({ type: 'generic_task', labels: { location: 'eu', namespace: '', job: 'api', task_id: 'i-9' } });
   });
 });
 

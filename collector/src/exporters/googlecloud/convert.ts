@@ -77,15 +77,20 @@ const NUMBER_BY_TEXT: ReadonlyMap<string, number> = (() => {
 /** Prefix fallback for other spellings (`Information`, `Warn-ish`, `errors`…). */
 const TEXT_PREFIXES: readonly [string, number][] = [['trace', 1], ['debug', 5], ['info', 9], ['warn', 13], ['error', 17], ['fatal', 21]];
 
-/** The severity name, or undefined when the number is out of range (the record is rejected). */
-export function cloudLoggingSeverity(severityNumber: number, severityText: string): string | undefined {
+/** The severity number, from the severity text when the number is 0. */
+export function effectiveSeverityNumber(severityNumber: number, severityText: string): number {
   let n = severityNumber;
   if (n === 0 && severityText !== '') {
     const t = severityText.toLowerCase();
     n = NUMBER_BY_TEXT.get(t) ?? 0;
     if (n === 0) for (const [prefix, v] of TEXT_PREFIXES) if (t.startsWith(prefix)) { n = v; break; }
   }
-  return SEVERITY_BY_NUMBER[n];
+  return n;
+}
+
+/** The severity name, or undefined when the number is out of range (the record is rejected). */
+export function cloudLoggingSeverity(severityNumber: number, severityText: string): string | undefined {
+  return SEVERITY_BY_NUMBER[effectiveSeverityNumber(severityNumber, severityText)];
 }
 
 /** Go's url.PathEscape: escapes everything but unreserved characters and `$&+:=@`. */
@@ -102,31 +107,70 @@ function str(attrs: readonly KeyValue[], key: string): string | undefined {
   return s === '' ? undefined : s;
 }
 
-/** The monitored resource for a resource's attributes (upstream resource-mapping rules, common cases). */
+/**
+ * The monitored resource for a resource's attributes, exactly as upstream's resource mapping
+ * (GoogleCloudPlatform/opentelemetry-operations-go internal/resourcemapping/resourcemapping.go at
+ * a1ba9410): the type from `cloud.platform` (then generic_task / generic_node), and every label of that
+ * type present, coalesced from its attributes in order, else its fallback ("" or "global").
+ */
+const MR_LABELS: Record<string, Record<string, { keys: readonly string[]; fallback: string }>> = {
+  gce_instance: { zone: { keys: ['cloud.availability_zone'], fallback: '' }, instance_id: { keys: ['host.id'], fallback: '' } },
+  k8s_container: {
+    location: { keys: ['cloud.availability_zone', 'cloud.region'], fallback: '' }, cluster_name: { keys: ['k8s.cluster.name'], fallback: '' },
+    namespace_name: { keys: ['k8s.namespace.name'], fallback: '' }, pod_name: { keys: ['k8s.pod.name'], fallback: '' },
+    container_name: { keys: ['k8s.container.name'], fallback: '' },
+  },
+  k8s_pod: {
+    location: { keys: ['cloud.availability_zone', 'cloud.region'], fallback: '' }, cluster_name: { keys: ['k8s.cluster.name'], fallback: '' },
+    namespace_name: { keys: ['k8s.namespace.name'], fallback: '' }, pod_name: { keys: ['k8s.pod.name'], fallback: '' },
+  },
+  k8s_node: {
+    location: { keys: ['cloud.availability_zone', 'cloud.region'], fallback: '' }, cluster_name: { keys: ['k8s.cluster.name'], fallback: '' },
+    node_name: { keys: ['k8s.node.name'], fallback: '' },
+  },
+  k8s_cluster: { location: { keys: ['cloud.availability_zone', 'cloud.region'], fallback: '' }, cluster_name: { keys: ['k8s.cluster.name'], fallback: '' } },
+  aws_ec2_instance: {
+    instance_id: { keys: ['host.id'], fallback: '' }, region: { keys: ['cloud.availability_zone'], fallback: '' },
+    aws_account: { keys: ['cloud.account.id'], fallback: '' },
+  },
+  generic_task: {
+    location: { keys: ['cloud.availability_zone', 'cloud.region'], fallback: 'global' }, namespace: { keys: ['service.namespace'], fallback: '' },
+    job: { keys: ['service.name'], fallback: '' }, task_id: { keys: ['service.instance.id'], fallback: '' },
+  },
+  generic_node: {
+    location: { keys: ['cloud.availability_zone', 'cloud.region'], fallback: 'global' }, namespace: { keys: ['service.namespace'], fallback: '' },
+    node_id: { keys: ['host.id', 'host.name'], fallback: '' },
+  },
+};
+
+function createMonitoredResource(type: string, attrs: readonly KeyValue[]): MonitoredResource {
+  const labels: Record<string, string> = {};
+  for (const [label, m] of Object.entries(MR_LABELS[type]!)) {
+    let v = '';
+    for (const k of m.keys) {
+      v = str(attrs, k) ?? '';
+      if (v !== '') break;
+    }
+    labels[label] = v === '' ? m.fallback : v;
+  }
+  return { type, labels };
+}
+
 export function monitoredResource(attrs: readonly KeyValue[]): MonitoredResource {
-  const platform = str(attrs, 'cloud.platform');
-  const location = str(attrs, 'cloud.availability_zone') ?? str(attrs, 'cloud.region') ?? 'global';
-  const cluster = str(attrs, 'k8s.cluster.name');
-  if (cluster !== undefined) {
-    const base = { location, cluster_name: cluster };
-    const ns = str(attrs, 'k8s.namespace.name') ?? '';
-    const pod = str(attrs, 'k8s.pod.name');
-    const container = str(attrs, 'k8s.container.name');
-    if (pod !== undefined && container !== undefined) return { type: 'k8s_container', labels: { ...base, namespace_name: ns, pod_name: pod, container_name: container } };
-    if (pod !== undefined) return { type: 'k8s_pod', labels: { ...base, namespace_name: ns, pod_name: pod } };
-    const node = str(attrs, 'k8s.node.name');
-    if (node !== undefined) return { type: 'k8s_node', labels: { ...base, node_name: node } };
-    return { type: 'k8s_cluster', labels: base };
+  const has = (k: string): boolean => findAttribute(attrs, k) !== undefined;
+  switch (str(attrs, 'cloud.platform')) {
+    case 'gcp_compute_engine':
+      return createMonitoredResource('gce_instance', attrs);
+    case 'gcp_kubernetes_engine':
+      if (has('k8s.container.name')) return createMonitoredResource('k8s_container', attrs);
+      if (has('k8s.pod.name')) return createMonitoredResource('k8s_pod', attrs);
+      if (has('k8s.node.name')) return createMonitoredResource('k8s_node', attrs);
+      return createMonitoredResource('k8s_cluster', attrs);
+    case 'aws_ec2':
+      return createMonitoredResource('aws_ec2_instance', attrs);
+    default:
+      return createMonitoredResource(has('service.name') && has('service.instance.id') ? 'generic_task' : 'generic_node', attrs);
   }
-  if (platform === 'gcp_compute_engine' && str(attrs, 'host.id') !== undefined) {
-    return { type: 'gce_instance', labels: { zone: location, instance_id: str(attrs, 'host.id')! } };
-  }
-  const job = str(attrs, 'service.name') ?? str(attrs, 'faas.name');
-  const task = str(attrs, 'service.instance.id') ?? str(attrs, 'faas.instance');
-  if (job !== undefined && task !== undefined) {
-    return { type: 'generic_task', labels: { location, namespace: str(attrs, 'service.namespace') ?? '', job, task_id: task } };
-  }
-  return { type: 'generic_node', labels: { location, namespace: str(attrs, 'service.namespace') ?? '', node_id: str(attrs, 'host.id') ?? str(attrs, 'host.name') ?? '' } };
 }
 
 /** RawValue → JSON-safe value for a protobuf Struct (bytes → base64, bigint → number). */
@@ -164,9 +208,57 @@ function durationJson(v: unknown): string | undefined {
   return `${Number((ms / 1000).toFixed(9))}s`;
 }
 
-/** LogEntry.httpRequest from `gcp.http_request` (JSON string, map or bytes with the HttpRequest field names). */
+/** A RawValue as JSON-safe data with 64-bit integers kept exact (bigint → decimal string). */
+function exactValue(v: RawValue): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return structValue(v);
+  if (Array.isArray(v)) return v.map(exactValue);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = exactValue(v[k]!);
+  return out;
+}
+
+/** The int64 fields of HttpRequest: quoted before JSON.parse so no digit is lost to a double. */
+const HTTP_INT64_LITERAL = /("(?:requestSize|responseSize|cacheFillBytes)"\s*:\s*)(-?\d+)(?=\s*[,}])/gi;
+
+/** `gcp.http_request` as an object whose keys are matched case-insensitively (as Go's encoding/json does). */
+function httpObjectOf(v: AnyValue | undefined): Record<string, unknown> | undefined {
+  if (v === undefined) return undefined;
+  let o: Record<string, unknown> | undefined;
+  if (v.kvlistValue != null) o = exactValue(anyValueToRaw(v)) as Record<string, unknown>;
+  else {
+    const text = v.stringValue ?? (v.bytesValue != null ? Buffer.from(v.bytesValue).toString('utf8') : undefined);
+    if (text === undefined) return undefined;
+    try {
+      const parsed: unknown = JSON.parse(text.replace(HTTP_INT64_LITERAL, '$1"$2"'));
+      o = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (o === undefined) return undefined;
+  const byLower: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const lk = k.toLowerCase();
+    // An exact-case key wins over another spelling, as encoding/json prefers the exact match.
+    if (!(lk in byLower) || HTTP_FIELDS.get(lk) === k) byLower[lk] = o[k];
+  }
+  const out: Record<string, unknown> = {};
+  for (const [lk, name] of HTTP_FIELDS) if (lk in byLower) out[name] = byLower[lk];
+  return out;
+}
+
+const HTTP_FIELDS: ReadonlyMap<string, string> = new Map(
+  ['requestMethod', 'requestUrl', 'requestSize', 'status', 'responseSize', 'userAgent', 'remoteIp', 'serverIp', 'referer', 'latency',
+    'cacheLookup', 'cacheHit', 'cacheValidatedWithOriginServer', 'cacheFillBytes', 'protocol'].map((n) => [n.toLowerCase(), n]),
+);
+
+/**
+ * LogEntry.httpRequest from `gcp.http_request` (JSON string, map or bytes with the HttpRequest field
+ * names, any letter case); 64-bit sizes are kept exact as decimal strings.
+ */
 export function httpRequestOf(v: AnyValue | undefined): Record<string, unknown> | undefined {
-  const o = objectOf(v);
+  const o = httpObjectOf(v);
   if (o === undefined) return undefined;
   const out: Record<string, unknown> = {};
   const put = (k: string, x: unknown) => { if (x !== undefined) out[k] = x; };
@@ -320,7 +412,8 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
           const s = anyValueAsString(b);
           if (s !== '') text = s;
         }
-        if (options.errorReportingType && lr.severityNumber >= 17) {
+        // The severity derived from the text counts too (a record with only severity_text ERROR is an error).
+        if (options.errorReportingType && effectiveSeverityNumber(lr.severityNumber, lr.severityText) >= 17) {
           json = json !== undefined ? { ...json } : { message: text ?? '' };
           json['@type'] = ERROR_REPORTING_TYPE;
           text = undefined;

@@ -94,6 +94,12 @@ describe('GoogleCloudExporter.send', () => {
     expect(seen[0]!.body.entries[0]).toMatchObject({ logName: 'projects/key-proj/logs/app', textPayload: 'hello' });
   });
 
+  it('user_agent replaces the User-Agent, with {{version}} filled in', async () => {
+    const e = await exporter({ project: 'p', user_agent: 'my-collector/{{version}} (edge)' });
+    await e.send(batch(['a']), never);
+    expect(seen[0]!.headers['user-agent']).toMatch(/^my-collector\/\d+\.\d+\.\d+.* \(edge\)$/);
+  });
+
   it('classifies answers: 401 permanent, 503 + RetryInfo retryable with its delay, 429 throttled with Retry-After', async () => {
     const e = await exporter({ project: 'p' });
     answer = () => ({ status: 401, body: { error: { code: 401, status: 'UNAUTHENTICATED', message: 'bad token' } } });

@@ -11,7 +11,7 @@ import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../componen
 import { compressBody, errorForHttpStatus, openHttpClient, type HttpClient, type StatusPolicy } from '../../config/http-client.js';
 import { errorMessage, PermanentError, RetryableError, retryAfterOf } from '../../errors.js';
 import { RateLimitedLog } from '../../telemetry/logger.js';
-import { USER_AGENT } from '../common/user-agent.js';
+import { USER_AGENT, USER_AGENT_VERSION } from '../common/user-agent.js';
 import { SplitSendOutcome, type RecordRef } from '../common/partial-delivery.js';
 import type { GoogleCloudExporterConfig } from './config.js';
 import { convertToCloudLogging, type EntriesWriteRequest, type GoogleCloudConvertOptions } from './convert.js';
@@ -51,7 +51,10 @@ export class GoogleCloudExporter implements LogsSender {
   private auth: GoogleAuth | undefined;
   private client: HttpClient | undefined;
 
+  private readonly userAgent: string;
+
   constructor(private readonly settings: CreateSettings, private readonly config: GoogleCloudExporterConfig) {
+    this.userAgent = config.user_agent?.replaceAll('{{version}}', USER_AGENT_VERSION) ?? USER_AGENT;
     const base = config.log.endpoint.endsWith('/') ? config.log.endpoint.slice(0, -1) : config.log.endpoint;
     this.url = new URL(`${base}/v2/entries:write`);
     this.path = this.url.pathname + this.url.search;
@@ -178,7 +181,7 @@ export class GoogleCloudExporter implements LogsSender {
   }
 
   private async headers(auth: GoogleAuth): Promise<Record<string, string>> {
-    const out: Record<string, string> = { 'user-agent': USER_AGENT, 'content-type': 'application/json' };
+    const out: Record<string, string> = { 'user-agent': this.userAgent, 'content-type': 'application/json' };
     const h = (await auth.getRequestHeaders(this.url.href)) as unknown;
     if (h instanceof Headers) h.forEach((v, k) => { out[k.toLowerCase()] = v; });
     else for (const [k, v] of Object.entries(h as Record<string, string>)) out[k.toLowerCase()] = v;

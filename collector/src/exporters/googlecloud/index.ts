@@ -10,6 +10,7 @@ export { convertToCloudLogging, cloudLoggingSeverity, monitoredResource, type En
 export const googleCloudExporterFactory: ExporterFactory<GoogleCloudExporterConfig> = {
   kind: 'exporter',
   type: 'googlecloud',
+  stability: 'alpha',
   configSchema: googleCloudExporterConfigSchema,
   create: (settings, config) => new GoogleCloudExporter(settings, config),
 };

@@ -140,10 +140,12 @@ describe('loki convert: json line format (default)', () => {
 });
 
 describe('loki convert: logfmt and raw', () => {
-  it('logfmt: msg= for a plain string body, then traceID/spanID/severity/flags/attribute_/resource_/scope', () => {
+  // Upstream's EncodeLogfmt (pkg/translator/loki/encode.go, contrib 0690ac45) parses a string body with
+  // go-logfmt, where bare words are keys: `GET /checkout 500 in 12ms` becomes `GET= /checkout= …`.
+  it('logfmt: a string body as go-logfmt reads it, then traceID/spanID/severity/flags/attribute_/resource_/scope', () => {
     const g = golden({ lineFormat: 'logfmt' });
     expect(g.get('string-body')!.line).toBe(
-      'msg="GET /checkout 500 in 12ms" traceID=437ab4d83468c540bb0f3398a39faa59 spanID=2e26da881214cd7c severity=ERROR flags=1 ' +
+      'GET= /checkout= 500= in= 12ms= traceID=437ab4d83468c540bb0f3398a39faa59 spanID=2e26da881214cd7c severity=ERROR flags=1 ' +
       'attribute_golden.case=string-body attribute_http.method=GET attribute_http.status_code=500 attribute_duration_ms=12.5 attribute_cache.hit=false ' +
       'resource_service.name=checkout resource_service.namespace=shop resource_service.version=1.4.2 resource_service.instance.id=pod-7 ' +
       'resource_deployment.environment=prod resource_host.name=web-1 resource_k8s.pod.name=checkout-7d9f resource_telemetry.sdk.language=nodejs ' +
@@ -157,6 +159,20 @@ describe('loki convert: logfmt and raw', () => {
     const rls = tree([rec(0, {}, 'level=info user="a b" took=3ms')]);
     const res = convertToLokiPush(rls, { ...BASE, lineFormat: 'logfmt' }, NOW);
     expect(decode(res.requests[0]!.body)[0]!.entries[0]!.line.startsWith('level=info user="a b" took=3ms attribute_n=0')).toBe(true);
+  });
+
+  it('logfmt, as upstream: msg= only when the body is not logfmt; slice bodies as body_N; doubles as Go prints them; first line only', () => {
+    const line = (body: LogRecord['body']): string => {
+      const r = rec(0);
+      r.body = body;
+      r.attributes = [];
+      return decode(convertToLokiPush(tree([r]), { ...BASE, lineFormat: 'logfmt' }, NOW).requests[0]!.body)[0]!.entries[0]!.line;
+    };
+    expect(line(str('unterminated "quote'))).toMatch(/^msg="unterminated \\"quote"/);
+    expect(line(str('a=1 b="x y"\nsecond=line'))).toMatch(/^a=1 b="x y" resource_/);
+    expect(line({ arrayValue: { values: [str('a'), { intValue: 2 }, { doubleValue: 1234567.5 }] } })).toMatch(/^body_0=a body_1=2 body_2=1\.2345675e\+06 /);
+    expect(line({ kvlistValue: { values: [{ key: 'severity', value: str('x') }, { key: 'path', value: str('C:\\tmp') }] } })).toMatch(/^severity=x path=C:\\tmp /);
+    expect(line(str('null'))).toMatch(/^null= /);
   });
 
   it('raw: the body as a string', () => {
@@ -193,6 +209,36 @@ describe('loki convert: hints, tenants, retention, limits', () => {
     const [s] = decode(res.requests[0]!.body);
     expect(s!.labels).toBe('{cloud_region="eu-west-1", exporter="OTLP", http_method="GET", job="api", k8s_namespace_name="prod", level="INFO"}');
     expect(JSON.parse(s!.entries[0]!.line)).toEqual({ body: 'record 0', attributes: { n: 0, 'user.id': 'u1' }, resources: { 'service.name': 'api' } });
+  });
+
+  // Upstream's TestLogsToLokiRequestWithGroupingByTenant (exporter/lokiexporter/exporter_test.go), its three
+  // cases rebuilt here: the hint may sit on the record; the resource's hint and tenant value win; no value →
+  // no tenant. The tenant attribute stays in the line, the hint does not.
+  it('loki.tenant as upstream: record hint, resource wins, missing value', () => {
+    const tenantsOf = (rls: ResourceLogs[]): Map<string, unknown[]> => {
+      const out = new Map<string, unknown[]>();
+      for (const r of convertToLokiPush(rls, { ...BASE, defaultLabels: { exporter: true, job: false, instance: false, level: false } }, NOW).requests) {
+        const streams = decode(r.body);
+        expect(streams.map((x) => x.labels)).toEqual(['{exporter="OTLP"}']);
+        out.set(r.tenant ?? '', streams[0]!.entries.map((e) => JSON.parse(e.line) as unknown));
+      }
+      return out;
+    };
+    const r1 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '1' }, '');
+    const r2 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '2' }, '');
+    for (const r of [r1, r2]) r.body = null;
+    expect(tenantsOf(tree([r1, r2], {}))).toEqual(new Map([
+      ['1', [{ attributes: { n: 0, 'tenant.id': '1' } }]],
+      ['2', [{ attributes: { n: 0, 'tenant.id': '2' } }]],
+    ]));
+    const r3 = rec(0, { 'loki.tenant': 'tenant.id' }, '');
+    r3.body = null;
+    expect(tenantsOf(tree([r3], {}))).toEqual(new Map([['', [{ attributes: { n: 0 } }]]]));
+    const r4 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '11' }, '');
+    r4.body = null;
+    expect(tenantsOf(tree([r4], { 'loki.tenant': 'tenant.id', 'tenant.id': '1' }))).toEqual(new Map([
+      ['1', [{ attributes: { n: 0, 'tenant.id': '11' }, resources: { 'tenant.id': '1' } }]],
+    ]));
   });
 
   it('loki.tenant names the attribute holding the tenant: one request per tenant', () => {

@@ -184,30 +184,177 @@ export function goJsonValue(v: AnyValue | null | undefined): string {
 // ---------------------------------------------------------------------------------------------------
 // logfmt
 
-const LOGFMT_LINE = /^\s*(?:[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)\s*)+$/;
-const LOGFMT_NEEDS_QUOTE = /[\s="\\\u0000-\u001f\u007f]/;
-const LOGFMT_BAD_KEY = /[\s="\u0000-\u001f\u007f]/g;
+/*
+ * logfmt as upstream writes it: pkg/translator/loki/encode.go (opentelemetry-collector-contrib 0690ac45),
+ * which builds key/value pairs and encodes them with go-logfmt. Read, not copied.
+ */
+
+/** go-logfmt quotes a value holding a space or control byte, `=`, `"` (not a backslash). */
+const LOGFMT_NEEDS_QUOTE = /[\u0000-\u0020="\ufffd]/;
+const LOGFMT_BAD_KEY = /[\u0000-\u0020="\ufffd]/g;
+const HEX = '0123456789abcdef';
+
+/** go-logfmt's quoted string: `\\`, `\"`, `\n`, `\r`, `\t`, other control bytes as `\u00XX`. */
+function logfmtQuote(v: string): string {
+  let out = '"';
+  for (const ch of v) {
+    const c = ch.charCodeAt(0);
+    if (ch === '"' || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20) out += `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
+    else out += ch;
+  }
+  return out + '"';
+}
 
 function logfmtValue(v: string): string {
-  return LOGFMT_NEEDS_QUOTE.test(v) ? JSON.stringify(v) : v;
+  // go-logfmt writes the string "null" quoted, so it is not read back as a null value.
+  return v === 'null' || LOGFMT_NEEDS_QUOTE.test(v) ? logfmtQuote(v) : v;
 }
 
 function logfmtPair(key: string, v: string): string {
   return `${key.replace(LOGFMT_BAD_KEY, '_')}=${logfmtValue(v)}`;
 }
 
-/** `prefix_key=value` pairs of an attribute value; maps flattened with `_`, arrays indexed. */
-function logfmtFlatten(out: string[], key: string, v: AnyValue | null | undefined): void {
-  if (v != null && v.kvlistValue != null) {
-    for (const kv of v.kvlistValue.values) logfmtFlatten(out, `${key}_${kv.key}`, kv.value);
+/** Go's `fmt.Sprint(float64)` (strconv %g, shortest): exponent form when the exponent is < -4 or >= 6. */
+export function goFloat(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  const [mant, e] = f.toExponential().split('e') as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(f);
+}
+
+/** A scalar as go-logfmt writes the Go value upstream passes (int64, float64, bool, string, []byte). */
+function logfmtScalar(v: AnyValue): string {
+  if (v.doubleValue != null) return goFloat(v.doubleValue);
+  if (v.bytesValue != null) return Buffer.from(v.bytesValue).toString('utf8');
+  return anyValueAsString(v);
+}
+
+/** Upstream's valueToKeyvals: maps flattened with `_`, slices indexed, empty values left out. */
+function logfmtFlatten(out: [string, string][], key: string, v: AnyValue | null | undefined): void {
+  if (isEmptyValue(v)) return;
+  if (v!.kvlistValue != null) {
+    const prefix = key === '' ? '' : `${key}_`;
+    for (const kv of v!.kvlistValue.values) logfmtFlatten(out, `${prefix}${kv.key}`, kv.value);
     return;
   }
-  if (v != null && v.arrayValue != null) {
-    const vals = v.arrayValue.values;
-    for (let i = 0; i < vals.length; i++) logfmtFlatten(out, `${key}_${i}`, vals[i]);
+  if (v!.arrayValue != null) {
+    const prefix = key === '' ? '' : `${key}_`;
+    const vals = v!.arrayValue.values;
+    for (let i = 0; i < vals.length; i++) logfmtFlatten(out, `${prefix}${i}`, vals[i]);
     return;
   }
-  out.push(logfmtPair(key, anyValueAsString(v)));
+  out.push([key, logfmtScalar(v!)]);
+}
+
+/**
+ * go-logfmt's decoder on the first line of a string body, as upstream's parseLogfmtLine: bare words
+ * are keys with empty values (`hello world` → `hello= world=`); undefined on a syntax error (then the
+ * body becomes `msg=…`).
+ */
+export function parseLogfmtFirstLine(text: string): [string, string][] | undefined {
+  const nl = text.indexOf('\n');
+  const line = nl < 0 ? text : text.slice(0, nl);
+  const out: [string, string][] = [];
+  let p = 0;
+  const n = line.length;
+  const ws = (c: string): boolean => c <= ' ';
+  while (p < n) {
+    while (p < n && ws(line[p]!)) p++;
+    if (p >= n) break;
+    const start = p;
+    let key: string | undefined;
+    while (p < n) {
+      const c = line[p]!;
+      if (c === '=') break;
+      if (c === '"') return undefined;
+      if (ws(c)) break;
+      p++;
+    }
+    key = line.slice(start, p);
+    if (p >= n || ws(line[p]!)) {
+      out.push([key, '']);
+      continue;
+    }
+    // line[p] === '='
+    if (key === '') return undefined;
+    p++;
+    if (p >= n || ws(line[p]!)) {
+      out.push([key, '']);
+      continue;
+    }
+    if (line[p] === '"') {
+      p++;
+      let v = '';
+      let closed = false;
+      while (p < n) {
+        const c = line[p]!;
+        if (c === '\\') {
+          const d = line[p + 1];
+          if (d === undefined) return undefined;
+          if (d === 'n') v += '\n';
+          else if (d === 'r') v += '\r';
+          else if (d === 't') v += '\t';
+          else if (d === 'u') {
+            const hex = line.slice(p + 2, p + 6);
+            if (!/^[0-9a-fA-F]{4}$/.test(hex)) return undefined;
+            v += String.fromCharCode(parseInt(hex, 16));
+            p += 4;
+          } else if (d === '"' || d === '\\' || d === '/') v += d;
+          else if (d === 'b') v += '\b';
+          else if (d === 'f') v += '\f';
+          else return undefined;
+          p += 2;
+          continue;
+        }
+        if (c === '"') {
+          closed = true;
+          p++;
+          break;
+        }
+        v += c;
+        p++;
+      }
+      if (!closed) return undefined;
+      out.push([key, v]);
+      continue;
+    }
+    const vs = p;
+    while (p < n && !ws(line[p]!)) {
+      const c = line[p]!;
+      if (c === '=' || c === '"') return undefined;
+      p++;
+    }
+    out.push([key, line.slice(vs, p)]);
+  }
+  return out;
+}
+
+/**
+ * Upstream's keyvalsReplaceOrAppend. Keys parsed from a logfmt string body are Go []byte there, which
+ * never compare equal to the string key: those are not replaced (the pair is appended), as upstream.
+ */
+function replaceOrAppend(kvs: [string, string][], parsed: number, key: string, value: string): void {
+  for (let i = parsed; i < kvs.length; i++) {
+    const kv = kvs[i]!;
+    if (kv[0] === key) {
+      kv[1] = value;
+      return;
+    }
+  }
+  kvs.push([key, value]);
+}
+
+function encodeKeyvals(kvs: readonly [string, string][]): string {
+  let s = '';
+  for (const [k, v] of kvs) s += (s ? ' ' : '') + logfmtPair(k, v);
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -258,14 +405,14 @@ function resourceCtx(rl: ResourceLogs, o: LokiConvertOptions, id: number): Resou
   let jsonFragment = '';
   let logfmtFragment = '';
   const kept: KeyValue[] = [];
-  const lf: string[] = [];
+  const lf: [string, string][] = [];
   for (const kv of attrs) {
     if (isHint(kv.key) || promoted.has(kv.key)) continue;
     kept.push(kv);
     logfmtFlatten(lf, `resource_${kv.key}`, kv.value);
   }
   if (kept.length > 0) jsonFragment = `,"resources":${goJsonKvs(kept, undefined)}`;
-  for (const p of lf) logfmtFragment += ` ${p}`;
+  if (lf.length > 0) logfmtFragment = ` ${encodeKeyvals(lf)}`;
   return {
     attrs, labels, promoted,
     attributeHints: hintList(find(attrs, HINT_ATTRIBUTE_LABELS)),
@@ -324,33 +471,32 @@ function isEmptyValue(v: AnyValue | null | undefined): boolean {
 }
 
 function logfmtLine(lr: LogRecord, promoted: readonly string[], rc: ResourceCtx, sc: ScopeCtx): string {
-  const parts: string[] = [];
+  // Upstream's bodyToKeyvals.
+  let kvs: [string, string][] = [];
+  let parsed = 0;
   const body = lr.body;
-  if (body != null) {
+  if (body != null && !isEmptyValue(body)) {
     if (body.stringValue != null) {
-      if (body.stringValue !== '') {
-        // A body that already is logfmt is kept as is; anything else becomes msg="…".
-        parts.push(LOGFMT_LINE.test(body.stringValue) ? body.stringValue.trim() : logfmtPair('msg', body.stringValue));
-      }
-    } else if (body.kvlistValue != null) {
-      for (const kv of body.kvlistValue.values) logfmtFlatten(parts, kv.key, kv.value);
-    } else {
-      const v = anyValueAsString(body);
-      if (v !== '') parts.push(logfmtPair('msg', v));
+      const p = parseLogfmtFirstLine(body.stringValue);
+      kvs = p ?? [['msg', body.stringValue]];
+      if (p) parsed = p.length;
     }
+    else if (body.kvlistValue != null) logfmtFlatten(kvs, '', body);
+    else if (body.arrayValue != null) logfmtFlatten(kvs, 'body', body);
+    else kvs.push(['msg', logfmtScalar(body)]);
   }
   const trace = idToHex(lr.traceId);
-  if (trace) parts.push(`traceID=${trace}`);
+  if (trace) replaceOrAppend(kvs, parsed, 'traceID', trace);
   const span = idToHex(lr.spanId);
-  if (span) parts.push(`spanID=${span}`);
-  if (lr.severityText) parts.push(logfmtPair('severity', lr.severityText));
-  if (lr.flags) parts.push(`flags=${lr.flags}`);
+  if (span) replaceOrAppend(kvs, parsed, 'spanID', span);
+  if (lr.severityText) replaceOrAppend(kvs, parsed, 'severity', lr.severityText);
+  if (lr.flags) replaceOrAppend(kvs, parsed, 'flags', String(lr.flags));
   const attrs = lr.attributes;
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i]!;
-    if (keepAttr(kv.key, promoted)) logfmtFlatten(parts, `attribute_${kv.key}`, kv.value);
+    if (keepAttr(kv.key, promoted)) logfmtFlatten(kvs, `attribute_${kv.key}`, kv.value);
   }
-  let s = parts.join(' ');
+  let s = encodeKeyvals(kvs);
   s += rc.logfmtFragment + sc.logfmtFragment;
   return s.startsWith(' ') ? s.slice(1) : s;
 }

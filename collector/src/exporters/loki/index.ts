@@ -11,6 +11,7 @@ export { encodePushRequest, encodePushRequestJson, PushRequestType, logprotoRoot
 export const lokiExporterFactory: ExporterFactory<LokiExporterConfig> = {
   kind: 'exporter',
   type: 'loki',
+  stability: 'alpha',
   configSchema: lokiExporterConfigSchema,
   create: (settings, config) => new LokiExporter(settings, config),
 };

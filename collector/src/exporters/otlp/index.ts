@@ -11,6 +11,7 @@ export { PARTIAL_REJECTED_METRIC } from '../common/partial-success.js';
 export const otlpExporterFactory: ExporterFactory<OtlpExporterConfig> = {
   kind: 'exporter',
   type: 'otlp',
+  stability: 'stable',
   configSchema: otlpExporterConfigSchema,
   create: (settings, config) => new OtlpExporter(settings, config),
 };

@@ -5,6 +5,7 @@ import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../componen
 import { errorForGrpcStatus, openGrpcChannel, parseGrpcEndpoint, type GrpcChannel } from '../../config/grpc-client.js';
 import { abortReason, errorMessage, RetryableError } from '../../errors.js';
 import type { OtlpExporterConfig } from './config.js';
+import { concatRequests, SIGNAL_PATHS } from '../../signals/otlp-signals.js';
 import { deserializeExportResponse, LOGS_EXPORT_PATH, serializeExportRequest } from './logs-service.js';
 import { PartialSuccessHandler, truncate } from '../common/partial-success.js';
 import { USER_AGENT } from '../common/user-agent.js';
@@ -51,7 +52,30 @@ export class OtlpExporter implements LogsSender {
     return this.callMetadata(channel, batch).then((md) => (signal.aborted ? Promise.reject(this.abortedError(signal)) : this.call(client, batch, signal, md)));
   }
 
+  /** TraceService / MetricsService Export with the concatenated requests as they arrived. */
+  private sendOpaque(client: Client, opaque: NonNullable<LogsBatch['opaque']>, metadata: Metadata, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timeout = this.config.timeout;
+      const call = client.makeUnaryRequest<Uint8Array, Buffer>(
+        SIGNAL_PATHS[opaque.signal].grpc,
+        (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+        (b: Buffer) => b,
+        concatRequests(opaque.requests),
+        metadata,
+        timeout > 0 ? { deadline: Date.now() + timeout } : {},
+        (err) => {
+          signal.removeEventListener('abort', onAbort);
+          if (err) reject(this.errorFor(err, signal));
+          else resolve();
+        },
+      );
+      const onAbort = (): void => call.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
   private call(client: Client, batch: LogsBatch, signal: AbortSignal, metadata: Metadata): Promise<void> {
+    if (batch.opaque !== undefined) return this.sendOpaque(client, batch.opaque, metadata, signal);
     return new Promise<void>((resolve, reject) => {
       const timeout = this.config.timeout;
       const call = client.makeUnaryRequest<{ resourceLogs: LogsBatch['resourceLogs'] }, ExportLogsServiceResponse>(

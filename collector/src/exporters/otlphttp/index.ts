@@ -9,6 +9,7 @@ export { OtlpHttpExporter } from './otlphttp-exporter.js';
 export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpExporterConfig> = {
   kind: 'exporter',
   type: 'otlphttp',
+  stability: 'stable',
   configSchema: otlpHttpExporterConfigSchema,
   create: (settings, config) => new OtlpHttpExporter(settings, config),
 };

@@ -1,7 +1,7 @@
 /** Config of the `splunk_hec` exporter (logs): upstream splunkhecexporter keys and defaults, plus `index_by_retention_class`. */
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { byteSize, section } from '../../config/schema-helpers.js';
+import { byteSize, duration, section } from '../../config/schema-helpers.js';
 import { httpClientSettingsShape, httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape } from '../../pipeline/exporter-helper-config.js';
 
@@ -52,6 +52,18 @@ export const splunkHecExporterConfigSchema = z.strictObject({
   health_check_enabled: z.boolean().default(false),
   /** `retention.class` value → Splunk index (e.g. `audit: audit_7y`); an explicit index attribute still wins. */
   index_by_retention_class: z.record(z.string(), z.string().min(1)).default({}),
+  /** false: log data is not sent (accepted and counted as sent), as upstream. */
+  log_data_enabled: z.boolean().optional(),
+  /** Accepted for upstream configs; Tributary exports logs only. */
+  profiling_data_enabled: z.boolean().optional(),
+  /** Heartbeat events (sourcetype `heartbeat`, index `_internal`) every `interval` (0 = off), and one at start with `startup`. */
+  heartbeat: z.strictObject({ interval: duration().prefault('0s'), startup: z.boolean().default(false) }).optional(),
+  /** Upstream's own-metrics switch for heartbeats; Tributary counts heartbeats in its metrics always (accepted, no effect). */
+  telemetry: z.strictObject({
+    enabled: z.boolean().default(false),
+    override_metrics_names: z.record(z.string(), z.string()).default({}),
+    extra_attributes: z.record(z.string(), z.string()).default({}),
+  }).optional(),
   ...exporterHelperShape,
 });
 

@@ -136,6 +136,9 @@ describe('splunk_hec convert (rules)', () => {
     expect(hecTime(nanosFromDecimal('1705314600123456789'))).toBe(1705314600.123);
     expect(hecTime(nanosFromDecimal('1705314600999500000'))).toBe(1705314601);
     expect(hecTime(nanosFromDecimal('0'))).toBeUndefined();
+    // Rounds to 0 s: omitted, as upstream's `time,omitempty` (exporter/splunkhecexporter/logdata_to_splunk.go, contrib a16cbac0).
+    expect(hecTime(nanosFromDecimal('499999'))).toBeUndefined();
+    expect(hecTime(nanosFromDecimal('500000'))).toBe(0.001);
   });
 
   it('metadata: config defaults, then resource attributes, then record attributes; not copied into fields; host defaults to "unknown"', () => {

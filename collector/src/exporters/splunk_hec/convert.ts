@@ -163,12 +163,16 @@ function mergeValue(dst: Record<string, unknown>, k: string, v: AnyValue | null 
   else dst[k] = rawJsonValue(v);
 }
 
-/** `time`: seconds, rounded to the millisecond (Go `Duration.Round`); undefined for 0. */
+/**
+ * `time`: seconds, rounded to the millisecond (Go `Duration.Round`). Undefined when that is 0: upstream's
+ * `Event.Time` is `json:"time,omitempty"`, so a timestamp that rounds to 0 s leaves `time` out
+ * (exporter/splunkhecexporter/logdata_to_splunk.go, opentelemetry-collector-contrib a16cbac0).
+ */
 export function hecTime(t: LogRecord['timeUnixNano']): number | undefined {
   if (isZeroNanos(t)) return undefined;
   const d = nanosToDecimal(t);
   const ms = d.length > 6 ? Number(d.slice(0, -6)) + (Number(d.slice(-6)) >= 500_000 ? 1 : 0) : Number(d) >= 500_000 ? 1 : 0;
-  return ms / 1000;
+  return ms === 0 ? undefined : ms / 1000;
 }
 
 // ---- per resource ----

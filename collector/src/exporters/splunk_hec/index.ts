@@ -10,6 +10,7 @@ export { hecErrorForStatus, SplunkHecExporter } from './splunk-hec-exporter.js';
 export const splunkHecExporterFactory: ExporterFactory<SplunkHecExporterConfig> = {
   kind: 'exporter',
   type: 'splunk_hec',
+  stability: 'alpha',
   configSchema: splunkHecExporterConfigSchema,
   create: (settings, config) => new SplunkHecExporter(settings, config),
 };

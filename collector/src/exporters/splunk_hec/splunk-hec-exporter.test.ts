@@ -146,3 +146,16 @@ describe('splunk_hec exporter send', () => {
     expect(seen[0]!.url).toBe('/services/collector/health');
   });
 });
+
+describe('splunk_hec upstream keys: log_data_enabled, heartbeat, telemetry', () => {
+  it('heartbeat.startup sends upstream\'s heartbeat event; log_data_enabled: false sends no log data', async () => {
+    const { url, seen } = await listen(() => ({ status: 200, body: '{"text":"Success","code":0}' }));
+    const e = await start(url, { log_data_enabled: false, heartbeat: { interval: '1h', startup: true }, telemetry: { enabled: true, extra_attributes: { a: 'b' } } });
+    expect(seen).toHaveLength(1);
+    const hb = events(seen[0]!.body)[0]!;
+    expect(hb).toMatchObject({ index: '_internal', source: 'otelcol', sourcetype: 'heartbeat' });
+    expect(String(hb['event'])).toMatch(/^HeartbeatInfo version=\S+ description=Tributary os=\w+ arch=\w+$/);
+    await e.send(batchOf(3), new AbortController().signal);
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -4,6 +4,10 @@ import { answerText, compressBody, errorForAnswer, openHttpClient, type HttpAnsw
 import { RetryableError } from '../../errors.js';
 import { sendInOrder } from '../common/partial-delivery.js';
 import { USER_AGENT } from '../common/user-agent.js';
+import { hostname } from 'node:os';
+import { nanosFromMillis } from '@tributary/otlp';
+import { USER_AGENT_VERSION } from '../common/user-agent.js';
+import type { BoundCounter } from '../../telemetry/metrics.js';
 import { hecUrl, metadataKeys, type SplunkHecExporterConfig } from './config.js';
 import { convertToHec, type HecConvertOptions, type HecRequest } from './convert.js';
 
@@ -29,7 +33,13 @@ export class SplunkHecExporter implements LogsSender {
   private readonly secrets: string[];
   private client: HttpClient | undefined;
 
+  private readonly heartbeats: BoundCounter;
+  private readonly heartbeatsFailed: BoundCounter;
+
   constructor(private readonly settings: CreateSettings, private readonly config: SplunkHecExporterConfig) {
+    const hb = settings.telemetry.counter('tributary_exporter_splunkhec_heartbeats_total', 'Splunk HEC heartbeats, by outcome.');
+    this.heartbeats = hb.bind({ exporter: settings.id.id, outcome: 'sent' });
+    this.heartbeatsFailed = hb.bind({ exporter: settings.id.id, outcome: 'failed' });
     this.url = hecUrl(config);
     this.where = `exporter ${settings.id.id}: POST ${this.url.origin}${this.url.pathname}`;
     this.secrets = [config.token];
@@ -59,6 +69,48 @@ export class SplunkHecExporter implements LogsSender {
   async start(host?: Host): Promise<void> {
     this.client = await openHttpClient({ name: `exporter ${this.settings.id.id}`, logger: this.settings.logger, host }, this.url, this.config, this.where);
     if (this.config.health_check_enabled) await this.checkHealth(this.client);
+    if (this.config.log_data_enabled === false) this.settings.logger.warn('log_data_enabled is false: log records are accepted but not sent to Splunk');
+    const hb = this.config.heartbeat;
+    if (hb && hb.interval > 0) {
+      this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), hb.interval);
+      this.heartbeatTimer.unref();
+    }
+    if (hb?.startup) await this.sendHeartbeat();
+  }
+
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+
+  /** Upstream's heartbeat: one event to index `_internal`, source `otelcol`, sourcetype `heartbeat`. */
+  private async sendHeartbeat(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    const k = metadataKeys(this.config);
+    const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
+    const batch: LogsBatch = {
+      resourceLogs: [{
+        resource: { attributes: [str(k.index, '_internal'), str(k.source, 'otelcol'), str(k.sourcetype, 'heartbeat'), str(k.host, hostname())], droppedAttributesCount: 0 },
+        schemaUrl: '',
+        scopeLogs: [{
+          scope: null,
+          schemaUrl: '',
+          logRecords: [{
+            timeUnixNano: nanosFromMillis(Date.now()), observedTimeUnixNano: nanosFromMillis(Date.now()), severityNumber: 0, severityText: '',
+            body: { stringValue: `HeartbeatInfo version=${USER_AGENT_VERSION} description=Tributary os=${process.platform} arch=${process.arch}` },
+            attributes: [], droppedAttributesCount: 0, flags: 0, traceId: new Uint8Array(0), spanId: new Uint8Array(0), eventName: '',
+          }],
+        }],
+      }],
+      recordCount: 1,
+      receivedAt: 0,
+    };
+    try {
+      const { requests } = convertToHec(batch.resourceLogs, this.options);
+      for (const req of requests) await this.post(client, req, AbortSignal.timeout(this.config.timeout || 10_000), this.secrets, batch);
+      this.heartbeats.add(1);
+    } catch (err) {
+      this.heartbeatsFailed.add(1);
+      this.settings.logger.warn('splunk_hec heartbeat failed', { error: (err as Error).message });
+    }
   }
 
   private async checkHealth(client: HttpClient): Promise<void> {
@@ -70,6 +122,7 @@ export class SplunkHecExporter implements LogsSender {
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
     const client = this.client;
     if (client === undefined) throw new RetryableError(`${this.where}: exporter is not started`);
+    if (this.config.log_data_enabled === false) return;
     const { requests, rejected } = convertToHec(batch.resourceLogs, this.options);
     const secrets = this.secretsOf(requests);
     await sendInOrder(this.where, batch, requests, rejected, (req) => this.post(client, req, signal, secrets, batch));
@@ -104,6 +157,8 @@ export class SplunkHecExporter implements LogsSender {
   }
 
   async shutdown(): Promise<void> {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
     const client = this.client;
     this.client = undefined;
     await client?.close();

@@ -23,6 +23,11 @@ export class FileStorageExtension implements Extension, QueueStorage {
     return resolve(this.config.directory);
   }
 
+  /** Receivers' checkpoints (receivers/common/checkpoint-store.ts) follow the same `fsync` setting. */
+  get fsyncWrites(): boolean {
+    return this.config.fsync;
+  }
+
   async start(): Promise<void> {
     // Directories are created per queue on open; nothing to hold here.
   }

@@ -29,6 +29,7 @@ export type FileStorageConfig = z.infer<typeof fileStorageConfigSchema>;
 export const fileStorageExtensionFactory: ExtensionFactory<FileStorageConfig> = {
   kind: 'extension',
   type: 'file_storage',
+  stability: 'beta',
   configSchema: fileStorageConfigSchema,
   create(settings, config) {
     return new FileStorageExtension(settings, config);

@@ -14,6 +14,8 @@ export const healthCheckConfigSchema = z.strictObject({
     .string()
     .default('/')
     .refine((p) => p.startsWith('/'), { message: 'must start with "/"' }),
+  /** Upstream's (documented there as not working and not to be used): accepted without effect. */
+  check_collector_pipeline: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type HealthCheckConfig = z.infer<typeof healthCheckConfigSchema>;
@@ -21,6 +23,7 @@ export type HealthCheckConfig = z.infer<typeof healthCheckConfigSchema>;
 export const healthCheckExtensionFactory: ExtensionFactory<HealthCheckConfig> = {
   kind: 'extension',
   type: 'health_check',
+  stability: 'stable',
   configSchema: healthCheckConfigSchema,
   create(settings, config) {
     return new HealthCheckExtension(settings, config);

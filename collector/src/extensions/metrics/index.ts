@@ -20,6 +20,7 @@ export type MetricsConfig = z.infer<typeof metricsConfigSchema>;
 export const metricsExtensionFactory: ExtensionFactory<MetricsConfig> = {
   kind: 'extension',
   type: 'metrics',
+  stability: 'beta',
   configSchema: metricsConfigSchema,
   create(settings, config) {
     return new MetricsExtension(settings, config);

@@ -83,7 +83,8 @@ export class ExporterAccounting {
         ? Math.min(err.rejected, batch.recordCount)
         : batch.recordCount;
     if (n <= 0) return;
-    if (this.deadLetter !== undefined) {
+    // The dead-letter file holds log records; traces and metrics are counted as dropped only.
+    if (this.deadLetter !== undefined && batch.opaque === undefined) {
       const why = `${reason}: ${err === undefined ? '' : errorMessage(err)}`;
       try {
         await this.deadLetter.append(batch.resourceLogs, n < batch.recordCount ? `${why} (${n} of ${batch.recordCount} records refused)` : why);

@@ -10,6 +10,7 @@ export { AttributeActions, actionSchema, type ActionConfig } from './actions.js'
 export const attributesProcessorFactory: ProcessorFactory<AttributesConfig> = {
   kind: 'processor',
   type: 'attributes',
+  stability: 'beta',
   configSchema: attributesConfigSchema,
   create: (settings, config, next) => new AttributesProcessor(settings, config, next),
 };

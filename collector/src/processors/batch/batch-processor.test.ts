@@ -91,7 +91,7 @@ describe('batch config', () => {
     expect(batchProcessorConfigSchema.safeParse({ send_batch_size: 100, send_batch_max_size: 100 }).success).toBe(true);
   });
   it('rejects unknown keys and bad durations', () => {
-    expect(batchProcessorConfigSchema.safeParse({ metadata_keys: ['x'] }).success).toBe(false);
+    expect(batchProcessorConfigSchema.safeParse({ metadata_keys: [1] }).success).toBe(false);
     expect(batchProcessorConfigSchema.safeParse({ timeout: 'soon' }).success).toBe(false);
   });
 });

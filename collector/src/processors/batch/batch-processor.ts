@@ -18,6 +18,7 @@ import { errorMessage, PermanentError, retryAfterOf, ThrottledError } from '../.
 import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
 import type { BoundCounter, BoundHistogram } from '../../telemetry/metrics.js';
 import type { BatchProcessorConfig } from './config.js';
+import { OpaqueBatcher } from './opaque-batcher.js';
 import { splitResourceLogs } from './split.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 
@@ -96,11 +97,20 @@ export class BatchProcessor implements Processor {
 
   async start(): Promise<void> {}
 
+  private opaque: OpaqueBatcher | undefined;
+
   consume(batch: LogsBatch): Promise<void> {
     // recordCount is kept in step by whoever changes the tree (component.ts): no need to walk it again.
     const n = batch.recordCount;
     this.incoming.add(n);
     if (n === 0) return Promise.resolve();
+    if (batch.opaque !== undefined) {
+      this.opaque ??= new OpaqueBatcher({
+        next: this.next, sendBatchSize: this.sendBatchSize, maxSize: this.maxSize, timeoutMs: this.timeoutMs, maxPending: this.maxPending, waitForResult: this.waitForResult,
+        outgoing: this.outgoing, sendSize: this.sendSize, dropped: this.dropped, log: this.log,
+      });
+      return this.opaque.consume(batch);
+    }
     if (this.stopped) {
       // After shutdown nothing may wait in here: pass straight through.
       this.outgoing.add(n);
@@ -144,6 +154,7 @@ export class BatchProcessor implements Processor {
   async shutdown(): Promise<void> {
     this.stopped = true;
     this.flushAll();
+    await this.opaque?.shutdown();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     // Downstream is still running at this point (exporters stop after processors): one last try.
     if (this.held.length > 0) {

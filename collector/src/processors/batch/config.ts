@@ -19,6 +19,13 @@ export const batchProcessorConfigSchema = z
     wait_for_result: z.boolean().default(false),
     /** Tributary: most records held (pending + refused by downstream) before senders get 429. 0: auto. */
     max_pending_records: z.number().int().min(0).default(0),
+    /**
+     * Request metadata keys (the receiver's `include_metadata: true`): one batcher per distinct combination
+     * of their values, so a batch never mixes them and keeps them for the exporter (e.g. headers_setter).
+     */
+    metadata_keys: z.array(z.string().min(1)).optional(),
+    /** Most distinct metadata combinations (batchers); data bringing one more is refused. 0: no limit. Default 1000. */
+    metadata_cardinality_limit: z.number().int().min(0).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.send_batch_max_size > 0 && c.send_batch_max_size < c.send_batch_size) {

@@ -10,6 +10,7 @@ export { compileMatchProperties } from './match-properties.js';
 export const filterProcessorFactory: ProcessorFactory<FilterProcessorConfig> = {
   kind: 'processor',
   type: 'filter',
+  stability: 'beta',
   configSchema: filterProcessorConfigSchema,
   create: (settings, config, next) => new FilterProcessor(settings, config, next),
 };

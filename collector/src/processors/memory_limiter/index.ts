@@ -10,6 +10,7 @@ export { computeLimits, parseCgroupLimit, totalMemoryBytes, type MemoryLimits } 
 export const memoryLimiterProcessorFactory: ProcessorFactory<MemoryLimiterConfig> = {
   kind: 'processor',
   type: 'memory_limiter',
+  stability: 'stable',
   configSchema: memoryLimiterConfigSchema,
   create: (settings, config, next) => new MemoryLimiterProcessor(settings, config, next),
 };

@@ -9,6 +9,7 @@ export { ProbabilisticSamplerProcessor, thresholdFor } from './sampler-processor
 export const probabilisticSamplerProcessorFactory: ProcessorFactory<ProbabilisticSamplerConfig> = {
   kind: 'processor',
   type: 'probabilistic_sampler',
+  stability: 'beta',
   configSchema: probabilisticSamplerConfigSchema,
   create: (settings, config, next) => new ProbabilisticSamplerProcessor(settings, config, next),
 };

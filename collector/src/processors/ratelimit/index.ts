@@ -11,6 +11,7 @@ export { RedisBucketStore } from './redis-store.js';
 export const rateLimitProcessorFactory: ProcessorFactory<RateLimitConfig> = {
   kind: 'processor',
   type: 'ratelimit',
+  stability: 'beta',
   configSchema: rateLimitConfigSchema,
   create: (settings, config, next) => new RateLimitProcessor(settings, config, next),
 };

@@ -10,6 +10,7 @@ export { MASK, luhnValid } from './patterns.js';
 export const redactionProcessorFactory: ProcessorFactory<RedactionConfig> = {
   kind: 'processor',
   type: 'redaction',
+  stability: 'beta',
   configSchema: redactionConfigSchema,
   create: (settings, config, next) => new RedactionProcessor(settings, config, next),
 };

@@ -9,6 +9,7 @@ export { ResourceProcessor } from './resource-processor.js';
 export const resourceProcessorFactory: ProcessorFactory<ResourceConfig> = {
   kind: 'processor',
   type: 'resource',
+  stability: 'beta',
   configSchema: resourceConfigSchema,
   create: (settings, config, next) => new ResourceProcessor(settings, config, next),
 };

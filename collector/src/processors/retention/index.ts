@@ -17,6 +17,7 @@ export {
 export const retentionProcessorFactory: ProcessorFactory<RetentionProcessorConfig> = {
   kind: 'processor',
   type: 'retention',
+  stability: 'beta',
   configSchema: retentionProcessorConfigSchema,
   create: (settings, config, next) => new RetentionProcessor(settings, config, next),
 };

@@ -1,21 +1,35 @@
 /** Config schema of the `otlp` receiver: the upstream otlpreceiver keys (protocols.grpc / protocols.http). */
 import { z } from 'zod';
-import { byteSize, endpoint } from '../../config/schema-helpers.js';
+import { byteSize, duration, endpoint } from '../../config/schema-helpers.js';
 
 /** `cert_file` + `key_file` (PEM). Both set enables TLS; both empty leaves it off. */
+const tlsVersion = z.enum(['1.0', '1.1', '1.2', '1.3']);
+
 const tlsSchema = z
   .strictObject({
     cert_file: z.string().default(''),
     key_file: z.string().default(''),
+    /** CA bundle for client certificates: set, clients must present one it signed (mTLS). */
+    client_ca_file: z.string().min(1).optional(),
+    min_version: tlsVersion.optional(),
+    max_version: tlsVersion.optional(),
+    /** Accepted from upstream configs; certificates are read at start (no effect). */
+    reload_interval: duration().optional(),
   })
   .refine((t) => (t.cert_file === '') === (t.key_file === ''), {
     message: 'cert_file and key_file must be set together',
   });
 
-/** Tributary addition: static bearer tokens (fill them from ${env:…} / ${file:…}). */
-const authSchema = z.strictObject({
-  bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token'),
-});
+/**
+ * `authenticator`: an auth extension id (bearertokenauth, basicauth), as upstream. `bearer_tokens`:
+ * Tributary's shorthand, static bearer tokens (fill them from ${env:…} / ${file:…}).
+ */
+const authSchema = z
+  .strictObject({
+    authenticator: z.string().min(1).optional(),
+    bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token').optional(),
+  })
+  .refine((a) => (a.authenticator === undefined) !== (a.bearer_tokens === undefined), { message: 'needs exactly one of authenticator or bearer_tokens' });
 
 const corsSchema = z.strictObject({
   /** Origins allowed to send cross-origin requests; `*` alone allows any, `https://*.example.com` a pattern. */
@@ -26,12 +40,33 @@ const corsSchema = z.strictObject({
   max_age: z.number().int().min(0).default(0),
 });
 
+const keepaliveSchema = z.strictObject({
+  server_parameters: z.strictObject({
+    max_connection_idle: duration().optional(),
+    max_connection_age: duration().optional(),
+    max_connection_age_grace: duration().optional(),
+    time: duration().optional(),
+    timeout: duration().optional(),
+  }).optional(),
+  enforcement_policy: z.strictObject({
+    min_time: duration().optional(),
+    permit_without_stream: z.boolean().optional(),
+  }).optional(),
+});
+
 export const grpcProtocolSchema = z.strictObject({
   endpoint: endpoint('127.0.0.1:4317'),
   max_recv_msg_size_mib: z.number().positive().default(4),
   include_metadata: z.boolean().default(false),
   tls: tlsSchema.optional(),
   auth: authSchema.optional(),
+  /** Upstream configgrpc server keys: honoured through grpc-js channel options. */
+  max_concurrent_streams: z.number().int().min(0).optional(),
+  keepalive: keepaliveSchema.optional(),
+  /** Accepted without effect (grpc-js sizes its own buffers; the transport is TCP). */
+  read_buffer_size: byteSize().optional(),
+  write_buffer_size: byteSize().optional(),
+  transport: z.enum(['tcp', 'tcp4', 'tcp6']).optional(),
 });
 
 export const httpProtocolSchema = z.strictObject({
@@ -41,10 +76,22 @@ export const httpProtocolSchema = z.strictObject({
     .default('/v1/logs')
     // Upstream prefixes a missing leading slash.
     .transform((p) => (p.startsWith('/') ? p : `/${p}`)),
+  /** Path for traces (a traces pipeline must name this receiver). Default /v1/traces. */
+  traces_url_path: z.string().transform((p) => (p.startsWith('/') ? p : `/${p}`)).optional(),
+  /** Path for metrics (a metrics pipeline must name this receiver). Default /v1/metrics. */
+  metrics_url_path: z.string().transform((p) => (p.startsWith('/') ? p : `/${p}`)).optional(),
   max_request_body_size: byteSize()
     .prefault('20MiB')
     .refine((n) => n > 0, { message: 'must be greater than 0' }),
   include_metadata: z.boolean().default(false),
+  /** Upstream confighttp server keys: headers added to every response, and server timeouts. */
+  response_headers: z.record(z.string(), z.string()).optional(),
+  read_header_timeout: duration().optional(),
+  read_timeout: duration().optional(),
+  idle_timeout: duration().optional(),
+  /** Accepted without effect (Node has no per-write timeout; gzip, deflate and identity are accepted). */
+  write_timeout: duration().optional(),
+  compression_algorithms: z.array(z.string()).optional(),
   cors: corsSchema.optional(),
   tls: tlsSchema.optional(),
   auth: authSchema.optional(),

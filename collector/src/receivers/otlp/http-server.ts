@@ -13,14 +13,19 @@ import {
   type ExportLogsServiceRequest,
 } from '@tributary/otlp';
 import { splitEndpoint } from '../../config/schema-helpers.js';
-import { BearerTokenAuth } from './auth.js';
+import type { RequestAuth } from './auth.js';
 import { BodyError, ClientAbortedError, parseContentEncoding, readBody } from './body.js';
 import type { HttpProtocolConfig } from './config.js';
 import { CorsPolicy } from './cors.js';
 import type { Ingest, IngestOutcome, RefuseReason, RequestMetadata } from './ingest.js';
 import { listenError, type BoundAddress } from './listen.js';
+import type { Signal } from '../../pipeline/signal-router.js';
+import { jsonToProto } from '../../signals/otlp-signals.js';
 
 type BodyType = 'proto' | 'json';
+
+/** Upstream's tls min/max_version → Node's. */
+export const TLS_VERSIONS = { '1.0': 'TLSv1', '1.1': 'TLSv1.1', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const;
 
 const CT_PROTO = 'application/x-protobuf';
 const CT_JSON = 'application/json';
@@ -63,18 +68,26 @@ export class OtlpHttpServer {
   private bound: BoundAddress | undefined;
   private closing = false;
   private readonly logsPath: string;
+  private readonly tracesPath: string;
+  private readonly metricsPath: string;
   private readonly limit: number;
   private readonly cors: CorsPolicy | undefined;
-  private readonly auth: BearerTokenAuth | undefined;
+  private auth: RequestAuth | undefined;
   private readonly includeMetadata: boolean;
 
   constructor(private readonly config: HttpProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
     this.logsPath = config.logs_url_path;
+    this.tracesPath = config.traces_url_path ?? '/v1/traces';
+    this.metricsPath = config.metrics_url_path ?? '/v1/metrics';
     this.limit = config.max_request_body_size;
     const cors = config.cors ? new CorsPolicy(config.cors) : undefined;
     this.cors = cors?.enabled ? cors : undefined;
-    this.auth = config.auth ? new BearerTokenAuth(config.auth.bearer_tokens) : undefined;
     this.includeMetadata = config.include_metadata;
+  }
+
+  /** Sets the request authenticator (resolved at start, when extensions are running). */
+  setAuth(auth: RequestAuth | undefined): void {
+    this.auth = auth;
   }
 
   address(): BoundAddress | undefined {
@@ -96,10 +109,22 @@ export class OtlpHttpServer {
           throw new Error(`otlp receiver ${this.receiverId}: http tls.key_file ${tls.key_file}: ${(e as Error).message}`);
         }),
       ]);
-      server = createHttpsServer({ cert, key }, handler);
+      const ca = tls.client_ca_file === undefined ? undefined : await readFile(tls.client_ca_file).catch((e: unknown) => {
+        throw new Error(`otlp receiver ${this.receiverId}: http tls.client_ca_file ${tls.client_ca_file}: ${(e as Error).message}`);
+      });
+      server = createHttpsServer({
+        cert, key, ca,
+        requestCert: ca !== undefined,
+        rejectUnauthorized: ca !== undefined,
+        minVersion: tls.min_version === undefined ? undefined : TLS_VERSIONS[tls.min_version],
+        maxVersion: tls.max_version === undefined ? undefined : TLS_VERSIONS[tls.max_version],
+      }, handler) as unknown as Server;
     } else {
       server = createHttpServer(handler);
     }
+    if (this.config.read_header_timeout !== undefined) server.headersTimeout = this.config.read_header_timeout;
+    if (this.config.read_timeout !== undefined) server.requestTimeout = this.config.read_timeout;
+    if (this.config.idle_timeout !== undefined) server.keepAliveTimeout = this.config.idle_timeout;
     const { host, port } = splitEndpoint(this.config.endpoint);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(listenError(this.receiverId, 'http', this.config.endpoint, err));
@@ -134,6 +159,8 @@ export class OtlpHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = performance.now();
+    const extra = this.config.response_headers;
+    if (extra !== undefined) for (const k of Object.keys(extra)) res.setHeader(k, extra[k]!);
     // Connections answered while shutting down are not kept alive.
     if (this.closing) res.setHeader('Connection', 'close');
     if (this.cors !== undefined) {
@@ -141,13 +168,27 @@ export class OtlpHttpServer {
       this.cors.applyActual(req, res);
     }
     const type = bodyTypeOf(req.headers['content-type']);
-    if (this.auth !== undefined && !this.auth.check(req.headers.authorization)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      this.refuse(req, res, type, 'unauthenticated', 401, Code.UNAUTHENTICATED, 'missing or invalid bearer token');
-      return;
+    if (this.auth !== undefined) {
+      try {
+        await this.auth.authenticate(req.headers);
+      } catch (err) {
+        // Any authenticator failure is a 401, as upstream; its message says why without echoing credentials.
+        res.setHeader('WWW-Authenticate', this.auth.challenge);
+        this.refuse(req, res, type, 'unauthenticated', 401, Code.UNAUTHENTICATED, err instanceof Error ? err.message : 'unauthenticated');
+        return;
+      }
     }
-    if (pathOf(req.url) !== this.logsPath) {
-      this.refuse(req, res, type, 'malformed', 404, Code.NOT_FOUND, `404 page not found: logs are accepted at ${this.logsPath}`);
+    const path = pathOf(req.url);
+    let signal: Signal | undefined;
+    if (path === this.logsPath && this.ingest.accepts('logs')) signal = 'logs';
+    else if (path === this.tracesPath && this.ingest.accepts('traces')) signal = 'traces';
+    else if (path === this.metricsPath && this.ingest.accepts('metrics')) signal = 'metrics';
+    if (signal === undefined) {
+      const missing = path === this.tracesPath ? 'traces' : path === this.metricsPath ? 'metrics' : path === this.logsPath ? 'logs' : undefined;
+      const why = missing !== undefined
+        ? `no ${missing} pipeline takes data from receiver ${this.receiverId}`
+        : `${this.ingest.accepts('logs') ? `logs are accepted at ${this.logsPath}` : 'unknown path'}`;
+      this.refuse(req, res, type, 'malformed', 404, Code.NOT_FOUND, `404 page not found: ${why}`);
       return;
     }
     if (req.method !== 'POST') {
@@ -180,6 +221,19 @@ export class OtlpHttpServer {
         const reason: RefuseReason = err.status === 413 ? 'too_large' : 'malformed';
         this.refuse(req, res, type, reason, err.status, err.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT, err.message);
       } else if (!(err instanceof ClientAbortedError)) throw err;
+      return;
+    }
+
+    if (signal !== 'logs') {
+      let proto: Uint8Array;
+      try {
+        proto = type === 'proto' ? body : jsonToProto(signal, body);
+      } catch (err) {
+        this.refuse(req, res, type, 'malformed', 400, Code.INVALID_ARGUMENT, `malformed OTLP/JSON ${signal} request: ${(err as Error).message}`);
+        return;
+      }
+      const outcome = await this.ingest.ingestOpaque('http', signal, proto, receivedAt, this.includeMetadata ? metadataOf(req.headers) : undefined);
+      this.answer(res, type, outcome);
       return;
     }
 

@@ -6,6 +6,7 @@ import { OtlpReceiver } from './receiver.js';
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
   type: 'otlp',
+  stability: 'stable',
   configSchema: otlpReceiverConfigSchema,
   create(settings, config, next) {
     return new OtlpReceiver(settings, config, next);

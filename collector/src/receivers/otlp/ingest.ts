@@ -7,6 +7,8 @@ import type { ComponentId, LogsBatch, LogsConsumer } from '../../component.js';
 import { PermanentError, ThrottledError, RetryableError, errorMessage } from '../../errors.js';
 import { RateLimitedLog, type Logger } from '../../telemetry/logger.js';
 import type { BoundCounter, Telemetry } from '../../telemetry/metrics.js';
+import { acceptsSignal, type Signal } from '../../pipeline/signal-router.js';
+import { countItems } from '../../signals/otlp-signals.js';
 import { removeInvalidRecords } from './validate.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 
@@ -87,6 +89,36 @@ export class Ingest {
     } catch (err) {
       return this.failure(m, err, count, v.rejected, v.firstError);
     }
+  }
+
+  /**
+   * Forwards one traces / metrics request as it arrived (protobuf), counted in spans / data points.
+   * Never rejects. Malformed protobuf is refused before the pipeline sees it.
+   */
+  async ingestOpaque(transport: Transport, signal: 'traces' | 'metrics', request: Uint8Array, receivedAt: number, metadata: RequestMetadata | undefined): Promise<IngestOutcome> {
+    const m = this.metrics[transport];
+    let count: number;
+    try {
+      count = countItems(signal, request);
+    } catch (err) {
+      m.refusedRequests.malformed.add(1);
+      return { kind: 'invalid', rejected: 0, message: `malformed ${signal} request: ${errorMessage(err)}`, retryAfterMs: undefined };
+    }
+    if (count === 0) return ACCEPTED_ALL;
+    const batch: LogsBatch = { resourceLogs: [], recordCount: count, receivedAt, opaque: { signal, requests: [request] } };
+    if (metadata !== undefined) batch.metadata = metadata;
+    try {
+      await this.next.consume(batch);
+      m.accepted.add(count);
+      return ACCEPTED_ALL;
+    } catch (err) {
+      return this.failure(m, err, count, 0, '');
+    }
+  }
+
+  /** Whether the pipelines behind this receiver take `signal`. */
+  accepts(signal: Signal): boolean {
+    return acceptsSignal(this.next, signal);
   }
 
   private failure(m: TransportMetrics, err: unknown, count: number, invalid: number, invalidMessage: string): IngestOutcome {

@@ -1,5 +1,6 @@
 /** The `otlp` receiver: OTLP logs over gRPC and HTTP into the pipeline. */
 import type { CreateSettings, Host, LogsConsumer, Receiver } from '../../component.js';
+import { resolveAuth } from './auth.js';
 import type { OtlpReceiverConfig } from './config.js';
 import { OtlpGrpcServer } from './grpc-server.js';
 import { OtlpHttpServer } from './http-server.js';
@@ -13,16 +14,21 @@ export class OtlpReceiver implements Receiver {
   private readonly http: OtlpHttpServer | undefined;
   private readonly grpc: OtlpGrpcServer | undefined;
   private readonly settings: CreateSettings;
+  private readonly config: OtlpReceiverConfig;
 
   constructor(settings: CreateSettings, config: OtlpReceiverConfig, next: LogsConsumer) {
     this.settings = settings;
+    this.config = config;
     const ingest = new Ingest(settings.id, settings.telemetry, next, settings.logger);
     const { grpc, http } = config.protocols;
     this.grpc = grpc ? new OtlpGrpcServer(grpc, ingest, settings.id.id) : undefined;
     this.http = http ? new OtlpHttpServer(http, ingest, settings.id.id) : undefined;
   }
 
-  async start(_host: Host): Promise<void> {
+  async start(host: Host): Promise<void> {
+    const where = `receivers.${this.settings.id.id}.protocols`;
+    this.grpc?.setAuth(resolveAuth(this.config.protocols.grpc?.auth, host, `${where}.grpc`));
+    this.http?.setAuth(resolveAuth(this.config.protocols.http?.auth, host, `${where}.http`));
     try {
       if (this.grpc) {
         const a = await this.grpc.listen();

@@ -1,0 +1,232 @@
+/**
+ * The `api` extension: one HTTP surface for reading the store (native `/api/v1/*` and Loki-compatible
+ * `/loki/api/v1/*`), with JWT auth. Other components add their own routes through `addRoutes` and
+ * WebSocket upgrades through `addUpgradeRoute`, and get the same auth and tenant confinement.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { CreateSettings, Extension, Host } from '../../component.js';
+import { AuthError, bearerToken, createJwtVerifier, type JwtVerifier } from '../../auth/jwt.js';
+import { readerOptions } from '../../exporters/store/config.js';
+import { findStore } from '../../exporters/store/registry.js';
+import type { TenantAccess } from '../../exporters/store/reader.js';
+import { StoreWorker, StoreWorkerError } from '../../exporters/store/worker-client.js';
+import { errorMessage } from '../../errors.js';
+import type { ApiConfig } from './config.js';
+import { lokiRoutes } from './loki-routes.js';
+import { nativeRoutes } from './native-routes.js';
+import { compileRoute, HttpError, matchRoute, type CompiledRoute, type Route, type RouteContext, type UpgradeRoute } from './routes.js';
+import { closeServer, createApiServer, isLoopback, listen } from './server.js';
+import { StoreClient } from './store-client.js';
+
+export class ApiExtension implements Extension {
+  private server: Server | undefined;
+  private readonly routes: CompiledRoute<Route>[] = [];
+  private readonly upgrades: CompiledRoute<UpgradeRoute>[] = [];
+  private verifier: JwtVerifier | undefined;
+  private worker: StoreWorker | undefined;
+  /** The store this api reads (undefined when the config has no store exporter). */
+  store: StoreClient | undefined;
+
+  constructor(private readonly settings: CreateSettings, readonly config: ApiConfig) {
+    this.addRoutes(nativeRoutes(this));
+    this.addRoutes(lokiRoutes(this));
+  }
+
+  /** Adds routes; a later route with the same method and path is refused. */
+  addRoutes(routes: readonly Route[]): void {
+    for (const r of routes) {
+      const methods = Array.isArray(r.method) ? r.method : [r.method];
+      for (const c of this.routes) {
+        const other = Array.isArray(c.route.method) ? c.route.method : [c.route.method];
+        if (c.route.path === r.path && methods.some((m) => other.includes(m))) throw new Error(`api: route ${methods.join(',')} ${r.path} is already registered`);
+      }
+      this.routes.push(compileRoute(r));
+    }
+  }
+
+  /** Adds a handler for HTTP upgrades (WebSocket) on a path. */
+  addUpgradeRoute(route: UpgradeRoute): void {
+    this.upgrades.push(compileRoute(route));
+  }
+
+  address(): { address: string; port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? { address: a.address, port: a.port } : undefined;
+  }
+
+  async start(_host: Host): Promise<void> {
+    const c = this.config;
+    if (!c.auth && !isLoopback(c.endpoint) && !c.allow_unauthenticated) {
+      throw new Error(`extension ${this.settings.id.id}: refusing to listen on ${c.endpoint} without auth; configure auth.jwt, listen on 127.0.0.1, or set allow_unauthenticated: true`);
+    }
+    if (c.auth) {
+      try {
+        this.verifier = await createJwtVerifier(c.auth.jwt);
+      } catch (err) {
+        throw new Error(`extension ${this.settings.id.id}: auth.jwt: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+    const store = findStore(c.store);
+    if (store) {
+      this.worker = new StoreWorker({ role: 'reader', reader: readerOptions(store.config) }, (err) => this.settings.logger.error('store reader worker stopped', { extension: this.settings.id.id, error: err.message }));
+      this.store = new StoreClient(this.worker, store.config.tokenizer === 'trigram' ? 'trigram' : 'words');
+    } else {
+      this.settings.logger.warn(c.store ? `api: no store exporter "${c.store}" in the pipelines; query endpoints answer 503` : 'api: no (single) store exporter in the pipelines; query endpoints answer 503', { extension: this.settings.id.id });
+    }
+    const server = createApiServer(
+      { endpoint: c.endpoint, requestTimeoutMs: c.request_timeout, keepAliveTimeoutMs: 5000 },
+      (req, res) => void this.onRequest(req, res),
+      (req, socket, head) => void this.onUpgrade(req, socket, head),
+    );
+    await listen(server, c.endpoint, this.settings.id.id);
+    this.server = server;
+    const a = this.address();
+    this.settings.logger.info('api listening', { url: a ? `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : c.endpoint, auth: c.auth ? 'jwt' : 'none' });
+  }
+
+  async shutdown(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await closeServer(server);
+    const w = this.worker;
+    this.worker = undefined;
+    this.store = undefined;
+    if (w) await w.terminate();
+  }
+
+  /** Verifies the request's token and X-Scope-OrgID; returns the access to pass to the store. */
+  private async authorize(headers: IncomingMessage['headers']): Promise<{ access: TenantAccess; tenants: string[] | undefined; subject: string | undefined }> {
+    const org = headers['x-scope-orgid'];
+    const requested = typeof org === 'string' && org.trim() !== '' ? org.split('|').map((t) => t.trim()).filter((t) => t !== '') : undefined;
+    if (!this.verifier) return { access: { all: true }, tenants: requested, subject: undefined };
+    const token = bearerToken(typeof headers.authorization === 'string' ? headers.authorization : undefined);
+    if (!token) throw new HttpError(401, 'missing bearer token');
+    let principal;
+    try {
+      principal = await this.verifier.verify(token);
+    } catch (err) {
+      throw new HttpError(401, err instanceof AuthError ? err.message : 'token refused');
+    }
+    if (requested) for (const t of requested) if (!principal.tenants.includes(t)) throw new HttpError(403, `tenant "${t}" is not allowed for this token`);
+    return { access: { tenants: principal.tenants }, tenants: requested, subject: principal.subject };
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    try {
+      const matches = matchRoute(this.routes, url.pathname);
+      if (matches.length === 0) throw new HttpError(404, `no such endpoint ${url.pathname}`);
+      const m = matches.find((x) => (Array.isArray(x.route.method) ? x.route.method : [x.route.method]).includes(method as never));
+      if (!m) {
+        res.setHeader('Allow', [...new Set(matches.flatMap((x) => (Array.isArray(x.route.method) ? x.route.method : [x.route.method])))].join(', '));
+        throw new HttpError(405, `method ${method} not allowed on ${url.pathname}`);
+      }
+      const auth = m.route.public ? { access: { tenants: [] } as TenantAccess, tenants: undefined, subject: undefined } : await this.authorize(req.headers);
+      const query = url.searchParams;
+      let body: unknown;
+      if (method !== 'GET' && method !== 'HEAD') {
+        const raw = await readBody(req, this.config.max_body_size);
+        const type = String(req.headers['content-type'] ?? '');
+        if (type.startsWith('application/x-www-form-urlencoded')) for (const [k, v] of new URLSearchParams(raw.toString())) query.append(k, v);
+        else if (raw.length > 0) {
+          try {
+            body = JSON.parse(raw.toString());
+          } catch {
+            throw new HttpError(400, 'request body is not valid JSON');
+          }
+        }
+      }
+      const ctx: RouteContext = { method, path: url.pathname, params: m.params, query, body, headers: req.headers, access: auth.access, tenants: auth.tenants, subject: auth.subject, req, res };
+      const out = await m.route.handle(ctx);
+      if (out && !res.headersSent) send(res, out.status ?? 200, out.body, out.headers);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const e = toHttpError(err);
+      if (e.status >= 500) this.settings.logger.error('api request failed', { path: url.pathname, error: errorMessage(err) });
+      if (e.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+      if (e.status === 413) res.setHeader('Connection', 'close');
+      send(res, e.status, { status: 'error', error: e.message, ...e.extra });
+    }
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const [m] = matchRoute(this.upgrades, url.pathname);
+    if (!m) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    try {
+      const auth = await this.authorize(req.headers);
+      m.route.handle({ method: req.method ?? 'GET', path: url.pathname, params: m.params, query: url.searchParams, headers: req.headers, access: auth.access, tenants: auth.tenants, subject: auth.subject, req }, socket, head);
+    } catch (err) {
+      const e = toHttpError(err);
+      socket.end(`HTTP/1.1 ${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\n\r\n`);
+    }
+  }
+
+  /** The store client, or a 503 for handlers when no store is configured. */
+  requireStore(): StoreClient {
+    if (!this.store) throw new HttpError(503, 'no store exporter is configured for this api');
+    return this.store;
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > limit) {
+        // Stop keeping the body but let it drain, so the 413 reaches the client.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, `request body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function send(res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Maps errors from parsers, the store (possibly across the worker) and handlers to HTTP answers. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const name = err instanceof StoreWorkerError ? err.name : err instanceof Error ? err.name : '';
+  const message = err instanceof Error ? err.message : String(err);
+  switch (name) {
+    case 'QueryParseError':
+    case 'LogQLParseError': {
+      const e = err as { reason?: string; position?: number };
+      return new HttpError(400, message, { position: e.position, expected: e.reason });
+    }
+    case 'TimeParseError':
+    case 'RangeError':
+      return new HttpError(400, message);
+    case 'TenantAccessError':
+      return new HttpError(403, message);
+    case 'QueryTooExpensiveError':
+      return new HttpError(422, message, { hint: (err as { hint?: string }).hint });
+    default:
+      return new HttpError(500, `internal error: ${message}`);
+  }
+}
