@@ -141,6 +141,6 @@ describe.skipIf(!hasLogrotate)('filelog with logrotate and SIGKILL', () => {
     expect({ missing: ranges(missing), duplicates: ranges(dup.map(Number)), total: got.length }).toEqual({ missing: '', duplicates: '', total: TOTAL });
     // logrotate really compressed (delaycompress: from the second rename rotation on).
     expect(fs.readdirSync(path.join(dir, 'logs')).some((f) => f.endsWith('.gz'))).toBe(true);
-    expect(await collector!.stop('SIGTERM')).toBe(0);
+    expect(await collector.stop('SIGTERM')).toBe(0);
   }, 180_000);
 });

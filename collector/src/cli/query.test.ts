@@ -31,7 +31,7 @@ describe('tributary query', () => {
     const o = queryOptionsFrom({ limit: '2', from: dir }, ['hello'], {}, false);
     await runQuery(o, (l) => lines.push(l));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  checkout two hello k=1$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}checkout two hello k=1$/);
     expect(lines[1]).toContain('three hello');
     const json: string[] = [];
     await runQuery(queryOptionsFrom({ from: dir, output: 'json' }, ['bye'], {}, false), (l) => json.push(l));

@@ -181,7 +181,7 @@ export function locate(docs: readonly SourceDoc[], parts: readonly PropertyKey[]
   let best: { depth: number; source: string; line: number; column: number } | undefined;
   for (let d = docs.length - 1; d >= 0; d--) {
     const { doc, lines, name } = docs[d]!;
-    let node: Node | null | undefined = doc.contents as Node | null;
+    let node: Node | null | undefined = doc.contents;
     let at: Node | undefined;
     let depth = 0;
     for (let i = 0; i < parts.length; i++) {

@@ -148,7 +148,7 @@ export function parseLenient(schema: z.ZodType, value: unknown): Parsed {
     }
     if (!fixed) return r;
   }
-  return schema.safeParse(input) as Parsed;
+  return schema.safeParse(input);
 }
 
 /** zod issues → config issues, with the bad value echoed for enums and hints for misspelt keys. */
@@ -284,7 +284,7 @@ export function validateConfig(raw: unknown, registry: ComponentRegistry): Colle
       }
       if (signal !== undefined && signal !== 'logs' && kind !== 'extension') {
         const type = registry.canonicalType(kind, parseComponentId(id).type);
-        const allowed = PASS_THROUGH[kind as 'receiver' | 'processor' | 'exporter'];
+        const allowed = PASS_THROUGH[kind];
         if (!allowed.has(type)) {
           issues.push({
             path: p,

@@ -252,7 +252,7 @@ class LogQLParser {
       const ranges = Object.entries(SEVERITY_LEVELS).filter(([n]) => re.test(n)).map(([, r]) => r);
       const sev = { kind: 'severity' } as const;
       const lit = (n: number): Literal => ({ text: String(n), number: n, quoted: false });
-      const any: QueryNode = { type: 'or', items: ranges.length ? ranges.map((r) => ({ type: 'and', items: [{ type: 'cmp', field: sev, op: 'ge', value: lit(r[0]) }, { type: 'cmp', field: sev, op: 'le', value: lit(r[1]) }] } as QueryNode)) : [{ type: 'cmp', field: sev, op: 'lt', value: lit(0) }] };
+      const any: QueryNode = { type: 'or', items: ranges.length ? ranges.map((r) => ({ type: 'and', items: [{ type: 'cmp', field: sev, op: 'ge', value: lit(r[0]) }, { type: 'cmp', field: sev, op: 'le', value: lit(r[1]) }] })) : [{ type: 'cmp', field: sev, op: 'lt', value: lit(0) }] };
       return op === '=~' ? any : { type: 'not', item: any };
     }
     const ops: Record<string, CompareOp> = { '=': 'eq', '!=': 'ne', '=~': 're', '!~': 'nre', '>': 'gt', '>=': 'ge', '<': 'lt', '<=': 'le' };

@@ -29,7 +29,7 @@ describe('DirectLogs encoder', () => {
     logs.getLogger('scope-b').emit({
       timestamp: 1796400000123, severityNumber: 17, body: { structured: 'body', n: 1 }, context: ROOT_CONTEXT,
       exception: new TypeError('bad input'), eventName: 'evt',
-    } as never);
+    });
     const body = logs.takeRequest();
     expect(body).toBeDefined();
     const req = decodeExportRequest(body!);

@@ -342,7 +342,7 @@ function encodeResource(attributes: Record<string, unknown>): Buffer {
   const w = new ProtoWriter(1024);
   for (const k in attributes) {
     const v = attributes[k];
-    if (v !== undefined) writeKeyValue(w, 0x0a, k, v as AnyValue, 0);
+    if (v !== undefined) writeKeyValue(w, 0x0a, k, v, 0);
   }
   return Buffer.from(w.buf.subarray(0, w.pos));
 }

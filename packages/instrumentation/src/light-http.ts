@@ -190,8 +190,8 @@ export function installLightHttp(correlationHeaders: readonly string[], manager:
   // resource carries it. With AsyncContextFrame (Node 24) they run in the connection's: there the events of
   // req/res are wrapped (an `emit` and a `runInAsyncScope` frame under the app's listeners).
   if (frames) {
-    patchEmitInScope(http.IncomingMessage.prototype as unknown as { emit: Emit });
-    patchEmitInScope(http.OutgoingMessage.prototype as unknown as { emit: Emit });
+    patchEmitInScope(http.IncomingMessage.prototype);
+    patchEmitInScope(http.OutgoingMessage.prototype);
   }
   patchHttp2(manager);
 }

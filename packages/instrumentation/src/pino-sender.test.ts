@@ -84,7 +84,7 @@ describe('pino sender → direct encoder', () => {
       child.error(new TypeError('declined'), 'failed');
       child.info({ when: new Date(0) }, 'a date'); // JSON changes a Date: the line is parsed instead
     });
-    const req = decodeExportRequest(direct.takeRequest()!);
+    const req = decodeExportRequest(direct.takeRequest());
     const recs = req.resourceLogs[0]!.scopeLogs[0]!.logRecords;
     expect(recs.map((r) => anyValueToRaw(r.body))).toEqual(['charged', 'failed', 'a date']);
     const a = keyValuesToRaw(recs[0]!.attributes);

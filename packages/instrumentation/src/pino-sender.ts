@@ -136,7 +136,7 @@ export function attachPinoSender(logger: Rec, pino: PinoModule, otelLogger: () =
       attrs[k] = bindings[k];
       if (k === 'correlation_id') cid = true;
     }
-    const entry = { chindings, bytes: d.logs.encodeAttributes(attrs as Record<string, unknown>), cid };
+    const entry = { chindings, bytes: d.logs.encodeAttributes(attrs), cid };
     encodedBindings.set(lg, entry);
     return entry;
   };

@@ -200,7 +200,7 @@ export class AppInsightsSender implements LogsSender {
     const refs: RecordRef[] = [];
     const lines: string[] = [];
     const options = { customEvents: this.config.custom_events_enabled, exceptionEvents: this.config.exception_events_enabled };
-    for (const rl of batch.resourceLogs as ResourceLogs[]) {
+    for (const rl of batch.resourceLogs) {
       for (const sl of rl.scopeLogs) {
         for (const lr of sl.logRecords) {
           refs.push({ rl, sl, lr });

@@ -19,7 +19,7 @@ export const azureMonitorAnyConfigSchema: z.ZodType<AzureMonitorAnyConfig> = z.u
   const ai = v !== null && typeof v === 'object' && ('connection_string' in v || 'instrumentation_key' in v);
   const r = ai ? appInsightsConfigSchema.safeParse(v) : azureMonitorExporterConfigSchema.safeParse(v);
   if (!r.success) {
-    for (const issue of r.error.issues) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue });
     return z.NEVER;
   }
   return ai ? { ...(r.data as AppInsightsConfig), mode: 'appinsights' as const } : (r.data as AzureMonitorExporterConfig);

@@ -92,7 +92,7 @@ describe('store: write, read back, query', () => {
     const byId = new Map(back.map((b) => [b.record.attributes.find((a) => a.key === 'rid')!.value!.intValue, b]));
     for (const rl of original) {
       for (const lr of rl.scopeLogs[0]!.logRecords) {
-        const got = byId.get(lr.attributes[0]!.value!.intValue!)!;
+        const got = byId.get(lr.attributes[0]!.value!.intValue)!;
         expect(got.record.timeUnixNano.toString()).toBe(lr.timeUnixNano.toString());
         expect(got.record.observedTimeUnixNano.toString()).toBe(lr.observedTimeUnixNano.toString());
         expect(got.record.severityNumber).toBe(lr.severityNumber);

@@ -82,7 +82,7 @@ export class PullLoop {
         wait = Math.min(MAX_BACKOFF_MS, Math.max(hinted ?? 0, backoff));
         backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
         const msg = kind === 'auth' ? 'credentials were refused or expired; will retry with fresh credentials' : kind === 'throttled' ? 'throttled by the API; backing off' : 'poll failed; backing off';
-        if (kind === 'auth' || kind === 'client') this.settings.logger.error(`${msg}`, { reason: kind, error: errorMessage(e).slice(0, 300), retry_in_ms: Math.round(wait) });
+        if (kind === 'auth' || kind === 'client') this.settings.logger.error(msg, { reason: kind, error: errorMessage(e).slice(0, 300), retry_in_ms: Math.round(wait) });
         else this.warn.warn(msg, { reason: kind, error: errorMessage(e).slice(0, 300), retry_in_ms: Math.round(wait) });
       }
       await this.sink.sleep(wait);

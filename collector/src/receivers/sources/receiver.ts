@@ -39,7 +39,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 /** Deep merge: credentials fill secrets into the config without exposing them in it. */
 function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = isObj(v) && isObj(out[k]) ? merge(out[k] as Record<string, unknown>, v) : v;
+  for (const [k, v] of Object.entries(b)) out[k] = isObj(v) && isObj(out[k]) ? merge(out[k], v) : v;
   return out;
 }
 
@@ -96,7 +96,7 @@ export class SourcesReceiver implements Receiver {
   private readonly running = new Map<string, Running>();
   private key: Buffer | undefined;
   private host: Host | undefined;
-  private factories = new Map<string, ReceiverFactory<unknown>>();
+  private factories = new Map<string, ReceiverFactory>();
   private readonly file: string;
 
   constructor(private readonly settings: CreateSettings, private readonly config: SourcesConfig, private readonly next: LogsConsumer) {
@@ -111,7 +111,7 @@ export class SourcesReceiver implements Receiver {
     const { createDefaultRegistry } = await import('../../builtins.js');
     const registry = createDefaultRegistry();
     for (const t of this.config.allowed_types) {
-      const f = registry.get('receiver', t) as ReceiverFactory<unknown> | undefined;
+      const f = registry.get('receiver', t) as ReceiverFactory | undefined;
       if (!f || t === 'sources') throw new Error(`receivers.${this.settings.id.id}.allowed_types: "${t}" is not a receiver type`);
       this.factories.set(t, f);
     }
@@ -180,7 +180,7 @@ export class SourcesReceiver implements Receiver {
   }
 
   /** Checks type, config and credentials; returns the config the receiver gets (with credentials). */
-  private validate(type: unknown, config: unknown, credentials: unknown): { factory: ReceiverFactory<unknown>; full: unknown } {
+  private validate(type: unknown, config: unknown, credentials: unknown): { factory: ReceiverFactory; full: unknown } {
     if (typeof type !== 'string' || !this.factories.has(type)) throw new HttpError(400, `type must be one of ${this.config.allowed_types.join(', ')}`);
     if (config !== undefined && !isObj(config)) throw new HttpError(400, 'config must be an object');
     if (credentials !== undefined && !isObj(credentials)) throw new HttpError(400, 'credentials must be an object');
@@ -196,7 +196,7 @@ export class SourcesReceiver implements Receiver {
     return { factory, full: r.data };
   }
 
-  private fullConfig(d: SourceDef): { factory: ReceiverFactory<unknown>; full: unknown } {
+  private fullConfig(d: SourceDef): { factory: ReceiverFactory; full: unknown } {
     const creds = d.credentials && this.key ? unseal(this.key, d.id, d.credentials) : undefined;
     if (d.credentials && !this.key) throw new Error('the source has credentials but no secret key is configured');
     return this.validate(d.type, d.config, creds);

@@ -79,7 +79,7 @@ function compileTime(b: z.output<typeof timeBlock>): CompiledTime {
   return { from: parseField(b.parse_from), parser: compileTimeParser(b.layout_type, b.layout, b.location) };
 }
 function compileSev(b: z.output<typeof severityBlock>): CompiledSeverity {
-  return { from: parseField(b.parse_from), matcher: compileSeverity(b.preset, b.mapping as Record<string, MappingValue>), overwrite: b.overwrite_text };
+  return { from: parseField(b.parse_from), matcher: compileSeverity(b.preset, b.mapping), overwrite: b.overwrite_text };
 }
 function applyTime(e: Entry, t: CompiledTime): void {
   const v = getField(e, t.from);
