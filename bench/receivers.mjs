@@ -144,5 +144,5 @@ const results = [];
 if (!only || only === 'filelog-1') results.push(await filelog(1));
 if (!only || only === 'filelog-100') results.push(await filelog(100));
 if (!only || only === 'syslog-tcp') results.push(await syslogTcp());
-console.table(results.map(({ command, ...r }) => r));
+console.table(results.map(({ command: _command, ...r }) => r));
 for (const r of results) console.log(`${r.name}: ${r.command}`);

@@ -25,7 +25,7 @@ describe('default config + a traces pipeline', () => {
     try {
       const results: number[] = [];
       const wrap = <E extends SpanExporter | PushMetricExporter>(e: E): E => {
-        const inner = e.export.bind(e) as (x: never, cb: (r: { code: number }) => void) => void;
+        const inner: (x: never, cb: (r: { code: number }) => void) => void = e.export.bind(e);
         (e as { export: unknown }).export = (x: never, cb: (r: { code: number }) => void) => inner(x, (r) => (results.push(r.code), cb(r)));
         return e;
       };

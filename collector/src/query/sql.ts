@@ -28,6 +28,7 @@ export function ftsTerm(value: string, bodyOnly: boolean, mode: TextMode): strin
   let expr: string;
   if (mode === 'trigram') {
     // The trigram index cannot answer substrings shorter than 3 characters.
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread -- SQLite trigrams count code points, which is what spreading counts
     if ([...value].length < 3) return undefined;
     expr = ftsString(value);
   } else {
@@ -40,6 +41,7 @@ export function ftsTerm(value: string, bodyOnly: boolean, mode: TextMode): strin
 
 /** Whole tokens inside a substring (the first/last may be cut off), as an FTS phrase that must be present. */
 function containsNarrowing(value: string, mode: TextMode): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- SQLite trigrams count code points, which is what spreading counts
   if (mode === 'trigram') return [...value].length >= 3 ? `body : ${ftsString(value)}` : undefined;
   const tokens = tokenize(value);
   const isTok = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}]/u.test(c);

@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { context, diag, type Context } from '@opentelemetry/api';
-import type { AnyValue, LogRecord, Logger, LoggerProvider } from '@opentelemetry/api-logs';
+import type { LogRecord, Logger, LoggerProvider } from '@opentelemetry/api-logs';
 import type { LogKeys } from './config';
 import { correlationIdOf, spanContextOf, validSpanContext } from './context';
 import { unrefAgentFactory } from './exit-friendly-transport';
@@ -324,6 +324,11 @@ function writeTime(w: ProtoWriter, t: LogRecord['timestamp']): void {
   w.fixed64Time(s, Math.round((ms - s * 1000) * 1e6));
 }
 
+/** Text of a property of a thrown value, which may be of any type. */
+function text(v: unknown): string {
+  return String(v);
+}
+
 /** The SDK's exception attributes (exception.type/message/stacktrace), unless the record has them already. */
 function writeException(w: ProtoWriter, exc: unknown, attrs: Record<string, unknown> = {}): void {
   if (typeof exc === 'string' || typeof exc === 'number') {
@@ -332,10 +337,10 @@ function writeException(w: ProtoWriter, exc: unknown, attrs: Record<string, unkn
   }
   if (typeof exc !== 'object' || exc === null) return;
   const e = exc as { code?: unknown; name?: unknown; message?: unknown; stack?: unknown };
-  const type = e.code ? String(e.code) : e.name ? String(e.name) : undefined;
+  const type = e.code ? text(e.code) : e.name ? text(e.name) : undefined;
   if (type !== undefined && attrs['exception.type'] === undefined) writeKeyValue(w, 0x32, 'exception.type', type, 0);
-  if (e.message && attrs['exception.message'] === undefined) writeKeyValue(w, 0x32, 'exception.message', String(e.message), 0);
-  if (e.stack && attrs['exception.stacktrace'] === undefined) writeKeyValue(w, 0x32, 'exception.stacktrace', String(e.stack), 0);
+  if (e.message && attrs['exception.message'] === undefined) writeKeyValue(w, 0x32, 'exception.message', text(e.message), 0);
+  if (e.stack && attrs['exception.stacktrace'] === undefined) writeKeyValue(w, 0x32, 'exception.stacktrace', text(e.stack), 0);
 }
 
 function encodeResource(attributes: Record<string, unknown>): Buffer {

@@ -105,6 +105,7 @@ function patchHttp2(manager: FastContextManager): void {
   const connect = http2.connect;
   const patched = function connectWithContext(this: unknown, ...args: Parameters<typeof http2.connect>): http2.ClientHttp2Session {
     const session = connect.apply(this, args);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this), this being the session
     const request = session.request;
     session.request = function requestWithContext(this: http2.ClientHttp2Session, headers?: http2.OutgoingHttpHeaders, options?: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
       const ctx = outgoingContext(context.active());

@@ -1,7 +1,6 @@
 /** Nanosecond timestamp helpers. Timestamps are unsigned `Long` (see model.ts). */
 import Long from 'long';
 
-const TWO_32 = 4294967296;
 export const ZERO_NANOS: Long = Long.UZERO;
 
 export function isZeroNanos(t: Long | null | undefined): boolean {

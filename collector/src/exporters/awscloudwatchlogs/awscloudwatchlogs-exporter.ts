@@ -5,6 +5,7 @@
  * off on its own (see README "Throttling") and only its records are handed back for retry.
  */
 // The SDK is loaded in start(): only configs that use this exporter pay for it.
+import type { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import type { CloudWatchLogsClient, CloudWatchLogsClientConfig } from '@aws-sdk/client-cloudwatch-logs';
 
@@ -86,7 +87,7 @@ export class AwsCloudWatchLogsExporter implements LogsSender {
     if (this.config.endpoint) c.endpoint = this.config.endpoint;
     if (this.config.profile) c.profile = this.config.profile;
     if (this.config.no_verify_ssl || this.config.proxy_address) {
-      let agent: Agent;
+      let agent: HttpAgent;
       if (this.config.proxy_address) {
         const { HttpsProxyAgent } = await import('https-proxy-agent');
         agent = new HttpsProxyAgent(this.config.proxy_address, { rejectUnauthorized: !this.config.no_verify_ssl, keepAlive: true });

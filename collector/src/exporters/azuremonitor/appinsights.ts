@@ -8,7 +8,7 @@
  * The mapping follows upstream's exporter/azuremonitorexporter/log_to_envelope.go (contrib 5952a526),
  * contracts_utils.go (aa7c81f9) and connection_string_parser.go (e9872306): read, not copied.
  */
-import { anyValueAsString, findAttribute, idToHex, isZeroNanos, nanosToDecimal, type InstrumentationScope, type KeyValue, type LogRecord, type Resource, type ResourceLogs } from '@tributary/otlp';
+import { anyValueAsString, findAttribute, idToHex, isZeroNanos, nanosToDecimal, type InstrumentationScope, type KeyValue, type LogRecord, type Resource } from '@tributary/otlp';
 import { z } from 'zod';
 import type { CreateSettings, Host, LogsBatch, LogsSender } from '../../component.js';
 import { duration } from '../../config/schema-helpers.js';

@@ -269,7 +269,6 @@ export function parseLogfmtFirstLine(text: string): [string, string][] | undefin
     while (p < n && ws(line[p]!)) p++;
     if (p >= n) break;
     const start = p;
-    let key: string | undefined;
     while (p < n) {
       const c = line[p]!;
       if (c === '=') break;
@@ -277,7 +276,7 @@ export function parseLogfmtFirstLine(text: string): [string, string][] | undefin
       if (ws(c)) break;
       p++;
     }
-    key = line.slice(start, p);
+    const key = line.slice(start, p);
     if (p >= n || ws(line[p]!)) {
       out.push([key, '']);
       continue;

@@ -117,10 +117,6 @@ const COLS = `l.rowid AS rid, CAST(l.time_ns AS TEXT) AS t, CAST(l.observed_ns A
 const DAY_MS = 86_400_000;
 const CHUNK_US = 3_600_000_000; // scans check the deadline every hour of data
 
-function dayStartMs(day: string): number {
-  return Date.parse(`${day}T00:00:00Z`);
-}
-
 function usToRowid(us: number): bigint {
   return BigInt(Math.floor(us)) * 1024n;
 }
@@ -327,7 +323,7 @@ export class StoreReader {
       if (countStmt) {
         const mLo = Number(cLo / 1024n / 60_000_000n);
         const mHi = Number(cHi / 1024n / 60_000_000n);
-        examined += Number((countStmt.get(mLo, mHi) as { n: number }).n);
+        examined += Number((countStmt.get(mLo, mHi) as { n: number | bigint }).n);
         if (examinedBefore + examined > this.options.maxRows) {
           throw new QueryTooExpensiveError(`the query would examine more than ${this.options.maxRows} records`, 'add a word, a service or a severity condition, or narrow start/end');
         }
@@ -576,7 +572,7 @@ export function streamLabels(resourceAttrs: string | null, severity: number): Re
     const obj = JSON.parse(resourceAttrs) as Record<string, unknown>;
     for (const k of Object.keys(obj)) {
       const v = obj[k];
-      if (v === null || typeof v === 'object') continue;
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') continue; // JSON scalars only
       out[k === 'service.name' ? 'service_name' : labelName(k)] = String(v);
     }
   }
@@ -591,9 +587,10 @@ function tooSlow(ms: number): QueryTooExpensiveError {
 function normalize(r: RawRow): RawRow {
   // safeIntegers gives bigint for every integer column; only the rowid needs it.
   const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-  r.severity = Number(r.severity);
-  r.resource_id = Number(r.resource_id);
-  r.scope_id = Number(r.scope_id);
+  const num = (v: unknown): number => Number(v);
+  r.severity = num(r.severity);
+  r.resource_id = num(r.resource_id);
+  r.scope_id = num(r.scope_id);
   r.retention_days = n(r.retention_days);
   r.flags = n(r.flags);
   r.dropped = n(r.dropped);

@@ -44,7 +44,7 @@ const regexCache = new Map<string, SafeRegex>();
 
 /** Registers the functions query plans call (`re2match(pattern, value)`). */
 export function registerFunctions(db: Db): void {
-  db.function('re2match', { deterministic: true }, (pattern: unknown, value: unknown) => {
+  db.function('re2match', { deterministic: true }, (pattern: unknown, value: string | number | bigint | Buffer | null | undefined) => {
     if (value === null || value === undefined) return 0;
     const p = String(pattern);
     let re = regexCache.get(p);

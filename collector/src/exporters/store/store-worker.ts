@@ -35,14 +35,14 @@ async function handle(op: string, args: readonly unknown[]): Promise<unknown> {
     switch (op) {
       case 'write': return writer.write(args[0] as Parameters<StoreWriter['write']>[0]);
       case 'maintain': return runMaintenance(init.maintenance, args[0] as number, (p) => writer.closeMatching((q) => q === p));
-      case 'close': return writer.close();
+      case 'close': writer.close(); return undefined;
       default: break;
     }
   }
   if (reader) {
     const r = reader as unknown as Record<string, (...a: unknown[]) => unknown>;
-    if (op === 'close') return reader.close();
-    if (op === 'forget') return reader.forget((p) => p === args[0]);
+    if (op === 'close') { reader.close(); return undefined; }
+    if (op === 'forget') { reader.forget((p) => p === args[0]); return undefined; }
     if (['query', 'histogram', 'fields', 'fieldValues', 'series', 'countStreams', 'labelNames'].includes(op)) return r[op]!.apply(reader, args as unknown[]);
   }
   throw new Error(`unknown store worker operation ${op}`);

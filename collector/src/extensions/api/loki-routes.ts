@@ -51,7 +51,7 @@ function streamsOf(records: readonly StoredRecord[]): { stream: Record<string, s
   const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
   for (const r of records) {
     const labels: Record<string, string> = {};
-    for (const [k, v] of Object.entries(r.resource)) if (v !== null && typeof v !== 'object') labels[k === 'service.name' ? 'service_name' : labelName(k)] = String(v);
+    for (const [k, v] of Object.entries(r.resource)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') labels[k === 'service.name' ? 'service_name' : labelName(k)] = String(v);
     if (r.severity_number > 0) labels.level = r.level;
     const key = JSON.stringify(Object.entries(labels).sort());
     let s = streams.get(key);

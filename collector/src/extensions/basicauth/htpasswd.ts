@@ -28,7 +28,7 @@ export function md5Crypt(password: string, salt: string, magic: '$1$' | '$apr1$'
   }
   let out = '';
   const to64 = (v: number, n: number): void => {
-    for (let k = 0; k < n; k++, v >>= 6) out += ITOA64[v & 0x3f];
+    for (let k = 0; k < n; k++, v >>= 6) out += ITOA64.charAt(v & 0x3f);
   };
   const b = alt;
   to64((b[0]! << 16) | (b[6]! << 8) | b[12]!, 4);

@@ -45,7 +45,7 @@ class FakeLogs {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString();
-        const auth = String(req.headers.authorization ?? '');
+        const auth = req.headers.authorization ?? '';
         const m = /SignedHeaders=([^,]+), Signature=/.exec(auth);
         const headers: Record<string, string> = {};
         for (const h of m?.[1]?.split(';') ?? []) headers[h] = String(req.headers[h]);

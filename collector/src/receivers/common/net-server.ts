@@ -135,7 +135,7 @@ export class TcpLogServer {
       const opts: tls.TlsOptions = { cert: fs.readFileSync(t.cert_file), key: fs.readFileSync(t.key_file) };
       if (t.client_ca_file) Object.assign(opts, { ca: fs.readFileSync(t.client_ca_file), requestCert: true, rejectUnauthorized: true });
       this.server = tls.createServer(opts, onConn);
-      this.server.on('tlsClientError', (e) => this.warn.warn('TLS handshake failed', { error: e.message }));
+      this.server.on('tlsClientError', (e: Error) => this.warn.warn('TLS handshake failed', { error: e.message }));
     } else this.server = net.createServer(onConn);
     const { host, port } = splitEndpoint(this.address);
     const srv = this.server;

@@ -42,7 +42,7 @@ describe('googlecloudlogging receiver', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const auth = String(req.headers.authorization ?? '');
+        const auth = req.headers.authorization ?? '';
         const [h, p, s] = auth.replace(/^Bearer /, '').split('.');
         if (!h || !p || !s || !crypto.verify('sha256', Buffer.from(`${h}.${p}`), pair.publicKey, Buffer.from(s, 'base64url'))) badAuth++;
         const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString() || '{}') as { scope?: string };

@@ -61,7 +61,7 @@ function parseStructuredData(msg: string, i: number, out: Record<string, Record<
         if (k >= msg.length) throw new SyslogParseError('unterminated SD-PARAM value');
         const c = msg[k]!;
         if (c === '\\' && (msg[k + 1] === '"' || msg[k + 1] === '\\' || msg[k + 1] === ']')) {
-          val += msg[k + 1];
+          val += msg.charAt(k + 1);
           k += 2;
           continue;
         }
@@ -94,16 +94,12 @@ export function parseRfc5424(msg: string, e: Entry, allowSkipPri: boolean): void
   const version = Number(msg.slice(i, sp));
   if (!Number.isInteger(version) || version < 1 || version > 999) throw new SyslogParseError('missing RFC 5424 VERSION (is this RFC 3164?)');
   i = sp + 1;
-  let ts: string | undefined;
-  let host: string | undefined;
-  let app: string | undefined;
-  let proc: string | undefined;
-  let msgId: string | undefined;
-  [ts, i] = field(msg, i);
-  [host, i] = field(msg, i);
-  [app, i] = field(msg, i);
-  [proc, i] = field(msg, i);
-  [msgId, i] = field(msg, i);
+  const [ts, iHost] = field(msg, i);
+  const [host, iApp] = field(msg, iHost);
+  const [app, iProc] = field(msg, iApp);
+  const [proc, iMsgId] = field(msg, iProc);
+  const [msgId, iRest] = field(msg, iMsgId);
+  i = iRest;
   setPri(e, pri);
   e.attributes.version = version;
   if (ts !== undefined) e.timestamp = rfc3339Nanos(ts);

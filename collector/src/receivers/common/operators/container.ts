@@ -60,6 +60,7 @@ export class ContainerParser {
       text = m[4]!;
     }
     if (this.addMetadataFromFilePath) this.addMeta(e, source);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the key only has to tell streams apart; any value's String() does
     const key = `${source}\u0000${String(e.attributes['log.iostream'] ?? '')}`;
     const prev = this.pending.get(key);
     if (partial) {

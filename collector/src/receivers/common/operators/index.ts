@@ -12,7 +12,7 @@ import type { BoundCounter, Telemetry } from '../../../telemetry/metrics.js';
 import type { Entry } from '../records.js';
 import { ContainerParser } from './container.js';
 import { deleteField, getField, mergeInto, parseField, parseTarget, setField, type Field } from './field.js';
-import { compileSeverity, type MappingValue, type SeverityMatcher } from './severity.js';
+import { compileSeverity, type SeverityMatcher } from './severity.js';
 import { compileTimeParser, type TimeParser } from './time-layout.js';
 
 const onError = z.enum(['send', 'send_quiet', 'drop', 'drop_quiet']).default('send');
@@ -91,10 +91,12 @@ function applySeverity(e: Entry, s: CompiledSeverity): void {
   if (v === undefined) throw new Error(`severity field ${s.from.text} is missing`);
   const n = s.matcher.match(v);
   if (n === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the field may hold any value; the unmatched text is kept as String() gives it
     e.severityText = String(v);
     throw new Error(`severity ${JSON.stringify(v)} maps to no level`);
   }
   e.severity = n;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- match() maps only strings and numbers, so v is one of those here
   e.severityText = s.overwrite ? severityName(n) : String(v);
 }
 const NAMES = ['', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4', 'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4'];
