@@ -48,6 +48,20 @@ function minimalConfigs(): Record<string, unknown> {
     'extension:health_check': { endpoint: '127.0.0.1:0' },
     'extension:metrics': { endpoint: '127.0.0.1:0' },
     'extension:file_storage': { directory: join(dir, 'storage') },
+    'extension:api': { endpoint: '127.0.0.1:0' },
+    'extension:bearertokenauth': { token: 'test-token' },
+    'extension:basicauth': { client_auth: { username: 'u', password: 'p' } },
+    'extension:headers_setter': { headers: [{ key: 'X-Tenant', value: 'a' }] },
+    'receiver:filelog': { include: [join(dir, 'logs', '*.log')] },
+    'receiver:syslog': { protocol: 'rfc5424', tcp: { listen_address: '127.0.0.1:0' } },
+    'receiver:tcplog': { listen_address: '127.0.0.1:0' },
+    'receiver:udplog': { listen_address: '127.0.0.1:0' },
+    'receiver:fluentforward': { endpoint: '127.0.0.1:0' },
+    'receiver:awscloudwatch': { region: 'us-east-1', endpoint: url, logs: { poll_interval: '1h', groups: { named: { g: {} } } } },
+    'receiver:googlecloudlogging': { project: 'p', endpoint: url, poll_interval: '1h' },
+    'receiver:azureloganalytics': { workspace_id: 'w', query: 'AppTraces', endpoint: url, poll_interval: '1h', auth: { tenant_id: 't', client_id: 'c', client_secret: 's' } },
+    'exporter:store': { directory: join(dir, 'store'), ...helper },
+    'receiver:sources': { file: join(dir, 'sources.json') },
   };
 }
 
@@ -123,7 +137,9 @@ describe('component conformance', () => {
       const settings = testSettings(f.type);
       const component: Component =
         f.kind === 'receiver' ? (f as ReceiverFactory).create(settings, config, new RecordingConsumer()) : (f as ExtensionFactory).create(settings, config);
-      await component.start(testHost({}, settings.telemetry));
+      // Components that mount routes (the sources receiver) get an api extension that takes them.
+      const api = { start: () => Promise.resolve(), shutdown: () => Promise.resolve(), addRoutes: () => undefined };
+      await component.start(testHost({ api }, settings.telemetry));
       await component.shutdown();
       await expect(component.shutdown(), `${key}: second shutdown`).resolves.toBeUndefined();
     }

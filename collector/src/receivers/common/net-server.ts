@@ -266,6 +266,8 @@ export class UdpLogServer {
   async close(): Promise<void> {
     const s = this.sock;
     if (!s) return;
+    // Closed once: a second shutdown finds no socket (dgram throws on a second close).
+    this.sock = undefined;
     await new Promise<void>((r) => s.close(() => r()));
     this.drain();
   }

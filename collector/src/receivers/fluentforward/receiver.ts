@@ -225,10 +225,13 @@ export class FluentForwardReceiver implements Receiver {
 
   async shutdown(): Promise<void> {
     this.sink.stop();
+    // Idempotent: a second shutdown finds nothing to close.
     const srv = this.server;
+    this.server = undefined;
     for (const s of this.sockets) s.destroy();
     if (srv) await new Promise<void>((r) => srv.close(() => r()));
     const u = this.udp;
+    this.udp = undefined;
     if (u) await new Promise<void>((r) => u.close(() => r()));
   }
 }
