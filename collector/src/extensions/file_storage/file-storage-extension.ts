@@ -6,6 +6,7 @@ import type { PersistentQueueOptions, QueueStorage } from '../../pipeline/disk-q
 import type { FileStorageConfig } from './index.js';
 
 export const QUEUE_CORRUPT_METRIC = 'tributary_exporter_queue_corrupt_records_total';
+export const QUEUE_LOST_METRIC = 'tributary_exporter_queue_lost_log_records_total';
 export const QUEUE_RECOVERED_METRIC = 'tributary_exporter_queue_recovered_log_records_total';
 
 /** Exporter ids contain `/`; keep each queue in one flat, reversible directory name. */
@@ -41,7 +42,8 @@ export class FileStorageExtension implements Extension, QueueStorage {
       dropOldest: options.dropOldest,
       onDrop: options.onDrop,
       logger: options.logger,
-      corruptRecords: t.counter(QUEUE_CORRUPT_METRIC, 'Damaged records found in a disk queue (torn tail or bad checksum).').bind(labels),
+      corruptRecords: t.counter(QUEUE_CORRUPT_METRIC, 'Damaged batches found in a disk queue (torn tail or bad checksum); their records are lost.').bind(labels),
+      lostRecords: t.counter(QUEUE_LOST_METRIC, 'Log records lost to damage in a disk queue (exact where intact frames follow; at least, for a damaged tail).').bind(labels),
       recoveredRecords: t.counter(QUEUE_RECOVERED_METRIC, 'Log records found in a disk queue at start, left by a previous run.').bind(labels),
     });
     t.gauge('tributary_exporter_queue_bytes', 'Unacknowledged bytes in the disk queue.').track(labels, () => q.bytes);
