@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 import { Destination, lostOf, numberedRequest, postLogs, unexpectedOf } from './support/delivery.js';
@@ -95,5 +96,51 @@ describe('a second collector on the same disk-queue directory', () => {
     expect(await first.stop('SIGTERM')).toBe(0);
     // Released on exit: a new collector may use the directory.
     expect(fs.existsSync(path.join(dir, 'queue', 'otlphttp', 'LOCK'))).toBe(false);
+  }, 60_000);
+});
+
+type RawExport = (req: Buffer, md: Metadata, cb: (err: ServiceError | null) => void) => void;
+const RawLogsClient = makeGenericClientConstructor(
+  {
+    Export: {
+      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  },
+  'LogsService',
+);
+
+describe('a request with more records than the batch processor may hold', () => {
+  it('40,000 records over HTTP and over gRPC: accepted at once and delivered', async () => {
+    const dest = await destination();
+    const dir = tempDir('trib-big-');
+    dirs.push(dir);
+    const p = await ports();
+    const c = await start(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${p.http} }, grpc: { endpoint: 127.0.0.1:${p.grpc} } } } }
+processors: { batch: {} }
+exporters: { otlphttp: { endpoint: ${dest.url}, compression: none } }
+extensions: { health_check: { endpoint: 127.0.0.1:${p.health} } }
+service:
+  extensions: [health_check]
+  pipelines: { logs: { receivers: [otlp], processors: [batch], exporters: [otlphttp] } }
+`, p, dir);
+    const http = await postLogs(p.http, numberedRequest(0, 40_000, 20));
+    expect(http.status).toBe(200);
+    const client = new RawLogsClient(`127.0.0.1:${p.grpc}`, credentials.createInsecure()) as unknown as Client & { Export: RawExport };
+    try {
+      const err = await new Promise<ServiceError | null>((resolve) => client.Export(Buffer.from(numberedRequest(40_000, 80_000, 20)), new Metadata(), resolve));
+      expect(err?.message ?? null).toBeNull();
+    } finally {
+      client.close();
+    }
+    const all = new Set(Array.from({ length: 80_000 }, (_, i) => i));
+    await waitFor('80,000 records delivered', () => lostOf(all, dest).length === 0 || undefined, 30_000, 50);
+    expect(await c.stop('SIGTERM')).toBe(0);
   }, 60_000);
 });

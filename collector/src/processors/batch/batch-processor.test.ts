@@ -344,3 +344,18 @@ describe('batch processor, default early acknowledgement', () => {
     await expect(p.consume(batchOf([[6]]))).rejects.toBeInstanceOf(ThrottledError);
   });
 });
+
+describe('batch processor: a batch larger than max_pending_records', () => {
+  it('is taken (not refused forever) when nothing is held, after sending on what is pending; split at send_batch_max_size', async () => {
+    const next = new Downstream();
+    const { p } = make({ wait_for_result: false, timeout: '1s', send_batch_size: 100, send_batch_max_size: 8192, max_pending_records: 0 }, next);
+    // The default limit is 4 × max(send_batch_size, send_batch_max_size, 1024) = 32768.
+    await p.consume(batchOf([[5]]));
+    await p.consume(batchOf([[40_000]]));
+    const sizes = next.calls.map((c) => c.batch.recordCount);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40_005);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8192);
+    expect(sizes[0]).toBe(5); // what was pending went first
+    await p.shutdown();
+  });
+});

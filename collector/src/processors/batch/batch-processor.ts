@@ -7,7 +7,9 @@
  *   held for `timeout`. A batch the downstream refuses (a full exporter queue, the memory limiter) is
  *   held, not dropped, and sent again after the refusal's Retry-After; while anything is held, or more
  *   than `max_pending_records` wait, new data is refused with ThrottledError (429), so back-pressure
- *   still reaches the senders and nothing acknowledged is lost while the process runs.
+ *   still reaches the senders and nothing acknowledged is lost while the process runs. A batch larger
+ *   than `max_pending_records` on its own is taken when nothing is held (what is pending is sent on
+ *   first): it could never fit, and an OTLP sender must not be told to retry it forever.
  * - `wait_for_result: true`: `consume()` resolves only once every downstream call that carried its
  *   records was accepted, and rejects with the downstream error otherwise (used in front of a persistent
  *   queue, so records are on disk before they are acknowledged).
@@ -115,6 +117,10 @@ export class BatchProcessor implements Processor {
         resolve = res;
         reject = rej;
       });
+    } else if (this.held.length === 0 && n > this.maxPending) {
+      // Larger than the limit on its own: it could never fit, so refusing would mean "retry forever".
+      // Send on what is pending first, so nothing else is, and take it (it is passed on at once).
+      this.flushAll();
     } else if (this.held.length > 0 || this.pendingRecords + this.heldRecords + n > this.maxPending) {
       this.refused.add(n);
       return Promise.reject(new ThrottledError(
