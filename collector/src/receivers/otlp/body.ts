@@ -9,7 +9,7 @@ export type ContentEncoding = 'identity' | 'gzip' | 'deflate';
 
 /** A request the receiver refuses while reading its body; `status` is the HTTP answer. */
 export class BodyError extends Error {
-  constructor(readonly status: 400 | 413, message: string) {
+  constructor(readonly status: 400 | 413 | 503, message: string) {
     super(message);
     this.name = 'BodyError';
   }
@@ -39,7 +39,11 @@ function looksLikeZlib(chunk: Buffer): boolean {
 
 const EMPTY = Buffer.alloc(0);
 
-export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit: number): Promise<Buffer> {
+/**
+ * `reserve(total)` is asked before the decoded body grows to `total` bytes (the in-flight budget);
+ * false refuses the request with 503.
+ */
+export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit: number, reserve?: (total: number) => boolean): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let decoded = 0;
@@ -79,6 +83,10 @@ export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit:
       decoded += chunk.length;
       if (decoded > limit) {
         fail(new BodyError(413, `request body decompresses to more than max_request_body_size (${limit} bytes)`));
+        return;
+      }
+      if (reserve !== undefined && !reserve(decoded)) {
+        fail(new BodyError(503, 'too many request bytes in flight (max_request_bytes_in_flight); retry later'));
         return;
       }
       chunks.push(chunk);

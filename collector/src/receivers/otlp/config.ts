@@ -1,29 +1,13 @@
 /** Config schema of the `otlp` receiver: the upstream otlpreceiver keys (protocols.grpc / protocols.http). */
 import { z } from 'zod';
-import { byteSize, endpoint } from '../../config/schema-helpers.js';
+import { corsSchema, httpServerFields, requestBodyFields, tlsServerSchema } from '../../config/http-server.js';
+import { endpoint } from '../../config/schema-helpers.js';
 
-/** `cert_file` + `key_file` (PEM). Both set enables TLS; both empty leaves it off. */
-const tlsSchema = z
-  .strictObject({
-    cert_file: z.string().default(''),
-    key_file: z.string().default(''),
-  })
-  .refine((t) => (t.cert_file === '') === (t.key_file === ''), {
-    message: 'cert_file and key_file must be set together',
-  });
+const tlsSchema = tlsServerSchema;
 
 /** Tributary addition: static bearer tokens (fill them from ${env:…} / ${file:…}). */
 const authSchema = z.strictObject({
   bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token'),
-});
-
-const corsSchema = z.strictObject({
-  /** Origins allowed to send cross-origin requests; `*` alone allows any, `https://*.example.com` a pattern. */
-  allowed_origins: z.array(z.string()).default([]),
-  /** Headers allowed beyond the CORS-safelisted ones. `*` allows any. */
-  allowed_headers: z.array(z.string()).default([]),
-  /** Seconds a browser may cache a preflight answer; 0 sends no Access-Control-Max-Age. */
-  max_age: z.number().int().min(0).default(0),
 });
 
 export const grpcProtocolSchema = z.strictObject({
@@ -35,18 +19,17 @@ export const grpcProtocolSchema = z.strictObject({
 });
 
 export const httpProtocolSchema = z.strictObject({
-  endpoint: endpoint('127.0.0.1:4318'),
+  // endpoint, tls, read_header_timeout, read_timeout, idle_timeout (config/http-server.ts)
+  ...httpServerFields('127.0.0.1:4318'),
   logs_url_path: z
     .string()
     .default('/v1/logs')
     // Upstream prefixes a missing leading slash.
     .transform((p) => (p.startsWith('/') ? p : `/${p}`)),
-  max_request_body_size: byteSize()
-    .prefault('20MiB')
-    .refine((n) => n > 0, { message: 'must be greater than 0' }),
+  // max_request_body_size, max_request_bytes_in_flight
+  ...requestBodyFields(),
   include_metadata: z.boolean().default(false),
   cors: corsSchema.optional(),
-  tls: tlsSchema.optional(),
   auth: authSchema.optional(),
 });
 

@@ -1,8 +1,5 @@
 /** OTLP/HTTP logs endpoint (node:http / node:https): protobuf and JSON, gzip/deflate, answers as upstream. */
-import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
   decodeExportRequest,
@@ -12,7 +9,7 @@ import {
   encodeRpcStatus,
   type ExportLogsServiceRequest,
 } from '@tributary/otlp';
-import { splitEndpoint } from '../../config/schema-helpers.js';
+import { createConfiguredServer, DEFAULT_TIMEOUTS_MS, discardRequestBody, DISCARD_MAX_MS, InFlightBudget, listenOn } from '../../config/http-server.js';
 import { BearerTokenAuth } from './auth.js';
 import { BodyError, ClientAbortedError, parseContentEncoding, readBody } from './body.js';
 import type { HttpProtocolConfig } from './config.js';
@@ -32,6 +29,9 @@ const Code = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLE
 // Full-success bodies depend on nothing but the encoding: built once.
 const OK_PROTO = Buffer.from(encodeExportResponse({}));
 const OK_JSON = Buffer.from(encodeExportResponseJson({}));
+
+/** Reservation for a body of unknown length (chunked); it grows as the body arrives. */
+const CHUNKED_RESERVATION = 64 * 1024;
 
 function bodyTypeOf(contentType: string | undefined): BodyType | undefined {
   if (contentType === undefined) return undefined;
@@ -67,10 +67,12 @@ export class OtlpHttpServer {
   private readonly cors: CorsPolicy | undefined;
   private readonly auth: BearerTokenAuth | undefined;
   private readonly includeMetadata: boolean;
+  private readonly budget: InFlightBudget;
 
   constructor(private readonly config: HttpProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
     this.logsPath = config.logs_url_path;
     this.limit = config.max_request_body_size;
+    this.budget = new InFlightBudget(config.max_request_bytes_in_flight ?? 64 * 1024 * 1024);
     const cors = config.cors ? new CorsPolicy(config.cors) : undefined;
     this.cors = cors?.enabled ? cors : undefined;
     this.auth = config.auth ? new BearerTokenAuth(config.auth.bearer_tokens) : undefined;
@@ -85,32 +87,11 @@ export class OtlpHttpServer {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => this.internalError(res, err));
     };
-    const tls = this.config.tls;
-    let server: Server;
-    if (tls && tls.cert_file !== '') {
-      const [cert, key] = await Promise.all([
-        readFile(tls.cert_file).catch((e: Error) => {
-          throw new Error(`otlp receiver ${this.receiverId}: http tls.cert_file ${tls.cert_file}: ${e.message}`);
-        }),
-        readFile(tls.key_file).catch((e: Error) => {
-          throw new Error(`otlp receiver ${this.receiverId}: http tls.key_file ${tls.key_file}: ${e.message}`);
-        }),
-      ]);
-      server = createHttpsServer({ cert, key }, handler) as unknown as Server;
-    } else {
-      server = createHttpServer(handler);
-    }
-    const { host, port } = splitEndpoint(this.config.endpoint);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(listenError(this.receiverId, 'http', this.config.endpoint, err));
-      server.once('error', onError);
-      server.listen({ host, port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    const server = await createConfiguredServer({ ...DEFAULT_TIMEOUTS_MS, ...this.config }, handler, `otlp receiver ${this.receiverId}: http`);
+    // `Expect: 100-continue`: the checks run first, so a request about to be refused gets the refusal, never 100.
+    server.on('checkContinue', handler);
+    const addr = await listenOn(server, this.config.endpoint, (err) => listenError(this.receiverId, 'http', this.config.endpoint, err));
     this.server = server;
-    const addr = server.address() as AddressInfo;
     this.bound = { host: addr.address, port: addr.port };
     return this.bound;
   }
@@ -172,17 +153,42 @@ export class OtlpHttpServer {
       return;
     }
 
+    // The budget of body bytes in flight, reserved before reading: the declared length, or a first slice
+    // of a chunked body that grows as it arrives.
+    let reserved = declared !== undefined ? Math.max(0, Number(declared) || 0) : Math.min(this.limit, CHUNKED_RESERVATION);
+    if (!this.budget.admit(reserved)) {
+      res.setHeader('Retry-After', '1');
+      this.refuse(req, res, type, 'unavailable', 503, Code.UNAVAILABLE, `too many request bytes in flight (max_request_bytes_in_flight ${this.budget.limit} bytes); retry later`);
+      return;
+    }
     let body: Buffer;
     try {
-      body = await readBody(req, encoding, this.limit);
+      if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+      body = await readBody(req, encoding, this.limit, (total) => {
+        if (total <= reserved) return true;
+        if (!this.budget.grow(total - reserved)) return false;
+        reserved = total;
+        return true;
+      });
     } catch (err) {
+      this.budget.release(reserved);
+      reserved = 0;
       if (err instanceof BodyError) {
-        const reason: RefuseReason = err.status === 413 ? 'too_large' : 'malformed';
-        this.refuse(req, res, type, reason, err.status, err.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT, err.message);
+        if (err.status === 503) res.setHeader('Retry-After', '1');
+        const reason: RefuseReason = err.status === 413 ? 'too_large' : err.status === 503 ? 'unavailable' : 'malformed';
+        const code = err.status === 413 ? Code.RESOURCE_EXHAUSTED : err.status === 503 ? Code.UNAVAILABLE : Code.INVALID_ARGUMENT;
+        this.refuse(req, res, type, reason, err.status, code, err.message);
       } else if (!(err instanceof ClientAbortedError)) throw err;
       return;
     }
+    try {
+      await this.decodeAndIngest(req, res, type, body, receivedAt);
+    } finally {
+      this.budget.release(reserved);
+    }
+  }
 
+  private async decodeAndIngest(req: IncomingMessage, res: ServerResponse, type: BodyType, body: Buffer, receivedAt: number): Promise<void> {
     let request: ExportLogsServiceRequest;
     try {
       request = type === 'proto' ? decodeExportRequest(body) : decodeExportRequestJson(body);
@@ -225,12 +231,9 @@ export class OtlpHttpServer {
   /** Answers a request refused before it reached the pipeline; counts it. */
   private refuse(req: IncomingMessage, res: ServerResponse, type: BodyType | undefined, reason: RefuseReason, status: number, code: number, message: string): void {
     this.ingest.refuse('http', reason);
-    // An unread body would have to be drained before the connection can be reused: close it instead.
-    if (!req.complete) {
-      res.setHeader('Connection', 'close');
-      req.resume();
-    }
     this.sendStatus(res, type, status, code, message);
+    // Read and discard the rest of the body (bounded) so a client that writes it all first reads the answer.
+    discardRequestBody(req, res, { maxBytes: 2 * this.limit, maxMs: DISCARD_MAX_MS });
   }
 
   private sendStatus(res: ServerResponse, type: BodyType | undefined, status: number, code: number, message: string): void {

@@ -1,0 +1,230 @@
+/**
+ * What every HTTP server of the collector shares (the OTLP receiver, health_check, metrics, and later
+ * ones): config keys named as upstream's confighttp ServerConfig (`endpoint`, `tls`, `cors`,
+ * `include_metadata`, `max_request_body_size`, `read_header_timeout`, `read_timeout`, `idle_timeout`),
+ * Tributary's `max_request_bytes_in_flight` budget, and the creation of the node server with them.
+ *
+ * Pieces are exported as zod shapes so a component spreads only the keys it has:
+ *   z.strictObject({ ...httpServerFields('127.0.0.1:4318'), ...requestBodyFields(), cors: corsSchema.optional() })
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { byteSize, duration, endpoint, splitEndpoint } from './schema-helpers.js';
+
+/** `cert_file` + `key_file` (PEM). Both set enables TLS; both empty leaves it off. */
+export const tlsServerSchema = z
+  .strictObject({
+    cert_file: z.string().default(''),
+    key_file: z.string().default(''),
+  })
+  .refine((t) => (t.cert_file === '') === (t.key_file === ''), {
+    message: 'cert_file and key_file must be set together',
+  });
+
+export const corsSchema = z.strictObject({
+  /** Origins allowed to send cross-origin requests; `*` alone allows any, `https://*.example.com` a pattern. */
+  allowed_origins: z.array(z.string()).default([]),
+  /** Headers allowed beyond the CORS-safelisted ones. `*` allows any. */
+  allowed_headers: z.array(z.string()).default([]),
+  /** Seconds a browser may cache a preflight answer; 0 sends no Access-Control-Max-Age. */
+  max_age: z.number().int().min(0).default(0),
+});
+
+export type TlsServerConfig = z.output<typeof tlsServerSchema>;
+export type CorsConfig = z.output<typeof corsSchema>;
+
+/** Defaults of the timeouts (upstream confighttp: read_header_timeout 1m, idle_timeout 1m, read_timeout none). */
+export const DEFAULT_READ_HEADER_TIMEOUT = '1m';
+export const DEFAULT_READ_TIMEOUT = '1m';
+export const DEFAULT_IDLE_TIMEOUT = '1m';
+
+/** Timeouts: how long a client may take for its headers, for the whole request, and idle between requests. */
+export const httpServerTimeoutFields = () => ({
+  /** Time to receive the request headers; a slow or stalled client is cut off after it (408). */
+  read_header_timeout: duration().prefault(DEFAULT_READ_HEADER_TIMEOUT),
+  /** Time to receive the whole request, body included; 0 = none (upstream's default; Tributary bounds it). */
+  read_timeout: duration().prefault(DEFAULT_READ_TIMEOUT),
+  /** How long a keep-alive connection may stay idle between requests. */
+  idle_timeout: duration().prefault(DEFAULT_IDLE_TIMEOUT),
+});
+
+/** `endpoint`, `tls` and the timeouts: every HTTP server has these. */
+export const httpServerFields = (defaultEndpoint: string) => ({
+  endpoint: endpoint(defaultEndpoint),
+  tls: tlsServerSchema.optional(),
+  ...httpServerTimeoutFields(),
+});
+
+/** Limits of servers that read request bodies. */
+export const requestBodyFields = (defaultMaxBody = '20MiB', defaultInFlight = '64MiB') => ({
+  /** Largest request body accepted, before and after decompression (413 above it). */
+  max_request_body_size: byteSize()
+    .prefault(defaultMaxBody)
+    .refine((n) => n > 0, { message: 'must be greater than 0' }),
+  /**
+   * Tributary: most bytes of request bodies this server holds at once (declared or received, and after
+   * decompression). A request that would go over is refused with 503 + Retry-After before its body is
+   * read; a request alone is always let in, so one up to max_request_body_size never waits forever.
+   */
+  max_request_bytes_in_flight: byteSize()
+    .prefault(defaultInFlight)
+    .refine((n) => n > 0, { message: 'must be greater than 0' }),
+});
+
+export interface HttpServerSettings {
+  endpoint: string;
+  tls?: TlsServerConfig | undefined;
+  read_header_timeout: number;
+  read_timeout: number;
+  idle_timeout: number;
+}
+
+/** Default timeouts in milliseconds, for servers whose config was built without the schema (tests, plugins). */
+export const DEFAULT_TIMEOUTS_MS = { read_header_timeout: 60_000, read_timeout: 60_000, idle_timeout: 60_000 } as const;
+
+/**
+ * A node http(s) server with the config's TLS and timeouts. `what` names the component in errors
+ * (`otlp receiver otlp: http` → `otlp receiver otlp: http tls.cert_file …`).
+ */
+export async function createConfiguredServer(config: HttpServerSettings, handler: RequestListener, what: string): Promise<Server> {
+  const readHeader = config.read_header_timeout;
+  const read = config.read_timeout;
+  // node requires headersTimeout <= requestTimeout when both are set.
+  const headersTimeout = read > 0 && readHeader > read ? read : readHeader;
+  const timing = {
+    requestTimeout: read,
+    headersTimeout,
+    keepAliveTimeout: config.idle_timeout,
+    // node checks the two timeouts above only this often (30 s by default): check at a tenth of the shortest.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(...[read, headersTimeout].filter((t) => t > 0), 10_000) / 10))),
+  };
+  const tls = config.tls;
+  let server: Server;
+  if (tls && tls.cert_file !== '') {
+    const [cert, key] = await Promise.all([
+      readFile(tls.cert_file).catch((e: Error) => {
+        throw new Error(`${what} tls.cert_file ${tls.cert_file}: ${e.message}`);
+      }),
+      readFile(tls.key_file).catch((e: Error) => {
+        throw new Error(`${what} tls.key_file ${tls.key_file}: ${e.message}`);
+      }),
+    ]);
+    server = createTlsServer({ cert, key, ...timing }, handler) as unknown as Server;
+  } else {
+    server = createPlainServer(timing, handler);
+  }
+  server.keepAliveTimeout = config.idle_timeout;
+  return server;
+}
+
+/** Binds `server` to the endpoint; `describe` turns a listen error into the component's own error. */
+export function listenOn(server: Server, ep: string, describe: (err: NodeJS.ErrnoException) => Error): Promise<AddressInfo> {
+  const { host, port } = splitEndpoint(ep);
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(describe(err));
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- request bytes in flight
+
+let processInFlight = 0;
+
+/** Bytes of request bodies held by every HTTP server of this process (the memory limiter adds them). */
+export function requestBytesInFlight(): number {
+  return processInFlight;
+}
+
+/** One server's budget of request-body bytes in flight; also feeds the process-wide figure. */
+export class InFlightBudget {
+  private used = 0;
+  private holders = 0;
+
+  constructor(readonly limit: number) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  /**
+   * Reserves `n` bytes for a new request; false when that would go over the budget. A request alone
+   * is always let in, so a body up to max_request_body_size is never refused forever.
+   */
+  admit(n: number): boolean {
+    if (this.holders > 0 && this.used + n > this.limit) return false;
+    this.holders++;
+    this.used += n;
+    processInFlight += n;
+    return true;
+  }
+
+  /** Grows a held reservation (chunked or compressed bodies); false when the budget is exhausted. */
+  grow(n: number): boolean {
+    if (this.holders > 1 && this.used + n > this.limit) return false;
+    this.used += n;
+    processInFlight += n;
+    return true;
+  }
+
+  /** Gives back a request's whole reservation. */
+  release(n: number): void {
+    this.holders--;
+    this.used -= n;
+    processInFlight -= n;
+  }
+}
+
+/** How long and how much of a refused request's body is read and thrown away, so the client can read the answer. */
+export interface DiscardBound {
+  maxBytes: number;
+  maxMs: number;
+}
+
+export const DISCARD_MAX_MS = 10_000;
+
+/**
+ * Answers early without breaking the client: many clients (Python http.client, Go, most SDKs) write the
+ * whole body before reading the answer, and a socket closed with unread data resets the connection,
+ * so they see a broken pipe instead of the status. The rest of the body is read and discarded, up to
+ * `bound`, then the connection is closed cleanly (or cut, past the bound).
+ */
+export function discardRequestBody(req: IncomingMessage, res: ServerResponse, bound: DiscardBound): void {
+  if (req.complete || req.destroyed) return;
+  const socket = req.socket;
+  let seen = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const cleanup = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', cleanup);
+  };
+  const cut = (): void => {
+    cleanup();
+    socket.destroy();
+  };
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > bound.maxBytes) cut();
+  };
+  const onEnd = (): void => {
+    cleanup();
+    // The answer was written first; close once it is out (the connection is not reused after a refusal).
+    if (res.writableFinished) socket.end();
+    else res.once('finish', () => socket.end());
+  };
+  timer = setTimeout(cut, bound.maxMs);
+  timer.unref();
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('close', cleanup);
+  req.resume();
+}
