@@ -202,3 +202,35 @@ describe('memory_limiter processor', () => {
     }
   });
 });
+
+describe('memory_limiter: what it measures', () => {
+  it('limits on live memory, not on RSS that freed buffers left behind; RSS over twice the limit still refuses', async () => {
+    let live = 10 * MIB;
+    let rss = 790 * MIB; // high after a burst (freed buffers stay in RSS), but the memory is free
+    const { p } = await make({ limit_mib: 400, check_interval: '1s' }, { readMemory: () => live, readRss: () => rss, gc: undefined });
+    expect(p.state).toBe('ok');
+    live = 390 * MIB;
+    p.check();
+    expect(p.state).toBe('soft_limited');
+    live = 20 * MIB; // the pressure is gone: accepted again at the next check
+    p.check();
+    expect(p.state).toBe('ok');
+    rss = 801 * MIB; // the secondary guard: 2 × 400 MiB
+    p.check();
+    expect(p.state).toBe('hard_limited');
+    await expect(p.consume(batch(1))).rejects.toThrow(/rss 801 MiB ≥ 2 × hard limit 400 MiB/);
+  });
+
+  it('counts request bodies the HTTP servers hold', async () => {
+    const { InFlightBudget } = await import('../../config/http-server.js');
+    const { liveMemory } = await import('./memory-limiter-processor.js');
+    const budget = new InFlightBudget(1 << 30);
+    const before = liveMemory();
+    expect(budget.admit(300 * MIB)).toBe(true);
+    try {
+      expect(liveMemory() - before).toBeGreaterThanOrEqual(290 * MIB);
+    } finally {
+      budget.release(300 * MIB);
+    }
+  });
+});
