@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -143,4 +144,111 @@ service:
     await waitFor('80,000 records delivered', () => lostOf(all, dest).length === 0 || undefined, 30_000, 50);
     expect(await c.stop('SIGTERM')).toBe(0);
   }, 60_000);
+});
+
+async function rssOf(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const m = /^process_resident_memory_bytes (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Opens a connection, declares `declared` bytes, sends `send` of them, and stalls. */
+function stalledUpload(port: number, declared: number, send: number): Socket {
+  const sock = connect(port, '127.0.0.1');
+  sock.on('error', () => undefined);
+  sock.write(`POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Length: ${declared}\r\n\r\n`);
+  const chunk = Buffer.alloc(1 << 20, 0x41);
+  for (let sent = 0; sent < send; sent += chunk.length) sock.write(chunk.subarray(0, Math.min(chunk.length, send - sent)));
+  sock.resume();
+  return sock;
+}
+
+describe('memory under pressure', () => {
+  const MIB = 1024 * 1024;
+
+  it('memory_limiter recovers within a check or two after stalled uploads and after a burst of large valid requests', async () => {
+    const dir = tempDir('trib-mem-');
+    dirs.push(dir);
+    const p = await ports();
+    // A destination that never holds anything up (debug, one line per batch): what is measured is the limiter.
+    await start(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${p.http} } } } }
+processors: { memory_limiter: { check_interval: 200ms, limit_mib: 256, spike_limit_mib: 64 } }
+exporters: { debug: { verbosity: basic } }
+extensions: { health_check: { endpoint: 127.0.0.1:${p.health} } }
+service:
+  extensions: [health_check]
+  pipelines: { logs: { receivers: [otlp], processors: [memory_limiter], exporters: [debug] } }
+`, p, dir);
+    // 40 uploads of 19 MiB that stall 1 MiB before the end.
+    const socks = Array.from({ length: 40 }, () => stalledUpload(p.http, 19 * MIB, 18 * MIB));
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const s of socks) s.destroy();
+    const small = numberedRequest(0, 10);
+    const t0 = Date.now();
+    await waitFor('a small request accepted after the stalled uploads', async () => (await postLogs(p.http, small)).status === 200 || undefined, 10_000, 50);
+    expect(Date.now() - t0).toBeLessThan(3000);
+
+    // 16 concurrent valid 8 MiB requests, each resent on 503/429 until accepted.
+    const big = numberedRequest(100, 100 + 8000, 1000);
+    expect(big.length).toBeGreaterThan(7 * MIB);
+    const seen: Record<string, number> = {};
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      const end = Date.now() + 45_000;
+      while (Date.now() < end) {
+        const r = await postLogs(p.http, big);
+        seen[String(r.status)] = (seen[String(r.status)] ?? 0) + 1;
+        if (r.status === 200) return;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error(`a large request was never accepted: ${JSON.stringify(seen)}`);
+    }));
+    const t1 = Date.now();
+    await waitFor('a small request accepted after the burst', async () => (await postLogs(p.http, small)).status === 200 || undefined, 15_000, 50);
+    expect(Date.now() - t1).toBeLessThan(5000);
+  }, 120_000);
+
+  it('5× overload with large bodies: RSS stays within limit_mib + the idle baseline', async () => {
+    const dest = await destination();
+    // A slow destination: one request at a time, 100 ms each.
+    dest.respond = () => ({ status: 200, delayMs: 100 });
+    const dir = tempDir('trib-rss-');
+    dirs.push(dir);
+    const p = await ports();
+    const LIMIT_MIB = 256;
+    await start(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${p.http} } } } }
+processors: { memory_limiter: { check_interval: 100ms, limit_mib: ${LIMIT_MIB}, spike_limit_mib: 64 } }
+exporters:
+  otlphttp:
+    endpoint: ${dest.url}
+    compression: none
+    sending_queue: { num_consumers: 1, queue_size: 50 }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 500ms, max_elapsed_time: 0 }
+extensions: { health_check: { endpoint: 127.0.0.1:${p.health} }, metrics: { endpoint: 127.0.0.1:${p.metrics} } }
+service:
+  extensions: [health_check, metrics]
+  shutdown_timeout: 2s
+  pipelines: { logs: { receivers: [otlp], processors: [memory_limiter], exporters: [otlphttp] } }
+`, p, dir);
+    const baseline = await rssOf(p.metrics);
+    let maxRss = 0;
+    const timer = setInterval(() => void rssOf(p.metrics).then((v) => (maxRss = Math.max(maxRss, v)), () => undefined), 100);
+    const body = numberedRequest(0, 4000, 1000); // ~4 MiB
+    const statuses: Record<string, number> = {};
+    const end = Date.now() + 8000;
+    await Promise.all(Array.from({ length: 24 }, async () => {
+      while (Date.now() < end) {
+        const r = await postLogs(p.http, body);
+        statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
+        if (r.status !== 200) await new Promise((res) => setTimeout(res, 100));
+      }
+    }));
+    clearInterval(timer);
+    maxRss = Math.max(maxRss, await rssOf(p.metrics));
+    console.log(`overload: baseline ${Math.round(baseline / MIB)} MiB, max RSS ${Math.round(maxRss / MIB)} MiB, limit ${LIMIT_MIB} MiB, answers ${JSON.stringify(statuses)}`);
+    expect(statuses['200'] ?? 0).toBeGreaterThan(0);
+    expect((statuses['503'] ?? 0) + (statuses['429'] ?? 0)).toBeGreaterThan(0);
+    expect(maxRss).toBeLessThanOrEqual(LIMIT_MIB * MIB + baseline);
+  }, 120_000);
 });

@@ -8,7 +8,7 @@
  *   z.strictObject({ ...httpServerFields('127.0.0.1:4318'), ...requestBodyFields(), cors: corsSchema.optional() })
  */
 import { readFile } from 'node:fs/promises';
-import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
@@ -193,9 +193,9 @@ export const DISCARD_MAX_MS = 10_000;
  * Answers early without breaking the client: many clients (Python http.client, Go, most SDKs) write the
  * whole body before reading the answer, and a socket closed with unread data resets the connection,
  * so they see a broken pipe instead of the status. The rest of the body is read and discarded, up to
- * `bound`, then the connection is closed cleanly (or cut, past the bound).
+ * `bound` (then the connection is cut); a body read to its end leaves the connection usable.
  */
-export function discardRequestBody(req: IncomingMessage, res: ServerResponse, bound: DiscardBound): void {
+export function discardRequestBody(req: IncomingMessage, bound: DiscardBound): void {
   if (req.complete || req.destroyed) return;
   const socket = req.socket;
   let seen = 0;
@@ -215,12 +215,8 @@ export function discardRequestBody(req: IncomingMessage, res: ServerResponse, bo
     seen += chunk.length;
     if (seen > bound.maxBytes) cut();
   };
-  const onEnd = (): void => {
-    cleanup();
-    // The answer was written first; close once it is out (the connection is not reused after a refusal).
-    if (res.writableFinished) socket.end();
-    else res.once('finish', () => socket.end());
-  };
+  // Read to the end: the connection stays usable (keep-alive), as the client expects.
+  const onEnd = cleanup;
   timer = setTimeout(cut, bound.maxMs);
   timer.unref();
   req.on('data', onData);

@@ -233,7 +233,7 @@ export class OtlpHttpServer {
     this.ingest.refuse('http', reason);
     this.sendStatus(res, type, status, code, message);
     // Read and discard the rest of the body (bounded) so a client that writes it all first reads the answer.
-    discardRequestBody(req, res, { maxBytes: 2 * this.limit, maxMs: DISCARD_MAX_MS });
+    discardRequestBody(req, { maxBytes: 2 * this.limit, maxMs: DISCARD_MAX_MS });
   }
 
   private sendStatus(res: ServerResponse, type: BodyType | undefined, status: number, code: number, message: string): void {
