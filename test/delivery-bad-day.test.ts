@@ -10,7 +10,7 @@ import path from 'node:path';
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
-import { Destination, lostOf, numberedRequest, postLogs, unexpectedOf } from './support/delivery.js';
+import { Destination, lostOf, numberedRequest, postLogs, runLoad, unexpectedOf } from './support/delivery.js';
 
 const collectors: RunningCollector[] = [];
 const dests: Destination[] = [];
@@ -250,5 +250,69 @@ service:
     expect(statuses['200'] ?? 0).toBeGreaterThan(0);
     expect((statuses['503'] ?? 0) + (statuses['429'] ?? 0)).toBeGreaterThan(0);
     expect(maxRss).toBeLessThanOrEqual(LIMIT_MIB * MIB + baseline);
+  }, 120_000);
+});
+
+describe('configuration reload', () => {
+  it('SIGHUP with an invalid then a valid config, and --watch-config, under load: nothing acknowledged lost', async () => {
+    const onDisk = await destination();
+    const inMemory = await destination();
+    inMemory.respond = () => ({ status: 200, delayMs: 30 }); // so its queue holds records at each reload
+    await onDisk.down(); // records wait on disk across the reloads
+    const dir = tempDir('trib-reload-');
+    dirs.push(dir);
+    const p = await ports();
+    const yaml = (batchTimeout: string, extraProcessor = false): string => `
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${p.http} } } } }
+processors: { batch: { timeout: ${batchTimeout} }${extraProcessor ? ', attributes/tag: { actions: [{ key: reloaded, value: "yes", action: insert }] }' : ''} }
+exporters:
+  otlphttp/disk:
+    endpoint: ${onDisk.url}
+    compression: none
+    sending_queue: { storage: file_storage, num_consumers: 2 }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 200ms, max_elapsed_time: 0 }
+  otlphttp/mem:
+    endpoint: ${inMemory.url}
+    compression: none
+    sending_queue: { num_consumers: 1, queue_size: 5000 }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 200ms, max_elapsed_time: 0 }
+extensions:
+  health_check: { endpoint: 127.0.0.1:${p.health} }
+  file_storage: { directory: ./queue }
+service:
+  extensions: [health_check, file_storage]
+  shutdown_timeout: 10s
+  pipelines: { logs: { receivers: [otlp], processors: [batch${extraProcessor ? ', attributes/tag' : ''}], exporters: [otlphttp/disk, otlphttp/mem] } }
+`;
+    const c = await start(yaml('50ms'), p, dir, ['--watch-config']);
+    const configPath = path.join(dir, 'config.yaml');
+    const load = runLoad({ port: () => p.http, total: 6000, perRequest: 20, concurrency: 4, pacePerSecond: 1500, retryMs: 100 });
+    const logged = (re: RegExp): Promise<true> => waitFor(`log line ${re}`, () => re.test(c.stderr()) || undefined, 20_000, 20);
+
+    await waitFor('some records acknowledged', () => load.stats.acknowledged >= 500 || undefined, 20_000, 20);
+    // An invalid config: rejected with its path, the old one keeps running.
+    fs.writeFileSync(configPath, yaml('50ms').replace('timeout: 50ms', 'timeout: 50ms, not_a_key: 1'));
+    await waitFor('watcher settles', () => true, 1000);
+    c.child.kill('SIGHUP');
+    await logged(/configuration reload failed.*config=\S*config\.yaml.*not_a_key/);
+    await waitFor('more records acknowledged', () => load.stats.acknowledged >= 1500 || undefined, 20_000, 20);
+    // A valid one: swapped, and what changed is logged.
+    fs.writeFileSync(configPath, yaml('100ms', true));
+    c.child.kill('SIGHUP');
+    await logged(/configuration reloaded.*processors\.batch changed.*processors\.attributes\/tag added/);
+    await waitFor('more records acknowledged', () => load.stats.acknowledged >= 3000 || undefined, 20_000, 20);
+    // --watch-config: a change of the file reloads without a signal.
+    fs.writeFileSync(configPath, yaml('60ms', true));
+    await waitFor('reloaded twice', () => (c.stderr().match(/configuration reloaded/g)?.length ?? 0) >= 2 || undefined, 20_000, 50);
+    await load.done;
+    expect(load.stats.acknowledged).toBe(6000);
+    expect(c.child.exitCode).toBeNull(); // SIGHUP did not kill it
+    await onDisk.up();
+    await waitFor('every acknowledged record at the disk-queued destination', () => lostOf(load.stats.acked, onDisk).length === 0 || undefined, 30_000, 50);
+    await waitFor('every acknowledged record at the memory-queued destination', () => lostOf(load.stats.acked, inMemory).length === 0 || undefined, 30_000, 50);
+    expect(unexpectedOf(onDisk, 6000)).toEqual([]);
+    expect(unexpectedOf(inMemory, 6000)).toEqual([]);
+    expect(await c.stop('SIGTERM')).toBe(0);
+    expect(c.stderr()).not.toMatch(/UNACCOUNTED/);
   }, 120_000);
 });

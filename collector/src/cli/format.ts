@@ -6,7 +6,9 @@ import type { ConfigIssue } from '../config/schema-helpers.js';
 export const USAGE = `Usage: tributary <command> [options]
 
 Commands:
-  run [--config <file>] [--progress]   load the config, start the collector, run until SIGTERM/SIGINT
+  run [--config <file>] [--progress] [--watch-config]
+                                       load the config, start the collector, run until SIGTERM/SIGINT;
+                                       SIGHUP (or, with --watch-config, a change of the file) reloads it
   validate [--config <file>] [--dry-run <records.jsonl>]
                                        check the config without starting anything; with --dry-run,
                                        show what each processor does to each record (OTLP/JSON lines)
@@ -20,6 +22,7 @@ Commands:
 Options:
   -c, --config <file>   config file (default ./otel-config.yaml)
       --progress        print a throughput line every 5 s even when stderr is not a terminal
+      --watch-config    (run) reload the config when its file changes, as on SIGHUP
       --json            (components) print JSON
   -v, --version         print the version
   -h, --help            print this help

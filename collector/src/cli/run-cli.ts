@@ -2,6 +2,7 @@
  * The `tributary` command line, with its outside world injected (streams, config loader, service,
  * signals, exit) so every verb can be tested in-process. main.ts wires the real ones.
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createDefaultRegistry } from '../builtins.js';
 import type { ConfigIssue } from '../config/schema-helpers.js';
@@ -40,11 +41,21 @@ export interface CliConfig {
   missingEnv?: string[] | undefined;
 }
 
+/** Exporters of a reloaded configuration still sending their in-memory queues (pipeline/service.ts). */
+export interface CliDraining {
+  readonly done: Promise<void>;
+  pendingRecords(): number;
+  finish(timeoutMs: number): Promise<void>;
+}
+
 /** What the CLI needs of the service (pipeline/service.ts's Service satisfies it). */
 export interface CliService {
   readonly telemetry: Telemetry;
   start(): Promise<void>;
   shutdown(): Promise<void>;
+  /** Stops intake and hands over to a new configuration (reload); without it a reload shuts down fully. */
+  stopForReload?(): Promise<CliDraining>;
+  readonly shutdownTimeout?: number;
 }
 
 export interface CliDeps<C extends CliConfig = CliConfig> {
@@ -52,9 +63,13 @@ export interface CliDeps<C extends CliConfig = CliConfig> {
   stderr: CliOutput;
   /** Throws an error with `issues: ConfigIssue[]` (config/load.ts's ConfigError) when the config is invalid. */
   loadConfig(file: string, registry: ComponentRegistry, env: NodeJS.ProcessEnv): C;
-  createService(config: C, options: { registry: ComponentRegistry; logger: Logger }): CliService;
+  createService(config: C, options: { registry: ComponentRegistry; logger: Logger; telemetry?: Telemetry | undefined }): CliService;
   /** Subscribes to SIGTERM and SIGINT; returns the unsubscribe function. */
   onSignal(handler: (signal: NodeJS.Signals) => void): () => void;
+  /** Subscribes to SIGHUP (reload the config); returns the unsubscribe function. */
+  onReloadSignal?: ((handler: () => void) => () => void) | undefined;
+  /** `run --watch-config`: calls `handler` when the file changes; returns the unsubscribe function. */
+  watchConfig?: ((file: string, handler: () => void) => () => void) | undefined;
   /** Exits at once (used when a second signal arrives during shutdown). */
   exit(code: number): void;
   registry?: ComponentRegistry | undefined;
@@ -234,7 +249,7 @@ async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out
 }
 
 async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' } });
+  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' }, 'watch-config': { type: 'boolean' } });
   if (values.help) return (out(USAGE), EXIT_OK);
   const file = configFileOf('run', values);
   const loaded = await load(file, deps, err);
@@ -266,6 +281,40 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
     signalled = signal;
     onFirstSignal(signal);
   });
+
+  // Reloads (SIGHUP, --watch-config) run one at a time; one that arrives meanwhile runs after it.
+  let current: { service: CliService; config: C } = { service, config };
+  const draining: CliDraining[] = [];
+  let reloading: Promise<void> | undefined;
+  let again: string | undefined;
+  let started = false;
+  const reload = (trigger: string): void => {
+    if (signalled !== undefined) return;
+    if (!started || reloading !== undefined) {
+      again = trigger;
+      return;
+    }
+    reloading = (async () => {
+      let next: string | undefined = trigger;
+      while (next !== undefined && signalled === undefined) {
+        again = undefined;
+        current = await reloadOnce(file, next, current, draining, deps, logger);
+        next = again;
+      }
+    })().catch((e: unknown) => {
+      logger.error('configuration reload failed and the previous configuration could not be restarted; exiting', { config: file, error: errorMessage(e) });
+      deps.exit(EXIT_FAILURE);
+    }).finally(() => {
+      reloading = undefined;
+    });
+  };
+  const unsubscribeReload = deps.onReloadSignal?.(() => reload('SIGHUP')) ?? ((): void => undefined);
+  let unwatch = (): void => undefined;
+  if (values['watch-config'] === true) {
+    const watch = deps.watchConfig ?? defaultWatchConfig;
+    unwatch = watch(file, () => reload('config file changed'));
+  }
+
   let timer: NodeJS.Timeout | undefined;
   try {
     logger.info(`Tributary ${VERSION} starting`, { config: file });
@@ -275,7 +324,9 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
       err(`tributary: startup failed: ${errorMessage(e)}`);
       return EXIT_FAILURE;
     }
+    started = true;
     logger.info(`Tributary ${VERSION} running; pipelines: ${formatPipelines(config.service.pipelines)}; extensions: ${config.service.extensions.join(', ') || '(none)'}`);
+    if (again !== undefined) reload(again);
 
     const progress = values.progress === true || deps.stderr.isTTY === true;
     const meter = progress ? new ProgressMeter(service.telemetry) : undefined;
@@ -285,12 +336,17 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
     const signal = await firstSignal;
     clearInterval(timer);
     logger.info('shutting down', { signal });
+    // A reload in progress finishes first, so what it started is shut down too.
+    while (reloading !== undefined) await reloading;
+    service = current.service;
+    const drained = Promise.all(draining.map((d) => d.finish(service.shutdownTimeout ?? 0)));
     try {
       await service.shutdown();
     } catch (e) {
       err(`tributary: shutdown failed: ${errorMessage(e)}`);
       return EXIT_FAILURE;
     }
+    await drained;
     // Loss accounting: where every record went (pipeline/loss-accounting.ts).
     const books = deliveryBooks(service.telemetry);
     for (const line of formatDeliverySummary(books)) (books.balanced ? logger.info : logger.warn).call(logger, line);
@@ -299,5 +355,94 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
   } finally {
     clearInterval(timer);
     unsubscribe();
+    unsubscribeReload();
+    unwatch();
   }
+}
+
+/** Polls the file's status (robust to editors that replace the file instead of writing it). */
+function defaultWatchConfig(file: string, handler: () => void): () => void {
+  const listener = (cur: { mtimeMs: number; size: number; ino: number }, prev: { mtimeMs: number; size: number; ino: number }): void => {
+    if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) handler();
+  };
+  watchFile(file, { interval: 500, persistent: false }, listener);
+  return () => unwatchFile(file, listener);
+}
+
+/** Top-level config sections compared on reload, and how they are named in the log. */
+const SECTIONS = ['receivers', 'processors', 'exporters', 'extensions', 'connectors'] as const;
+
+/** What differs between two configs, as `exporters.otlphttp changed` items. */
+export function configChanges(before: unknown, after: unknown): string[] {
+  const out: string[] = [];
+  const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const compare = (prefix: string, a: Record<string, unknown>, b: Record<string, unknown>): void => {
+    for (const k of Object.keys(a)) {
+      if (!(k in b)) out.push(`${prefix}.${k} removed`);
+      else if (!same(a[k], b[k])) out.push(`${prefix}.${k} changed`);
+    }
+    for (const k of Object.keys(b)) if (!(k in a)) out.push(`${prefix}.${k} added`);
+  };
+  for (const section of SECTIONS) compare(section, rec(rec(before)[section]), rec(rec(after)[section]));
+  const sb = rec(rec(before)['service']);
+  const sa = rec(rec(after)['service']);
+  compare('service.pipelines', rec(sb['pipelines']), rec(sa['pipelines']));
+  for (const k of new Set([...Object.keys(sb), ...Object.keys(sa)])) {
+    if (k !== 'pipelines' && !same(sb[k], sa[k])) out.push(`service.${k} changed`);
+  }
+  return out;
+}
+
+/**
+ * One reload, as the OpenTelemetry Collector does it: load and validate the file; when it is invalid,
+ * keep running the old configuration and say why. Otherwise stop intake on the old pipelines (their
+ * in-memory queues keep sending in the background; disk queues are reopened by the new ones), start the
+ * new ones and log what changed. When the new configuration fails to start, the old one is started again.
+ */
+async function reloadOnce<C extends CliConfig>(
+  file: string,
+  trigger: string,
+  current: { service: CliService; config: C },
+  draining: CliDraining[],
+  deps: CliDeps<C>,
+  logger: Logger,
+): Promise<{ service: CliService; config: C }> {
+  const registry = deps.registry!;
+  logger.info('reloading the configuration', { config: file, trigger });
+  let config: C;
+  let next: CliService;
+  try {
+    config = deps.loadConfig(file, registry, deps.env ?? process.env);
+    next = deps.createService(config, { registry, logger, telemetry: current.service.telemetry });
+  } catch (e) {
+    const issues = configIssuesOf(e);
+    const why = issues ? issues.map((i) => `${i.path}: ${i.message}`).join('; ') : errorMessage(e);
+    logger.error('configuration reload failed: the new config is invalid; still running the previous configuration', { config: file, error: why });
+    return current;
+  }
+  const changes = configChanges(current.config, config);
+  if (changes.length === 0) {
+    logger.info('configuration unchanged; nothing reloaded', { config: file });
+    return current;
+  }
+  if (current.service.stopForReload) {
+    const d = await current.service.stopForReload();
+    draining.push(d);
+    void d.done.then(() => draining.splice(draining.indexOf(d), 1));
+    const pending = d.pendingRecords();
+    if (pending > 0) logger.info('the previous pipelines keep sending what they had queued', { records: pending });
+  } else {
+    await current.service.shutdown();
+  }
+  try {
+    await next.start();
+  } catch (e) {
+    logger.error('the new configuration failed to start; going back to the previous one', { config: file, error: errorMessage(e) });
+    const back = deps.createService(current.config, { registry, logger, telemetry: current.service.telemetry });
+    await back.start();
+    return { service: back, config: current.config };
+  }
+  logger.info('configuration reloaded', { config: file, trigger, changes: changes.join('; ') });
+  return { service: next, config };
 }
