@@ -3,11 +3,15 @@
  * corrupt gzip) reach clients that write their whole body before reading (Python's http.client), no
  * `100 Continue` precedes a refusal, a budget of request bytes in flight, and the server timeouts.
  */
+import { isUtf8 } from 'node:buffer';
 import { execFileSync, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeExportRequest, encodeExportRequestJson } from '@tributary/otlp';
 import { requestBytesInFlight } from '../../config/http-server.js';
-import { rawRequest, startReceiver, type StartedReceiver } from './test-support.js';
+import type { Counter } from '../../telemetry/metrics.js';
+import { INVALID_UTF8_METRIC } from './ingest.js';
+import { rawRequest, sampleRecord, sampleRequest, startReceiver, type StartedReceiver } from './test-support.js';
 
 const inCi = process.env.CI === 'true';
 const python = ((): boolean => {
@@ -154,5 +158,34 @@ describe('request bytes in flight and timeouts', () => {
     expect(h).toBeLessThan(5_000);
     expect(b).toBeLessThan(5_000);
     expect(requestBytesInFlight()).toBe(0);
+  });
+});
+
+describe('text that is not valid Unicode', () => {
+  it('invalid UTF-8 (protobuf, JSON) and lone surrogates (JSON) become U+FFFD, are counted on /metrics, and encode as valid UTF-8 JSON', async () => {
+    r = await startReceiver({ http: {}, grpc: {} });
+    const url = `${r.httpBase}/v1/logs`;
+    // protobuf: a body string whose bytes are patched to invalid UTF-8.
+    const proto = Buffer.from(encodeExportRequest(sampleRequest([sampleRecord({ body: { stringValue: 'MARKMARK' } })])));
+    const at = proto.indexOf('MARKMARK');
+    proto[at] = 0xff;
+    proto[at + 1] = 0xfe;
+    expect((await rawRequest(url, { headers: { 'content-type': 'application/x-protobuf' }, body: proto })).status).toBe(200);
+    // JSON: invalid bytes in one string, a lone surrogate escape in another.
+    const json = Buffer.from(encodeExportRequestJson(sampleRequest([sampleRecord({ body: { stringValue: 'MARKMARK' } }), sampleRecord({ body: { stringValue: 'LONE' } })])).replace('LONE', '\\ud800x'));
+    const j = json.indexOf('MARKMARK');
+    json[j] = 0xc3; // a lead byte followed by ASCII: invalid
+    expect((await rawRequest(url, { headers: { 'content-type': 'application/json' }, body: json })).status).toBe(200);
+    const bodies = r.next.batches.flatMap((b) => b.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((rec) => rec.body?.stringValue ?? ''))));
+    expect(bodies).toEqual(['\uFFFD\uFFFDRKMARK', '\uFFFDARKMARK', '\uFFFDx']);
+    const c = r.telemetry.find(INVALID_UTF8_METRIC) as Counter;
+    expect(c.total({ transport: 'http' })).toBe(3);
+    expect(r.telemetry.render()).toMatch(/tributary_receiver_invalid_utf8_strings_total\{receiver="otlp",transport="http"\} 3/);
+    // What exporters write from it is valid UTF-8 JSON, with U+FFFD rather than a "\ud800" escape.
+    for (const b of r.next.batches) {
+      const out = Buffer.from(encodeExportRequestJson({ resourceLogs: b.resourceLogs }));
+      expect(isUtf8(out)).toBe(true);
+      expect(out.toString()).not.toMatch(/\\ud[89ab]/i);
+    }
   });
 });

@@ -7,6 +7,7 @@ import {
   encodeExportResponse,
   encodeExportResponseJson,
   encodeRpcStatus,
+  invalidUtf8Replacements,
   type ExportLogsServiceRequest,
 } from '@tributary/otlp';
 import { createConfiguredServer, DEFAULT_TIMEOUTS_MS, discardRequestBody, DISCARD_MAX_MS, InFlightBudget, listenOn } from '../../config/http-server.js';
@@ -190,8 +191,10 @@ export class OtlpHttpServer {
 
   private async decodeAndIngest(req: IncomingMessage, res: ServerResponse, type: BodyType, body: Buffer, receivedAt: number): Promise<void> {
     let request: ExportLogsServiceRequest;
+    const replacedBefore = invalidUtf8Replacements();
     try {
       request = type === 'proto' ? decodeExportRequest(body) : decodeExportRequestJson(body);
+      this.ingest.invalidUtf8('http', invalidUtf8Replacements() - replacedBefore);
     } catch (err) {
       const what = type === 'proto' ? 'protobuf ExportLogsServiceRequest' : 'OTLP/JSON ExportLogsServiceRequest';
       this.refuse(req, res, type, 'malformed', 400, Code.INVALID_ARGUMENT, `malformed ${what}: ${(err as Error).message}`);

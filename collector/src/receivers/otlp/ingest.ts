@@ -33,7 +33,10 @@ interface TransportMetrics {
   accepted: BoundCounter;
   refused: Record<RefuseReason, BoundCounter>;
   refusedRequests: Record<RefuseReason, BoundCounter>;
+  invalidUtf8: BoundCounter;
 }
+
+export const INVALID_UTF8_METRIC = 'tributary_receiver_invalid_utf8_strings_total';
 
 const ACCEPTED_ALL: IngestOutcome = Object.freeze({ kind: 'accepted', rejected: 0, message: '', retryAfterMs: undefined }) as IngestOutcome;
 
@@ -45,6 +48,7 @@ export class Ingest {
     const accepted = telemetry.counter(MetricNames.receiverAccepted, 'Log records accepted by receivers and passed to the pipeline.');
     const refused = telemetry.counter(MetricNames.receiverRefused, 'Log records received but refused, by reason.');
     const refusedReq = telemetry.counter(REFUSED_REQUESTS_METRIC, 'Requests refused by receivers, by reason.');
+    const invalidUtf8 = telemetry.counter(INVALID_UTF8_METRIC, 'Strings received with invalid UTF-8 (or, in OTLP/JSON, lone surrogates), kept with U+FFFD in their place.');
     const bind = (transport: Transport): TransportMetrics => {
       const r = {} as Record<RefuseReason, BoundCounter>;
       const rq = {} as Record<RefuseReason, BoundCounter>;
@@ -52,7 +56,7 @@ export class Ingest {
         r[reason] = refused.bind({ receiver: id.id, transport, reason });
         rq[reason] = refusedReq.bind({ receiver: id.id, transport, reason });
       }
-      return { accepted: accepted.bind({ receiver: id.id, transport }), refused: r, refusedRequests: rq };
+      return { accepted: accepted.bind({ receiver: id.id, transport }), refused: r, refusedRequests: rq, invalidUtf8: invalidUtf8.bind({ receiver: id.id, transport }) };
     };
     this.metrics = { http: bind('http'), grpc: bind('grpc') };
     this.unexpected = new RateLimitedLog(logger);
@@ -63,6 +67,11 @@ export class Ingest {
     const m = this.metrics[transport];
     m.refusedRequests[reason].add(1);
     if (records > 0) m.refused[reason].add(records);
+  }
+
+  /** Counts strings of a decoded request whose invalid UTF-8 was replaced with U+FFFD. */
+  invalidUtf8(transport: Transport, strings: number): void {
+    if (strings > 0) this.metrics[transport].invalidUtf8.add(strings);
   }
 
   /** Validates and forwards one decoded request. Never rejects. */
