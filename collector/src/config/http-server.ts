@@ -142,6 +142,32 @@ export function requestBytesInFlight(): number {
   return processInFlight;
 }
 
+/** Headroom each memory_limiter reported at its last check: bytes left below its soft limit (≤ 0: refusing). */
+const headrooms = new Map<object, number>();
+
+/** A decoded request takes a few times its body in memory; admissions leave room for that. */
+export const DECODE_FACTOR = 3;
+
+/**
+ * A memory_limiter reports, at each check, how many bytes are left below its soft limit (undefined when
+ * it stops). HTTP servers then admit a body only when it fits in that headroom once decoded, and answer
+ * 503 before reading it otherwise: reading and decoding it would spend the memory the limiter protects.
+ */
+export function setMemoryHeadroom(owner: object, bytes: number | undefined): void {
+  if (bytes === undefined) headrooms.delete(owner);
+  else headrooms.set(owner, bytes);
+}
+
+/** Whether a new body of `n` bytes fits the memory limiters' headroom (always, when none is configured). */
+export function memoryAllows(n: number): boolean {
+  if (headrooms.size === 0) return true;
+  let room = Number.POSITIVE_INFINITY;
+  for (const h of headrooms.values()) room = Math.min(room, h);
+  if (room <= 0) return false;
+  // One request alone is let in (it may be larger than the headroom; the limiter catches what follows).
+  return processInFlight === 0 || (processInFlight + n) * DECODE_FACTOR <= room;
+}
+
 /** One server's budget of request-body bytes in flight; also feeds the process-wide figure. */
 export class InFlightBudget {
   private used = 0;

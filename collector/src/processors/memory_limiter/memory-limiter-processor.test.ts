@@ -234,3 +234,28 @@ describe('memory_limiter: what it measures', () => {
     }
   });
 });
+
+describe('memory_limiter: admission of request bodies', () => {
+  it('tells HTTP servers how much room is left, so bodies that would not fit once decoded are refused before being read', async () => {
+    const { memoryAllows, InFlightBudget } = await import('../../config/http-server.js');
+    let live = 100 * MIB;
+    const { p } = await make({ limit_mib: 400, spike_limit_mib: 80, check_interval: '1s' }, { readMemory: () => live, readRss: undefined, gc: undefined });
+    // soft 320 MiB, live 100: 220 MiB of room; a body takes ~3× its size once decoded.
+    const budget = new InFlightBudget(1 << 30);
+    expect(budget.admit(10 * MIB)).toBe(true);
+    try {
+      expect(memoryAllows(50 * MIB)).toBe(true); // (10 + 50) × 3 = 180 ≤ 220
+      expect(memoryAllows(70 * MIB)).toBe(false); // (10 + 70) × 3 = 240 > 220
+      live = 330 * MIB;
+      p.check();
+      expect(memoryAllows(1)).toBe(false); // refusing: nothing new is read
+    } finally {
+      budget.release(10 * MIB);
+    }
+    live = 100 * MIB;
+    p.check();
+    expect(memoryAllows(500 * MIB)).toBe(true); // alone, always let in
+    await p.shutdown();
+    expect(memoryAllows(1 << 40)).toBe(true); // no limiter: no memory admission
+  });
+});

@@ -16,7 +16,7 @@ import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../c
 import { RetryableError } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { MetricNames, type BoundCounter } from '../../telemetry/metrics.js';
-import { requestBytesInFlight } from '../../config/http-server.js';
+import { requestBytesInFlight, setMemoryHeadroom } from '../../config/http-server.js';
 import type { MemoryLimiterConfig } from './config.js';
 import { computeLimits, MIB, totalMemoryBytes, type MemoryLimits } from './memory-limits.js';
 
@@ -126,6 +126,7 @@ export class MemoryLimiterProcessor implements Processor {
   async shutdown(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    setMemoryHeadroom(this, undefined);
   }
 
   consume(batch: LogsBatch): Promise<void> {
@@ -162,6 +163,9 @@ export class MemoryLimiterProcessor implements Processor {
         ? `${this.where}: memory limit exceeded (rss ${mib(rss)} MiB ≥ ${RSS_GUARD_FACTOR} × hard limit ${mib(limits.hardBytes)} MiB); data refused, retry later`
         : `${this.where}: memory limit exceeded (live memory ${mib(used)} MiB ≥ ${which}); data refused, retry later`;
     }
+    // Receivers admit new bodies against this (config/http-server.ts). The bytes in flight are part of
+    // `used`; they are added back since receivers count them again when admitting.
+    setMemoryHeadroom(this, next === 'ok' ? limits.softBytes - used + requestBytesInFlight() : 0);
     const prev = this.stateNow;
     if (next === prev) return;
     this.stateNow = next;

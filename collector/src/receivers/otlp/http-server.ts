@@ -10,7 +10,7 @@ import {
   invalidUtf8Replacements,
   type ExportLogsServiceRequest,
 } from '@tributary/otlp';
-import { createConfiguredServer, DEFAULT_TIMEOUTS_MS, discardRequestBody, DISCARD_MAX_MS, InFlightBudget, listenOn } from '../../config/http-server.js';
+import { createConfiguredServer, DEFAULT_TIMEOUTS_MS, discardRequestBody, DISCARD_MAX_MS, InFlightBudget, listenOn, memoryAllows } from '../../config/http-server.js';
 import { BearerTokenAuth } from './auth.js';
 import { BodyError, ClientAbortedError, parseContentEncoding, readBody } from './body.js';
 import type { HttpProtocolConfig } from './config.js';
@@ -157,6 +157,11 @@ export class OtlpHttpServer {
     // The budget of body bytes in flight, reserved before reading: the declared length, or a first slice
     // of a chunked body that grows as it arrives.
     let reserved = declared !== undefined ? Math.max(0, Number(declared) || 0) : Math.min(this.limit, CHUNKED_RESERVATION);
+    if (!memoryAllows(reserved)) {
+      res.setHeader('Retry-After', '1');
+      this.refuse(req, res, type, 'unavailable', 503, Code.UNAVAILABLE, 'memory limit: no room for this request now (memory_limiter); retry later');
+      return;
+    }
     if (!this.budget.admit(reserved)) {
       res.setHeader('Retry-After', '1');
       this.refuse(req, res, type, 'unavailable', 503, Code.UNAVAILABLE, `too many request bytes in flight (max_request_bytes_in_flight ${this.budget.limit} bytes); retry later`);
