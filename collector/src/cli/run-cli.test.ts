@@ -15,7 +15,7 @@ import { VERSION } from '../version.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/index.js';
 import { metricsExtensionFactory } from '../extensions/metrics/index.js';
 import { ProgressMeter, formatRate } from './progress.js';
-import { DEFAULT_CONFIG_FILE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli, type CliConfig, type CliDeps, type CliService } from './run-cli.js';
+import { configChanges, DEFAULT_CONFIG_FILE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli, type CliConfig, type CliDeps, type CliService } from './run-cli.js';
 
 /** A captured stream; `until(re)` resolves when a matching line has been written (bounded). */
 class Capture {
@@ -409,5 +409,26 @@ service: { extensions: [health_check], pipelines: { logs: { receivers: [nop], ex
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  });
+});
+
+describe('configChanges (reload log)', () => {
+  it('names what was added, removed and changed, section by section', () => {
+    const before = {
+      receivers: { otlp: { protocols: { http: {} } } },
+      processors: { batch: { timeout: 200 } },
+      exporters: { debug: {}, file: { path: 'a' } },
+      extensions: {},
+      service: { extensions: [], pipelines: { logs: { receivers: ['otlp'], processors: ['batch'], exporters: ['debug', 'file'] } }, shutdown_timeout: 5000 },
+    };
+    const after = {
+      receivers: { otlp: { protocols: { http: {} } } },
+      processors: { batch: { timeout: 100 }, filter: {} },
+      exporters: { file: { path: 'a' } },
+      extensions: {},
+      service: { extensions: [], pipelines: { logs: { receivers: ['otlp'], processors: ['batch', 'filter'], exporters: ['file'] } }, shutdown_timeout: 5000 },
+    };
+    expect(configChanges(before, after)).toEqual(['processors.batch changed', 'processors.filter added', 'exporters.debug removed', 'service.pipelines.logs changed']);
+    expect(configChanges(before, structuredClone(before))).toEqual([]);
   });
 });
