@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -279,6 +279,24 @@ describe('DiskBatchQueue: one process per directory', () => {
     const file = join(s.opts.directory, '..', 'a-file');
     await writeFile(file, 'x');
     await expect(DiskBatchQueue.open({ ...s.opts, directory: join(file, 'q') })).rejects.toThrow(/a-file exists and is not a directory/);
+    // For real: a read-only parent, opened by an unprivileged process (root ignores permissions).
+    const ro = join(s.opts.directory, '..', 'ro');
+    await mkdir(ro, { recursive: true, mode: 0o555 });
+    await chmod(join(s.opts.directory, '..'), 0o755);
+    await chmod(ro, 0o555);
+    const script = `import(${JSON.stringify(new URL('../../dist/pipeline/disk-queue.js', import.meta.url).href)}).then((m) => m.DiskBatchQueue.open({ directory: ${JSON.stringify(join(ro, 'q'))}, capacity: 1, maxBytes: 1e6, segmentBytes: 1e6, fsync: false, compactOnStart: true, compactOnRebound: true, dropOldest: false, onDrop() {}, logger: { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } } })).then(() => console.log('opened'), (e) => console.log(e.message))`;
+    const asRoot = process.getuid?.() === 0;
+    const out = await new Promise<string>((resolve) => {
+      const args = asRoot ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script] : ['-e', script];
+      const child = spawn(asRoot ? 'setpriv' : process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('error', (e) => resolve(`spawn failed: ${e.message}`));
+      child.on('exit', () => resolve(text));
+    });
+    if (out.startsWith('spawn failed')) console.log(`disk-queue: cannot run as an unprivileged user (${out}); the real read-only check is skipped`);
+    else expect(out).toContain(`disk queue directory ${join(ro, 'q')} cannot be created: ${ro} is read-only (EACCES)`);
     const rofs = Object.assign(new Error('EROFS: read-only file system, mkdir'), { code: 'EROFS' });
     expect((await describeDirectoryError('/ro/q', rofs)).message).toBe('disk queue directory /ro/q is on a read-only file system (EROFS)');
     const eacces = Object.assign(new Error("ENOENT: no such file or directory, mkdir '/x'"), { code: 'EACCES' });

@@ -223,10 +223,12 @@ export async function describeDirectoryError(directory: string, err: unknown): P
     existing = up;
   }
   if (code === 'EROFS') return new Error(`disk queue directory ${directory} is on a read-only file system (EROFS)`, { cause: err });
-  const writable = await access(existing, constants.W_OK).then(() => true, (e: NodeJS.ErrnoException) => e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS');
-  if (!writable || code === 'EACCES' || code === 'EPERM') {
+  // The real reason: mkdir -p reports ENOENT where a parent could not be created (read-only, no permission).
+  const accessCode = await access(existing, constants.W_OK).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+  const denied = accessCode === 'EACCES' || accessCode === 'EPERM' || accessCode === 'EROFS';
+  if (denied || code === 'EACCES' || code === 'EPERM') {
     const which = existing === directory ? 'is read-only' : `cannot be created: ${existing} is read-only`;
-    return new Error(`disk queue directory ${directory} ${which} (${code || 'EACCES'}); give the collector a writable file_storage directory`, { cause: err });
+    return new Error(`disk queue directory ${directory} ${which} (${denied ? accessCode : code}); give the collector a writable file_storage directory`, { cause: err });
   }
   return new Error(`disk queue directory ${directory}: ${errorMessage(err)}`, { cause: err });
 }
