@@ -187,7 +187,7 @@ service:
     const small = numberedRequest(0, 10);
     const t0 = Date.now();
     await waitFor('a small request accepted after the stalled uploads', async () => (await postLogs(p.http, small)).status === 200 || undefined, 10_000, 50);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(8000); // before: refused for minutes (RSS-based)
 
     // 16 concurrent valid 8 MiB requests, each resent on 503/429 until accepted.
     const big = numberedRequest(100, 100 + 8000, 1000);
@@ -205,7 +205,7 @@ service:
     }));
     const t1 = Date.now();
     await waitFor('a small request accepted after the burst', async () => (await postLogs(p.http, small)).status === 200 || undefined, 15_000, 50);
-    expect(Date.now() - t1).toBeLessThan(5000);
+    expect(Date.now() - t1).toBeLessThan(8000);
   }, 120_000);
 
   it('5× overload with large bodies: RSS stays within limit_mib + the idle baseline', async () => {
