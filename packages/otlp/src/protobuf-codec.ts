@@ -12,14 +12,14 @@ const root = require('../generated/otlp.cjs') as { opentelemetry: any; google: a
 // Strings with invalid UTF-8 decode with U+FFFD in place of the bad bytes (as upstream's Go decoder does).
 // Count them, so the replacement is not silent: a U+FFFD in the result is checked against the bytes.
 let invalidUtf8 = 0;
-interface BufferReaderLike { buf: Buffer; pos: number; len: number; uint32(): number }
+interface BufferReaderLike { buf: Buffer & { utf8Slice(start: number, end: number): string }; pos: number; len: number; uint32(): number }
 const minimal = require('protobufjs/minimal') as { BufferReader: { prototype: { string: (this: BufferReaderLike) => string } } };
 minimal.BufferReader.prototype.string = function readString(this: BufferReaderLike): string {
   const len = this.uint32();
   const start = this.pos;
   const end = Math.min(start + len, this.len);
   this.pos = end;
-  const s = this.buf.toString('utf8', start, end);
+  const s = this.buf.utf8Slice(start, end); // as protobufjs does: no argument checks per string
   if (s.indexOf('\uFFFD') !== -1 && !isUtf8(this.buf.subarray(start, end))) invalidUtf8++;
   return s;
 };
