@@ -359,3 +359,25 @@ describe('batch processor: a batch larger than max_pending_records', () => {
     await p.shutdown();
   });
 });
+
+describe('batch processor: held batches at shutdown (a full queue during a reload)', () => {
+  it('are offered again after the refusal’s Retry-After instead of being dropped at the first refusal', async () => {
+    let refusals = 2;
+    const accepted: number[] = [];
+    const next: LogsConsumer = {
+      consume: async (b) => {
+        if (refusals > 0) {
+          refusals--;
+          throw new ThrottledError('queue full', { retryAfterMs: 50 });
+        }
+        accepted.push(b.recordCount);
+      },
+    };
+    const { p, telemetry } = make({ wait_for_result: false, timeout: '10s', send_batch_size: 5 }, next);
+    await p.consume(batchOf([[5]])); // sent at once, refused, held
+    await flushMicrotasks();
+    await p.shutdown(); // refused once more, then taken
+    expect(accepted).toEqual([5]);
+    expect((telemetry.find(MetricNames.processorDropped) as Counter | undefined)?.total() ?? 0).toBe(0);
+  });
+});
