@@ -5,7 +5,9 @@
  * Tributary's `max_request_bytes_in_flight` budget, and the creation of the node server with them.
  *
  * Pieces are exported as zod shapes so a component spreads only the keys it has:
- *   z.strictObject({ ...httpServerFields('127.0.0.1:4318'), ...requestBodyFields(), cors: corsSchema.optional() })
+ *   z.strictObject({ ...httpServerFields('127.0.0.1:4318'), ...requestBodyFields(), ...includeMetadataField(), cors: corsSchema.optional() })
+ * and a server is made with createConfiguredServer + listenOn; a body-reading server keeps an
+ * InFlightBudget, asks memoryAllows() before reading, and answers refusals with discardRequestBody().
  */
 import { readFile } from 'node:fs/promises';
 import { createServer as createPlainServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
@@ -56,6 +58,11 @@ export const httpServerFields = (defaultEndpoint: string) => ({
   endpoint: endpoint(defaultEndpoint),
   tls: tlsServerSchema.optional(),
   ...httpServerTimeoutFields(),
+});
+
+/** Servers that pass requests into pipelines: `include_metadata` hands the request headers on as `batch.metadata`. */
+export const includeMetadataField = () => ({
+  include_metadata: z.boolean().default(false),
 });
 
 /** Limits of servers that read request bodies. */

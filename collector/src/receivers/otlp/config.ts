@@ -1,6 +1,6 @@
 /** Config schema of the `otlp` receiver: the upstream otlpreceiver keys (protocols.grpc / protocols.http). */
 import { z } from 'zod';
-import { corsSchema, httpServerFields, requestBodyFields, tlsServerSchema } from '../../config/http-server.js';
+import { corsSchema, httpServerFields, includeMetadataField, requestBodyFields, tlsServerSchema } from '../../config/http-server.js';
 import { endpoint } from '../../config/schema-helpers.js';
 
 const tlsSchema = tlsServerSchema;
@@ -26,9 +26,9 @@ export const httpProtocolSchema = z.strictObject({
     .default('/v1/logs')
     // Upstream prefixes a missing leading slash.
     .transform((p) => (p.startsWith('/') ? p : `/${p}`)),
-  // max_request_body_size, max_request_bytes_in_flight
+  // max_request_body_size, max_request_bytes_in_flight, include_metadata
   ...requestBodyFields(),
-  include_metadata: z.boolean().default(false),
+  ...includeMetadataField(),
   cors: corsSchema.optional(),
   auth: authSchema.optional(),
 });
