@@ -48,7 +48,7 @@ describe('otelcol config corpus', () => {
     const tel = load('08-service-telemetry.yaml').service;
     expect(tel.extensions).toContain('metrics/service_telemetry');
     expect(tel.telemetry.fields).toMatchObject({ 'service.name': 'edge-collector', 'deployment.environment': 'dev', cluster: 'eu-1' });
-    expect(load('24-health-and-metrics.yaml').extensions['metrics/service_telemetry']).toEqual({ endpoint: '0.0.0.0:8888', path: '/metrics' });
+    expect(load('24-health-and-metrics.yaml').extensions['metrics/service_telemetry']).toEqual({ endpoint: '0.0.0.0:8888', path: '/metrics', read_header_timeout: 60_000, read_timeout: 60_000, idle_timeout: 60_000 });
   });
 
   it('two --config files merge as upstream: maps merge, lists are replaced', () => {

@@ -6,7 +6,9 @@ import { formatConfigIssue, type ConfigIssue } from '../config/schema-helpers.js
 export const USAGE = `Usage: tributary <command> [options]
 
 Commands:
-  run [--config <file>] [--progress]   load the config, start the collector, run until SIGTERM/SIGINT
+  run [--config <file>] [--progress] [--watch-config]
+                                       load the config, start the collector, run until SIGTERM/SIGINT;
+                                       SIGHUP (or, with --watch-config, a change of the file) reloads it
   validate [--config <file>] [--dry-run <records.jsonl>]
                                        check the config without starting anything; with --dry-run,
                                        show what each processor does to each record (OTLP/JSON lines)
@@ -28,6 +30,7 @@ Options:
       --set <key=value> override one value after every --config (key path with . or ::, e.g.
                         --set exporters.otlp_http/backend.endpoint=https://otlp.example.com)
       --progress        print a throughput line every 5 s even when stderr is not a terminal
+      --watch-config    (run) reload the config when its file changes, as on SIGHUP
       --json            (components) print JSON
   -l, --long            (components) kind, type, stability (alpha|beta|stable) and origin of each
   -v, --version         print the version

@@ -22,6 +22,13 @@ void runCli(process.argv.slice(2), {
       for (const s of SIGNALS) process.off(s, handler);
     };
   },
+  onReloadSignal(handler) {
+    // Without a listener SIGHUP would kill the process; with one it reloads the config (as otelcol).
+    process.on('SIGHUP', handler);
+    return () => {
+      process.off('SIGHUP', handler);
+    };
+  },
   exit: (c) => process.exit(c),
 }).then((code) => {
   process.exitCode = code;

@@ -10,12 +10,13 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { exporterHelperShape } from '../pipeline/exporter-helper-config.js';
 import { Service } from '../pipeline/service.js';
 import { ComponentRegistry } from '../registry.js';
+import type { ConfigSources } from '../config/confmap.js';
 import { MetricNames, Telemetry } from '../telemetry/metrics.js';
 import { VERSION } from '../version.js';
 import { healthCheckExtensionFactory } from '../extensions/health_check/index.js';
 import { metricsExtensionFactory } from '../extensions/metrics/index.js';
 import { ProgressMeter, formatRate } from './progress.js';
-import { DEFAULT_CONFIG_FILE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli, type CliConfig, type CliDeps, type CliService } from './run-cli.js';
+import { configChanges, DEFAULT_CONFIG_FILE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli, type CliConfig, type CliDeps, type CliService } from './run-cli.js';
 
 /** A captured stream; `until(re)` resolves when a matching line has been written (bounded). */
 class Capture {
@@ -458,5 +459,71 @@ describe('suggestions and telemetry keys', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('service.telemetry keys accepted but without effect in Tributary: logs.sampling, traces.propagators');
     expect(lines[0]).toContain('service.name=edge-1');
+  });
+});
+
+describe('configChanges (reload log)', () => {
+  it('names what was added, removed and changed, section by section', () => {
+    const before = {
+      receivers: { otlp: { protocols: { http: {} } } },
+      processors: { batch: { timeout: 200 } },
+      exporters: { debug: {}, file: { path: 'a' } },
+      extensions: {},
+      service: { extensions: [], pipelines: { logs: { receivers: ['otlp'], processors: ['batch'], exporters: ['debug', 'file'] } }, shutdown_timeout: 5000 },
+    };
+    const after = {
+      receivers: { otlp: { protocols: { http: {} } } },
+      processors: { batch: { timeout: 100 }, filter: {} },
+      exporters: { file: { path: 'a' } },
+      extensions: {},
+      service: { extensions: [], pipelines: { logs: { receivers: ['otlp'], processors: ['batch', 'filter'], exporters: ['file'] } }, shutdown_timeout: 5000 },
+    };
+    expect(configChanges(before, after)).toEqual(['processors.batch changed', 'processors.filter added', 'exporters.debug removed', 'service.pipelines.logs changed']);
+    expect(configChanges(before, structuredClone(before))).toEqual([]);
+  });
+});
+
+describe('reload with several config sources', () => {
+  it('SIGHUP and --watch-config re-read every --config source and every --set, in order', async () => {
+    const h = harness();
+    const calls: (ConfigSources | undefined)[] = [];
+    h.deps.loadConfig = (_file, _registry, _env, sources) => {
+      calls.push(sources);
+      // Each load differs, so each reload restarts the service.
+      return { ...config(), processors: { batch: { timeout: calls.length } } } as CliConfig;
+    };
+    let hup: (() => void) | undefined;
+    h.deps.onReloadSignal = (fn) => {
+      hup = fn;
+      return () => (hup = undefined);
+    };
+    const watched: string[] = [];
+    const changed: (() => void)[] = [];
+    h.deps.watchConfig = (file, fn) => {
+      watched.push(file);
+      changed.push(fn);
+      return () => undefined;
+    };
+    const services: FakeService[] = [];
+    h.deps.createService = () => {
+      const s = new FakeService();
+      services.push(s);
+      return s;
+    };
+    const argv = ['run', '--config', 'a.yaml', '--config', 'env:EXTRA', '--config', 'file:b.yaml', '--set', 'processors.batch.timeout=2s', '--watch-config'];
+    const done = runCli(argv, h.deps);
+    await h.stderr.until(/running; pipelines/);
+    hup?.();
+    await h.stderr.until(/configuration reloaded/);
+    changed[1]?.(); // b.yaml changed
+    await h.stderr.until(/configuration reloaded[\s\S]*configuration reloaded/);
+    h.signal('SIGTERM');
+    expect(await done).toBe(EXIT_OK);
+    // Only the file sources are watched; env: is not a file.
+    expect(watched).toEqual(['a.yaml', 'b.yaml']);
+    expect(calls).toHaveLength(3);
+    for (const c of calls) expect(c).toEqual({ uris: ['a.yaml', 'env:EXTRA', 'file:b.yaml'], sets: ['processors.batch.timeout=2s'] });
+    expect(services.map((s) => [s.started, s.shutdowns])).toEqual([[1, 1], [1, 1], [1, 1]]);
+    expect(h.stderr.text).toContain('config file changed: b.yaml');
   });
 });

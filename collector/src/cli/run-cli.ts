@@ -2,6 +2,7 @@
  * The `tributary` command line, with its outside world injected (streams, config loader, service,
  * signals, exit) so every verb can be tested in-process. main.ts wires the real ones.
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createDefaultRegistry } from '../builtins.js';
 import type { ConfigSources } from '../config/confmap.js';
@@ -48,11 +49,21 @@ export interface CliConfig {
   missingEnv?: string[] | undefined;
 }
 
+/** Exporters of a reloaded configuration still sending their in-memory queues (pipeline/service.ts). */
+export interface CliDraining {
+  readonly done: Promise<void>;
+  pendingRecords(): number;
+  finish(timeoutMs: number): Promise<void>;
+}
+
 /** What the CLI needs of the service (pipeline/service.ts's Service satisfies it). */
 export interface CliService {
   readonly telemetry: Telemetry;
   start(): Promise<void>;
   shutdown(): Promise<void>;
+  /** Stops intake and hands over to a new configuration (reload); without it a reload shuts down fully. */
+  stopForReload?(): Promise<CliDraining>;
+  readonly shutdownTimeout?: number;
 }
 
 export interface CliDeps<C extends CliConfig = CliConfig> {
@@ -63,9 +74,13 @@ export interface CliDeps<C extends CliConfig = CliConfig> {
    * `file` names the config in messages; `sources` holds every `--config` and `--set` in order.
    */
   loadConfig(file: string, registry: ComponentRegistry, env: NodeJS.ProcessEnv, sources?: ConfigSources): C;
-  createService(config: C, options: { registry: ComponentRegistry; logger: Logger }): CliService;
+  createService(config: C, options: { registry: ComponentRegistry; logger: Logger; telemetry?: Telemetry | undefined }): CliService;
   /** Subscribes to SIGTERM and SIGINT; returns the unsubscribe function. */
   onSignal(handler: (signal: NodeJS.Signals) => void): () => void;
+  /** Subscribes to SIGHUP (reload the config); returns the unsubscribe function. */
+  onReloadSignal?: ((handler: () => void) => () => void) | undefined;
+  /** `run --watch-config`: calls `handler` when the file changes; returns the unsubscribe function. */
+  watchConfig?: ((file: string, handler: () => void) => () => void) | undefined;
   /** Exits at once (used when a second signal arrives during shutdown). */
   exit(code: number): void;
   registry?: ComponentRegistry | undefined;
@@ -111,6 +126,9 @@ interface ConfigChoice {
   pluginFile: string | undefined;
 }
 
+/** A `--config` source that names a file: a plain path or a `file:` URI (not env:, yaml:, …). */
+const isFile = (u: string): boolean => u.startsWith('file:') || !/^[A-Za-z][A-Za-z0-9+.-]+:/.test(u);
+
 /** `--config` (any number, in order: a path, file:path, env:NAME, yaml:…) and `--set key=value` (any number). */
 function configOf(verb: string, values: Record<string, unknown>): ConfigChoice {
   const given = (values.config as string[] | undefined) ?? [];
@@ -119,7 +137,6 @@ function configOf(verb: string, values: Record<string, unknown>): ConfigChoice {
   const bad = sets.find((x) => !x.includes('='));
   if (bad !== undefined) throw new UsageError(`tributary ${verb}: --set ${bad}: missing equal sign (use --set key.path=value)`);
   const uris = given.length ? given : [DEFAULT_CONFIG_FILE];
-  const isFile = (u: string): boolean => u.startsWith('file:') || !/^[A-Za-z][A-Za-z0-9+.-]+:/.test(u);
   const firstFile = uris.find(isFile);
   const pluginFile = firstFile?.startsWith('file:') ? firstFile.slice(5) : firstFile;
   const file = uris.length === 1 ? (pluginFile ?? uris[0]!) : uris.join(' + ');
@@ -208,17 +225,23 @@ async function registerPlugins<C extends CliConfig>(file: string, deps: CliDeps<
   }
 }
 
+/** Reads every `--config` source and `--set` again (startup and each reload); throws as loadConfig does. */
+function loadFromSources<C extends CliConfig>(choice: ConfigChoice, deps: CliDeps<C>): C {
+  const registry = deps.registry!;
+  const { file } = choice;
+  // A single plain --config keeps the three-argument call (what a custom loader expects).
+  const plain = choice.sources.uris.length === 1 && !choice.sources.sets?.length && choice.sources.uris[0] === file;
+  return plain ? deps.loadConfig(file, registry, deps.env ?? process.env) : deps.loadConfig(file, registry, deps.env ?? process.env, choice.sources);
+}
+
 /** Loads the config; on failure prints why and returns the exit code instead. */
 async function load<C extends CliConfig>(choice: ConfigChoice, deps: CliDeps<C>, err: (s: string) => void): Promise<{ config: C } | { code: number }> {
-  const registry = deps.registry!;
   const { file } = choice;
   const failed = choice.pluginFile === undefined ? undefined : await registerPlugins(choice.pluginFile, deps, err);
   if (failed !== undefined) return { code: failed };
   let config: C;
   try {
-    // A single plain --config keeps the three-argument call (what a custom loader expects).
-    const plain = choice.sources.uris.length === 1 && !choice.sources.sets?.length && choice.sources.uris[0] === file;
-    config = plain ? deps.loadConfig(file, registry, deps.env ?? process.env) : deps.loadConfig(file, registry, deps.env ?? process.env, choice.sources);
+    config = loadFromSources(choice, deps);
   } catch (e) {
     const issues = configIssuesOf(e);
     if (!issues) {
@@ -316,7 +339,7 @@ async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out
 }
 
 async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' } });
+  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' }, 'watch-config': { type: 'boolean' } });
   if (values.help) return (out(USAGE), EXIT_OK);
   const choice = configOf('run', values);
   const { file } = choice;
@@ -353,6 +376,46 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
     signalled = signal;
     onFirstSignal(signal);
   });
+
+  // Reloads (SIGHUP, --watch-config) run one at a time; one that arrives meanwhile runs after it.
+  let current: { service: CliService; config: C } = { service, config };
+  const draining: CliDraining[] = [];
+  let reloading: Promise<void> | undefined;
+  let again: string | undefined;
+  let started = false;
+  const reload = (trigger: string): void => {
+    if (signalled !== undefined) return;
+    if (!started || reloading !== undefined) {
+      again = trigger;
+      return;
+    }
+    reloading = (async () => {
+      let next: string | undefined = trigger;
+      while (next !== undefined && signalled === undefined) {
+        again = undefined;
+        current = await reloadOnce(choice, next, current, draining, deps, logger);
+        next = again;
+      }
+    })().catch((e: unknown) => {
+      logger.error('configuration reload failed and the previous configuration could not be restarted; exiting', { config: file, error: errorMessage(e) });
+      deps.exit(EXIT_FAILURE);
+    }).finally(() => {
+      reloading = undefined;
+    });
+  };
+  const unsubscribeReload = deps.onReloadSignal?.(() => reload('SIGHUP')) ?? ((): void => undefined);
+  let unwatch = (): void => undefined;
+  if (values['watch-config'] === true) {
+    const watch = deps.watchConfig ?? defaultWatchConfig;
+    // Every file among the --config sources is watched; a change to any of them reloads them all.
+    const files = configFiles(choice);
+    if (files.length === 0) logger.warn('--watch-config: no --config source is a file; nothing to watch (SIGHUP still reloads)');
+    const stops = files.map((f) => watch(f, () => reload(`config file changed: ${f}`)));
+    unwatch = () => {
+      for (const stop of stops) stop();
+    };
+  }
+
   let timer: NodeJS.Timeout | undefined;
   try {
     logger.info(`Tributary ${VERSION} starting`, { config: file });
@@ -362,7 +425,9 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
       err(`tributary: startup failed: ${errorMessage(e)}`);
       return EXIT_FAILURE;
     }
+    started = true;
     logger.info(`Tributary ${VERSION} running; pipelines: ${formatPipelines(config.service.pipelines)}; extensions: ${config.service.extensions.join(', ') || '(none)'}`);
+    if (again !== undefined) reload(again);
 
     const progress = values.progress === true || deps.stderr.isTTY === true;
     const meter = progress ? new ProgressMeter(service.telemetry) : undefined;
@@ -372,12 +437,17 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
     const signal = await firstSignal;
     clearInterval(timer);
     logger.info('shutting down', { signal });
+    // A reload in progress finishes first, so what it started is shut down too.
+    while (reloading !== undefined) await reloading;
+    service = current.service;
+    const drained = Promise.all(draining.map((d) => d.finish(service.shutdownTimeout ?? 0)));
     try {
       await service.shutdown();
     } catch (e) {
       err(`tributary: shutdown failed: ${errorMessage(e)}`);
       return EXIT_FAILURE;
     }
+    await drained;
     // Loss accounting: where every record went (pipeline/loss-accounting.ts).
     const books = deliveryBooks(service.telemetry);
     for (const line of formatDeliverySummary(books)) {
@@ -389,5 +459,103 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
   } finally {
     clearInterval(timer);
     unsubscribe();
+    unsubscribeReload();
+    unwatch();
   }
+}
+
+/** The files among the `--config` sources (plain paths and `file:` URIs), each once. */
+function configFiles(choice: ConfigChoice): string[] {
+  const files = choice.sources.uris
+    .filter(isFile)
+    .map((u) => (u.startsWith('file:') ? u.slice(5) : u));
+  return [...new Set(files)];
+}
+
+/** Polls the file's status (robust to editors that replace the file instead of writing it). */
+function defaultWatchConfig(file: string, handler: () => void): () => void {
+  const listener = (cur: { mtimeMs: number; size: number; ino: number }, prev: { mtimeMs: number; size: number; ino: number }): void => {
+    if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) handler();
+  };
+  watchFile(file, { interval: 500, persistent: false }, listener);
+  return () => unwatchFile(file, listener);
+}
+
+/** Top-level config sections compared on reload, and how they are named in the log. */
+const SECTIONS = ['receivers', 'processors', 'exporters', 'extensions', 'connectors'] as const;
+
+/** What differs between two configs, as `exporters.otlphttp changed` items. */
+export function configChanges(before: unknown, after: unknown): string[] {
+  const out: string[] = [];
+  const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  const compare = (prefix: string, a: Record<string, unknown>, b: Record<string, unknown>): void => {
+    for (const k of Object.keys(a)) {
+      if (!(k in b)) out.push(`${prefix}.${k} removed`);
+      else if (!same(a[k], b[k])) out.push(`${prefix}.${k} changed`);
+    }
+    for (const k of Object.keys(b)) if (!(k in a)) out.push(`${prefix}.${k} added`);
+  };
+  for (const section of SECTIONS) compare(section, rec(rec(before)[section]), rec(rec(after)[section]));
+  const sb = rec(rec(before)['service']);
+  const sa = rec(rec(after)['service']);
+  compare('service.pipelines', rec(sb['pipelines']), rec(sa['pipelines']));
+  for (const k of new Set([...Object.keys(sb), ...Object.keys(sa)])) {
+    if (k !== 'pipelines' && !same(sb[k], sa[k])) out.push(`service.${k} changed`);
+  }
+  return out;
+}
+
+/**
+ * One reload, as the OpenTelemetry Collector does it: load and validate the file; when it is invalid,
+ * keep running the old configuration and say why. Otherwise stop intake on the old pipelines (their
+ * in-memory queues keep sending in the background; disk queues are reopened by the new ones), start the
+ * new ones and log what changed. When the new configuration fails to start, the old one is started again.
+ */
+async function reloadOnce<C extends CliConfig>(
+  choice: ConfigChoice,
+  trigger: string,
+  current: { service: CliService; config: C },
+  draining: CliDraining[],
+  deps: CliDeps<C>,
+  logger: Logger,
+): Promise<{ service: CliService; config: C }> {
+  const registry = deps.registry!;
+  const { file } = choice;
+  logger.info('reloading the configuration', { config: file, trigger });
+  let config: C;
+  let next: CliService;
+  try {
+    config = loadFromSources(choice, deps);
+    next = deps.createService(config, { registry, logger, telemetry: current.service.telemetry });
+  } catch (e) {
+    const issues = configIssuesOf(e);
+    const why = issues ? issues.map((i) => `${i.path}: ${i.message}`).join('; ') : errorMessage(e);
+    logger.error('configuration reload failed: the new config is invalid; still running the previous configuration', { config: file, error: why });
+    return current;
+  }
+  const changes = configChanges(current.config, config);
+  if (changes.length === 0) {
+    logger.info('configuration unchanged; nothing reloaded', { config: file });
+    return current;
+  }
+  if (current.service.stopForReload) {
+    const d = await current.service.stopForReload();
+    draining.push(d);
+    void d.done.then(() => draining.splice(draining.indexOf(d), 1));
+    const pending = d.pendingRecords();
+    if (pending > 0) logger.info('the previous pipelines keep sending what they had queued', { records: pending });
+  } else {
+    await current.service.shutdown();
+  }
+  try {
+    await next.start();
+  } catch (e) {
+    logger.error('the new configuration failed to start; going back to the previous one', { config: file, error: errorMessage(e) });
+    const back = deps.createService(current.config, { registry, logger, telemetry: current.service.telemetry });
+    await back.start();
+    return { service: back, config: current.config };
+  }
+  logger.info('configuration reloaded', { config: file, trigger, changes: changes.join('; ') });
+  return { service: next, config };
 }

@@ -166,7 +166,7 @@ describe('service.telemetry', () => {
     ]);
     // The pull reader's address serves the collector's metrics through the metrics extension.
     expect(cfg.service.extensions).toEqual(['metrics/service_telemetry']);
-    expect(cfg.extensions['metrics/service_telemetry']).toEqual({ endpoint: '127.0.0.1:18888', path: '/metrics' });
+    expect(cfg.extensions['metrics/service_telemetry']).toEqual({ endpoint: '127.0.0.1:18888', path: '/metrics', read_header_timeout: 60_000, read_timeout: 60_000, idle_timeout: 60_000 });
   });
 
   it('metrics level none serves nothing; a bad level is echoed with the options', () => {

@@ -23,6 +23,7 @@ const N = {
   queued: Metrics.exporterQueueRecords.name,
   inFlight: Metrics.exporterInFlight.name,
   corrupt: Metrics.exporterQueueCorrupt.name,
+  lost: Metrics.exporterQueueLost.name,
 } as const;
 
 interface Sample {
@@ -57,6 +58,8 @@ export interface ExporterBooks {
   queued: number;
   inFlight: number;
   corruptRecords: number;
+  /** Log records in those damaged batches. */
+  lostRecords: number;
   /** in − out: 0 when every record is accounted for. */
   unaccounted: number;
 }
@@ -91,6 +94,7 @@ export function deliveryBooks(telemetry: Telemetry): DeliveryBooks {
       queued: sum(N.queued, is),
       inFlight: sum(N.inFlight, is),
       corruptRecords: sum(N.corrupt, is),
+      lostRecords: sum(N.lost, is),
       unaccounted: 0,
     };
     const out = b.sent + b.deadLettered + Object.values(b.dropped).reduce((a, v) => a + v, 0) + b.queued + b.inFlight;
@@ -120,7 +124,7 @@ export function formatDeliverySummary(books: DeliveryBooks): string[] {
     lines.push(
       `exporter ${e.exporter}: in ${e.enqueued}${e.recovered ? ` + ${e.recovered} recovered from disk` : ''} = sent ${e.sent} + dead-lettered ${e.deadLettered}` +
         ` + dropped ${fmtReasons(e.dropped)} + still queued ${e.queued} + in flight ${e.inFlight}` +
-        (e.corruptRecords ? `; ${e.corruptRecords} corrupt queue records found` : '') +
+        (e.corruptRecords ? `; ${e.corruptRecords} corrupt queue records found (${e.lostRecords} log records lost to disk damage)` : '') +
         (e.unaccounted !== 0 ? `; UNACCOUNTED ${e.unaccounted}` : ''),
     );
   }

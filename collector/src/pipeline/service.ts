@@ -40,6 +40,16 @@ interface StatusEntry {
   since: number;
 }
 
+/** Exporters of a configuration that was reloaded, still sending what they had queued in memory. */
+export interface Draining {
+  /** Resolves once they have sent (or given up on) everything. */
+  readonly done: Promise<void>;
+  /** Records they still hold. */
+  pendingRecords(): number;
+  /** At process shutdown: waits up to `timeoutMs`, then gives up on what is left (counted, as at shutdown). */
+  finish(timeoutMs: number): Promise<void>;
+}
+
 export class Service implements Host {
   readonly telemetry: Telemetry;
   readonly logger: Logger;
@@ -228,6 +238,61 @@ export class Service implements Host {
     for (const b of [...this.extensions].reverse()) await stop(b);
     for (const pid of Object.keys(this.config.service.pipelines)) this.setStatus(`pipeline:${pid}`, 'stopped');
     this.started.length = 0;
+  }
+
+  /**
+   * For a configuration reload: stops taking data (receivers finish their requests, processors flush),
+   * stops exporters with a disk queue at once (what is left stays on disk for the next configuration,
+   * which opens the same directory) and the extensions, so the new service can bind the same ports and
+   * directories. Exporters with an in-memory queue keep sending it in the background: the returned
+   * handle says when they are done. Nothing acknowledged is dropped by a reload.
+   */
+  async stopForReload(): Promise<Draining> {
+    this.ready = false;
+    const isStarted = (b: Built): boolean => this.started.includes(b);
+    const stop = async (b: Built): Promise<void> => {
+      if (!isStarted(b)) return;
+      this.setStatus(b.key, 'stopping');
+      try {
+        await b.component.shutdown();
+        this.setStatus(b.key, 'stopped');
+      } catch (e) {
+        this.setStatus(b.key, 'permanent_error', e as Error);
+        this.logger.warn('shutdown failed', { component: b.key, error: errorMessage(e) });
+      }
+    };
+    await Promise.all(this.receivers.map(stop));
+    for (const procs of this.pipelineProcessors.values()) for (const b of procs) await stop(b);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- exporterEntries hold the exporters map's values
+    const exporterOf = (b: Built): QueuedRetryExporter => b.component as QueuedRetryExporter;
+    const inMemory = this.exporterEntries.filter((b) => !exporterOf(b).persistent);
+    const onDisk = this.exporterEntries.filter((b) => exporterOf(b).persistent);
+    for (const b of onDisk) exporterOf(b).abort('configuration reload (what is queued stays on disk for the new configuration)');
+    await Promise.all(onDisk.map(stop));
+    const done = Promise.all(inMemory.map(stop)).then(() => undefined);
+    for (const b of [...this.extensions].reverse()) await stop(b);
+    const exporters = inMemory.map(exporterOf);
+    return {
+      done,
+      pendingRecords: () => exporters.reduce((n, e) => n + e.queuedRecords + e.inFlightRecords, 0),
+      finish: async (timeoutMs: number) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          done.then(() => false),
+          new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), timeoutMs); }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          for (const e of exporters) e.abort('shutdown timeout');
+          await done;
+        }
+      },
+    };
+  }
+
+  /** `service.shutdown_timeout` of this configuration, in milliseconds. */
+  get shutdownTimeout(): number {
+    return this.config.service.shutdown_timeout;
   }
 
   // ---- Host

@@ -19,6 +19,7 @@ export const Metrics = {
   receiverAccepted: def('tributary_receiver_accepted_log_records_total', 'counter', 'Log records accepted by receivers and passed to the pipeline.', ['receiver', 'transport']),
   receiverRefused: def('tributary_receiver_refused_log_records_total', 'counter', 'Log records received but refused, by reason.', ['receiver', 'transport', 'reason']),
   receiverRefusedRequests: def('tributary_receiver_refused_requests_total', 'counter', 'Requests refused by receivers, by reason.', ['receiver', 'transport', 'reason']),
+  receiverInvalidUtf8: def('tributary_receiver_invalid_utf8_strings_total', 'counter', 'Strings received with invalid UTF-8 (or, in OTLP/JSON, lone surrogates), kept with U+FFFD in their place.', ['receiver', 'transport']),
 
   processorIncoming: def('tributary_processor_incoming_log_records_total', 'counter', 'Log records received by the processor.', ['processor']),
   processorOutgoing: def('tributary_processor_outgoing_log_records_total', 'counter', 'Log records passed on by the processor.', ['processor']),
@@ -44,7 +45,8 @@ export const Metrics = {
   exporterDeadLetterFailed: def('tributary_exporter_dead_letter_failed_log_records_total', 'counter', 'Log records that could not be written to the dead-letter file (counted as dropped).', ['exporter']),
   exporterPartialRejected: def('tributary_exporter_partial_rejected_log_records_total', 'counter', 'Log records the destination refused in an OTLP partial success answer.', ['exporter']),
   exporterQueueBytes: def('tributary_exporter_queue_bytes', 'gauge', 'Unacknowledged bytes in the disk queue.', ['exporter']),
-  exporterQueueCorrupt: def('tributary_exporter_queue_corrupt_records_total', 'counter', 'Damaged records found in a disk queue (torn tail or bad checksum).', ['exporter']),
+  exporterQueueCorrupt: def('tributary_exporter_queue_corrupt_records_total', 'counter', 'Damaged batches found in a disk queue (torn tail or bad checksum); their records are lost.', ['exporter']),
+  exporterQueueLost: def('tributary_exporter_queue_lost_log_records_total', 'counter', 'Log records lost to damage in a disk queue (exact where intact frames follow; at least, for a damaged tail).', ['exporter']),
   exporterQueueRecovered: def('tributary_exporter_queue_recovered_log_records_total', 'counter', 'Log records found in a disk queue at start, left by a previous run.', ['exporter']),
   cloudwatchDroppedEvents: def('tributary_exporter_cloudwatch_dropped_log_events_total', 'counter', 'Log events not sent to CloudWatch Logs, by reason (too_old, too_new, empty, rejected_by_service).', ['exporter', 'reason']),
   cloudwatchTruncatedEvents: def('tributary_exporter_cloudwatch_truncated_log_events_total', 'counter', 'Log events truncated to the CloudWatch Logs 256 KiB event limit.', ['exporter']),

@@ -87,7 +87,15 @@ export class Gauge {
   }
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
-    for (const s of this.sources) out.push(`${this.name}${renderLabels(s.labels)} ${formatNumber(s.read())}`);
+    // Sources with the same labels are summed (an exporter still draining after a reload and its successor).
+    const byKey = new Map<string, { labels: Labels; value: number }>();
+    for (const s of this.sources) {
+      const key = labelKey(s.labels);
+      const e = byKey.get(key);
+      if (e === undefined) byKey.set(key, { labels: s.labels, value: s.read() });
+      else e.value += s.read();
+    }
+    for (const e of byKey.values()) out.push(`${this.name}${renderLabels(e.labels)} ${formatNumber(e.value)}`);
   }
 }
 

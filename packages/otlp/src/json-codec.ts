@@ -4,7 +4,9 @@
  * base64, default values omitted. The decoder also accepts the proto field names (snake_case) and enum
  * names, as the OpenTelemetry Collector does, and ignores unknown fields.
  */
+import { isUtf8 } from 'node:buffer';
 import Long from 'long';
+import { countInvalidUtf8 } from './protobuf-codec.js';
 import { nanosFromDecimal, nanosToDecimal, ZERO_NANOS } from './time.js';
 import { EMPTY_ID, idFromHex, SPAN_ID_BYTES, TRACE_ID_BYTES } from './ids.js';
 import { SeverityNumber } from './model.js';
@@ -358,9 +360,38 @@ function decodeResourceLogs(v: Json | undefined, path: string): ResourceLogs {
   };
 }
 
+/** A `\uD800`–`\uDFFF` escape: the text may hold a lone surrogate once parsed. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+interface WellFormedString { isWellFormed(): boolean; toWellFormed(): string }
+
+/**
+ * JSON.parse, with strings made valid Unicode: invalid UTF-8 bytes become U+FFFD (as Buffer decoding
+ * does) and so do lone surrogates (`"\ud800"`), which could not be written as UTF-8 JSON later. Each
+ * string changed is counted (invalidUtf8Replacements). Checked per body; the reviver runs only when needed.
+ */
+function parseWellFormed(input: string | Buffer): unknown {
+  const badBytes = Buffer.isBuffer(input) && !isUtf8(input);
+  const text = input.toString();
+  if (!badBytes && !SURROGATE_ESCAPE.test(text) && (text as unknown as WellFormedString).isWellFormed()) return JSON.parse(text);
+  let n = 0;
+  const parsed: unknown = JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v !== 'string') return v;
+    const w = v as unknown as WellFormedString;
+    if (!w.isWellFormed()) {
+      n++;
+      return w.toWellFormed();
+    }
+    if (badBytes && v.indexOf('\uFFFD') !== -1) n++;
+    return v;
+  });
+  countInvalidUtf8(n);
+  return parsed;
+}
+
 /** Decodes OTLP/JSON text (or an already parsed value). Throws OtlpJsonError / SyntaxError. */
 export function decodeExportRequestJson(input: unknown): ExportLogsServiceRequest {
-  const parsed = (typeof input === 'string' ? JSON.parse(input) : Buffer.isBuffer(input) ? JSON.parse(input.toString()) : input) as Json;
+  const parsed = (typeof input === 'string' || Buffer.isBuffer(input) ? parseWellFormed(input) : input) as Json;
   const o = asObject(parsed, '$');
   if (!o) throw new OtlpJsonError('$', 'must be an object');
   const rls = asArray(field(o, 'resourceLogs', 'resource_logs'), 'resourceLogs');

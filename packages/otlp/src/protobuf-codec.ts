@@ -1,4 +1,5 @@
 /** OTLP protobuf codec over the committed protobufjs static code (generated/otlp.cjs, see `npm run proto`). */
+import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type { MessageCodec } from '../generated/otlp.cjs';
 import type { ExportLogsServiceRequest, ExportLogsServiceResponse } from './model.js';
@@ -7,6 +8,34 @@ const require = createRequire(import.meta.url);
 // Both src/ and dist/ sit beside generated/, so one relative path serves tests and the build.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- the generated protobufjs root is untyped */
 const root = require('../generated/otlp.cjs') as { opentelemetry: any; google: any };
+
+// Strings with invalid UTF-8 decode with U+FFFD in place of the bad bytes (as upstream's Go decoder does).
+// Count them, so the replacement is not silent: a U+FFFD in the result is checked against the bytes.
+let invalidUtf8 = 0;
+interface BufferReaderLike { buf: Buffer & { utf8Slice(start: number, end: number): string }; pos: number; len: number; uint32(): number }
+const minimal = require('protobufjs/minimal') as { BufferReader: { prototype: { string: (this: BufferReaderLike) => string } } };
+minimal.BufferReader.prototype.string = function readString(this: BufferReaderLike): string {
+  const len = this.uint32();
+  const start = this.pos;
+  const end = Math.min(start + len, this.len);
+  this.pos = end;
+  const s = this.buf.utf8Slice(start, end); // as protobufjs does: no argument checks per string
+  if (s.indexOf('\uFFFD') !== -1 && !isUtf8(this.buf.subarray(start, end))) invalidUtf8++;
+  return s;
+};
+
+/**
+ * Strings decoded so far (protobuf and OTLP/JSON, process-wide) whose invalid UTF-8 or lone surrogates
+ * were replaced with U+FFFD. Receivers read it before and after decoding a request.
+ */
+export function invalidUtf8Replacements(): number {
+  return invalidUtf8;
+}
+
+/** Adds to the count (the JSON codec). */
+export function countInvalidUtf8(n: number): void {
+  invalidUtf8 += n;
+}
 
 const v1 = root.opentelemetry.proto.collector.logs.v1;
 const RequestCodec: MessageCodec = v1.ExportLogsServiceRequest;

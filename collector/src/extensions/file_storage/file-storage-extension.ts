@@ -7,6 +7,7 @@ import type { FileStorageConfig } from './index.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 
 export const QUEUE_CORRUPT_METRIC = Metrics.exporterQueueCorrupt.name;
+export const QUEUE_LOST_METRIC = Metrics.exporterQueueLost.name;
 export const QUEUE_RECOVERED_METRIC = Metrics.exporterQueueRecovered.name;
 
 /** Exporter ids contain `/`; keep each queue in one flat, reversible directory name. */
@@ -48,6 +49,7 @@ export class FileStorageExtension implements Extension, QueueStorage {
       onDrop: options.onDrop,
       logger: options.logger,
       corruptRecords: t.counter(Metrics.exporterQueueCorrupt).bind(labels),
+      lostRecords: t.counter(Metrics.exporterQueueLost).bind(labels),
       recoveredRecords: t.counter(Metrics.exporterQueueRecovered).bind(labels),
     });
     t.gauge(Metrics.exporterQueueBytes).track(labels, () => q.bytes);

@@ -45,7 +45,7 @@ async function startHealth(host: Host, raw: Record<string, unknown> = {}): Promi
 
 describe('health_check config', () => {
   it('fills upstream defaults', () => {
-    expect(healthCheckConfigSchema.parse({})).toEqual({ endpoint: '127.0.0.1:13133', path: '/' });
+    expect(healthCheckConfigSchema.parse({})).toEqual({ endpoint: '127.0.0.1:13133', path: '/', read_header_timeout: 60_000, read_timeout: 60_000, idle_timeout: 60_000 });
   });
   it('rejects unknown keys and bad values', () => {
     const r = healthCheckConfigSchema.safeParse({ endpont: '127.0.0.1:1' });

@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import type { ExtensionFactory } from '../../component.js';
-import { endpoint } from '../../config/schema-helpers.js';
+import { httpServerFields } from '../../config/http-server.js';
 import { HealthCheckExtension } from './health-check-extension.js';
 
 export const healthCheckConfigSchema = z.strictObject({
-  endpoint: endpoint('127.0.0.1:13133'),
+  // endpoint, tls, read_header_timeout, read_timeout, idle_timeout (config/http-server.ts)
+  ...httpServerFields('127.0.0.1:13133'),
   path: z
     .string()
     .default('/')

@@ -4,11 +4,12 @@
  */
 import { z } from 'zod';
 import type { ExtensionFactory } from '../../component.js';
-import { endpoint } from '../../config/schema-helpers.js';
+import { httpServerFields } from '../../config/http-server.js';
 import { MetricsExtension } from './metrics-extension.js';
 
 export const metricsConfigSchema = z.strictObject({
-  endpoint: endpoint('127.0.0.1:8888'),
+  // endpoint, tls, read_header_timeout, read_timeout, idle_timeout (config/http-server.ts)
+  ...httpServerFields('127.0.0.1:8888'),
   path: z
     .string()
     .default('/metrics')

@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CreateSettings, Extension, Host } from '../../component.js';
-import { splitEndpoint } from '../../config/schema-helpers.js';
+import { createConfiguredServer, DEFAULT_TIMEOUTS_MS, listenOn } from '../../config/http-server.js';
 import type { MetricsConfig } from './index.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
@@ -21,7 +21,7 @@ export class MetricsExtension implements Extension {
 
   async start(host: Host): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => this.handle(host, req, res));
+    const server = await createConfiguredServer({ ...DEFAULT_TIMEOUTS_MS, ...this.config }, (req, res) => this.handle(host, req, res), `extension ${this.settings.id.id}:`);
     await listen(server, this.config.endpoint, this.settings.id.id);
     this.server = server;
     this.releaseProcessMetrics = registerProcessMetrics(host.telemetry);
@@ -74,17 +74,9 @@ function sendText(res: ServerResponse, status: number, body: string): void {
 }
 
 /** Binds `server` to `host:port`; rejects with an error naming the component and endpoint. */
-function listen(server: Server, ep: string, id: string): Promise<void> {
-  const { host, port } = splitEndpoint(ep);
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      reject(new Error(`extension ${id}: cannot listen on ${ep}: ${why}`, { cause: err }));
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
+async function listen(server: Server, ep: string, id: string): Promise<void> {
+  await listenOn(server, ep, (err) => {
+    const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    return new Error(`extension ${id}: cannot listen on ${ep}: ${why}`, { cause: err });
   });
 }

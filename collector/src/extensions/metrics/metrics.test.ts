@@ -47,7 +47,7 @@ function sample(text: string, name: string): number {
 
 describe('metrics config', () => {
   it('fills defaults', () => {
-    expect(metricsConfigSchema.parse({})).toEqual({ endpoint: '127.0.0.1:8888', path: '/metrics' });
+    expect(metricsConfigSchema.parse({})).toEqual({ endpoint: '127.0.0.1:8888', path: '/metrics', read_header_timeout: 60_000, read_timeout: 60_000, idle_timeout: 60_000 });
   });
   it('rejects unknown keys', () => {
     const r = metricsConfigSchema.safeParse({ endpoint: '127.0.0.1:9', level: 'detailed' });

@@ -310,3 +310,40 @@ describe('batch processor, default early acknowledgement', () => {
     await expect(p.consume(batchOf([[6]]))).rejects.toBeInstanceOf(ThrottledError);
   });
 });
+
+describe('batch processor: a batch larger than max_pending_records', () => {
+  it('is taken (not refused forever) when nothing is held, after sending on what is pending; split at send_batch_max_size', async () => {
+    const next = new RecordingConsumer();
+    const { p } = make({ wait_for_result: false, timeout: '1s', send_batch_size: 100, send_batch_max_size: 8192, max_pending_records: 0 }, next);
+    // The default limit is 4 × max(send_batch_size, send_batch_max_size, 1024) = 32768.
+    await p.consume(batchOf([[5]]));
+    await p.consume(batchOf([[40_000]]));
+    const sizes = next.calls.map((c) => c.batch.recordCount);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40_005);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(8192);
+    expect(sizes[0]).toBe(5); // what was pending went first
+    await p.shutdown();
+  });
+});
+
+describe('batch processor: held batches at shutdown (a full queue during a reload)', () => {
+  it('are offered again after the refusal’s Retry-After instead of being dropped at the first refusal', async () => {
+    let refusals = 2;
+    const accepted: number[] = [];
+    const next: LogsConsumer = {
+      consume: async (b) => {
+        if (refusals > 0) {
+          refusals--;
+          throw new ThrottledError('queue full', { retryAfterMs: 50 });
+        }
+        accepted.push(b.recordCount);
+      },
+    };
+    const { p, telemetry } = make({ wait_for_result: false, timeout: '10s', send_batch_size: 5 }, next);
+    await p.consume(batchOf([[5]])); // sent at once, refused, held
+    await flushMicrotasks();
+    await p.shutdown(); // refused once more, then taken
+    expect(accepted).toEqual([5]);
+    expect((telemetry.find(MetricNames.processorDropped) as Counter | undefined)?.total() ?? 0).toBe(0);
+  });
+});

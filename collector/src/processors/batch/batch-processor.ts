@@ -7,7 +7,9 @@
  *   held for `timeout`. A batch the downstream refuses (a full exporter queue, the memory limiter) is
  *   held, not dropped, and sent again after the refusal's Retry-After; while anything is held, or more
  *   than `max_pending_records` wait, new data is refused with ThrottledError (429), so back-pressure
- *   still reaches the senders and nothing acknowledged is lost while the process runs.
+ *   still reaches the senders and nothing acknowledged is lost while the process runs. A batch larger
+ *   than `max_pending_records` on its own is taken when nothing is held (what is pending is sent on
+ *   first): it could never fit, and an OTLP sender must not be told to retry it forever.
  * - `wait_for_result: true`: `consume()` resolves only once every downstream call that carried its
  *   records was accepted, and rejects with the downstream error otherwise (used in front of a persistent
  *   queue, so records are on disk before they are acknowledged).
@@ -26,6 +28,8 @@ export const BATCH_SEND_SIZE_METRIC = Metrics.batchSendSize.name;
 const SEND_SIZE_BUCKETS: readonly number[] = [10, 25, 50, 75, 100, 250, 500, 750, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000];
 
 const NO_RECORDS: ResourceLogs[] = [];
+/** Tries for held batches at shutdown before they are dropped (counted). */
+const SHUTDOWN_ATTEMPTS = 5;
 const NOOP = (): void => {};
 const RESOLVED = Promise.resolve();
 
@@ -125,6 +129,10 @@ export class BatchProcessor implements Processor {
         resolve = res;
         reject = rej;
       });
+    } else if (this.held.length === 0 && n > this.maxPending) {
+      // Larger than the limit on its own: it could never fit, so refusing would mean "retry forever".
+      // Send on what is pending first, so nothing else is, and take it (it is passed on at once).
+      this.flushAll();
     } else if (this.held.length > 0 || this.pendingRecords + this.heldRecords + n > this.maxPending) {
       this.refused.add(n);
       return Promise.reject(new ThrottledError(
@@ -160,16 +168,29 @@ export class BatchProcessor implements Processor {
     if (this.held.length > 0) {
       if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
       this.holdTimer = undefined;
-      const held = this.held;
+      let held = this.held;
       this.held = [];
       this.heldRecords = 0;
-      const results = await Promise.allSettled(held.map((b) => this.next.consume(b)));
-      results.forEach((r, i) => {
-        if (r.status === 'rejected') {
-          this.dropped.add(held[i]!.recordCount);
-          this.logger.error('batch processor: downstream refused held records at shutdown; dropped', { records: held[i]!.recordCount, error: errorMessage(r.reason) });
-        }
-      });
+      // A full exporter queue drains while we wait (exporters stop after processors, and on a reload the
+      // old ones keep sending): try a few times, after each refusal's Retry-After, before dropping.
+      for (let attempt = 1; held.length > 0; attempt++) {
+        const batches = held;
+        const results = await Promise.allSettled(batches.map((b) => this.next.consume(b)));
+        held = [];
+        let wait = 100;
+        results.forEach((r, i) => {
+          if (r.status === 'fulfilled') return;
+          const b = batches[i]!;
+          if (attempt < SHUTDOWN_ATTEMPTS && !(r.reason instanceof PermanentError)) {
+            held.push(b);
+            wait = Math.max(wait, Math.min(2000, retryAfterOf(r.reason) ?? 500));
+            return;
+          }
+          this.dropped.add(b.recordCount);
+          this.logger.error('batch processor: downstream refused held records at shutdown; dropped', { records: b.recordCount, error: errorMessage(r.reason) });
+        });
+        if (held.length > 0) await new Promise((res) => setTimeout(res, wait));
+      }
     }
   }
 

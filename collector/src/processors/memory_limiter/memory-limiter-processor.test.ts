@@ -196,3 +196,60 @@ describe('memory_limiter processor', () => {
     }
   });
 });
+
+describe('memory_limiter: what it measures', () => {
+  it('limits on live memory, not on RSS that freed buffers left behind; RSS over twice the limit still refuses', async () => {
+    let live = 10 * MIB;
+    let rss = 790 * MIB; // high after a burst (freed buffers stay in RSS), but the memory is free
+    const { p } = await make({ limit_mib: 400, check_interval: '1s' }, { readMemory: () => live, readRss: () => rss, gc: undefined });
+    expect(p.state).toBe('ok');
+    live = 390 * MIB;
+    p.check();
+    expect(p.state).toBe('soft_limited');
+    live = 20 * MIB; // the pressure is gone: accepted again at the next check
+    p.check();
+    expect(p.state).toBe('ok');
+    rss = 801 * MIB; // the secondary guard: 2 × 400 MiB
+    p.check();
+    expect(p.state).toBe('hard_limited');
+    await expect(p.consume(batch(1))).rejects.toThrow(/rss 801 MiB ≥ 2 × hard limit 400 MiB/);
+  });
+
+  it('counts request bodies the HTTP servers hold', async () => {
+    const { InFlightBudget } = await import('../../config/http-server.js');
+    const { liveMemory } = await import('./memory-limiter-processor.js');
+    const budget = new InFlightBudget(1 << 30);
+    const before = liveMemory();
+    expect(budget.admit(300 * MIB)).toBe(true);
+    try {
+      expect(liveMemory() - before).toBeGreaterThanOrEqual(290 * MIB);
+    } finally {
+      budget.release(300 * MIB);
+    }
+  });
+});
+
+describe('memory_limiter: admission of request bodies', () => {
+  it('tells HTTP servers how much room is left, so bodies that would not fit once decoded are refused before being read', async () => {
+    const { memoryAllows, InFlightBudget } = await import('../../config/http-server.js');
+    let live = 100 * MIB;
+    const { p } = await make({ limit_mib: 400, spike_limit_mib: 80, check_interval: '1s' }, { readMemory: () => live, readRss: undefined, gc: undefined });
+    // soft 320 MiB, live 100: 220 MiB of room; a body takes ~3× its size once decoded.
+    const budget = new InFlightBudget(1 << 30);
+    expect(budget.admit(10 * MIB)).toBe(true);
+    try {
+      expect(memoryAllows(50 * MIB)).toBe(true); // (10 + 50) × 3 = 180 ≤ 220
+      expect(memoryAllows(70 * MIB)).toBe(false); // (10 + 70) × 3 = 240 > 220
+      live = 330 * MIB;
+      p.check();
+      expect(memoryAllows(1)).toBe(false); // refusing: nothing new is read
+    } finally {
+      budget.release(10 * MIB);
+    }
+    live = 100 * MIB;
+    p.check();
+    expect(memoryAllows(500 * MIB)).toBe(true); // alone, always let in
+    await p.shutdown();
+    expect(memoryAllows(1 << 40)).toBe(true); // no limiter: no memory admission
+  });
+});

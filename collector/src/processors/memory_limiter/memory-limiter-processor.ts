@@ -1,9 +1,14 @@
 /**
- * The `memory_limiter` processor: measures process RSS every check_interval and, while it is above the
- * soft limit (limit − spike), refuses data with a RetryableError so receivers push back (503 / UNAVAILABLE)
- * instead of accepting what the process has no room for. Before refusing, it forces a garbage collection
- * (at most every min_gc_interval_when_soft/hard_limited) and measures again: V8 collects lazily, so RSS
- * often holds garbage that a collection returns.
+ * The `memory_limiter` processor: every check_interval measures the runtime's live memory, as upstream
+ * measures the Go heap: V8 heap used + external memory (which includes ArrayBuffers and Buffers) + the
+ * bytes of request bodies the HTTP servers hold. While that is above the soft limit (limit − spike), it
+ * refuses data with a RetryableError so receivers push back (503 / UNAVAILABLE) instead of accepting what
+ * the process has no room for. Before refusing, it forces a garbage collection (at most every
+ * min_gc_interval_when_soft/hard_limited) and measures again: V8 collects lazily.
+ *
+ * RSS is only a secondary guard (refusing above twice the hard limit): freed socket and malloc memory
+ * often stays in RSS long after it is free, and limiting on it kept the collector refusing for minutes
+ * after the pressure was gone.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -11,6 +16,7 @@ import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../c
 import { RetryableError } from '../../errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
+import { requestBytesInFlight, setMemoryHeadroom } from '../../config/http-server.js';
 import type { MemoryLimiterConfig } from './config.js';
 import { computeLimits, MIB, totalMemoryBytes, type MemoryLimits } from './memory-limits.js';
 import { Metrics } from '../../telemetry/metric-names.js';
@@ -19,8 +25,10 @@ export type MemoryState = 'ok' | 'soft_limited' | 'hard_limited';
 
 /** Seams for tests; the defaults read the real process and machine. */
 export interface MemoryLimiterOptions {
-  /** Current memory use in bytes (default: process RSS). */
+  /** Live memory in bytes (default: V8 heap used + external + request bytes in flight). */
   readMemory?: () => number;
+  /** Resident set size in bytes, the secondary guard (default: process RSS; none when readMemory is given). */
+  readRss?: (() => number) | undefined;
   /** Memory available to the process in bytes (default: machine or cgroup limit). */
   totalMemory?: () => number | Promise<number>;
   /** Forced collection (default: `global.gc`, exposed at run time when node was not started with --expose-gc). */
@@ -47,10 +55,21 @@ export function forcedGc(): (() => void) | undefined {
   return exposedGc;
 }
 
+/** What upstream limits on (the runtime's live memory), plus bodies being received. */
+export function liveMemory(): number {
+  const m = process.memoryUsage();
+  // `external` already includes `arrayBuffers` (all Buffers).
+  return m.heapUsed + m.external + requestBytesInFlight();
+}
+
+/** RSS above this many times the hard limit refuses data whatever live memory says. */
+export const RSS_GUARD_FACTOR = 2;
+
 export class MemoryLimiterProcessor implements Processor {
   readonly mutatesData = false;
 
   private readonly readMemory: () => number;
+  private readonly readRss: (() => number) | undefined;
   private readonly totalMemory: () => number | Promise<number>;
   private readonly gc: (() => void) | undefined;
   private readonly logger: Logger;
@@ -67,7 +86,8 @@ export class MemoryLimiterProcessor implements Processor {
   private readonly refused: BoundCounter;
 
   constructor(settings: CreateSettings, private readonly config: MemoryLimiterConfig, private readonly next: LogsConsumer, options: MemoryLimiterOptions = {}) {
-    this.readMemory = options.readMemory ?? (() => process.memoryUsage.rss());
+    this.readMemory = options.readMemory ?? liveMemory;
+    this.readRss = 'readRss' in options ? options.readRss : options.readMemory === undefined ? () => process.memoryUsage.rss() : undefined;
     this.now = options.now ?? Date.now;
     this.totalMemory = options.totalMemory ?? totalMemoryBytes;
     this.gc = 'gc' in options ? options.gc : forcedGc();
@@ -107,6 +127,7 @@ export class MemoryLimiterProcessor implements Processor {
   async shutdown(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    setMemoryHeadroom(this, undefined);
   }
 
   consume(batch: LogsBatch): Promise<void> {
@@ -134,15 +155,22 @@ export class MemoryLimiterProcessor implements Processor {
         used = this.readMemory();
       }
     }
-    const next: MemoryState = used >= limits.hardBytes ? 'hard_limited' : used >= limits.softBytes ? 'soft_limited' : 'ok';
+    const rss = this.readRss?.();
+    const rssGuard = rss !== undefined && rss >= RSS_GUARD_FACTOR * limits.hardBytes;
+    const next: MemoryState = used >= limits.hardBytes || rssGuard ? 'hard_limited' : used >= limits.softBytes ? 'soft_limited' : 'ok';
     if (next !== 'ok') {
       const which = next === 'hard_limited' ? `hard limit ${mib(limits.hardBytes)} MiB` : `soft limit ${mib(limits.softBytes)} MiB`;
-      this.refusalMessage = `${this.where}: memory limit exceeded (rss ${mib(used)} MiB ≥ ${which}); data refused, retry later`;
+      this.refusalMessage = rssGuard && used < limits.hardBytes
+        ? `${this.where}: memory limit exceeded (rss ${mib(rss)} MiB ≥ ${RSS_GUARD_FACTOR} × hard limit ${mib(limits.hardBytes)} MiB); data refused, retry later`
+        : `${this.where}: memory limit exceeded (live memory ${mib(used)} MiB ≥ ${which}); data refused, retry later`;
     }
+    // Receivers admit new bodies against this (config/http-server.ts). The bytes in flight are part of
+    // `used`; they are added back since receivers count them again when admitting.
+    setMemoryHeadroom(this, next === 'ok' ? limits.softBytes - used + requestBytesInFlight() : 0);
     const prev = this.stateNow;
     if (next === prev) return;
     this.stateNow = next;
-    const fields = { rss_mib: mib(used), soft_limit_mib: mib(limits.softBytes), hard_limit_mib: mib(limits.hardBytes) };
+    const fields = { live_mib: mib(used), rss_mib: rss === undefined ? undefined : mib(rss), soft_limit_mib: mib(limits.softBytes), hard_limit_mib: mib(limits.hardBytes) };
     if (next === 'ok') this.logger.info('memory usage back below the soft limit; accepting data again', fields);
     else if (next === 'hard_limited') this.logger.warn('memory usage above the hard limit; refusing data', { ...fields, forced_gc: this.gc !== undefined });
     else this.logger.warn('memory usage above the soft limit; refusing data', fields);

@@ -9,7 +9,7 @@ export type ContentEncoding = 'identity' | 'gzip' | 'deflate';
 
 /** A request the receiver refuses while reading its body; `status` is the HTTP answer. */
 export class BodyError extends Error {
-  constructor(readonly status: 400 | 413, message: string) {
+  constructor(readonly status: 400 | 413 | 503, message: string) {
     super(message);
     this.name = 'BodyError';
   }
@@ -39,7 +39,14 @@ function looksLikeZlib(chunk: Buffer): boolean {
 
 const EMPTY = Buffer.alloc(0);
 
-export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit: number): Promise<Buffer> {
+/**
+ * `reserve(total)` is asked before the decoded body grows to `total` bytes (the in-flight budget);
+ * false refuses the request with 503.
+ */
+export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit: number, reserve?: (total: number) => boolean): Promise<Buffer> {
+  // A declared, uncompressed body goes straight into one buffer of its size: no chunk list, no concat copy.
+  const declared = Number(req.headers['content-length']);
+  const direct = encoding === 'identity' && Number.isInteger(declared) && declared > 0 && declared <= limit ? Buffer.allocUnsafeSlow(declared) : undefined;
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let decoded = 0;
@@ -72,7 +79,8 @@ export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit:
       if (settled) return;
       settled = true;
       cleanup();
-      resolve(chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decoded));
+      if (direct !== undefined) resolve(decoded === direct.length ? direct : direct.subarray(0, decoded));
+      else resolve(chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decoded));
     };
     const onDecoded = (chunk: Buffer): void => {
       if (settled) return;
@@ -81,7 +89,12 @@ export function readBody(req: IncomingMessage, encoding: ContentEncoding, limit:
         fail(new BodyError(413, `request body decompresses to more than max_request_body_size (${limit} bytes)`));
         return;
       }
-      chunks.push(chunk);
+      if (reserve !== undefined && !reserve(decoded)) {
+        fail(new BodyError(503, 'too many request bytes in flight (max_request_bytes_in_flight); retry later'));
+        return;
+      }
+      if (direct !== undefined && decoded <= direct.length) chunk.copy(direct, decoded - chunk.length);
+      else chunks.push(chunk);
     };
     const onInflateError = (err: Error): void => {
       fail(new BodyError(400, `invalid ${encoding} body: ${err.message}`));

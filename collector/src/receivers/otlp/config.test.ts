@@ -26,7 +26,7 @@ describe('otlp receiver config', () => {
       expect(otlpReceiverConfigSchema.parse(input)).toEqual({
         protocols: {
           grpc: { endpoint: '127.0.0.1:4317', max_recv_msg_size_mib: 4, include_metadata: false },
-          http: { endpoint: '127.0.0.1:4318', logs_url_path: '/v1/logs', max_request_body_size: 20 * 1024 * 1024, include_metadata: false },
+          http: { endpoint: '127.0.0.1:4318', logs_url_path: '/v1/logs', max_request_body_size: 20 * 1024 * 1024, max_request_bytes_in_flight: 64 * 1024 * 1024, include_metadata: false, read_header_timeout: 60_000, read_timeout: 60_000, idle_timeout: 60_000 },
         },
       });
     }

@@ -1,24 +1,10 @@
 /** Config schema of the `otlp` receiver: the upstream otlpreceiver keys (protocols.grpc / protocols.http). */
 import { z } from 'zod';
+import { corsSchema, httpServerFields, includeMetadataField, requestBodyFields, tlsServerSchema } from '../../config/http-server.js';
 import { byteSize, duration, endpoint } from '../../config/schema-helpers.js';
 
-/** `cert_file` + `key_file` (PEM). Both set enables TLS; both empty leaves it off. */
-const tlsVersion = z.enum(['1.0', '1.1', '1.2', '1.3']);
-
-const tlsSchema = z
-  .strictObject({
-    cert_file: z.string().default(''),
-    key_file: z.string().default(''),
-    /** CA bundle for client certificates: set, clients must present one it signed (mTLS). */
-    client_ca_file: z.string().min(1).optional(),
-    min_version: tlsVersion.optional(),
-    max_version: tlsVersion.optional(),
-    /** Accepted from upstream configs; certificates are read at start (no effect). */
-    reload_interval: duration().optional(),
-  })
-  .refine((t) => (t.cert_file === '') === (t.key_file === ''), {
-    message: 'cert_file and key_file must be set together',
-  });
+/** `cert_file` + `key_file` (PEM), `client_ca_file` (mTLS), `min_version` / `max_version` (config/http-server.ts). */
+const tlsSchema = tlsServerSchema;
 
 /**
  * `authenticator`: an auth extension id (bearertokenauth, basicauth), as upstream. `bearer_tokens`:
@@ -30,15 +16,6 @@ const authSchema = z
     bearer_tokens: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one token').optional(),
   })
   .refine((a) => (a.authenticator === undefined) !== (a.bearer_tokens === undefined), { message: 'needs exactly one of authenticator or bearer_tokens' });
-
-const corsSchema = z.strictObject({
-  /** Origins allowed to send cross-origin requests; `*` alone allows any, `https://*.example.com` a pattern. */
-  allowed_origins: z.array(z.string()).default([]),
-  /** Headers allowed beyond the CORS-safelisted ones. `*` allows any. */
-  allowed_headers: z.array(z.string()).default([]),
-  /** Seconds a browser may cache a preflight answer; 0 sends no Access-Control-Max-Age. */
-  max_age: z.number().int().min(0).default(0),
-});
 
 const keepaliveSchema = z.strictObject({
   server_parameters: z.strictObject({
@@ -70,7 +47,8 @@ export const grpcProtocolSchema = z.strictObject({
 });
 
 export const httpProtocolSchema = z.strictObject({
-  endpoint: endpoint('127.0.0.1:4318'),
+  // endpoint, tls, read_header_timeout, read_timeout, idle_timeout (config/http-server.ts)
+  ...httpServerFields('127.0.0.1:4318'),
   logs_url_path: z
     .string()
     .default('/v1/logs')
@@ -80,20 +58,15 @@ export const httpProtocolSchema = z.strictObject({
   traces_url_path: z.string().transform((p) => (p.startsWith('/') ? p : `/${p}`)).optional(),
   /** Path for metrics (a metrics pipeline must name this receiver). Default /v1/metrics. */
   metrics_url_path: z.string().transform((p) => (p.startsWith('/') ? p : `/${p}`)).optional(),
-  max_request_body_size: byteSize()
-    .prefault('20MiB')
-    .refine((n) => n > 0, { message: 'must be greater than 0' }),
-  include_metadata: z.boolean().default(false),
-  /** Upstream confighttp server keys: headers added to every response, and server timeouts. */
+  // max_request_body_size, max_request_bytes_in_flight, include_metadata
+  ...requestBodyFields(),
+  ...includeMetadataField(),
+  /** Upstream confighttp server key: headers added to every response. */
   response_headers: z.record(z.string(), z.string()).optional(),
-  read_header_timeout: duration().optional(),
-  read_timeout: duration().optional(),
-  idle_timeout: duration().optional(),
   /** Accepted without effect (Node has no per-write timeout; gzip, deflate and identity are accepted). */
   write_timeout: duration().optional(),
   compression_algorithms: z.array(z.string()).optional(),
   cors: corsSchema.optional(),
-  tls: tlsSchema.optional(),
   auth: authSchema.optional(),
 });
 

@@ -14,6 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import {
   decodeExportRequest,
+  invalidUtf8Replacements,
   decodeExportResponse,
   encodeExportRequest,
   encodeExportResponse,
@@ -50,7 +51,7 @@ export const logsServiceDefinition: ServiceDefinition<{ Export: MethodDefinition
 };
 
 /** What the server-side deserializer hands the handler: grpc-js would answer INTERNAL for a throw. */
-type DecodedRequest = { request: ExportLogsServiceRequest; error?: undefined } | { request?: undefined; error: Error };
+type DecodedRequest = { request: ExportLogsServiceRequest; invalidUtf8: number; error?: undefined } | { request?: undefined; error: Error };
 
 const serverDefinition: ServiceDefinition<{ Export: MethodDefinition<DecodedRequest, ExportLogsServiceResponse> }> = {
   Export: {
@@ -60,7 +61,9 @@ const serverDefinition: ServiceDefinition<{ Export: MethodDefinition<DecodedRequ
     },
     requestDeserialize: (buf: Buffer): DecodedRequest => {
       try {
-        return { request: decodeExportRequest(buf) };
+        const before = invalidUtf8Replacements();
+        const request = decodeExportRequest(buf);
+        return { request, invalidUtf8: invalidUtf8Replacements() - before };
       } catch (err) {
         return { error: err instanceof Error ? err : new Error(String(err)) };
       }
@@ -170,8 +173,8 @@ export class OtlpGrpcServer {
           throw new Error(`otlp receiver ${this.receiverId}: grpc tls.key_file ${tls.key_file}: ${(e as Error).message}`);
         }),
       ]);
-      const ca = tls.client_ca_file === undefined ? null : await readFile(tls.client_ca_file).catch((e: Error) => {
-        throw new Error(`otlp receiver ${this.receiverId}: grpc tls.client_ca_file ${tls.client_ca_file}: ${e.message}`);
+      const ca = tls.client_ca_file === undefined ? null : await readFile(tls.client_ca_file).catch((e: unknown) => {
+        throw new Error(`otlp receiver ${this.receiverId}: grpc tls.client_ca_file ${tls.client_ca_file}: ${(e as Error).message}`);
       });
       creds = ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], ca !== null);
     } else {
@@ -235,6 +238,7 @@ export class OtlpGrpcServer {
       callback(grpcError(GrpcStatus.INVALID_ARGUMENT, `malformed protobuf ExportLogsServiceRequest: ${decoded.error.message}`));
       return;
     }
+    this.ingest.invalidUtf8('grpc', decoded.invalidUtf8);
     const metadata = this.includeMetadata ? metadataOf(call.metadata) : undefined;
     this.ingest.ingest('grpc', decoded.request.resourceLogs, receivedAt, metadata).then(
       (o) => this.answer(o, callback),

@@ -1,8 +1,5 @@
 /** OTLP/HTTP logs endpoint (node:http / node:https): protobuf and JSON, gzip/deflate, answers as upstream. */
-import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
   decodeExportRequest,
@@ -10,9 +7,10 @@ import {
   encodeExportResponse,
   encodeExportResponseJson,
   encodeRpcStatus,
+  invalidUtf8Replacements,
   type ExportLogsServiceRequest,
 } from '@tributary/otlp';
-import { splitEndpoint } from '../../config/schema-helpers.js';
+import { createConfiguredServer, DEFAULT_TIMEOUTS_MS, discardRequestBody, DISCARD_MAX_MS, InFlightBudget, listenOn, memoryAllows } from '../../config/http-server.js';
 import type { RequestAuth } from './auth.js';
 import { BodyError, ClientAbortedError, parseContentEncoding, readBody } from './body.js';
 import type { HttpProtocolConfig } from './config.js';
@@ -24,9 +22,6 @@ import { jsonToProto } from '../../signals/otlp-signals.js';
 
 type BodyType = 'proto' | 'json';
 
-/** Upstream's tls min/max_version → Node's. */
-export const TLS_VERSIONS = { '1.0': 'TLSv1', '1.1': 'TLSv1.1', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const;
-
 const CT_PROTO = 'application/x-protobuf';
 const CT_JSON = 'application/json';
 const CT_TEXT = 'text/plain; charset=utf-8';
@@ -37,6 +32,9 @@ const Code = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLE
 // Full-success bodies depend on nothing but the encoding: built once.
 const OK_PROTO = Buffer.from(encodeExportResponse({}));
 const OK_JSON = Buffer.from(encodeExportResponseJson({}));
+
+/** Reservation for a body of unknown length (chunked); it grows as the body arrives. */
+const CHUNKED_RESERVATION = 64 * 1024;
 
 function bodyTypeOf(contentType: string | undefined): BodyType | undefined {
   if (contentType === undefined) return undefined;
@@ -74,12 +72,14 @@ export class OtlpHttpServer {
   private readonly cors: CorsPolicy | undefined;
   private auth: RequestAuth | undefined;
   private readonly includeMetadata: boolean;
+  private readonly budget: InFlightBudget;
 
   constructor(private readonly config: HttpProtocolConfig, private readonly ingest: Ingest, private readonly receiverId: string) {
     this.logsPath = config.logs_url_path;
     this.tracesPath = config.traces_url_path ?? '/v1/traces';
     this.metricsPath = config.metrics_url_path ?? '/v1/metrics';
     this.limit = config.max_request_body_size;
+    this.budget = new InFlightBudget(config.max_request_bytes_in_flight ?? 64 * 1024 * 1024);
     const cors = config.cors ? new CorsPolicy(config.cors) : undefined;
     this.cors = cors?.enabled ? cors : undefined;
     this.includeMetadata = config.include_metadata;
@@ -98,44 +98,11 @@ export class OtlpHttpServer {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.handle(req, res).catch((err: unknown) => this.internalError(res, err));
     };
-    const tls = this.config.tls;
-    let server: Server;
-    if (tls && tls.cert_file !== '') {
-      const [cert, key] = await Promise.all([
-        readFile(tls.cert_file).catch((e: unknown) => {
-          throw new Error(`otlp receiver ${this.receiverId}: http tls.cert_file ${tls.cert_file}: ${(e as Error).message}`);
-        }),
-        readFile(tls.key_file).catch((e: unknown) => {
-          throw new Error(`otlp receiver ${this.receiverId}: http tls.key_file ${tls.key_file}: ${(e as Error).message}`);
-        }),
-      ]);
-      const ca = tls.client_ca_file === undefined ? undefined : await readFile(tls.client_ca_file).catch((e: unknown) => {
-        throw new Error(`otlp receiver ${this.receiverId}: http tls.client_ca_file ${tls.client_ca_file}: ${(e as Error).message}`);
-      });
-      server = createHttpsServer({
-        cert, key, ca,
-        requestCert: ca !== undefined,
-        rejectUnauthorized: ca !== undefined,
-        minVersion: tls.min_version === undefined ? undefined : TLS_VERSIONS[tls.min_version],
-        maxVersion: tls.max_version === undefined ? undefined : TLS_VERSIONS[tls.max_version],
-      }, handler) as unknown as Server;
-    } else {
-      server = createHttpServer(handler);
-    }
-    if (this.config.read_header_timeout !== undefined) server.headersTimeout = this.config.read_header_timeout;
-    if (this.config.read_timeout !== undefined) server.requestTimeout = this.config.read_timeout;
-    if (this.config.idle_timeout !== undefined) server.keepAliveTimeout = this.config.idle_timeout;
-    const { host, port } = splitEndpoint(this.config.endpoint);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(listenError(this.receiverId, 'http', this.config.endpoint, err));
-      server.once('error', onError);
-      server.listen({ host, port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    const server = await createConfiguredServer({ ...DEFAULT_TIMEOUTS_MS, ...this.config }, handler, `otlp receiver ${this.receiverId}: http`);
+    // `Expect: 100-continue`: the checks run first, so a request about to be refused gets the refusal, never 100.
+    server.on('checkContinue', handler);
+    const addr = await listenOn(server, this.config.endpoint, (err) => listenError(this.receiverId, 'http', this.config.endpoint, err));
     this.server = server;
-    const addr = server.address() as AddressInfo;
     this.bound = { host: addr.address, port: addr.port };
     return this.bound;
   }
@@ -187,7 +154,7 @@ export class OtlpHttpServer {
       const missing = path === this.tracesPath ? 'traces' : path === this.metricsPath ? 'metrics' : path === this.logsPath ? 'logs' : undefined;
       const why = missing !== undefined
         ? `no ${missing} pipeline takes data from receiver ${this.receiverId}`
-        : `${this.ingest.accepts('logs') ? `logs are accepted at ${this.logsPath}` : 'unknown path'}`;
+        : this.ingest.accepts('logs') ? `logs are accepted at ${this.logsPath}` : 'unknown path';
       this.refuse(req, res, type, 'malformed', 404, Code.NOT_FOUND, `404 page not found: ${why}`);
       return;
     }
@@ -213,17 +180,47 @@ export class OtlpHttpServer {
       return;
     }
 
+    // The budget of body bytes in flight, reserved before reading: the declared length, or a first slice
+    // of a chunked body that grows as it arrives.
+    let reserved = declared !== undefined ? Math.max(0, Number(declared) || 0) : Math.min(this.limit, CHUNKED_RESERVATION);
+    if (!memoryAllows(reserved)) {
+      res.setHeader('Retry-After', '1');
+      this.refuse(req, res, type, 'unavailable', 503, Code.UNAVAILABLE, 'memory limit: no room for this request now (memory_limiter); retry later');
+      return;
+    }
+    if (!this.budget.admit(reserved)) {
+      res.setHeader('Retry-After', '1');
+      this.refuse(req, res, type, 'unavailable', 503, Code.UNAVAILABLE, `too many request bytes in flight (max_request_bytes_in_flight ${this.budget.limit} bytes); retry later`);
+      return;
+    }
     let body: Buffer;
     try {
-      body = await readBody(req, encoding, this.limit);
+      if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
+      body = await readBody(req, encoding, this.limit, (total) => {
+        if (total <= reserved) return true;
+        if (!this.budget.grow(total - reserved)) return false;
+        reserved = total;
+        return true;
+      });
     } catch (err) {
+      this.budget.release(reserved);
+      reserved = 0;
       if (err instanceof BodyError) {
-        const reason: RefuseReason = err.status === 413 ? 'too_large' : 'malformed';
-        this.refuse(req, res, type, reason, err.status, err.status === 413 ? Code.RESOURCE_EXHAUSTED : Code.INVALID_ARGUMENT, err.message);
+        if (err.status === 503) res.setHeader('Retry-After', '1');
+        const reason: RefuseReason = err.status === 413 ? 'too_large' : err.status === 503 ? 'unavailable' : 'malformed';
+        const code = err.status === 413 ? Code.RESOURCE_EXHAUSTED : err.status === 503 ? Code.UNAVAILABLE : Code.INVALID_ARGUMENT;
+        this.refuse(req, res, type, reason, err.status, code, err.message);
       } else if (!(err instanceof ClientAbortedError)) throw err;
       return;
     }
+    try {
+      await this.decodeAndIngest(req, res, signal, type, body, receivedAt);
+    } finally {
+      this.budget.release(reserved);
+    }
+  }
 
+  private async decodeAndIngest(req: IncomingMessage, res: ServerResponse, signal: Signal, type: BodyType, body: Buffer, receivedAt: number): Promise<void> {
     if (signal !== 'logs') {
       let proto: Uint8Array;
       try {
@@ -238,8 +235,10 @@ export class OtlpHttpServer {
     }
 
     let request: ExportLogsServiceRequest;
+    const replacedBefore = invalidUtf8Replacements();
     try {
       request = type === 'proto' ? decodeExportRequest(body) : decodeExportRequestJson(body);
+      this.ingest.invalidUtf8('http', invalidUtf8Replacements() - replacedBefore);
     } catch (err) {
       const what = type === 'proto' ? 'protobuf ExportLogsServiceRequest' : 'OTLP/JSON ExportLogsServiceRequest';
       this.refuse(req, res, type, 'malformed', 400, Code.INVALID_ARGUMENT, `malformed ${what}: ${(err as Error).message}`);
@@ -279,12 +278,9 @@ export class OtlpHttpServer {
   /** Answers a request refused before it reached the pipeline; counts it. */
   private refuse(req: IncomingMessage, res: ServerResponse, type: BodyType | undefined, reason: RefuseReason, status: number, code: number, message: string): void {
     this.ingest.refuse('http', reason);
-    // An unread body would have to be drained before the connection can be reused: close it instead.
-    if (!req.complete) {
-      res.setHeader('Connection', 'close');
-      req.resume();
-    }
     this.sendStatus(res, type, status, code, message);
+    // Read and discard the rest of the body (bounded) so a client that writes it all first reads the answer.
+    discardRequestBody(req, { maxBytes: 2 * this.limit, maxMs: DISCARD_MAX_MS });
   }
 
   private sendStatus(res: ServerResponse, type: BodyType | undefined, status: number, code: number, message: string): void {

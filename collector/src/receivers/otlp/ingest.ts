@@ -36,7 +36,10 @@ interface TransportMetrics {
   accepted: BoundCounter;
   refused: Record<RefuseReason, BoundCounter>;
   refusedRequests: Record<RefuseReason, BoundCounter>;
+  invalidUtf8: BoundCounter;
 }
+
+export const INVALID_UTF8_METRIC = Metrics.receiverInvalidUtf8.name;
 
 const ACCEPTED_ALL: IngestOutcome = Object.freeze({ kind: 'accepted', rejected: 0, message: '', retryAfterMs: undefined });
 
@@ -48,6 +51,7 @@ export class Ingest {
     const accepted = telemetry.counter(Metrics.receiverAccepted);
     const refused = telemetry.counter(Metrics.receiverRefused);
     const refusedReq = telemetry.counter(Metrics.receiverRefusedRequests);
+    const invalidUtf8 = telemetry.counter(Metrics.receiverInvalidUtf8);
     const bind = (transport: Transport): TransportMetrics => {
       const r = {} as Record<RefuseReason, BoundCounter>;
       const rq = {} as Record<RefuseReason, BoundCounter>;
@@ -55,7 +59,7 @@ export class Ingest {
         r[reason] = refused.bind({ receiver: id.id, transport, reason });
         rq[reason] = refusedReq.bind({ receiver: id.id, transport, reason });
       }
-      return { accepted: accepted.bind({ receiver: id.id, transport }), refused: r, refusedRequests: rq };
+      return { accepted: accepted.bind({ receiver: id.id, transport }), refused: r, refusedRequests: rq, invalidUtf8: invalidUtf8.bind({ receiver: id.id, transport }) };
     };
     this.metrics = { http: bind('http'), grpc: bind('grpc') };
     this.unexpected = new RateLimitedLog(logger);
@@ -66,6 +70,11 @@ export class Ingest {
     const m = this.metrics[transport];
     m.refusedRequests[reason].add(1);
     if (records > 0) m.refused[reason].add(records);
+  }
+
+  /** Counts strings of a decoded request whose invalid UTF-8 was replaced with U+FFFD. */
+  invalidUtf8(transport: Transport, strings: number): void {
+    if (strings > 0) this.metrics[transport].invalidUtf8.add(strings);
   }
 
   /** Validates and forwards one decoded request. Never rejects. */
