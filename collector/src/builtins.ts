@@ -1,6 +1,7 @@
 /** The built-in components. Adding one: create its folder and add one line here. */
 import { ComponentRegistry } from './registry.js';
 import { otlpReceiverFactory } from './receivers/otlp/index.js';
+import { natsReceiverFactory } from './receivers/nats/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -22,6 +23,7 @@ import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/
 import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
 import { lokiExporterFactory } from './exporters/loki/index.js';
+import { natsExporterFactory } from './exporters/nats/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -29,6 +31,7 @@ import { fileStorageExtensionFactory } from './extensions/file_storage/index.js'
 export function createDefaultRegistry(): ComponentRegistry {
   return new ComponentRegistry()
     .register(otlpReceiverFactory)
+    .register(natsReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
@@ -50,6 +53,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(googleCloudExporterFactory)
     .register(elasticsearchExporterFactory)
     .register(lokiExporterFactory)
+    .register(natsExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory);
