@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 import { runLoad } from './support/delivery.js';
-import { deleteStream, fileNumbers, reachable, uniqueName } from './support/nats.js';
+import { agentConfig, BATCH, deleteStream, fileNumbers, gatewayConfig, reachable, uniqueName } from './support/nats.js';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
 const natsUp = await reachable(4222);
@@ -27,45 +27,6 @@ afterEach(async () => {
 afterAll(async () => {
   if (natsUp) for (const s of streams) await deleteStream(NATS_URL, s);
 });
-
-/** Per message at most this many records (agent batch size), per pull at most FETCH messages. */
-const BATCH = 1000;
-const FETCH = 16;
-
-export function agentConfig(o: { http: number; health: number; stream: string; subject: string; url: string }): string {
-  return `
-receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${o.http} } } } }
-processors: { batch: { send_batch_size: ${BATCH}, send_batch_max_size: ${BATCH}, timeout: 50ms } }
-exporters:
-  nats:
-    servers: [${o.url}]
-    subject: "${o.subject}.{service.name}"
-    stream: { name: ${o.stream}, subjects: ["${o.subject}.>"], max_age: 1h }
-    sending_queue: { storage: file_storage, queue_size: 20000, num_consumers: 4 }
-    retry_on_failure: { initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0s }
-extensions: { health_check: { endpoint: 127.0.0.1:${o.health} }, file_storage: { directory: ./queue } }
-service:
-  extensions: [health_check, file_storage]
-  pipelines: { logs: { receivers: [otlp], processors: [batch], exporters: [nats] } }
-`;
-}
-
-export function gatewayConfig(o: { health: number; stream: string; durable: string; url: string }): string {
-  return `
-receivers:
-  nats:
-    servers: [${o.url}]
-    stream: ${o.stream}
-    consumer: { durable: ${o.durable}, ack_wait: 5s, max_ack_pending: 256 }
-    fetch_size: ${FETCH}
-    fetch_timeout: 1s
-exporters: { file: { path: ./out.jsonl, append: true, flush_interval: 0s } }
-extensions: { health_check: { endpoint: 127.0.0.1:${o.health} } }
-service:
-  extensions: [health_check]
-  pipelines: { logs: { receivers: [nats], exporters: [file] } }
-`;
-}
 
 describe('agent → NATS JetStream → gateway tiers', () => {
   it.runIf(!natsUp && inCi)('NATS must be reachable at 127.0.0.1:4222 when CI=true', () => {

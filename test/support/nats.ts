@@ -87,3 +87,43 @@ export function fileNumbers(file: string, into = new Map<number, number>()): Map
   }
   return into;
 }
+
+/** Per message at most this many records (agent batch size), per pull at most FETCH messages. */
+export const BATCH = 1000;
+export const FETCH = 16;
+
+export function agentConfig(o: { http: number; health: number; stream: string; subject: string; url: string }): string {
+  return `
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${o.http} } } } }
+processors: { batch: { send_batch_size: ${BATCH}, send_batch_max_size: ${BATCH}, timeout: 50ms } }
+exporters:
+  nats:
+    servers: [${o.url}]
+    subject: "${o.subject}.{service.name}"
+    stream: { name: ${o.stream}, subjects: ["${o.subject}.>"], max_age: 1h }
+    sending_queue: { storage: file_storage, queue_size: 20000, num_consumers: 4 }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0s }
+extensions: { health_check: { endpoint: 127.0.0.1:${o.health} }, file_storage: { directory: ./queue } }
+service:
+  extensions: [health_check, file_storage]
+  pipelines: { logs: { receivers: [otlp], processors: [batch], exporters: [nats] } }
+`;
+}
+
+export function gatewayConfig(o: { health: number; stream: string; durable: string; url: string }): string {
+  return `
+receivers:
+  nats:
+    servers: [${o.url}]
+    stream: ${o.stream}
+    consumer: { durable: ${o.durable}, ack_wait: 5s, max_ack_pending: 256 }
+    fetch_size: ${FETCH}
+    fetch_timeout: 1s
+exporters: { file: { path: ./out.jsonl, append: true, flush_interval: 0s } }
+extensions: { health_check: { endpoint: 127.0.0.1:${o.health} } }
+service:
+  extensions: [health_check]
+  pipelines: { logs: { receivers: [nats], exporters: [file] } }
+`;
+}
+
