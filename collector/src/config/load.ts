@@ -11,6 +11,7 @@ import { parseComponentId, type ComponentKind } from '../component.js';
 import type { ComponentRegistry } from '../registry.js';
 import { duration, formatPath, issuesFromZod, section, type ConfigIssue } from './schema-helpers.js';
 import { substituteTree } from './substitute.js';
+import { coordinationSchema, type CoordinationConfig } from '../coordination/config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -38,6 +39,10 @@ export interface CollectorConfig {
     /** Milliseconds SIGTERM may take to drain the queues. */
     shutdown_timeout: number;
     telemetry: { logs: { level: LogLevelName; encoding: 'text' | 'json' } };
+    /** Worker processes (`run --workers` overrides); 'auto' = one per CPU. */
+    workers: number | 'auto';
+    /** Shared Redis / NATS for state several instances use together (coordination/config.ts). */
+    coordination: CoordinationConfig;
   };
   /** Environment variables referenced but not set (substituted with ""). */
   missingEnv: string[];
@@ -49,6 +54,8 @@ const serviceSchema = z.strictObject({
   extensions: idList,
   pipelines: z.record(z.string(), z.strictObject({ receivers: idList, processors: idList, exporters: idList })).default({}),
   shutdown_timeout: duration().prefault('15s'),
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default(1),
+  coordination: coordinationSchema,
   telemetry: section({
     logs: section({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -86,7 +93,7 @@ export function validateConfig(raw: unknown, registry: ComponentRegistry): Colle
 
   const out: CollectorConfig = {
     receivers: {}, processors: {}, exporters: {}, extensions: {},
-    service: { extensions: [], pipelines: {}, shutdown_timeout: 15_000, telemetry: { logs: { level: 'info', encoding: 'text' } } },
+    service: { extensions: [], pipelines: {}, shutdown_timeout: 15_000, telemetry: { logs: { level: 'info', encoding: 'text' } }, workers: 1, coordination: {} },
     missingEnv: [],
   };
 
@@ -148,7 +155,7 @@ export function validateConfig(raw: unknown, registry: ComponentRegistry): Colle
   }
 
   if (issues.length) throw new ConfigError(issues);
-  out.service = { extensions: s.extensions, pipelines: s.pipelines, shutdown_timeout: s.shutdown_timeout, telemetry: { logs: s.telemetry.logs } };
+  out.service = { extensions: s.extensions, pipelines: s.pipelines, shutdown_timeout: s.shutdown_timeout, telemetry: { logs: s.telemetry.logs }, workers: s.workers, coordination: s.coordination };
   return out;
 }
 
