@@ -24,6 +24,7 @@ import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
 import { lokiExporterFactory } from './exporters/loki/index.js';
 import { natsExporterFactory } from './exporters/nats/index.js';
+import { loadBalancingExporterFactory } from './exporters/loadbalancing/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -54,6 +55,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(elasticsearchExporterFactory)
     .register(lokiExporterFactory)
     .register(natsExporterFactory)
+    .register(loadBalancingExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory);
