@@ -162,9 +162,11 @@ export class NatsExporter implements LogsSender {
       encodeMessages(rls, this.config.max_message_size, messages, oversize);
       for (const m of messages) publishes.push(js.publish(subject, m, { msgID: msgIdOf(subject, m), timeout }));
     }
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(new RetryableError(`${this.where}: publish aborted`));
-      signal.addEventListener('abort', () => reject(new RetryableError(`${this.where}: publish aborted`)), { once: true });
+      onAbort = () => reject(new RetryableError(`${this.where}: publish aborted`));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => undefined);
     try {
@@ -174,6 +176,8 @@ export class NatsExporter implements LogsSender {
       for (const p of publishes) p.catch(() => undefined);
       if (e instanceof RetryableError) throw e;
       throw new RetryableError(`${this.where}: publish failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
     if (oversize.length > 0) {
       const n = recordsOf(oversize);

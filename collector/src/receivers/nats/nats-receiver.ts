@@ -93,13 +93,18 @@ export class NatsReceiver implements Receiver {
         await this.pause(c.reconnect_wait);
       }
     }
+    // consume() keeps pulls open (and re-issues them after a reconnect); at most `fetch_size` messages
+    // are in the pipeline at once, the next one is taken when one of them is done.
+    const inFlight = new Set<Promise<void>>();
     while (consumer !== undefined && !this.stop.signal.aborted) {
       try {
-        const msgs = await consumer.fetch({ max_messages: c.fetch_size, expires: Math.max(1000, c.fetch_timeout) });
+        const msgs = await consumer.consume({ max_messages: c.fetch_size, expires: Math.max(1000, c.fetch_timeout) });
         this.fetching = msgs;
-        const work: Promise<void>[] = [];
-        for await (const m of msgs) work.push(this.handle(m));
-        await Promise.all(work);
+        for await (const m of msgs) {
+          const p = this.handle(m).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+          if (inFlight.size >= c.fetch_size) await Promise.race(inFlight);
+        }
       } catch (e) {
         if (this.stop.signal.aborted) break;
         this.settings.logger.warn('JetStream pull failed; retrying', { stream: c.stream, error: errorMessage(e) });
@@ -108,6 +113,7 @@ export class NatsReceiver implements Receiver {
         this.fetching = undefined;
       }
     }
+    await Promise.all(inFlight);
   }
 
   private async handle(m: JsMsg): Promise<void> {
