@@ -6,6 +6,8 @@
  * arrives that was not sent, and duplicates are counted and bounded.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
@@ -83,4 +85,47 @@ describe('agent → NATS JetStream → gateway tiers', () => {
     const gw1Stats = gateways[1]!.stderr() + restarted.stderr();
     expect(gw1Stats).not.toMatch(/password|token/i);
   }, 240_000);
+
+  it.skipIf(!natsUp)('a gateway killed while its pipeline holds messages unacknowledged: another gateway gets them (redelivered, counted)', async () => {
+    const stream = uniqueName('TRIB_REDELIVER');
+    const subject = uniqueName('trib_redeliver');
+    streams.push(stream);
+    // A destination that never answers: gateway A's pipeline keeps every message it pulled unacknowledged.
+    const held: http.ServerResponse[] = [];
+    const blackHole = http.createServer((_req, res) => { held.push(res); });
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()));
+    try {
+      const [agentHttp, agentHealth, aHealth, bHealth, bMetrics] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
+      const agent = await startCollector(agentConfig({ http: agentHttp, health: agentHealth, stream, subject, url: NATS_URL }), { healthPort: agentHealth });
+      collectors.push(agent);
+      const durable = `${stream}_gw`;
+      const a = await startCollector(`
+receivers: { nats: { servers: [${NATS_URL}], stream: ${stream}, consumer: { durable: ${durable}, ack_wait: 3s }, fetch_size: 4 } }
+exporters: { otlphttp: { endpoint: "http://127.0.0.1:${(blackHole.address() as AddressInfo).port}", timeout: 120s, sending_queue: { enabled: false } } }
+extensions: { health_check: { endpoint: 127.0.0.1:${aHealth} } }
+service: { extensions: [health_check], pipelines: { logs: { receivers: [nats], exporters: [otlphttp] } } }
+`, { healthPort: aHealth });
+      collectors.push(a);
+      const load = await runLoad({ port: () => agentHttp, total: 2_000, perRequest: 100, concurrency: 2 }).done;
+      expect(load.acknowledged).toBe(2_000);
+      await waitFor('gateway A to hold messages', () => held.length > 0 || undefined, 30_000);
+      await a.stop('SIGKILL');
+      const b = await startCollector(`
+receivers: { nats: { servers: [${NATS_URL}], stream: ${stream}, consumer: { durable: ${durable}, ack_wait: 3s } } }
+exporters: { file: { path: ./out.jsonl } }
+extensions: { health_check: { endpoint: 127.0.0.1:${bHealth} }, metrics: { endpoint: 127.0.0.1:${bMetrics} } }
+service: { extensions: [health_check, metrics], pipelines: { logs: { receivers: [nats], exporters: [file] } } }
+`, { healthPort: bHealth });
+      collectors.push(b);
+      const got = await waitFor('all records at gateway B', () => { const m = fileNumbers(path.join(b.dir, 'out.jsonl')); return m.size >= 2_000 ? m : undefined; }, 60_000, 200);
+      expect([...load.acked].filter((n) => !got.has(n))).toEqual([]);
+      const metrics = await (await fetch(`http://127.0.0.1:${bMetrics}/metrics`)).text();
+      const redelivered = Number(/tributary_receiver_nats_redelivered_messages_total\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
+      expect(redelivered).toBeGreaterThan(0);
+    } finally {
+      for (const r of held) r.destroy();
+      blackHole.closeAllConnections();
+      blackHole.close();
+    }
+  }, 120_000);
 });

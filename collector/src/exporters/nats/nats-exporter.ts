@@ -19,8 +19,11 @@ export interface SubjectTemplate {
   readonly constant: string | undefined;
 }
 
+/** Dots that separate tokens (not those inside a `{service.name}` placeholder). */
+const TOKEN_DOT = /\.(?![^{]*\})/;
+
 export function compileSubject(subject: string): SubjectTemplate {
-  const parts = subject.split('.').map((t) => (t.startsWith('{') && t.endsWith('}') ? { attr: t.slice(1, -1) } : { literal: t }));
+  const parts = subject.split(TOKEN_DOT).map((t) => (t.startsWith('{') && t.endsWith('}') ? { attr: t.slice(1, -1) } : { literal: t }));
   return { parts, constant: parts.every((p) => 'literal' in p) ? subject : undefined };
 }
 
@@ -43,7 +46,7 @@ export function subjectFor(t: SubjectTemplate, rl: ResourceLogs): string {
 
 /** The stream's default subjects: placeholders become `*`. */
 export function wildcardOf(subject: string): string {
-  return subject.split('.').map((t) => (t.startsWith('{') ? '*' : t)).join('.');
+  return subject.split(TOKEN_DOT).map((t) => (t.startsWith('{') ? '*' : t)).join('.');
 }
 
 export function msgIdOf(subject: string, payload: Uint8Array): string {
