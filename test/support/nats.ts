@@ -42,6 +42,8 @@ export class PrivateNats {
   readonly storeDir = tempDir('trib-nats-');
   private child: ChildProcess | undefined;
 
+  constructor(private readonly extraArgs: string[] = []) {}
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
@@ -49,7 +51,7 @@ export class PrivateNats {
   async start(): Promise<void> {
     if (!NATS_SERVER_BIN) throw new Error('nats-server binary not found');
     if (this.port === 0) this.port = await freePort();
-    const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs], { stdio: 'ignore' });
     this.child = child;
     await waitFor('private nats-server', () => reachable(this.port, 300).then((ok) => ok || undefined), 15_000, 100);
   }
