@@ -18,6 +18,7 @@ const steps = [
   ...fs.readdirSync(here).filter((f) => /^convert-.*\.mjs$/.test(f)).sort().map((f) => [`convert: ${f.slice(8, -4)}`, f, []]),
   ['collector → ClickHouse (real server)', 'clickhouse-rows.mjs', []],
   ['delivery soak (disk queue, SIGKILL/restart)', 'soak.mjs', quick ? ['--records', '200000'] : []],
+  ['scaling: --workers 1 vs 2, agent → NATS → gateway, nats exporter cost', 'scale.mjs', quick ? ['--quick'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

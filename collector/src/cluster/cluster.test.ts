@@ -40,3 +40,14 @@ describe('workers and coordination config', () => {
     expect(() => loadConfigText(`${base}service:\n  coordination: { etcd: {} }\n${pipe}`, registry)).toThrow(/service\.coordination\.etcd: unknown key/);
   });
 });
+
+describe('service.coordination for the ratelimit processor', () => {
+  it('store: redis on the default URL takes coordination.redis.url; its own URL wins', async () => {
+    const { withCoordination } = await import('../pipeline/service.js');
+    const coord = { redis: { url: 'redis://10.0.0.5:6380', key_prefix: 'tributary:', timeout: 250 } };
+    expect(withCoordination('ratelimit', { store: 'redis', redis: { url: 'redis://127.0.0.1:6379', key_prefix: 'rl:' } }, coord)).toMatchObject({ redis: { url: 'redis://10.0.0.5:6380', key_prefix: 'rl:' } });
+    expect(withCoordination('ratelimit', { store: 'redis', redis: { url: 'redis://own:6379' } }, coord)).toMatchObject({ redis: { url: 'redis://own:6379' } });
+    expect(withCoordination('ratelimit', { store: 'memory', redis: { url: 'redis://127.0.0.1:6379' } }, coord)).toMatchObject({ redis: { url: 'redis://127.0.0.1:6379' } });
+    expect(withCoordination('filter', { store: 'redis' }, coord)).toEqual({ store: 'redis' });
+  });
+});

@@ -24,12 +24,15 @@ import { FanOutConsumer } from './fan-out.js';
 import { join } from 'node:path';
 import type { CoordinationConfig } from '../coordination/config.js';
 
-/** A processor's Redis mode without its own URL takes `service.coordination.redis`. */
-function withCoordination(type: string, procCfg: unknown, coordination: CoordinationConfig | undefined): unknown {
+/** The ratelimit processor's default Redis URL: left at it, `service.coordination.redis.url` is used. */
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** A processor's Redis mode left on the default URL takes `service.coordination.redis`. */
+export function withCoordination(type: string, procCfg: unknown, coordination: CoordinationConfig | undefined): unknown {
   const redis = coordination?.redis;
   if (redis === undefined || type !== 'ratelimit') return procCfg;
   const c = procCfg as { store?: string; redis?: { url?: string } };
-  if (c.store !== 'redis' || c.redis?.url !== undefined) return procCfg;
+  if (c.store !== 'redis' || (c.redis?.url !== undefined && c.redis.url !== DEFAULT_REDIS_URL)) return procCfg;
   return { ...c, redis: { ...c.redis, url: redis.url } };
 }
 

@@ -33,8 +33,7 @@ export const rateLimitConfigSchema = z
   .strictObject({
     store: z.enum(['memory', 'redis']).default('memory'),
     redis: section({
-      /** Unset: `service.coordination.redis.url`, else redis://127.0.0.1:6379. */
-      url: z.string().optional(),
+      url: z.string().default('redis://127.0.0.1:6379'),
       key_prefix: z.string().default('tributary:rl:'),
       /** Longest wait for one Redis call; past it the store counts as failed (`on_store_error`). */
       timeout: duration().prefault('250ms'),
@@ -52,7 +51,7 @@ export const rateLimitConfigSchema = z
       if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
       seen.add(r.name);
     });
-    if (c.store === 'redis' && c.redis.url !== undefined && !/^rediss?:\/\//.test(c.redis.url)) {
+    if (c.store === 'redis' && !/^rediss?:\/\//.test(c.redis.url)) {
       ctx.addIssue({ code: 'custom', path: ['redis', 'url'], message: 'must start with redis:// or rediss://' });
     }
   });

@@ -102,7 +102,7 @@ export class RateLimitProcessor implements Processor {
     this.logger = settings.logger;
     this.store = store ?? (config.store === 'redis'
       ? new RedisBucketStore({
-        url: config.redis.url ?? 'redis://127.0.0.1:6379', keyPrefix: config.redis.key_prefix, timeoutMs: config.redis.timeout,
+        url: config.redis.url, keyPrefix: config.redis.key_prefix, timeoutMs: config.redis.timeout,
         connectTimeoutMs: config.redis.connect_timeout, logger: settings.logger,
       })
       : new MemoryBucketStore());
