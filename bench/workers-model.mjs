@@ -61,7 +61,7 @@ if (role === 'cluster-worker') {
       console.log(`  round ${r + 1} ${model}: ${rate.toLocaleString('en')} records/s`);
     }
   }
-  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return Math.round(s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2); };
   console.log(`  median cluster ${med(results.cluster).toLocaleString('en')} records/s, worker_threads ${med(results.threads).toLocaleString('en')} records/s`);
   process.exit(0);
 }
