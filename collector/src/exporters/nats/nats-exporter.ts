@@ -171,12 +171,12 @@ export class NatsExporter implements LogsSender {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
-    aborted.catch(() => undefined);
+    void aborted.catch(() => undefined);
     try {
       await Promise.race([Promise.all(publishes), aborted]);
     } catch (e) {
       // Everything is retried; what JetStream already stored is dropped there as a duplicate.
-      for (const p of publishes) p.catch(() => undefined);
+      for (const p of publishes) void p.catch(() => undefined);
       if (e instanceof RetryableError) throw e;
       throw new RetryableError(`${this.where}: publish failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     } finally {
