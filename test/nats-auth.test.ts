@@ -3,6 +3,7 @@
  * `--user/--pass` and `--auth <token>`: the right credentials deliver, wrong ones are refused with a clear
  * log line that never shows the secret.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { nkeys } from 'nats';
@@ -87,6 +88,21 @@ describe('nats auth', () => {
     expect(s.acknowledged).toBe(500);
     await waitFor('records at the gateway', () => fileNumbers(ok.out).size >= 500 || undefined, 30_000, 100);
     for (const c of collectors) expect(c.stderr()).not.toContain(seed);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it.skipIf(!NATS_SERVER_BIN)('TLS with a CA file: delivers over tls://', async () => {
+    const dir = tempDir('trib-tls-');
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    server = new PrivateNats(['--tls', '--tlscert', cert, '--tlskey', key]);
+    await server.start();
+    // `auth` is spliced into a YAML flow mapping: `auth: {}, tls: {…}`.
+    const ok = await roundTrip(server.url.replace('nats://', 'tls://'), `{}, tls: { ca_file: ${JSON.stringify(cert)} }`);
+    const s = await runLoad({ port: () => ok.http, total: 500, perRequest: 100, concurrency: 1 }).done;
+    expect(s.acknowledged).toBe(500);
+    await waitFor('records at the gateway', () => fileNumbers(ok.out).size >= 500 || undefined, 30_000, 100);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });
