@@ -20,6 +20,7 @@ const steps = [
   ['collector → ClickHouse (real server)', 'clickhouse-rows.mjs', []],
   ['delivery soak (disk queue, SIGKILL/restart)', 'soak.mjs', quick ? ['--records', '200000'] : []],
   ['store: ingest, search latencies, disk, RSS, store vs file', 'store.mjs', quick ? ['--records', '200000', '--rounds', '10', '--pairs', '1'] : []],
+  ['scaling: --workers 1 vs 2, agent → NATS → gateway, nats exporter cost', 'scale.mjs', quick ? ['--quick'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

@@ -45,6 +45,10 @@ function minimalConfigs(): Record<string, unknown> {
     'exporter:elasticsearch': { endpoint: url, ...helper },
     'exporter:loki': { endpoint: url, ...helper },
     'exporter:debug': helper,
+    // The local NATS (.ci/run starts it); the stream is created at start so a publish is acknowledged.
+    'exporter:nats': { subject: 'conformance.logs', stream: { name: 'CONFORMANCE', subjects: ['conformance.>'], max_age: '1m' }, ...helper },
+    // One static backend on a closed port: the send fails at once, which is enough here.
+    'exporter:loadbalancing': { resolver: { static: { hostnames: ['127.0.0.1:1'] } }, ...helper },
     'extension:health_check': { endpoint: '127.0.0.1:0' },
     'extension:metrics': { endpoint: '127.0.0.1:0' },
     'extension:file_storage': { directory: join(dir, 'storage') },

@@ -10,6 +10,7 @@ import { awsCloudWatchReceiverFactory } from './receivers/awscloudwatch/index.js
 import { googleCloudLoggingReceiverFactory } from './receivers/googlecloudlogging/index.js';
 import { azureLogAnalyticsReceiverFactory } from './receivers/azureloganalytics/index.js';
 import { sourcesReceiverFactory } from './receivers/sources/index.js';
+import { natsReceiverFactory } from './receivers/nats/index.js';
 import { batchProcessorFactory } from './processors/batch/index.js';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
 import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
@@ -32,6 +33,8 @@ import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
 import { lokiExporterFactory } from './exporters/loki/index.js';
 import { storeExporterFactory } from './exporters/store/index.js';
+import { natsExporterFactory } from './exporters/nats/index.js';
+import { loadBalancingExporterFactory } from './exporters/loadbalancing/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -52,6 +55,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(googleCloudLoggingReceiverFactory)
     .register(azureLogAnalyticsReceiverFactory)
     .register(sourcesReceiverFactory)
+    .register(natsReceiverFactory)
     .register(batchProcessorFactory)
     .register(memoryLimiterProcessorFactory)
     .register(probabilisticSamplerProcessorFactory)
@@ -74,6 +78,8 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(elasticsearchExporterFactory)
     .register(lokiExporterFactory)
     .register(storeExporterFactory)
+    .register(natsExporterFactory)
+    .register(loadBalancingExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory)

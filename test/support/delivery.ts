@@ -150,18 +150,22 @@ export function runLoad(options: {
   retryMs?: number;
   pacePerSecond?: number;
   bodyBytes?: number;
+  /** First record number (default 0): records are [from, from + total). */
+  from?: number;
 }): { stats: LoadStats; done: Promise<LoadStats>; stop: () => void } {
   const stats: LoadStats = { sent: 0, acknowledged: 0, refused: 0, errors: 0, statuses: {}, acked: new Set() };
-  let next = 0;
+  const first = options.from ?? 0;
+  const end = first + options.total;
+  let next = first;
   let stopped = false;
   const started = performance.now();
   const worker = async (): Promise<void> => {
-    while (!stopped && next < options.total) {
+    while (!stopped && next < end) {
       const from = next;
-      const to = Math.min(options.total, from + options.perRequest);
+      const to = Math.min(end, from + options.perRequest);
       next = to;
       if (options.pacePerSecond) {
-        const due = started + (from / options.pacePerSecond) * 1000;
+        const due = started + ((from - first) / options.pacePerSecond) * 1000;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }

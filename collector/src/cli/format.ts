@@ -6,9 +6,10 @@ import { formatConfigIssue, type ConfigIssue } from '../config/schema-helpers.js
 export const USAGE = `Usage: tributary <command> [options]
 
 Commands:
-  run [--config <file>] [--progress] [--watch-config]
+  run [--config <file>] [--progress] [--watch-config] [--workers <n|auto>]
                                        load the config, start the collector, run until SIGTERM/SIGINT;
-                                       SIGHUP (or, with --watch-config, a change of the file) reloads it
+                                       SIGHUP (or, with --watch-config, a change of the file) reloads it;
+                                       --workers runs n processes sharing the receivers' ports
   validate [--config <file>] [--dry-run <records.jsonl>]
                                        check the config without starting anything; with --dry-run,
                                        show what each processor does to each record (OTLP/JSON lines)

@@ -1,12 +1,40 @@
 #!/usr/bin/env node
 /** The `tributary` binary: wires the real config loader, service, streams and signals into runCli. */
+import cluster from 'node:cluster';
+import os from 'node:os';
 import { loadConfigFile } from '../config/load.js';
 import { loadPlugins } from '../config/plugins.js';
 import { dryRun } from './dry-run.js';
 import { Service } from '../pipeline/service.js';
 import { runCli } from './run-cli.js';
+import { PRIMARY_EXTENSION_TYPES, serveWorkerState, superviseWorkers, WORKER_ID_ENV } from '../cluster/supervisor.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+const onSignal = (handler: (signal: NodeJS.Signals) => void): (() => void) => {
+  // A worker drains on the primary's SIGTERM only: Ctrl-C reaches the whole process group, and a
+  // second signal would make the worker exit without draining.
+  const signals = cluster.isWorker ? ['SIGTERM' as const] : SIGNALS;
+  const ignore = (): void => undefined;
+  if (cluster.isWorker) process.on('SIGINT', ignore);
+  for (const s of signals) process.on(s, handler);
+  return () => {
+    for (const s of signals) process.off(s, handler);
+    process.off('SIGINT', ignore);
+  };
+};
+const onReloadSignal = (handler: () => void): (() => void) => {
+  // Without a listener SIGHUP would kill the process; with one it reloads the config (as otelcol).
+  process.on('SIGHUP', handler);
+  return () => {
+    process.off('SIGHUP', handler);
+  };
+};
+
+// In a worker of `run --workers`, the service reports its state to the primary.
+const workerId = cluster.isWorker ? Number(process.env[WORKER_ID_ENV] ?? cluster.worker?.id ?? 0) : undefined;
+let current: Service | undefined;
+if (workerId !== undefined) serveWorkerState(() => current);
 
 // No top-level await: the same file is bundled as CommonJS for the single executable.
 void runCli(process.argv.slice(2), {
@@ -15,21 +43,14 @@ void runCli(process.argv.slice(2), {
   loadConfig: loadConfigFile,
   loadPlugins,
   dryRun,
-  createService: (config, options) => new Service(config, options),
-  onSignal(handler) {
-    for (const s of SIGNALS) process.on(s, handler);
-    return () => {
-      for (const s of SIGNALS) process.off(s, handler);
-    };
-  },
-  onReloadSignal(handler) {
-    // Without a listener SIGHUP would kill the process; with one it reloads the config (as otelcol).
-    process.on('SIGHUP', handler);
-    return () => {
-      process.off('SIGHUP', handler);
-    };
-  },
+  createService: (config, options) => (current = new Service(config, { ...options, workerId, primaryExtensionTypes: PRIMARY_EXTENSION_TYPES })),
+  onSignal,
+  onReloadSignal,
   exit: (c) => process.exit(c),
+  cpuCount: () => os.availableParallelism(),
+  runWorkers: cluster.isPrimary
+    ? (config, workers, registry, logger) => superviseWorkers({ workers, config, registry, logger, onSignal, onReloadSignal })
+    : undefined,
 }).then((code) => {
   process.exitCode = code;
   // Let stdout drain and exit naturally; if a stray handle keeps the loop alive, exit anyway.

@@ -44,6 +44,8 @@ export interface CliConfig {
       /** Accepted telemetry keys without effect, said once at startup. */
       noEffect?: readonly string[] | undefined;
     };
+    /** Worker processes (`run --workers` overrides). */
+    workers?: number | 'auto' | undefined;
   };
   /** Environment variables the config referenced but that are not set. */
   missingEnv?: string[] | undefined;
@@ -90,6 +92,21 @@ export interface CliDeps<C extends CliConfig = CliConfig> {
   dryRun?: ((config: C, registry: ComponentRegistry, recordsFile: string, out: (s: string) => void) => Promise<number>) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   progressIntervalMs?: number | undefined;
+  /**
+   * `run` with more than one worker: runs the worker processes (cluster/supervisor.ts) and resolves
+   * with the exit code once they have stopped. Absent in a worker (which runs the service itself).
+   */
+  runWorkers?: ((config: C, workers: number, registry: ComponentRegistry, logger: Logger) => Promise<number>) | undefined;
+  /** CPUs for `--workers auto`. */
+  cpuCount?: (() => number) | undefined;
+}
+
+/** `--workers N|auto` or `service.workers`: a count ≥ 1, or undefined when invalid. */
+export function parseWorkers(value: string | number | undefined, cpus: number): number | undefined {
+  if (value === undefined) return 1;
+  if (value === 'auto') return Math.max(1, cpus);
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : undefined;
 }
 
 /** A config error from the loader: duck-typed so this module does not depend on the loader's class. */
@@ -339,8 +356,11 @@ async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out
 }
 
 async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' }, 'watch-config': { type: 'boolean' } });
+  const values = parseVerbArgs('run', args, { ...CONFIG_OPTION, progress: { type: 'boolean' }, 'watch-config': { type: 'boolean' }, workers: { type: 'string' } });
   if (values.help) return (out(USAGE), EXIT_OK);
+  const cpus = deps.cpuCount?.() ?? 1;
+  const workersFlag = values.workers;
+  if (workersFlag !== undefined && parseWorkers(workersFlag, cpus) === undefined) throw new UsageError(`tributary run: --workers must be a number from 1 to 1024 or "auto" (got ${JSON.stringify(workersFlag)})`);
   const choice = configOf('run', values);
   const { file } = choice;
   const loaded = await load(choice, deps, err);
@@ -353,6 +373,8 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
   if (telemetry.noEffect?.length) {
     logger.info(`service.telemetry keys accepted but without effect in Tributary: ${telemetry.noEffect.join(', ')}`);
   }
+  const workers = parseWorkers(workersFlag ?? config.service.workers, cpus) ?? 1;
+  if (workers > 1 && deps.runWorkers) return await deps.runWorkers(config, workers, registry, logger);
 
   let service: CliService;
   try {

@@ -19,6 +19,7 @@ import { keysAt } from './zod-walk.js';
 
 export type { LogLevelName } from './telemetry.js';
 export type { ConfigSources } from './confmap.js';
+import { coordinationSchema, type CoordinationConfig } from '../coordination/config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -53,6 +54,10 @@ export interface CollectorConfig {
       /** Accepted `service.telemetry` keys that have no effect (said once at startup). */
       noEffect?: string[] | undefined;
     };
+    /** Worker processes (`run --workers` overrides); 'auto' = one per CPU. */
+    workers: number | 'auto';
+    /** Shared Redis / NATS for state several instances use together (coordination/config.ts). */
+    coordination: CoordinationConfig;
   };
   /** Environment variables referenced but not set (substituted with ""). */
   missingEnv: string[];
@@ -66,6 +71,8 @@ const serviceSchema = z.strictObject({
   extensions: idList,
   pipelines: z.record(z.string(), pipelineSchema).default({}),
   shutdown_timeout: duration().prefault('15s'),
+  workers: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]).default(1),
+  coordination: coordinationSchema,
   telemetry: telemetrySchema,
 });
 
@@ -221,7 +228,7 @@ export function validateConfig(raw: unknown, registry: ComponentRegistry): Colle
 
   const out: CollectorConfig = {
     receivers: {}, processors: {}, exporters: {}, extensions: {},
-    service: { extensions: [], pipelines: {}, shutdown_timeout: 15_000, telemetry: { logs: { level: 'info', encoding: 'text' } } },
+    service: { extensions: [], pipelines: {}, shutdown_timeout: 15_000, telemetry: { logs: { level: 'info', encoding: 'text' } }, workers: 1, coordination: {} },
     missingEnv: [],
   };
 
@@ -351,6 +358,8 @@ export function validateConfig(raw: unknown, registry: ComponentRegistry): Colle
     pipelines: s.pipelines,
     shutdown_timeout: s.shutdown_timeout,
     telemetry: { logs: tel.logs, fields: tel.fields, noEffect: tel.noEffect },
+    workers: s.workers,
+    coordination: s.coordination,
   };
   return out;
 }

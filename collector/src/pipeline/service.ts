@@ -22,11 +22,32 @@ import type { ExporterHelperConfig } from './exporter-helper-config.js';
 import { QueuedRetryExporter } from './exporter-helper.js';
 import { FanOutConsumer } from './fan-out.js';
 import { SignalRouter, type Signal } from './signal-router.js';
+import { join } from 'node:path';
+import type { CoordinationConfig } from '../coordination/config.js';
+
+/** The ratelimit processor's default Redis URL: left at it, `service.coordination.redis.url` is used. */
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** A processor's Redis mode left on the default URL takes `service.coordination.redis`. */
+export function withCoordination(type: string, procCfg: unknown, coordination: CoordinationConfig | undefined): unknown {
+  const redis = coordination?.redis;
+  if (redis === undefined || type !== 'ratelimit') return procCfg;
+  const c = procCfg as { store?: string; redis?: { url?: string } };
+  if (c.store !== 'redis' || (c.redis?.url !== undefined && c.redis.url !== DEFAULT_REDIS_URL)) return procCfg;
+  return { ...c, redis: { ...c.redis, url: redis.url } };
+}
 
 export interface ServiceOptions {
   registry: ComponentRegistry;
   logger: Logger;
   telemetry?: Telemetry;
+  /**
+   * Set in a worker of `run --workers`: disk queues go to `<file_storage directory>/worker-<id>/`, and
+   * the extensions the primary serves for all workers (health_check, metrics) are not started here.
+   */
+  workerId?: number | undefined;
+  /** Extension types the primary runs instead of the workers. */
+  primaryExtensionTypes?: ReadonlySet<string> | undefined;
 }
 
 interface Built {
@@ -65,9 +86,13 @@ export class Service implements Host {
   private ready = false;
   private shutdownPromise: Promise<void> | undefined;
 
+  /** `service.coordination`: shared Redis / NATS for components that keep state across instances. */
+  readonly coordination: CoordinationConfig;
+
   constructor(private readonly config: CollectorConfig, private readonly options: ServiceOptions) {
     this.telemetry = options.telemetry ?? new Telemetry();
-    this.logger = options.logger;
+    this.logger = options.workerId === undefined ? options.logger : options.logger.child({ worker: options.workerId });
+    this.coordination = config.service.coordination ?? {};
     this.build();
   }
 
@@ -84,9 +109,16 @@ export class Service implements Host {
 
   private build(): void {
     const cfg = this.config;
+    const workerId = this.options.workerId;
     for (const id of cfg.service.extensions) {
       const f = this.factory<ExtensionFactory>('extension', id);
-      this.extensions.push({ key: `extension:${id}`, component: f.create(this.settings('extension', id), cfg.extensions[id]) });
+      let extCfg = cfg.extensions[id];
+      if (workerId !== undefined) {
+        if (this.options.primaryExtensionTypes?.has(f.type)) continue;
+        // One queue directory per worker: the directory lock refuses two writers on one.
+        if (f.type === 'file_storage') extCfg = { ...(extCfg as { directory: string }), directory: join((extCfg as { directory: string }).directory, `worker-${workerId}`) };
+      }
+      this.extensions.push({ key: `extension:${id}`, component: f.create(this.settings('extension', id), extCfg) });
     }
 
     // Exporters: one per id across pipelines, each wrapped in its own queue + retry.
@@ -115,6 +147,7 @@ export class Service implements Host {
         const f = this.factory<ProcessorFactory>('processor', id);
         let procCfg = cfg.processors[id];
         if (persistent && f.type === 'batch') procCfg = { ...(procCfg as object), wait_for_result: true };
+        procCfg = withCoordination(f.type, procCfg, cfg.service.coordination);
         const proc: Processor = f.create(this.settings('processor', id, { pipeline: pid }), procCfg, next);
         procs.unshift({ key: `processor:${id}@${pid}`, component: proc });
         next = proc;

@@ -20,6 +20,8 @@ export const Metrics = {
   receiverRefused: def('tributary_receiver_refused_log_records_total', 'counter', 'Log records received but refused, by reason.', ['receiver', 'transport', 'reason']),
   receiverRefusedRequests: def('tributary_receiver_refused_requests_total', 'counter', 'Requests refused by receivers, by reason.', ['receiver', 'transport', 'reason']),
   receiverInvalidUtf8: def('tributary_receiver_invalid_utf8_strings_total', 'counter', 'Strings received with invalid UTF-8 (or, in OTLP/JSON, lone surrogates), kept with U+FFFD in their place.', ['receiver', 'transport']),
+  receiverNatsRedelivered: def('tributary_receiver_nats_redelivered_messages_total', 'counter', 'JetStream messages delivered more than once (a gateway died or pushed back before acknowledging).', ['receiver', 'transport']),
+  workerRestarts: def('tributary_worker_restarts_total', 'counter', 'Worker processes restarted after they died.', []),
 
   processorIncoming: def('tributary_processor_incoming_log_records_total', 'counter', 'Log records received by the processor.', ['processor']),
   processorOutgoing: def('tributary_processor_outgoing_log_records_total', 'counter', 'Log records passed on by the processor.', ['processor']),
