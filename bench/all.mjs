@@ -19,6 +19,7 @@ const steps = [
   ...fs.readdirSync(here).filter((f) => /^convert-.*\.mjs$/.test(f)).sort().map((f) => [`convert: ${f.slice(8, -4)}`, f, []]),
   ['collector → ClickHouse (real server)', 'clickhouse-rows.mjs', []],
   ['delivery soak (disk queue, SIGKILL/restart)', 'soak.mjs', quick ? ['--records', '200000'] : []],
+  ['store: ingest, search latencies, disk, RSS, store vs file', 'store.mjs', quick ? ['--records', '200000', '--rounds', '10', '--pairs', '1'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

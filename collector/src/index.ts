@@ -24,3 +24,10 @@ export { MetricNames, Telemetry } from './telemetry/metrics.js';
 export { VERSION } from './version.js';
 /** The zod instance the config schemas use, so plugins need not depend on their own copy. */
 export { z } from 'zod';
+/** The search query language (record matcher + store plan) and LogQL. */
+export { compileQuery, compileMatcher, parseQuery, parseLogQL, QueryParseError, LogQLParseError, type CompiledQuery, type QueryNode, type RecordMatcher } from './query/index.js';
+/** JWT verification shared by authenticated surfaces. */
+export { createJwtVerifier, bearerToken, AuthError, jwtConfigSchema, type JwtConfig, type JwtVerifier, type Principal } from './auth/jwt.js';
+/** The api extension, for components that add routes (`host.getExtension(id)`). */
+export { ApiExtension, HttpError, type Route, type RouteContext, type RouteResult, type UpgradeRoute } from './extensions/api/index.js';
+export { StoreReader, type TenantAccess, type StoredRecord } from './exporters/store/index.js';

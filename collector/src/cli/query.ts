@@ -104,9 +104,11 @@ export async function runQuery(o: QueryOptions, write: (line: string) => void, s
   const recs = await src.fetch(now - o.sinceMs, now, 'backward', o.limit);
   recs.reverse().forEach(print);
   if (!o.follow) return 0;
-  let last = recs.length ? recs[recs.length - 1]! : undefined;
-  let lastMs = last ? Date.parse(last.time) : now;
-  const seen = new Set<string>(recs.filter((r) => Date.parse(r.time) >= lastMs).map((r) => `${r.tenant}:${r.id}`));
+  const msOf = (r: StoredRecord): number => Number(r.timestamp.slice(0, -6)) || now;
+  const key = (r: StoredRecord): string => `${r.tenant}:${r.id}`;
+  let lastMs = recs.length ? msOf(recs[recs.length - 1]!) : now;
+  // Records at the edge of the window come back in the next poll: remember which were printed.
+  let seen = new Set(recs.filter((r) => msOf(r) >= lastMs - 1).map(key));
   while (!signal?.aborted) {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 1000);
@@ -117,20 +119,10 @@ export async function runQuery(o: QueryOptions, write: (line: string) => void, s
     });
     if (signal?.aborted) break;
     const fresh = await src.fetch(lastMs - 1, Date.now() + 1000, 'forward', 1000);
-    for (const r of fresh) {
-      const key = `${r.tenant}:${r.id}`;
-      if (seen.has(key)) continue;
-      print(r);
-      seen.add(key);
-      last = r;
-    }
-    if (last) {
-      const ms = Date.parse(last.time);
-      if (ms > lastMs) {
-        lastMs = ms;
-        for (const k of seen) if (!fresh.some((r) => `${r.tenant}:${r.id}` === k)) seen.delete(k);
-      }
-    }
+    for (const r of fresh) if (!seen.has(key(r))) print(r);
+    if (fresh.length === 0) continue;
+    lastMs = Math.max(lastMs, msOf(fresh[fresh.length - 1]!));
+    seen = new Set(fresh.filter((r) => msOf(r) >= lastMs - 1).map(key));
   }
   return 0;
 }

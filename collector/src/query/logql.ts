@@ -172,7 +172,6 @@ class LogQLParser {
     const items: QueryNode[] = [];
     this.expect('{');
     while (!this.peek('}')) {
-      const at = this.pos;
       const label = this.ident();
       this.ws();
       const op = /^(=~|!~|!=|=)/.exec(this.src.slice(this.pos))?.[1];
@@ -180,7 +179,7 @@ class LogQLParser {
       this.pos += op.length;
       const vAt = this.pos;
       const value = this.string();
-      items.push(this.labelMatch(this.resolve(label, false), op, value, vAt, at));
+      items.push(this.labelMatch(this.resolve(label, false), op, value, vAt));
       if (!this.peek('}')) this.expect(',');
     }
     this.expect('}');
@@ -192,6 +191,7 @@ class LogQLParser {
       const lf = /^(\|=|!=|\|~|!~)/.exec(rest);
       if (lf) {
         this.pos += 2;
+        this.ws();
         const vAt = this.pos;
         const v = this.string();
         if (lf[1] === '|=') items.push({ type: 'contains', value: v });
@@ -205,6 +205,7 @@ class LogQLParser {
       }
       if (!rest.startsWith('|')) break;
       this.pos++;
+      this.ws();
       const stageAt = this.pos;
       const name = this.ident();
       if (name === 'json' || name === 'logfmt' || name === 'unpack') {
@@ -230,12 +231,12 @@ class LogQLParser {
         numeric = true;
         this.pos += value.length;
       }
-      items.push(this.labelMatch(this.resolve(name, parsed), op === '==' ? '=' : op, value, vAt, stageAt, numeric));
+      items.push(this.labelMatch(this.resolve(name, parsed), op === '==' ? '=' : op, value, vAt, numeric));
     }
     return items.length === 1 ? items[0]! : { type: 'and', items };
   }
 
-  private labelMatch(field: FieldRef, op: string, value: string, vAt: number, at: number, numeric = false): QueryNode {
+  private labelMatch(field: FieldRef, op: string, value: string, vAt: number, numeric = false): QueryNode {
     if (field.kind === 'severity' && (op === '=' || op === '!=')) {
       const range = SEVERITY_LEVELS[value.toLowerCase()];
       if (!range) this.fail('expected a level name (trace, debug, info, warn, error, fatal)', vAt);
@@ -263,7 +264,6 @@ class LogQLParser {
     }
     const n = Number(value);
     if ((cop === 'gt' || cop === 'ge' || cop === 'lt' || cop === 'le') && !Number.isFinite(n)) this.fail('expected a number', vAt);
-    void at;
     const lit: Literal = numeric && Number.isFinite(n) ? { text: value, number: n, quoted: false } : { text: value, quoted: true };
     if (field.kind === 'trace_id' || field.kind === 'span_id') return { type: 'cmp', field, op: cop, value: { text: value.toLowerCase(), quoted: true } };
     return { type: 'cmp', field, op: cop, value: lit };

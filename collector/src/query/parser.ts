@@ -133,7 +133,7 @@ class Parser {
       const open = this.pos++;
       const inner = this.parseOr();
       this.skipSpace();
-      if (this.src[this.pos] !== ')') throw new QueryParseError(`expected ")" to close "(" at position ${open}`, this.pos);
+      if (this.src[this.pos] !== ')') throw new QueryParseError(`expected ")" (to close the "(" at ${open})`, this.pos);
       this.pos++;
       return inner;
     }
@@ -152,7 +152,7 @@ class Parser {
       if (ch === '\\' && this.pos < this.src.length) out += this.src[this.pos++]!;
       else out += ch;
     }
-    throw new QueryParseError(`expected closing '"' for the quote opened at position ${start}`, this.src.length);
+    throw new QueryParseError(`expected closing '"' (for the quote at ${start})`, this.src.length);
   }
 
   /** Reads a /regex/ at pos (`\/` is a slash); returns the pattern. */
@@ -167,7 +167,7 @@ class Parser {
         this.pos++;
       } else out += ch;
     }
-    throw new QueryParseError(`expected closing "/" for the regex opened at position ${start}`, this.src.length);
+    throw new QueryParseError(`expected closing "/" (for the regex at ${start})`, this.src.length);
   }
 
   /** A bare run: everything up to whitespace, parenthesis or quote. */

@@ -134,7 +134,7 @@ function nsToIso(ns: string): string {
 interface Conn {
   db: Db;
   mtime: number;
-  resources: Map<number, { service: string | null; attrs: string | null; types: string | null }>;
+  resources: Map<number, { service: string | null; attrs: string | null; types: string | null; parsed?: Record<string, unknown> }>;
   scopes: Map<number, { name: string; version: string; attrs: string | null; types: string | null }>;
 }
 
@@ -202,7 +202,7 @@ export class StoreReader {
     return c;
   }
 
-  private resource(c: Conn, id: number): { service: string | null; attrs: string | null; types: string | null } {
+  private resource(c: Conn, id: number): { service: string | null; attrs: string | null; types: string | null; parsed?: Record<string, unknown> } {
     let r = c.resources.get(id);
     if (!r) {
       r = (c.db.prepare('SELECT service, attrs, types FROM resources WHERE id = ?').get(id) as typeof r) ?? { service: null, attrs: null, types: null };
@@ -378,7 +378,8 @@ export class StoreReader {
       level: severityLevel(r.severity),
       body: r.body_json !== null ? (JSON.parse(r.body_json) as { v: unknown }).v : r.body,
       service: res.service,
-      resource: res.attrs === null ? {} : (JSON.parse(res.attrs) as Record<string, unknown>),
+      // Parsed once per resource and shared by its records (answers are serialized, never mutated).
+      resource: (res.parsed ??= res.attrs === null ? {} : (JSON.parse(res.attrs) as Record<string, unknown>)),
       scope: { name: sc.name, version: sc.version },
       attributes,
       trace_id: r.trace_id || null,

@@ -15,6 +15,14 @@ import { registerStore, unregisterStore } from './registry.js';
 /** SQLite codes worth retrying (disk full, I/O, lock held by another process). */
 const RETRYABLE = new Set(['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY']);
 
+/** A write failure as the queue should see it: disk full, I/O, locks, corruption → retry; the rest permanent. */
+export function classifyStoreError(err: unknown): RetryableError | PermanentError {
+  const code = err instanceof StoreWorkerError || err instanceof Error ? (err as { code?: string }).code : undefined;
+  const base = code?.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
+  if (base === undefined || RETRYABLE.has(base)) return new RetryableError(`store: ${errorMessage(err)}`, { cause: err });
+  return new PermanentError(`store: ${errorMessage(err)}`, { cause: err });
+}
+
 export class StoreExporter implements LogsSender {
   private worker: StoreWorker | undefined;
   private readonly rule: TenantRule;
@@ -36,7 +44,8 @@ export class StoreExporter implements LogsSender {
       role: 'writer',
       writer: { directory: c.directory, tokenizer: c.tokenizer, synchronous: c.synchronous, maxOpenFiles: c.max_open_files, defaultDays: c.retention.default_days },
       maintenance: { directory: c.directory, defaultDays: c.retention.default_days, archiveAfterMs: c.archive.after, maxSizeBytes: c.max_size },
-    }, (err) => this.settings.logger.error('store writer worker stopped', { exporter: this.settings.id.id, error: err.message }));
+    }, (err) => this.settings.logger.error('store writer worker stopped', { exporter: this.settings.id.id, error: err.message }),
+    (e) => this.settings.logger.error('store day file is damaged: moved aside, a new file started', { exporter: this.settings.id.id, file: e.file, moved_to: e.aside }));
     await this.maintain();
     if (c.retention.check_interval > 0) {
       this.timer = setInterval(() => void this.maintain(), c.retention.check_interval);
@@ -70,9 +79,7 @@ export class StoreExporter implements LogsSender {
       const r = await w.call<{ records: number }>('write', flat);
       this.stored.bind({ exporter: this.settings.id.id }).add(r.records);
     } catch (err) {
-      const code = err instanceof StoreWorkerError ? err.code : undefined;
-      if (code === undefined || RETRYABLE.has(code)) throw new RetryableError(`store: ${errorMessage(err)}`, { cause: err });
-      throw new PermanentError(`store: ${errorMessage(err)}`, { cause: err });
+      throw classifyStoreError(err);
     }
   }
 

@@ -25,7 +25,9 @@ const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error('store-worker must run in a worker thread');
 
-const writer = init.role === 'writer' ? new StoreWriter(init.writer) : undefined;
+const writer = init.role === 'writer'
+  ? new StoreWriter({ ...init.writer, onCorrupt: (file, aside) => port?.postMessage({ id: 0, event: 'corrupt', file, aside }) })
+  : undefined;
 const reader = init.role === 'reader' ? new StoreReader(init.reader) : undefined;
 
 async function handle(op: string, args: readonly unknown[]): Promise<unknown> {

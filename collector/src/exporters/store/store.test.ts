@@ -6,7 +6,10 @@ import { anyValueFrom, idFromHex, keyValuesFrom, nanosFromDecimal, type LogRecor
 import { parseQuery, compileMatcher, QueryParseError } from '../../query/index.js';
 import { flattenBatch } from './encode.js';
 import { runMaintenance } from './maintenance.js';
-import { StoreReader, TenantAccessError } from './reader.js';
+import Database from 'better-sqlite3';
+import { PermanentError, RetryableError } from '../../errors.js';
+import { QueryTooExpensiveError, StoreReader, TenantAccessError } from './reader.js';
+import { classifyStoreError } from './store-exporter.js';
 import { StoreWriter } from './writer.js';
 
 const DAY = '2026-12-03';
@@ -163,6 +166,21 @@ describe('store: write, read back, query', () => {
     expect(matched).toEqual(expected);
   });
 
+  it('tokenizer trigram: words match substrings (3+ characters), shorter ones fall back to a scan; matcher agrees', () => {
+    const dir = tmp();
+    const writer = new StoreWriter({ directory: dir, tokenizer: 'trigram', synchronous: 'normal', maxOpenFiles: 4, defaultDays: 7 });
+    const reader = new StoreReader({ directory: dir, tokenizer: 'trigram', maxQueryTimeMs: 10_000, maxRows: 1_000_000, maxRangeMs: 31 * 86_400_000 });
+    const data = corpus();
+    writer.write(flattenBatch(data, RULE, Date.now()));
+    for (const [q, expected] of [['xpire', [2, 5]], ['PAYMENT', [1, 2, 3]], ['ll', [3, 6]], ['service:payments orl', [6]]] as const) {
+      expect(ids(reader, q), q).toEqual(expected);
+      const m = compileMatcher(parseQuery(q), 'trigram');
+      const got: number[] = [];
+      for (const rl of data) for (const lr of rl.scopeLogs[0]!.logRecords) if (m.matches(rl.resource, rl.scopeLogs[0]!.scope, lr)) got.push(lr.attributes[0]!.value!.intValue as number);
+      expect(got, q).toEqual(expected);
+    }
+  });
+
   it('pages backward with a cursor, newest first, with no record twice', () => {
     const { writer, reader } = open(tmp());
     writer.write(flattenBatch(corpus(), RULE, Date.now()));
@@ -175,6 +193,15 @@ describe('store: write, read back, query', () => {
       if (!cursor) break;
     }
     expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
+  });
+
+  it('with max_open_files 1 and synchronous full, writes across several days still all land', () => {
+    const dir = tmp();
+    const writer = new StoreWriter({ directory: dir, tokenizer: 'unicode61', synchronous: 'full', maxOpenFiles: 1, defaultDays: 7 });
+    for (let d = 0; d < 3; d++) writer.write(flattenBatch([tree('s', [rec(d, { msOffset: d * 86_400_000 }), rec(d + 10, { msOffset: d * 86_400_000 + 1 })])], RULE, Date.now()));
+    writer.write(flattenBatch([tree('s', [rec(20, {})])], RULE, Date.now()));
+    const r = open(dir).reader.query({ node: parseQuery(''), startMs: T0 - 3600_000, endMs: T0 + 3 * 86_400_000, limit: 100, direction: 'forward' }, ALL);
+    expect(r.records.map((x) => x.attributes.rid)).toEqual([0, 10, 20, 1, 11, 2, 12]);
   });
 
   it('records in the same microsecond keep distinct ids', () => {
@@ -230,6 +257,18 @@ describe('store: write, read back, query', () => {
     expect(r.errors[0]!.file).toBe(`globex/${DAY}`);
   });
 
+  it('a damaged day file is moved aside (kept) and writing goes on in a fresh file', () => {
+    const dir = tmp();
+    const moved: string[] = [];
+    const writer = new StoreWriter({ directory: dir, tokenizer: 'unicode61', synchronous: 'normal', maxOpenFiles: 4, defaultDays: 7, onCorrupt: (_f, aside) => moved.push(aside) });
+    fs.mkdirSync(path.join(dir, 'default'));
+    fs.writeFileSync(path.join(dir, 'default', `${DAY}.db`), 'garbage'.repeat(1000));
+    writer.write(flattenBatch([tree('a', [rec(1, {})])], RULE, Date.now()));
+    expect(moved).toHaveLength(1);
+    expect(fs.readFileSync(moved[0]!, 'utf8').startsWith('garbage')).toBe(true);
+    expect(ids(open(dir).reader, '')).toEqual([1]);
+  });
+
   it('a day file deleted under a running writer is recreated on the next write', () => {
     const dir = tmp();
     const { writer, reader } = open(dir);
@@ -268,6 +307,65 @@ describe('store: retention, archival, size cap', () => {
     const ev3 = await runMaintenance({ directory: dir, defaultDays: 7, archiveAfterMs: 0, maxSizeBytes: 1 }, T0 + 2 * 86_400_000 + 1000, (p) => reader.forget((q) => q === p));
     expect(ev3.map((e) => `${e.action}:${e.day}`)).toEqual(['size_cap:2026-12-03']);
     expect(fs.readdirSync(tdir).filter((f) => !/-(wal|shm)$/.test(f))).toEqual(['2026-12-05.db']);
+  });
+});
+
+describe('store: faults', () => {
+  it('a scan that would examine more than max_rows is refused with a hint; a full-text query is not', () => {
+    const dir = tmp();
+    const { writer } = open(dir);
+    writer.write(flattenBatch(corpus(), RULE, Date.now()));
+    const reader = new StoreReader({ directory: dir, tokenizer: 'unicode61', maxQueryTimeMs: 10_000, maxRows: 3, maxRangeMs: 31 * 86_400_000 });
+    const run = (q: string) => reader.query({ node: parseQuery(q), startMs: T0 - 3600_000, endMs: T0 + 3600_000, limit: 100, direction: 'backward' }, ALL);
+    expect(() => run('attributes.http.status_code>=500')).toThrow(QueryTooExpensiveError);
+    try {
+      run('user:bob');
+    } catch (e) {
+      expect((e as QueryTooExpensiveError).hint).toMatch(/narrow start\/end/);
+    }
+    expect(run('payment').records).toHaveLength(2);
+  });
+
+  it('a database locked by another process fails with SQLITE_BUSY, which the queue retries', () => {
+    const dir = tmp();
+    const { writer } = open(dir);
+    writer.write(flattenBatch([tree('a', [rec(1, {})])], RULE, Date.now()));
+    const other = new Database(path.join(dir, 'default', `${DAY}.db`));
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      let caught: unknown;
+      try {
+        writer.write(flattenBatch([tree('a', [rec(2, {})])], RULE, Date.now()));
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as { code?: string }).code).toBe('SQLITE_BUSY');
+      expect(classifyStoreError(caught)).toBeInstanceOf(RetryableError);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    writer.write(flattenBatch([tree('a', [rec(2, {})])], RULE, Date.now()));
+    expect(ids(open(dir).reader, '')).toEqual([1, 2]);
+  }, 30_000);
+
+  it('a full disk (SQLITE_FULL) is retryable and the failed batch leaves nothing half-written', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t(x)');
+    db.pragma('max_page_count = 2');
+    let caught: unknown;
+    try {
+      db.transaction(() => {
+        for (let i = 0; i < 1000; i++) db.prepare('INSERT INTO t VALUES (?)').run('x'.repeat(1000));
+      })();
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as { code?: string }).code).toBe('SQLITE_FULL');
+    expect(classifyStoreError(caught)).toBeInstanceOf(RetryableError);
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 0 });
+    expect(classifyStoreError(Object.assign(new Error('x'), { code: 'SQLITE_MISMATCH' }))).toBeInstanceOf(PermanentError);
   });
 });
 

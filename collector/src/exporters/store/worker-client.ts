@@ -23,9 +23,13 @@ export class StoreWorker {
   private nextId = 1;
   private dead: Error | undefined;
 
-  constructor(init: WorkerInit, onExit?: (err: Error) => void) {
+  constructor(init: WorkerInit, onExit?: (err: Error) => void, onEvent?: (e: { event: string; file: string; aside: string }) => void) {
     this.worker = new Worker(workerPath(), { workerData: init });
-    this.worker.on('message', (m: WorkerReply) => {
+    this.worker.on('message', (m: WorkerReply | { id: 0; event: string; file: string; aside: string }) => {
+      if ('event' in m) {
+        onEvent?.(m);
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);

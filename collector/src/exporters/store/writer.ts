@@ -17,6 +17,8 @@ export interface WriterOptions {
   readonly maxOpenFiles: number;
   /** Days for records without `retention.days`. */
   readonly defaultDays: number;
+  /** Called when a damaged day file was moved aside (to `aside`) and replaced by a fresh one. */
+  readonly onCorrupt?: ((file: string, aside: string) => void) | undefined;
 }
 
 interface OpenFile {
@@ -72,16 +74,18 @@ export class StoreWriter {
       this.closeFile(p);
     }
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    const db = new Database(p);
+    let db: Db;
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      db.pragma('busy_timeout = 5000');
-      db.exec(ddl(this.options.tokenizer));
-      registerFunctions(db);
+      db = this.initDb(p);
     } catch (err) {
-      db.close();
-      throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (!/^SQLITE_(NOTADB|CORRUPT)/.test(code)) throw err;
+      // A damaged day file is set aside (kept for an operator, never deleted) and a fresh one started,
+      // so new records are not refused because of old damage.
+      const aside = `${p}.corrupt-${Date.now()}`;
+      for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(p + suffix)) fs.renameSync(p + suffix, aside + suffix);
+      this.options.onCorrupt?.(p, aside);
+      db = this.initDb(p);
     }
     const resourceIds = new Map<string, number>();
     for (const r of db.prepare('SELECT id, attrs, types FROM resources').all() as { id: number; attrs: string | null; types: string | null }[]) resourceIds.set(`${r.attrs}\u0000${r.types}`, r.id);
@@ -107,6 +111,21 @@ export class StoreWriter {
     this.open.set(p, f);
     while (this.open.size > this.options.maxOpenFiles) this.closeFile(this.open.keys().next().value as string);
     return f;
+  }
+
+  private initDb(p: string): Db {
+    const db = new Database(p);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('busy_timeout = 5000');
+      db.exec(ddl(this.options.tokenizer));
+      registerFunctions(db);
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   closeFile(p: string): void {

@@ -149,6 +149,7 @@ export class ApiExtension implements Extension {
       const e = toHttpError(err);
       if (e.status >= 500) this.settings.logger.error('api request failed', { path: url.pathname, error: errorMessage(err) });
       if (e.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+      if (e.status === 413) res.setHeader('Connection', 'close');
       send(res, e.status, { status: 'error', error: e.message, ...e.extra });
     }
   }
@@ -183,8 +184,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       n += c.length;
       if (n > limit) {
+        // Stop keeping the body but let it drain, so the 413 reaches the client.
+        req.removeAllListeners('data');
+        req.resume();
         reject(new HttpError(413, `request body larger than ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
