@@ -32,6 +32,7 @@ import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
 import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
 import { lokiExporterFactory } from './exporters/loki/index.js';
 import { storeExporterFactory } from './exporters/store/index.js';
+import { liveTailExporterFactory } from './exporters/live_tail/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -71,6 +72,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(elasticsearchExporterFactory)
     .register(lokiExporterFactory)
     .register(storeExporterFactory)
+    .register(liveTailExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory)

@@ -1,0 +1,152 @@
+/**
+ * Live tail as a user runs it: a collector process with the `live_tail` exporter (or the store feeding the
+ * tail) and the `api` extension with JWT, real `ws` clients, records sent over OTLP/HTTP.
+ */
+import fs from 'node:fs';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
+
+const secret = 'a-live-tail-test-secret-0123456789abcdef';
+const sign = (claims: Record<string, unknown>, exp: string | number = '1h', aud = 'tributary', key = secret) =>
+  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(exp).setAudience(aud).sign(new TextEncoder().encode(key));
+
+function otlpJson(project: string, service: string, bodies: string[], severity = 9): string {
+  const resAttrs = [{ key: 'service.name', value: { stringValue: service } }, { key: 'project.id', value: { stringValue: project } }];
+  const now = Date.now();
+  return JSON.stringify({
+    resourceLogs: [{ resource: { attributes: resAttrs }, scopeLogs: [{ scope: { name: 't' }, logRecords: bodies.map((b, i) => ({ timeUnixNano: `${now * 1000 + i}000`, severityNumber: severity, severityText: severity >= 17 ? 'ERROR' : 'INFO', body: { stringValue: b } })) }] }],
+  });
+}
+
+async function post(port: number, body: string): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await res.arrayBuffer();
+  expect(res.status).toBe(200);
+}
+
+interface Frame { type?: string; records?: { id: string; body: unknown; tenant: string; service: string | null }[]; cursor?: string; count?: number; streams?: { stream: Record<string, string>; values: [string, string][] }[] }
+
+/** A tail client that collects frames; `opened` resolves on open, rejects with the HTTP status when refused. */
+export function connect(url: string, protocols?: string[]): { ws: WebSocket; frames: Frame[]; opened: Promise<void>; closed: Promise<{ code: number; reason: string }>; refused: Promise<number> } {
+  const ws = new WebSocket(url, protocols);
+  const frames: Frame[] = [];
+  ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString()) as Frame));
+  const refused = new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    void refused.then((s) => reject(new Error(`refused with ${s}`)));
+  });
+  // Refused clients never await `opened`.
+  opened.catch(() => undefined);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return { ws, frames, opened, closed, refused };
+}
+
+const bodies = (frames: Frame[]): string[] => frames.flatMap((f) => (f.type === 'logs' ? f.records!.map((r) => String(r.body)) : []));
+
+describe('live tail over WebSocket', () => {
+  let c: RunningCollector;
+  let otlp: number;
+  let apiPort: number;
+  beforeAll(async () => {
+    otlp = await freePort();
+    apiPort = await freePort();
+    const health = await freePort();
+    c = await startCollector(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
+exporters: { live_tail: {} }
+extensions:
+  health_check: { endpoint: 127.0.0.1:${health} }
+  api: { endpoint: 127.0.0.1:${apiPort}, auth: { jwt: { secret: "${secret}", audience: tributary } }, tail: { max_subscriptions_per_token: 3, heartbeat_interval: 1s, buffer_size: 50 } }
+service:
+  extensions: [health_check, api]
+  pipelines: { logs: { receivers: [otlp], exporters: [live_tail] } }
+`, { healthPort: health });
+  }, 60_000);
+  afterAll(async () => {
+    await c?.stop();
+    if (c) fs.rmSync(c.dir, { recursive: true, force: true });
+  });
+
+  it('streams only the token tenant\'s matching records, batched, with the bearer subprotocol', async () => {
+    const token = await sign({ project: 'acme' });
+    const a = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail?query=${encodeURIComponent('severity>=error')}`, ['bearer', token]);
+    await a.opened;
+    expect(a.ws.protocol).toBe('bearer');
+    // ?token= works too (documented as less safe).
+    const b = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail?token=${token}`);
+    await b.opened;
+    await post(otlp, otlpJson('acme', 'web', ['acme info one'], 9));
+    await post(otlp, otlpJson('acme', 'web', ['acme error one', 'acme error two'], 17));
+    await post(otlp, otlpJson('globex', 'web', ['globex error one'], 17));
+    await waitFor('acme errors', () => bodies(a.frames).length >= 2 || undefined, 20_000);
+    await waitFor('all acme records', () => bodies(b.frames).length >= 3 || undefined, 20_000);
+    // A frame with the newest heartbeat proves nothing else arrives late.
+    const hb = a.frames.length;
+    await waitFor('a heartbeat', () => a.frames.slice(hb).some((f) => f.type === 'heartbeat') || undefined, 20_000);
+    expect(bodies(a.frames)).toEqual(['acme error one', 'acme error two']);
+    expect(bodies(b.frames).sort()).toEqual(['acme error one', 'acme error two', 'acme info one']);
+    expect(a.frames.filter((f) => f.type === 'logs').every((f) => f.records!.every((r) => r.tenant === 'acme'))).toBe(true);
+    a.ws.close();
+    b.ws.close();
+  }, 60_000);
+
+  it('refuses bad tokens (401), other tenants (403), bad queries (400) before the upgrade; 429 past the per-token limit', async () => {
+    const url = (q = '') => `ws://127.0.0.1:${apiPort}/api/v1/tail${q}`;
+    expect(await connect(url()).refused).toBe(401);
+    expect(await connect(url(), ['bearer', await sign({ project: 'acme' }, '1h', 'tributary', 'some-other-secret-0123456789abcdef')]).refused).toBe(401);
+    expect(await connect(url(), ['bearer', await sign({ project: 'acme' }, '1h', 'other-audience')]).refused).toBe(401);
+    expect(await connect(url(), ['bearer', await sign({ project: 'acme' }, Math.floor(Date.now() / 1000) - 3600)]).refused).toBe(401);
+    const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ project: 'acme', aud: 'tributary', exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url')}.`;
+    expect(await connect(url(), ['bearer', unsigned]).refused).toBe(401);
+    const token = await sign({ project: 'acme', sub: 'limit' });
+    expect(await connect(url('?tenant=globex'), ['bearer', token]).refused).toBe(403);
+    expect(await connect(url(`?query=${encodeURIComponent('service:(')}`), ['bearer', token]).refused).toBe(400);
+    const open = [connect(url(), ['bearer', token]), connect(url(), ['bearer', token]), connect(url(), ['bearer', token])];
+    await Promise.all(open.map((o) => o.opened));
+    expect(await connect(url(), ['bearer', token]).refused).toBe(429);
+    open[0]!.ws.close();
+    await open[0]!.closed;
+    // A closed subscription frees its slot.
+    const again = connect(url(), ['bearer', token]);
+    await again.opened;
+    for (const o of [...open.slice(1), again]) o.ws.close();
+  }, 60_000);
+
+  it('closes with 4001 when the token expires', async () => {
+    const token = await sign({ project: 'acme' }, Math.floor(Date.now() / 1000) + 2);
+    const a = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail`, ['bearer', token]);
+    await a.opened;
+    const closed = await a.closed;
+    expect(closed.code).toBe(4001);
+    expect(closed.reason).toMatch(/expired/);
+  }, 30_000);
+
+  it('a client that never reads: buffer bounded, dropped frames add up to what was not delivered', async () => {
+    const token = await sign({ project: 'slow' });
+    const a = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail`, ['bearer', token]);
+    await a.opened;
+    // Stop reading: the server's socket buffer fills, then its per-client buffer (50) drops the oldest.
+    (a.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const big = 'x'.repeat(2000);
+    const total = 3000;
+    for (let i = 0; i < total; i += 500) await post(otlp, otlpJson('slow', 'web', Array.from({ length: 500 }, (_, j) => `${i + j} ${big}`)));
+    await new Promise((r) => setTimeout(r, 1000));
+    (a.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitFor('everything accounted for', () => {
+      const got = bodies(a.frames).length;
+      const dropped = a.frames.reduce((n, f) => n + (f.type === 'dropped' ? f.count! : 0), 0);
+      return got + dropped === total || undefined;
+    }, 30_000, 100);
+    const dropped = a.frames.reduce((n, f) => n + (f.type === 'dropped' ? f.count! : 0), 0);
+    expect(dropped).toBeGreaterThan(0);
+    // Delivered records are in order and the newest made it.
+    const got = bodies(a.frames).map((b) => Number(b.split(' ')[0]));
+    expect(got).toEqual([...got].sort((x, y) => x - y));
+    expect(got[got.length - 1]).toBe(total - 1);
+    a.ws.close();
+  }, 60_000);
+});
