@@ -150,3 +150,77 @@ service:
     a.ws.close();
   }, 60_000);
 });
+
+describe('live tail fed by the store: resume and the Loki tail', () => {
+  let c: RunningCollector;
+  let otlp: number;
+  let apiPort: number;
+  beforeAll(async () => {
+    otlp = await freePort();
+    apiPort = await freePort();
+    const health = await freePort();
+    c = await startCollector(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
+exporters: { store: { directory: ./store } }
+extensions:
+  health_check: { endpoint: 127.0.0.1:${health} }
+  api: { endpoint: 127.0.0.1:${apiPort}, auth: { jwt: { secret: "${secret}", audience: tributary } } }
+service:
+  extensions: [health_check, api]
+  pipelines: { logs: { receivers: [otlp], exporters: [store] } }
+`, { healthPort: health });
+  }, 60_000);
+  afterAll(async () => {
+    await c?.stop();
+    if (c) fs.rmSync(c.dir, { recursive: true, force: true });
+  });
+
+  it('resume with start=<cursor> across a forced disconnect: every record once, by record id', async () => {
+    const token = await sign({ project: 'resume' });
+    const url = `ws://127.0.0.1:${apiPort}/api/v1/tail?query=${encodeURIComponent('service:seam')}`;
+    const a = connect(url, ['bearer', token]);
+    await a.opened;
+    const total = 60;
+    let sent = 0;
+    const sendSome = async (n: number) => {
+      for (let i = 0; i < n; i++, sent++) await post(otlp, otlpJson('resume', 'seam', [`r${sent}`]));
+    };
+    await sendSome(20);
+    await waitFor('the first records', () => bodies(a.frames).length >= 10 || undefined, 20_000);
+    // Forced disconnect: no close handshake; what it got so far is what the viewer saw.
+    a.ws.terminate();
+    const seen = a.frames.filter((f) => f.type === 'logs');
+    const cursor = seen[seen.length - 1]!.cursor!;
+    expect(cursor).toBeTruthy();
+    const before = seen.flatMap((f) => f.records!);
+    // Records keep arriving while the viewer is away and while it reconnects.
+    await sendSome(20);
+    const b = connect(`${url}&start=${cursor}`, ['bearer', token]);
+    const writing = sendSome(total - 40);
+    await b.opened;
+    await writing;
+    await waitFor('every record', () => before.length + bodies(b.frames).length >= total || undefined, 30_000);
+    const after = b.frames.filter((f) => f.type === 'logs').flatMap((f) => f.records!);
+    const ids = [...before, ...after].map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...before, ...after].map((r) => String(r.body))).toEqual(Array.from({ length: total }, (_, i) => `r${i}`));
+    expect(b.frames.some((f) => f.type === 'dropped')).toBe(false);
+    b.ws.close();
+  }, 90_000);
+
+  it('/loki/api/v1/tail sends Loki frames for a LogQL selector', async () => {
+    const token = await sign({ project: 'loki' });
+    const a = connect(`ws://127.0.0.1:${apiPort}/loki/api/v1/tail?query=${encodeURIComponent('{service_name="grafana"} |= "boom"')}`, ['bearer', token]);
+    await a.opened;
+    await post(otlp, otlpJson('loki', 'grafana', ['boom one', 'quiet', 'boom two'], 17));
+    await post(otlp, otlpJson('loki', 'other', ['boom elsewhere'], 17));
+    await waitFor('two entries', () => a.frames.flatMap((f) => f.streams ?? []).flatMap((s) => s.values).length >= 2 || undefined, 20_000);
+    const streams = a.frames.flatMap((f) => f.streams ?? []);
+    expect(streams.every((s) => s.stream.service_name === 'grafana' && s.stream.level === 'error')).toBe(true);
+    const values = streams.flatMap((s) => s.values);
+    expect(values.map((v) => v[1])).toEqual(['boom one', 'boom two']);
+    expect(values.every((v) => /^\d{19}$/.test(v[0]))).toBe(true);
+    expect(a.frames.every((f) => 'dropped_entries' in f)).toBe(true);
+    a.ws.close();
+  }, 60_000);
+});
