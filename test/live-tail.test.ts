@@ -2,11 +2,12 @@
  * Live tail as a user runs it: a collector process with the `live_tail` exporter (or the store feeding the
  * tail) and the `api` extension with JWT, real `ws` clients, records sent over OTLP/HTTP.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
+import { cliPath, freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
 
 const secret = 'a-live-tail-test-secret-0123456789abcdef';
 const sign = (claims: Record<string, unknown>, exp: string | number = '1h', aud = 'tributary', key = secret) =>
@@ -222,5 +223,36 @@ service:
     expect(values.every((v) => /^\d{19}$/.test(v[0]))).toBe(true);
     expect(a.frames.every((f) => 'dropped_entries' in f)).toBe(true);
     a.ws.close();
+  }, 60_000);
+
+  it('`tributary tail` streams to the terminal (text and --output json), stops on SIGINT, exits 1 on a bad token', async () => {
+    const token = await sign({ project: 'cli' });
+    const run = (output: string) => {
+      const child = spawn(process.execPath, [cliPath, 'tail', 'service:term', '--url', `http://127.0.0.1:${apiPort}`, '--token', token, '--output', output], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      return { child, out: () => stdout, exited };
+    };
+    const json = run('json');
+    const text = run('text');
+    let n = 0;
+    // The CLI connects in the background: send until both printed something (bounded).
+    await waitFor('lines from tributary tail', async () => {
+      await post(otlp, otlpJson('cli', 'term', [`terminal line ${n++}`]));
+      await post(otlp, otlpJson('cli', 'other', ['not this service']));
+      return (json.out().includes('terminal line') && text.out().includes('terminal line')) || undefined;
+    }, 30_000, 300);
+    const lines = json.out().trim().split('\n').map((l) => JSON.parse(l) as { service: string; tenant: string; body: string });
+    expect(lines.every((l) => l.service === 'term' && l.tenant === 'cli' && l.body.startsWith('terminal line'))).toBe(true);
+    expect(text.out()).toMatch(/^\S+ INFO\s+term \[cli\] terminal line \d+$/m);
+    expect(text.out()).not.toContain('not this service');
+    json.child.kill('SIGINT');
+    text.child.kill('SIGINT');
+    expect(await json.exited).toBe(0);
+    expect(await text.exited).toBe(0);
+    const bad = spawnSync(process.execPath, [cliPath, 'tail', '', '--url', `http://127.0.0.1:${apiPort}`, '--token', 'not-a-token'], { encoding: 'utf8', timeout: 20_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/401/);
   }, 60_000);
 });
