@@ -5,8 +5,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Frame } from './support/tail-client.js';
 import { cliPath, freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
 
 const secret = 'a-live-tail-test-secret-0123456789abcdef';
@@ -25,25 +25,6 @@ async function post(port: number, body: string): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${port}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   await res.arrayBuffer();
   expect(res.status).toBe(200);
-}
-
-interface Frame { type?: string; records?: { id: string; body: unknown; tenant: string; service: string | null }[]; cursor?: string; count?: number; streams?: { stream: Record<string, string>; values: [string, string][] }[] }
-
-/** A tail client that collects frames; `opened` resolves on open, rejects with the HTTP status when refused. */
-export function connect(url: string, protocols?: string[]): { ws: WebSocket; frames: Frame[]; opened: Promise<void>; closed: Promise<{ code: number; reason: string }>; refused: Promise<number> } {
-  const ws = new WebSocket(url, protocols);
-  const frames: Frame[] = [];
-  ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString()) as Frame));
-  const refused = new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-    void refused.then((s) => reject(new Error(`refused with ${s}`)));
-  });
-  // Refused clients never await `opened`.
-  opened.catch(() => undefined);
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  return { ws, frames, opened, closed, refused };
 }
 
 const bodies = (frames: Frame[]): string[] => frames.flatMap((f) => (f.type === 'logs' ? f.records!.map((r) => String(r.body)) : []));

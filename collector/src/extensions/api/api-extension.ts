@@ -14,6 +14,8 @@ import type { QueryResult, TenantAccess } from '../../exporters/store/reader.js'
 import type { QueryNode } from '../../query/ast.js';
 import type { TailRecord } from '../../tail/hub.js';
 import { TailRoutes } from '../../tail/routes.js';
+import { TailBroadcast } from '../../tail/broadcast.js';
+import { tailHub } from '../../tail/hub.js';
 import { StoreWorker, StoreWorkerError } from '../../exporters/store/worker-client.js';
 import { errorMessage } from '../../errors.js';
 import type { ApiConfig } from './config.js';
@@ -33,6 +35,7 @@ export class ApiExtension implements Extension {
   store: StoreClient | undefined;
 
   private readonly tail: TailRoutes;
+  private broadcast: TailBroadcast | undefined;
 
   constructor(private readonly settings: CreateSettings, readonly config: ApiConfig) {
     this.addRoutes(nativeRoutes(this));
@@ -116,6 +119,17 @@ export class ApiExtension implements Extension {
     } else {
       this.settings.logger.warn(c.store ? `api: no store exporter "${c.store}" in the pipelines; query endpoints answer 503` : 'api: no (single) store exporter in the pipelines; query endpoints answer 503', { extension: this.settings.id.id });
     }
+    if (c.tail.broadcast) {
+      const t = this.settings.telemetry;
+      const b = new TailBroadcast(c.tail.broadcast, tailHub, this.settings.logger, {
+        forwarded: t.counter('tributary_tail_broadcast_sent_batches_total', 'Batches forwarded to other instances for their live tail viewers'),
+        received: t.counter('tributary_tail_broadcast_received_batches_total', 'Batches other instances forwarded for live tail'),
+        errors: t.counter('tributary_tail_broadcast_errors_total', 'Live tail broadcast problems (reason: disconnected, publish, malformed)'),
+      });
+      this.broadcast = b;
+      // In the background: a broker that is down must not stop the collector or the local tail.
+      b.start().catch((err: unknown) => this.settings.logger.warn('live tail: cannot reach the broadcast broker; local viewers only', { extension: this.settings.id.id, error: errorMessage(err) }));
+    }
     const server = createApiServer(
       { endpoint: c.endpoint, requestTimeoutMs: c.request_timeout, keepAliveTimeoutMs: 5000 },
       (req, res) => void this.onRequest(req, res),
@@ -129,6 +143,8 @@ export class ApiExtension implements Extension {
 
   async shutdown(): Promise<void> {
     this.tail.close();
+    await this.broadcast?.stop();
+    this.broadcast = undefined;
     const server = this.server;
     this.server = undefined;
     if (server) await closeServer(server);

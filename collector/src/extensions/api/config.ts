@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { byteSize, duration, endpoint } from '../../config/schema-helpers.js';
 import { jwtConfigSchema } from '../../auth/jwt.js';
+import { broadcastSchema } from '../../tail/broadcast.js';
 
 export const apiConfigSchema = z.strictObject({
   endpoint: endpoint('127.0.0.1:3100'),
@@ -29,6 +30,8 @@ export const apiConfigSchema = z.strictObject({
       max_message_size: byteSize().prefault('4KiB'),
       /** Most records a resume (`start=<cursor>`) reads from the store. */
       max_backlog: z.number().int().positive().default(50000),
+      /** Share the tail with other collector instances over NATS core subjects or Redis pub/sub. */
+      broadcast: broadcastSchema.optional(),
     })
     .prefault({}),
 });
