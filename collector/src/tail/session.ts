@@ -23,6 +23,21 @@ export interface SessionOptions {
 
 const MAX_TIMEOUT = 2_147_483_647;
 
+/** Each record is serialized once, however many viewers get it (records are never changed after publish). */
+const jsonOf = new WeakMap<TailRecord, string>();
+
+function recordJson(r: TailRecord): string {
+  let j = jsonOf.get(r);
+  if (j === undefined) jsonOf.set(r, (j = JSON.stringify(r)));
+  return j;
+}
+
+function logsFrame(records: readonly TailRecord[], cursor: string | undefined): string {
+  let out = '{"type":"logs","records":[';
+  for (let i = 0; i < records.length; i++) out += (i ? ',' : '') + recordJson(records[i]!);
+  return `${out}]${cursor !== undefined ? `,"cursor":${JSON.stringify(cursor)}` : ''}}`;
+}
+
 export class TailSession implements TailSubscriber {
   private buf: TailRecord[] = [];
   private head = 0;
@@ -128,7 +143,8 @@ export class TailSession implements TailSubscriber {
       this.head = end;
       const last = records[records.length - 1];
       this.cursor = (last && tailCursor(last)) ?? this.cursor;
-      this.send(this.o.format === 'loki' ? lokiFrame(records) : { type: 'logs', records, cursor: this.cursor });
+      if (this.o.format === 'loki') this.send(lokiFrame(records));
+      else this.sendText(logsFrame(records, this.cursor));
       this.o.onSent(records.length);
       if (this.ws.bufferedAmount > this.o.maxSocketBuffer) break;
     }
@@ -141,8 +157,12 @@ export class TailSession implements TailSubscriber {
   }
 
   send(frame: unknown): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  private sendText(text: string): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(text);
   }
 
   close(code: number, reason: string): void {
