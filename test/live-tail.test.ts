@@ -98,6 +98,19 @@ service:
     for (const o of [...open.slice(1), again]) o.ws.close();
   }, 60_000);
 
+  it('closes the socket on a malformed (1003) or oversized (1009) client message', async () => {
+    const token = await sign({ project: 'acme', sub: 'messages' });
+    const a = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail`, ['bearer', token]);
+    await a.opened;
+    a.ws.send('{"type":"ping"}'); // a small JSON object is fine
+    a.ws.send('not json');
+    expect((await a.closed).code).toBe(1003);
+    const b = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail`, ['bearer', token]);
+    await b.opened;
+    b.ws.send(JSON.stringify({ pad: 'x'.repeat(10_000) }));
+    expect((await b.closed).code).toBe(1009);
+  }, 30_000);
+
   it('closes with 4001 when the token expires', async () => {
     const token = await sign({ project: 'acme' }, Math.floor(Date.now() / 1000) + 2);
     const a = connect(`ws://127.0.0.1:${apiPort}/api/v1/tail`, ['bearer', token]);
