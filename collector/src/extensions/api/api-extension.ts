@@ -179,7 +179,7 @@ export class ApiExtension implements Extension {
       if (matches.length === 0) throw new HttpError(404, `no such endpoint ${url.pathname}`);
       const m = matches.find((x) => (Array.isArray(x.route.method) ? x.route.method : [x.route.method]).includes(method as never));
       if (!m) {
-        res.setHeader('Allow', [...new Set(matches.flatMap((x) => (Array.isArray(x.route.method) ? x.route.method : [x.route.method])))].join(', '));
+        res.setHeader('Allow', [...new Set(matches.flatMap((x): readonly string[] => (typeof x.route.method === 'string' ? [x.route.method] : x.route.method)))].join(', '));
         throw new HttpError(405, `method ${method} not allowed on ${url.pathname}`);
       }
       const auth = m.route.public ? { access: { tenants: [] } as TenantAccess, tenants: undefined, subject: undefined } : await this.authorize(req.headers);
@@ -187,7 +187,7 @@ export class ApiExtension implements Extension {
       let body: unknown;
       if (method !== 'GET' && method !== 'HEAD') {
         const raw = await readBody(req, this.config.max_body_size);
-        const type = String(req.headers['content-type'] ?? '');
+        const type = req.headers['content-type'] ?? '';
         if (type.startsWith('application/x-www-form-urlencoded')) for (const [k, v] of new URLSearchParams(raw.toString())) query.append(k, v);
         else if (raw.length > 0) {
           try {
