@@ -21,6 +21,7 @@ const steps = [
   ['delivery soak (disk queue, SIGKILL/restart)', 'soak.mjs', quick ? ['--records', '200000'] : []],
   ['store: ingest, search latencies, disk, RSS, store vs file', 'store.mjs', quick ? ['--records', '200000', '--rounds', '10', '--pairs', '1'] : []],
   ['scaling: --workers 1 vs 2, agent → NATS → gateway, nats exporter cost', 'scale.mjs', quick ? ['--quick'] : []],
+  ['live tail: latency, CPU and RSS for 1, 10, 100 viewers at 10k logs/s', 'tail.mjs', quick ? ['--phase', '3'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

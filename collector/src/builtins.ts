@@ -35,6 +35,7 @@ import { lokiExporterFactory } from './exporters/loki/index.js';
 import { storeExporterFactory } from './exporters/store/index.js';
 import { natsExporterFactory } from './exporters/nats/index.js';
 import { loadBalancingExporterFactory } from './exporters/loadbalancing/index.js';
+import { liveTailExporterFactory } from './exporters/live_tail/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -80,6 +81,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(storeExporterFactory)
     .register(natsExporterFactory)
     .register(loadBalancingExporterFactory)
+    .register(liveTailExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory)

@@ -24,6 +24,9 @@ Commands:
         [--from <store dir>|<api url>] [--token <jwt>] [--tenant <id>]
                                        search the store (default ./data/store if it exists, else
                                        http://127.0.0.1:3100); newest N printed oldest first
+  tail '<query>' [--url http://127.0.0.1:3100] [--token <jwt>] [--tenant <id>] [--output text|json]
+                                       stream matching records live from the api (WebSocket),
+                                       reconnecting and resuming after a disconnect; Ctrl-C stops
 
 Options:
   -c, --config <uri>    config file (default ./otel-config.yaml); repeat to merge several in order

@@ -28,8 +28,11 @@ export class QueryCliError extends Error {}
 
 const COLORS: Record<string, string> = { trace: '\x1b[90m', debug: '\x1b[36m', info: '\x1b[32m', warn: '\x1b[33m', error: '\x1b[31m', fatal: '\x1b[35m' };
 
+/** What `formatRecord` reads of a record (store answers and live tail records both have it). */
+export type FormattableRecord = Pick<StoredRecord, 'level' | 'severity_text' | 'body' | 'attributes' | 'trace_id' | 'tenant' | 'time' | 'service'> & { correlation_id?: string | null | undefined };
+
 /** One readable line per record: time, level, service, body, then attributes as key=value. */
-export function formatRecord(r: StoredRecord, color: boolean): string {
+export function formatRecord(r: FormattableRecord, color: boolean): string {
   const lvl = (r.level === 'unspecified' ? r.severity_text || '-' : r.level).toUpperCase().padEnd(5);
   const body = typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
   const attrs = Object.entries(r.attributes).map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`);

@@ -190,6 +190,8 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
         return await replay(rest, deps, out, err);
       case 'query':
         return await query(rest, deps, out, err);
+      case 'tail':
+        return await tail(rest, deps, out, err);
       default:
         if (verb.startsWith('-')) throw new UsageError(`tributary: unknown option ${verb}`);
         {
@@ -330,6 +332,54 @@ async function query<C extends CliConfig>(args: string[], deps: CliDeps<C>, out:
       return EXIT_FAILURE;
     }
     throw e;
+  }
+}
+
+/** `tail '<query>' --url … --token …`: streams the api's live tail (cli/tail.ts). */
+async function tail<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { url: { type: 'string' }, token: { type: 'string' }, tenant: { type: 'string' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(`tributary tail: ${errorMessage(e)}`);
+  }
+  if (parsed.values.help) return (out(USAGE), EXIT_OK);
+  const { runTail } = await import('./tail.js');
+  const { QueryCliError } = await import('./query.js');
+  const { QueryParseError } = await import('../query/parser.js');
+  const env = deps.env ?? process.env;
+  const output = parsed.values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`tributary tail: --output: expected text or json, got "${output}"`);
+  if (parsed.positionals.length > 1) throw new UsageError('tributary tail: give the query as one argument (quote it)');
+  const q = parsed.positionals[0] ?? '';
+  const ac = new AbortController();
+  const off = deps.onSignal(() => ac.abort());
+  try {
+    return await runTail({
+      query: q,
+      url: parsed.values.url ?? env.TRIBUTARY_URL ?? 'http://127.0.0.1:3100',
+      token: parsed.values.token ?? env.TRIBUTARY_TOKEN,
+      tenant: parsed.values.tenant,
+      output,
+      color: deps.stdout.isTTY === true && output === 'text' && !env.NO_COLOR,
+    }, out, err, ac.signal);
+  } catch (e) {
+    if (e instanceof QueryParseError) {
+      err(`tributary tail: ${e.message}\n  ${q}\n  ${' '.repeat(e.position)}^`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof QueryCliError) {
+      err(`tributary tail: ${e.message}`);
+      return EXIT_FAILURE;
+    }
+    throw e;
+  } finally {
+    off();
   }
 }
 

@@ -11,6 +11,7 @@ import type { MaintenanceEvent } from './maintenance.js';
 import { tenantKey, type StoreConfig } from './config.js';
 import { StoreWorker, StoreWorkerError } from './worker-client.js';
 import { registerStore, unregisterStore } from './registry.js';
+import { tailHub } from '../../tail/hub.js';
 
 /** SQLite codes worth retrying (disk full, I/O, lock held by another process). */
 const RETRYABLE = new Set(['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY']);
@@ -76,8 +77,14 @@ export class StoreExporter implements LogsSender {
     if (!w) throw new RetryableError('store exporter not started');
     const flat = flattenBatch(batch.resourceLogs, this.rule, Date.now());
     try {
-      const r = await w.call<{ records: number }>('write', flat);
+      const r = await w.call<{ records: number; rids: BigInt64Array[] }>('write', flat);
       this.stored.bind({ exporter: this.settings.id.id }).add(r.records);
+      // Committed: live tail viewers get the records with their store ids, so a resume can start here.
+      if (tailHub.size > 0 || tailHub.onPublish) {
+        const ids = new Map<string, BigInt64Array>();
+        for (let i = 0; i < flat.length; i++) ids.set(flat[i]!.tenant, r.rids[i]!);
+        tailHub.publish(batch.resourceLogs, this.rule, false, ids);
+      }
     } catch (err) {
       throw classifyStoreError(err);
     }

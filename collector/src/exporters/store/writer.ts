@@ -43,6 +43,8 @@ interface OpenFile {
 export interface WriteResult {
   readonly records: number;
   readonly files: number;
+  /** Row ids per tenant batch, in the batch's row order (for live tail ids that resume from the store). */
+  readonly rids: BigInt64Array[];
 }
 
 function isPkConflict(err: unknown): boolean {
@@ -148,9 +150,12 @@ export class StoreWriter {
   write(batches: readonly FlatTenantBatch[]): WriteResult {
     let records = 0;
     let files = 0;
+    const rids: BigInt64Array[] = [];
     for (const tb of batches) {
       const rows = tb.rows;
       const n = rows.length / STRIDE;
+      const ids = new BigInt64Array(n);
+      rids.push(ids);
       // Records of a batch usually share one day; group indexes by day without copying rows.
       const byDay = new Map<string, number[]>();
       for (let i = 0; i < n; i++) {
@@ -160,15 +165,15 @@ export class StoreWriter {
         list.push(i);
       }
       for (const [day, idx] of byDay) {
-        this.writeDay(this.openFile(tb.tenant, day), tb, idx);
+        this.writeDay(this.openFile(tb.tenant, day), tb, idx, ids);
         records += idx.length;
         files++;
       }
     }
-    return { records, files };
+    return { records, files, rids };
   }
 
-  private writeDay(f: OpenFile, tb: FlatTenantBatch, idx: readonly number[]): void {
+  private writeDay(f: OpenFile, tb: FlatTenantBatch, idx: readonly number[], ids: BigInt64Array): void {
     const rows = tb.rows;
     const resIds = new Map<number, number>();
     const scopeIds = new Map<number, number>();
@@ -202,7 +207,7 @@ export class StoreWriter {
           }
           scopeIds.set(si, sid);
         }
-        this.insertRow(f, rows, o, rid, sid);
+        ids[idx[j]!] = this.insertRow(f, rows, o, rid, sid);
         const sev = rows[o + F.severity] as number;
         const service = tb.resources[ri]!.service ?? '';
         const minute = Math.floor((rows[o + F.rowUs] as number) / 60_000_000);
@@ -228,7 +233,7 @@ export class StoreWriter {
     tx.immediate();
   }
 
-  private insertRow(f: OpenFile, rows: readonly FlatValue[], o: number, rid: number, sid: number): void {
+  private insertRow(f: OpenFile, rows: readonly FlatValue[], o: number, rid: number, sid: number): bigint {
     let us = rows[o + F.rowUs] as number;
     let k: number;
     if (us === f.lastInUs) {
@@ -264,6 +269,7 @@ export class StoreWriter {
     f.lastUs = us;
     f.lastK = k;
     f.insertFts.run(rows[o + F.body], rows[o + F.ftsAttrs]);
+    return BigInt(us) * 1024n + BigInt(k);
   }
 
   /** Checkpoints and closes every file (shutdown). */

@@ -3,13 +3,19 @@
  * `/loki/api/v1/*`), with JWT auth. Other components add their own routes through `addRoutes` and
  * WebSocket upgrades through `addUpgradeRoute`, and get the same auth and tenant confinement.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CreateSettings, Extension, Host } from '../../component.js';
 import { AuthError, bearerToken, createJwtVerifier, type JwtVerifier } from '../../auth/jwt.js';
 import { readerOptions } from '../../exporters/store/config.js';
 import { findStore } from '../../exporters/store/registry.js';
-import type { TenantAccess } from '../../exporters/store/reader.js';
+import type { QueryResult, TenantAccess } from '../../exporters/store/reader.js';
+import type { QueryNode } from '../../query/ast.js';
+import type { TailRecord } from '../../tail/hub.js';
+import { TailRoutes } from '../../tail/routes.js';
+import { TailBroadcast } from '../../tail/broadcast.js';
+import { tailHub } from '../../tail/hub.js';
 import { StoreWorker, StoreWorkerError } from '../../exporters/store/worker-client.js';
 import { errorMessage } from '../../errors.js';
 import type { ApiConfig } from './config.js';
@@ -28,9 +34,48 @@ export class ApiExtension implements Extension {
   /** The store this api reads (undefined when the config has no store exporter). */
   store: StoreClient | undefined;
 
+  private readonly tail: TailRoutes;
+  private broadcast: TailBroadcast | undefined;
+
   constructor(private readonly settings: CreateSettings, readonly config: ApiConfig) {
     this.addRoutes(nativeRoutes(this));
     this.addRoutes(lokiRoutes(this));
+    const t = config.tail;
+    const dropped = settings.telemetry.counter('tributary_tail_dropped_log_records_total', 'Records a live tail viewer did not get because it read too slowly (its buffer was full)');
+    const sent = settings.telemetry.counter('tributary_tail_sent_log_records_total', 'Records sent to live tail viewers');
+    const labels = { extension: settings.id.id };
+    this.tail = new TailRoutes({
+      bufferSize: t.buffer_size,
+      batchSize: t.batch_size,
+      flushIntervalMs: t.flush_interval,
+      heartbeatIntervalMs: t.heartbeat_interval,
+      maxSubscriptionsPerToken: t.max_subscriptions_per_token,
+      maxMessageSize: t.max_message_size,
+      textMode: () => this.store?.textMode ?? 'words',
+      backlog: (cursor, tenants, node) => this.backlog(cursor, tenants, node),
+      onDropped: (n) => dropped.bind(labels).add(n),
+      onSent: (n) => sent.bind(labels).add(n),
+      onError: (message) => this.settings.logger.warn('live tail: reading the store backlog failed', { extension: settings.id.id, error: message }),
+    });
+    for (const r of this.tail.routes()) this.addUpgradeRoute(r);
+  }
+
+  /** Records after a tail cursor, oldest first, from the store (resume). */
+  private async backlog(cursor: string, tenants: readonly string[] | undefined, node: QueryNode): Promise<TailRecord[]> {
+    const store = this.store;
+    if (!store) return [];
+    const m = /^(\d+)~/.exec(Buffer.from(cursor, 'base64url').toString());
+    if (!m?.[1]) throw new HttpError(400, 'start: not a tail cursor');
+    const startMs = Math.floor(Number(BigInt(m[1]) / 1024n / 1000n));
+    const access: TenantAccess = tenants ? { tenants } : { all: true };
+    const out: TailRecord[] = [];
+    let next: string | undefined = cursor;
+    while (next !== undefined && out.length < this.config.tail.max_backlog) {
+      const r: QueryResult = await store.query({ node, startMs, endMs: Date.now() + 60_000, limit: Math.min(this.config.max_limit, this.config.tail.max_backlog - out.length), direction: 'forward', cursor: next, tenants }, access);
+      for (const rec of r.records) out.push(rec);
+      next = r.records.length > 0 ? r.cursor : undefined;
+    }
+    return out;
   }
 
   /** Adds routes; a later route with the same method and path is refused. */
@@ -74,6 +119,17 @@ export class ApiExtension implements Extension {
     } else {
       this.settings.logger.warn(c.store ? `api: no store exporter "${c.store}" in the pipelines; query endpoints answer 503` : 'api: no (single) store exporter in the pipelines; query endpoints answer 503', { extension: this.settings.id.id });
     }
+    if (c.tail.broadcast) {
+      const t = this.settings.telemetry;
+      const b = new TailBroadcast(c.tail.broadcast, tailHub, this.settings.logger, {
+        forwarded: t.counter('tributary_tail_broadcast_sent_batches_total', 'Batches forwarded to other instances for their live tail viewers'),
+        received: t.counter('tributary_tail_broadcast_received_batches_total', 'Batches other instances forwarded for live tail'),
+        errors: t.counter('tributary_tail_broadcast_errors_total', 'Live tail broadcast problems (reason: disconnected, publish, malformed)'),
+      });
+      this.broadcast = b;
+      // In the background: a broker that is down must not stop the collector or the local tail.
+      b.start().catch((err: unknown) => this.settings.logger.warn('live tail: cannot reach the broadcast broker; local viewers only', { extension: this.settings.id.id, error: errorMessage(err) }));
+    }
     const server = createApiServer(
       { endpoint: c.endpoint, requestTimeoutMs: c.request_timeout, keepAliveTimeoutMs: 5000 },
       (req, res) => void this.onRequest(req, res),
@@ -86,6 +142,9 @@ export class ApiExtension implements Extension {
   }
 
   async shutdown(): Promise<void> {
+    this.tail.close();
+    await this.broadcast?.stop();
+    this.broadcast = undefined;
     const server = this.server;
     this.server = undefined;
     if (server) await closeServer(server);
@@ -96,11 +155,11 @@ export class ApiExtension implements Extension {
   }
 
   /** Verifies the request's token and X-Scope-OrgID; returns the access to pass to the store. */
-  private async authorize(headers: IncomingMessage['headers']): Promise<{ access: TenantAccess; tenants: string[] | undefined; subject: string | undefined }> {
-    const org = headers['x-scope-orgid'];
+  private async authorize(headers: IncomingMessage['headers'], fallbackToken?: string, orgParam?: string | null): Promise<{ access: TenantAccess; tenants: string[] | undefined; subject: string | undefined; expiresAtMs?: number | undefined }> {
+    const org = headers['x-scope-orgid'] ?? orgParam ?? undefined;
     const requested = typeof org === 'string' && org.trim() !== '' ? org.split('|').map((t) => t.trim()).filter((t) => t !== '') : undefined;
     if (!this.verifier) return { access: { all: true }, tenants: requested, subject: undefined };
-    const token = bearerToken(typeof headers.authorization === 'string' ? headers.authorization : undefined);
+    const token = bearerToken(typeof headers.authorization === 'string' ? headers.authorization : undefined) ?? fallbackToken;
     if (!token) throw new HttpError(401, 'missing bearer token');
     let principal;
     try {
@@ -109,7 +168,7 @@ export class ApiExtension implements Extension {
       throw new HttpError(401, err instanceof AuthError ? err.message : 'token refused');
     }
     if (requested) for (const t of requested) if (!principal.tenants.includes(t)) throw new HttpError(403, `tenant "${t}" is not allowed for this token`);
-    return { access: { tenants: principal.tenants }, tenants: requested, subject: principal.subject };
+    return { access: { tenants: principal.tenants }, tenants: requested, subject: principal.subject, expiresAtMs: typeof principal.claims.exp === 'number' ? principal.claims.exp * 1000 : undefined };
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,11 +221,19 @@ export class ApiExtension implements Extension {
       return;
     }
     try {
-      const auth = await this.authorize(req.headers);
-      m.route.handle({ method: req.method ?? 'GET', path: url.pathname, params: m.params, query: url.searchParams, headers: req.headers, access: auth.access, tenants: auth.tenants, subject: auth.subject, req }, socket, head);
+      // Browsers cannot set Authorization on a WebSocket: `Sec-WebSocket-Protocol: bearer, <token>` or `?token=`.
+      const token = protocolToken(req.headers['sec-websocket-protocol']) ?? url.searchParams.get('token') ?? undefined;
+      const auth = await this.authorize(req.headers, token, url.searchParams.get('tenant'));
+      const tokenKey = token ?? bearerToken(typeof req.headers.authorization === 'string' ? req.headers.authorization : undefined);
+      m.route.handle({
+        method: req.method ?? 'GET', path: url.pathname, params: m.params, query: url.searchParams, headers: req.headers, access: auth.access, tenants: auth.tenants, subject: auth.subject, req,
+        expiresAtMs: auth.expiresAtMs,
+        tokenKey: tokenKey ? createHash('sha256').update(tokenKey).digest('base64url') : `addr:${req.socket.remoteAddress ?? ''}`,
+      }, socket, head);
     } catch (err) {
       const e = toHttpError(err);
-      socket.end(`HTTP/1.1 ${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 403 ? 'Forbidden' : 'Error'}\r\nConnection: close\r\n\r\n`);
+      const body = JSON.stringify({ status: 'error', error: e.message });
+      socket.end(`HTTP/1.1 ${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 403 ? 'Forbidden' : 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   }
 
@@ -175,6 +242,13 @@ export class ApiExtension implements Extension {
     if (!this.store) throw new HttpError(503, 'no store exporter is configured for this api');
     return this.store;
   }
+}
+
+/** The token of `Sec-WebSocket-Protocol: bearer, <token>`, or undefined. */
+function protocolToken(header: string | string[] | undefined): string | undefined {
+  const list = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((p) => p.trim());
+  const i = list.indexOf('bearer');
+  return i >= 0 && list[i + 1] ? list[i + 1] : undefined;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

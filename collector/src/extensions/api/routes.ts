@@ -46,10 +46,18 @@ export interface Route {
   handle(ctx: RouteContext): Promise<RouteResult | undefined> | RouteResult | undefined;
 }
 
-/** A WebSocket (or other) upgrade handler for a path, e.g. a future `/api/v1/tail`. */
+/** What an upgrade handler knows: the request context, plus the token's expiry and a key per token. */
+export interface UpgradeContext extends Omit<RouteContext, 'res' | 'body'> {
+  /** When the token expires (ms since epoch); undefined without auth or without `exp`. */
+  readonly expiresAtMs: number | undefined;
+  /** Identifies the token (a hash, never the token) for per-token limits; the client address without auth. */
+  readonly tokenKey: string;
+}
+
+/** A WebSocket (or other) upgrade handler for a path, e.g. `/api/v1/tail`. */
 export interface UpgradeRoute {
   readonly path: string;
-  handle(ctx: Omit<RouteContext, 'res' | 'body'>, socket: Duplex, head: Buffer): void;
+  handle(ctx: UpgradeContext, socket: Duplex, head: Buffer): void;
 }
 
 export interface CompiledRoute<R> {

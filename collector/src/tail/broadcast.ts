@@ -1,0 +1,133 @@
+/**
+ * Live tail across collector instances: each instance forwards what it publishes to the tail over NATS
+ * core subjects or Redis pub/sub, and delivers what the others forward to its own viewers. A broker
+ * outage never touches local viewers: forwarding is fire-and-forget, the clients reconnect on their own,
+ * and the outage is logged and counted.
+ */
+import { decodeExportRequest, encodeExportRequest, type ResourceLogs } from '@tributary/otlp';
+import { z } from 'zod';
+import type { Logger } from '../telemetry/logger.js';
+import type { Counter } from '../telemetry/metrics.js';
+import { errorMessage } from '../errors.js';
+import type { TailHub, TailTenantRule } from './hub.js';
+
+export const broadcastSchema = z
+  .strictObject({
+    nats: z.strictObject({ url: z.string().min(1).default('nats://127.0.0.1:4222'), subject: z.string().min(1).default('tributary.tail') }).optional(),
+    redis: z.strictObject({ url: z.string().min(1).default('redis://127.0.0.1:6379'), channel: z.string().min(1).default('tributary.tail') }).optional(),
+  })
+  .refine((c) => !(c.nats && c.redis), { message: 'set one of nats, redis' });
+
+export type BroadcastConfig = z.output<typeof broadcastSchema>;
+
+/** Message: a one-line JSON header (sender instance, tenant rule), then the batch as OTLP protobuf. */
+function encode(instance: string, resourceLogs: readonly ResourceLogs[], rule: TailTenantRule): Uint8Array {
+  const head = Buffer.from(`${JSON.stringify({ i: instance, k: rule.key, f: rule.fallback })}\n`);
+  const body = encodeExportRequest({ resourceLogs: resourceLogs as ResourceLogs[] });
+  return Buffer.concat([head, body]);
+}
+
+function decode(buf: Uint8Array): { instance: string; rule: TailTenantRule; resourceLogs: ResourceLogs[] } {
+  const nl = buf.indexOf(10);
+  if (nl < 0) throw new Error('no header');
+  const h = JSON.parse(Buffer.from(buf.subarray(0, nl)).toString()) as { i: string; k: string; f: string };
+  return { instance: h.i, rule: { key: h.k, fallback: h.f }, resourceLogs: decodeExportRequest(buf.subarray(nl + 1)).resourceLogs };
+}
+
+interface Transport {
+  publish(msg: Uint8Array): void;
+  close(): Promise<void>;
+}
+
+export interface BroadcastMetrics {
+  readonly forwarded: Counter;
+  readonly received: Counter;
+  readonly errors: Counter;
+}
+
+export class TailBroadcast {
+  private transport: Transport | undefined;
+
+  constructor(private readonly config: BroadcastConfig, private readonly hub: TailHub, private readonly logger: Logger, private readonly metrics: BroadcastMetrics) {}
+
+  async start(): Promise<void> {
+    const onMessage = (buf: Uint8Array): void => {
+      try {
+        const m = decode(buf);
+        if (m.instance === this.hub.instance) return;
+        this.metrics.received.bind({}).add(1);
+        this.hub.publish(m.resourceLogs, m.rule, true);
+      } catch (err) {
+        this.metrics.errors.bind({ reason: 'malformed' }).add(1);
+        this.logger.warn('live tail: ignored a malformed broadcast message', { error: errorMessage(err) });
+      }
+    };
+    if (this.config.nats) this.transport = await this.startNats(this.config.nats, onMessage);
+    else if (this.config.redis) this.transport = await this.startRedis(this.config.redis, onMessage);
+    if (!this.transport) return;
+    const t = this.transport;
+    this.hub.onPublish = (resourceLogs, rule) => {
+      try {
+        t.publish(encode(this.hub.instance, resourceLogs, rule));
+        this.metrics.forwarded.bind({}).add(1);
+      } catch (err) {
+        this.metrics.errors.bind({ reason: 'publish' }).add(1);
+        this.logger.warn('live tail: forwarding to other instances failed', { error: errorMessage(err) });
+      }
+    };
+  }
+
+  private async startNats(c: { url: string; subject: string }, onMessage: (b: Uint8Array) => void): Promise<Transport> {
+    const { connect } = await import('nats');
+    const nc = await connect({ servers: c.url, maxReconnectAttempts: -1, reconnectTimeWait: 1000, waitOnFirstConnect: true, name: 'tributary-tail' });
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'error') {
+          this.metrics.errors.bind({ reason: 'disconnected' }).add(1);
+          this.logger.warn('live tail: NATS connection lost; local viewers keep streaming, reconnecting', { url: c.url });
+        } else if (s.type === 'reconnect') this.logger.info('live tail: NATS connection back', { url: c.url });
+      }
+    })();
+    const sub = nc.subscribe(c.subject);
+    void (async () => {
+      for await (const m of sub) onMessage(m.data);
+    })();
+    await nc.flush();
+    return {
+      publish: (msg) => nc.publish(c.subject, msg),
+      close: async () => {
+        await nc.drain().catch(() => undefined);
+      },
+    };
+  }
+
+  private async startRedis(c: { url: string; channel: string }, onMessage: (b: Uint8Array) => void): Promise<Transport> {
+    const { createClient } = await import('redis');
+    const warn = (err: unknown): void => {
+      this.metrics.errors.bind({ reason: 'disconnected' }).add(1);
+      this.logger.warn('live tail: Redis connection problem; local viewers keep streaming, reconnecting', { error: errorMessage(err) });
+    };
+    const pub = createClient({ url: c.url });
+    const sub = pub.duplicate();
+    pub.on('error', warn);
+    sub.on('error', warn);
+    await pub.connect();
+    await sub.connect();
+    await sub.subscribe(c.channel, (message: Buffer) => onMessage(message), true);
+    return {
+      publish: (msg) => {
+        if (pub.isReady) void pub.publish(c.channel, Buffer.from(msg)).catch(warn);
+      },
+      close: async () => {
+        await Promise.allSettled([sub.quit(), pub.quit()]);
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.hub.onPublish = undefined;
+    const t = this.transport;
+    this.transport = undefined;
+    if (t) await t.close();
+  }
+}
