@@ -66,6 +66,7 @@ function minimalConfigs(): Record<string, unknown> {
     'receiver:azureloganalytics': { workspace_id: 'w', query: 'AppTraces', endpoint: url, poll_interval: '1h', auth: { tenant_id: 't', client_id: 'c', client_secret: 's' } },
     'exporter:store': { directory: join(dir, 'store'), ...helper },
     'receiver:sources': { file: join(dir, 'sources.json') },
+    'receiver:nats': { stream: 'CONFORMANCE', consumer: { durable: 'conformance' } },
   };
 }
 
