@@ -21,7 +21,9 @@ type ChdbModule = { Session: new (path?: string) => ChdbSession };
 let chdb: ChdbModule | undefined;
 let loadError = '';
 try {
-  chdb = (await import('chdb')) as ChdbModule;
+  // A specifier in a variable: chdb is installed outside the lock file, so its types may or may not be there.
+  const specifier = 'chdb';
+  chdb = (await import(specifier)) as ChdbModule;
 } catch (e) {
   loadError = (e as Error).message;
 }
