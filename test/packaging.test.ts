@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, tempDir, waitFor } from './support/collector-process.js';
+import { fileSinkConfig, freePort, repoRoot, tempDir, waitFor } from './support/collector-process.js';
 
 const INSTALL_TIMEOUT_MS = 300_000;
 
@@ -31,22 +31,7 @@ let otlpPort: number;
 let healthPort: number;
 let outFile: string;
 
-const config = (): string => `
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:${otlpPort} }
-processors:
-  batch: { timeout: 20ms }
-exporters:
-  file: { path: ./out/logs.jsonl }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${healthPort} }
-service:
-  extensions: [health_check]
-  pipelines:
-    logs: { receivers: [otlp], processors: [batch], exporters: [file] }
-`;
+const config = (): string => fileSinkConfig(otlpPort, healthPort);
 
 beforeAll(async () => {
   work = tempDir('trib-pack-');

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, repoRoot, tempDir, waitFor } from './support/collector-process.js';
+import { fileSinkConfig, freePort, repoRoot, tempDir, waitFor } from './support/collector-process.js';
 import { postOtlpJson, recordsRequestJson } from './support/recording-server.js';
 
 const BUILD_TIMEOUT_MS = 240_000;
@@ -45,22 +45,7 @@ it('prints its version and validates a config', () => {
 it('runs: receives OTLP records, writes them and drains on SIGTERM', async () => {
   const otlpPort = await freePort();
   const healthPort = await freePort();
-  fs.writeFileSync(path.join(dir, 'run.yaml'), `
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:${otlpPort} }
-processors:
-  batch: { timeout: 20ms }
-exporters:
-  file: { path: ./out/logs.jsonl }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${healthPort} }
-service:
-  extensions: [health_check]
-  pipelines:
-    logs: { receivers: [otlp], processors: [batch], exporters: [file] }
-`);
+  fs.writeFileSync(path.join(dir, 'run.yaml'), fileSinkConfig(otlpPort, healthPort));
   const child = spawn(exe, ['run', '--config', 'run.yaml'], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

@@ -90,3 +90,23 @@ export async function startCollector(configYaml: string, options: { healthPort: 
     },
   };
 }
+
+/** The smallest collector a process test starts: OTLP/HTTP in, `batch`, the `file` exporter, health. */
+export function fileSinkConfig(otlpPort: number, healthPort: number, file = './out/logs.jsonl'): string {
+  return `
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:${otlpPort} }
+processors:
+  batch: { timeout: 20ms }
+exporters:
+  file: { path: ${file} }
+extensions:
+  health_check: { endpoint: 127.0.0.1:${healthPort} }
+service:
+  extensions: [health_check]
+  pipelines:
+    logs: { receivers: [otlp], processors: [batch], exporters: [file] }
+`;
+}
