@@ -225,3 +225,78 @@ describe('splunk_hec convert (rules)', () => {
     expect(JSON.parse(JSON.stringify(e))).toEqual({ time: 1700000000, host: 'unknown', event: { n: 5, bytes: 'AQI=' }, fields: { 'm.e': null, 'm.arr': ['x', 2] } });
   });
 });
+
+/**
+ * Test_mapLogRecordToSplunkEvent of opentelemetry-collector-contrib exporter/splunkhecexporter/logdata_to_splunk_test.go
+ * (commit 805969d2b32d701d423ba89edfba81bc6d0c1842), its cases rebuilt: record time 123 ns (rounds to 0 s, so
+ * `time` is left out), config source "source" / sourcetype "sourcetype" unless the case says otherwise.
+ */
+describe('splunk_hec convert: upstream Test_mapLogRecordToSplunkEvent cases', () => {
+  const TS = nanosFromDecimal('123');
+  const CFG = { source: 'source', sourcetype: 'sourcetype' };
+  const APP = [kv('com.splunk.source', s('myapp')), kv('com.splunk.sourcetype', s('myapp-type')), kv('host.name', s('myhost'))];
+  const one = (resource: KeyValue[], lr: Partial<LogRecord>, options: Parameters<typeof convertToHecEvents>[1] = CFG): unknown => {
+    const events = convertToHecEvents([rl(resource, [{ timeUnixNano: TS, ...lr }])], options);
+    expect(events).toHaveLength(1);
+    return JSON.parse(JSON.stringify(events[0] ?? null)) as unknown;
+  };
+  const APP_EVENT = { host: 'myhost', source: 'myapp', sourcetype: 'myapp-type' };
+
+  it('valid / with_name: source, sourcetype and host from record attributes; the rest in fields', () => {
+    expect(one([], { body: s('mylog'), attributes: [...APP, kv('custom', s('custom'))] })).toEqual({ ...APP_EVENT, event: 'mylog', fields: { custom: 'custom' } });
+  });
+
+  it('with_hec_token: the token attribute is not a field; host "unknown"; config source/sourcetype', () => {
+    expect(one([], { body: s('mylog'), attributes: [kv('com.splunk.hec.access_token', s('mytoken'))] })).toEqual({ host: 'unknown', source: 'source', sourcetype: 'sourcetype', event: 'mylog' });
+  });
+
+  it('non-string attribute: a double field keeps its number type', () => {
+    expect(one([], { body: s('mylog'), attributes: [...APP, kv('foo', { doubleValue: 123 })] })).toEqual({ ...APP_EVENT, event: 'mylog', fields: { foo: 123 } });
+  });
+
+  it('with_config: no metadata attributes → the config values, host "unknown"', () => {
+    expect(one([], { body: s('mylog'), attributes: [kv('custom', s('custom'))] })).toEqual({ host: 'unknown', source: 'source', sourcetype: 'sourcetype', event: 'mylog', fields: { custom: 'custom' } });
+  });
+
+  it('with_custom_mapping: renamed metadata attributes and severity fields', () => {
+    const got = one([], {
+      body: s('mylog'), severityText: 'DEBUG', severityNumber: 5,
+      attributes: [kv('custom', s('custom')), kv('mysource', s('mysource')), kv('mysourcetype', s('mysourcetype')), kv('myindex', s('myindex')), kv('myhost', s('myhost'))],
+    }, { keys: { source: 'mysource', sourcetype: 'mysourcetype', index: 'myindex', host: 'myhost' }, severityTextKey: 'myseverity', severityNumberKey: 'myseveritynum' });
+    expect(got).toEqual({ host: 'myhost', source: 'mysource', sourcetype: 'mysourcetype', index: 'myindex', event: 'mylog', fields: { custom: 'custom', myseverity: 'DEBUG', myseveritynum: 5 } });
+  });
+
+  it('with span and trace id: hex span_id / trace_id fields (the empty body is not sent: README "Differences from upstream")', () => {
+    const [e] = convertToHecEvents([rl([], [{ timeUnixNano: nanosFromDecimal('0'), body: s('x'),
+      spanId: Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 50]), traceId: Uint8Array.from([...new Array<number>(15).fill(0), 100]) }])], CFG);
+    expect(e!.fields).toEqual({ span_id: '0000000000000032', trace_id: '00000000000000000000000000000064' });
+    expect(e!.time).toBeUndefined();
+    expect(convertToHecEvents([rl([], [{ body: null }])], CFG)).toEqual([undefined]);
+  });
+
+  it.each([
+    ['double', { doubleValue: 42 }, 42],
+    ['int', { intValue: 42 }, 42],
+    ['bool', { boolValue: true }, true],
+    ['map', { kvlistValue: { values: [kv('23', { doubleValue: 45 }), kv('foo', s('bar'))] } }, { 23: 45, foo: 'bar' }],
+    ['array', { arrayValue: { values: [s('foo')] } }, ['foo']],
+  ] as [string, AnyValue, unknown][])('with %s body: the event keeps the JSON type', (_name, body, event) => {
+    expect(one([], { body, attributes: [...APP, kv('custom', s('custom'))] })).toEqual({ ...APP_EVENT, event, fields: { custom: 'custom' } });
+  });
+
+  it('log resource attribute: metadata from resource attributes (index too); other resource attributes are fields', () => {
+    const resource = [
+      kv('resourceAttr1', s('some_string')), kv('com.splunk.sourcetype', s('myapp-type-from-resource-attr')), kv('com.splunk.index', s('index-resource')),
+      kv('com.splunk.source', s('myapp-resource')), kv('host.name', s('myhost-resource')),
+    ];
+    expect(one(resource, { body: s('mylog') }, {})).toEqual({
+      host: 'myhost-resource', source: 'myapp-resource', sourcetype: 'myapp-type-from-resource-attr', index: 'index-resource', event: 'mylog', fields: { resourceAttr1: 'some_string' },
+    });
+  });
+
+  it('with severity: otel.log.severity.text and otel.log.severity.number (an int)', () => {
+    expect(one([], { body: s('mylog'), severityText: 'DEBUG', severityNumber: 5, attributes: [...APP, kv('custom', s('custom'))] })).toEqual({
+      ...APP_EVENT, event: 'mylog', fields: { custom: 'custom', 'otel.log.severity.number': 5, 'otel.log.severity.text': 'DEBUG' },
+    });
+  });
+});
