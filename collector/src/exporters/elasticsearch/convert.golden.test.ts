@@ -70,8 +70,8 @@ describe('elasticsearch convert: otel mapping mode (default)', () => {
 
   it('timestamps: observed fallback, then now; observed_timestamp always written', () => {
     expect(docs.get('no-timestamp')![1]['@timestamp']).toBe(OBS);
-    expect(docs.get('no-timestamps')![1]['@timestamp']).toBe('1700000000000.000000');
-    expect(docs.get('no-timestamps')![1]['observed_timestamp']).toBe('0.000000');
+    expect(docs.get('no-timestamps')![1]['@timestamp']).toBe('1700000000000.0');
+    expect(docs.get('no-timestamps')![1]['observed_timestamp']).toBe('0.0');
   });
 
   it('all-zero and absent ids are left out', () => {
@@ -175,7 +175,7 @@ describe('elasticsearch convert: none / raw / bodymap', () => {
     expect(action).toEqual({ create: { _index: 'logs-generic-default' } });
     expect(doc).toEqual({
       '@timestamp': '2024-01-15T10:30:00.123456789Z',
-      data_stream: { type: 'logs', dataset: 'generic', namespace: 'default' },
+      'Attributes.data_stream.type': 'logs', 'Attributes.data_stream.dataset': 'generic', 'Attributes.data_stream.namespace': 'default',
       Body: 'GET /checkout 500 in 12ms', SeverityText: 'ERROR', SeverityNumber: 17, TraceFlags: 1,
       TraceId: GOLDEN_TRACE_ID, SpanId: GOLDEN_SPAN_ID,
       'Attributes.golden.case': 'string-body', 'Attributes.http.method': 'GET', 'Attributes.http.status_code': 500,
@@ -289,8 +289,9 @@ describe('elasticsearch convert: limits', () => {
     expect(res.requests.flatMap((r) => r.records.map((x) => x.lr.attributes[0]!.value!.intValue))).toEqual([0, 2]);
   });
 
-  it('otel timestamps keep nanoseconds as a zero-padded fraction of milliseconds', () => {
-    expect(otelTimestamp(nanosFromDecimal('1705314600000000000'))).toBe('1705314600000.000000');
+  it('otel timestamps keep nanoseconds as a zero-padded fraction of milliseconds; a whole millisecond is <ms>.0 as upstream', () => {
+    expect(otelTimestamp(nanosFromDecimal('1705314600000000000'))).toBe('1705314600000.0');
+    expect(otelTimestamp(nanosFromDecimal('0'))).toBe('0.0');
     expect(otelTimestamp(nanosFromDecimal('1705314601000000500'))).toBe('1705314601000.000500');
     expect(otelTimestamp(nanosFromDecimal('999'))).toBe('0.000999');
   });

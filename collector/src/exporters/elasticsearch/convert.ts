@@ -201,8 +201,10 @@ function isEmptyValue(v: AnyValue | null | undefined): boolean {
 /** Upstream otel-mode timestamp: `"<epoch ms>.<remaining ns, 6 digits>"` (see README: zero-padded). */
 export function otelTimestamp(t: Long): string {
   const d = nanosToDecimal(t);
-  if (d.length <= 6) return `0.${d.padStart(6, '0')}`;
-  return `${d.slice(0, -6)}.${d.slice(-6)}`;
+  const ms = d.length <= 6 ? '0' : d.slice(0, -6);
+  const rest = d.length <= 6 ? d.padStart(6, '0') : d.slice(-6);
+  // A whole millisecond is written `<ms>.0`, byte for byte as upstream.
+  return rest === '000000' ? `${ms}.0` : `${ms}.${rest}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -543,7 +545,7 @@ export class BulkConverter {
             const ds = target.ds;
             if (mode === 'otel') doc = otelDoc(lr, ts, ds, rc, sc);
             else if (mode === 'ecs') doc = ecsDoc(lr, ts, target, rc, sc);
-            else doc = flatDoc(lr, ts, ds, rc, sc, mode === 'raw');
+            else doc = flatDoc(lr, ts, target, rc, sc, mode === 'raw');
           }
           const line = this.action(target.index) + doc + '\n';
           const bytes = Buffer.byteLength(line);
@@ -639,9 +641,8 @@ function ecsDoc(lr: LogRecord, ts: Long, t: Target, rc: ResourceCtx, sc: ScopeCt
   return `{${sc.ecsInner},${own.slice(1)}`;
 }
 
-function flatDoc(lr: LogRecord, ts: Long, ds: string | undefined, rc: ResourceCtx, sc: ScopeCtx, raw: boolean): string {
+function flatDoc(lr: LogRecord, ts: Long, t: Target, rc: ResourceCtx, sc: ScopeCtx, raw: boolean): string {
   let s = `{"@timestamp":${q(nanosToIso(ts))}`;
-  if (ds !== undefined) s += `,${ds}`;
   const pairs: [string, string][] = [];
   const body = lr.body;
   if (!isEmptyValue(body)) flattenInto(pairs, 'Body', body);
@@ -656,6 +657,11 @@ function flatDoc(lr: LogRecord, ts: Long, ds: string | undefined, rc: ResourceCt
   for (let i = 0; i < attrs.length; i++) {
     const kv = attrs[i]!;
     if (!ROUTING_KEYS.has(kv.key)) flattenInto(pairs, raw ? kv.key : `Attributes.${kv.key}`, kv.value);
+  }
+  if (t.dataset !== undefined) {
+    // As upstream: the data stream fields are record attributes here (flat, `Attributes.` prefix in `none`).
+    const p = raw ? 'data_stream.' : 'Attributes.data_stream.';
+    pairs.push([`${p}type`, '"logs"'], [`${p}dataset`, q(t.dataset)], [`${p}namespace`, q(t.namespace!)]);
   }
   for (let i = 0; i < pairs.length; i++) s += `,${q(pairs[i]![0])}:${pairs[i]![1]}`;
   return `${s}${rc.fragment}${sc.fragment}}`;
