@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../collector/src/builtins.js';
 import { runCli, EXIT_OK, type CliDeps } from '../collector/src/cli/run-cli.js';
-import { loadConfigFile, type CollectorConfig } from '../collector/src/config/load.js';
+import { ConfigError, loadConfigFile, loadConfigText, type CollectorConfig } from '../collector/src/config/load.js';
 import { repoRoot } from './support/collector-process.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/otelcol-configs');
@@ -55,6 +55,33 @@ describe('otelcol config corpus', () => {
     const cfg = load('26-base.yaml', '26-overlay.yaml');
     expect(cfg.processors['batch']).toMatchObject({ timeout: 2000, send_batch_size: 4096 });
     expect(cfg.service.pipelines['logs']).toEqual({ receivers: ['otlp'], processors: ['batch'], exporters: ['otlp_http/prod'] });
+  });
+
+  it('azuremonitor in traces or metrics pipelines (upstream exports all three signals) is refused, naming the component and the signal', () => {
+    // Upstream's Application Insights shape: one exporter shared by every pipeline.
+    const text = `
+receivers: { otlp: { protocols: { http: {} } } }
+exporters:
+  azuremonitor: { connection_string: "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/" }
+service:
+  pipelines:
+    logs: { receivers: [otlp], exporters: [azuremonitor] }
+    traces: { receivers: [otlp], exporters: [azuremonitor] }
+    metrics: { receivers: [otlp], exporters: [azuremonitor] }
+`;
+    let issues: string[] = [];
+    try {
+      loadConfigText(text, createDefaultRegistry(), { env: ENV });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      issues = (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+    }
+    expect(issues).toEqual([
+      'service.pipelines.traces.exporters[0]: exporter "azuremonitor" cannot be in a traces pipeline: Tributary forwards traces as they are, through the otlp, otlphttp, file, debug exporters only',
+      'service.pipelines.metrics.exporters[0]: exporter "azuremonitor" cannot be in a metrics pipeline: Tributary forwards metrics as they are, through the otlp, otlphttp, file, debug exporters only',
+    ]);
+    // The logs pipeline alone is accepted.
+    expect(() => loadConfigText(text.replace(/ {4}traces:.*\n {4}metrics:.*\n/, ''), createDefaultRegistry(), { env: ENV })).not.toThrow();
   });
 
   it('tributary validate accepts them (several --config and --set on one command line)', async () => {
