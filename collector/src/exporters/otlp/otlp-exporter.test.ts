@@ -24,6 +24,7 @@ import { createLogger } from '../../telemetry/logger.js';
 import { Telemetry, type Counter } from '../../telemetry/metrics.js';
 import { logsServiceDefinition, otlpExporterConfigSchema, otlpExporterFactory, OtlpExporter, parseGrpcEndpoint, PARTIAL_REJECTED_METRIC } from './index.js';
 import { USER_AGENT } from '../common/user-agent.js';
+import { pdataLogsOTLP, PDATA_LOGS_JSON } from '../testdata/pdata-logs.js';
 
 const SECRET = 'sk-grpc-secret-token';
 
@@ -191,6 +192,14 @@ describe('otlp exporter against a real gRPC server', () => {
     exporters.push(exporter);
     return { exporter, settings: s };
   }
+
+  // pdata's pinned logsOTLP / logsJSON (../testdata/pdata-logs.ts): upstream forwards the request unchanged.
+  it('upstream golden: the server receives the pdata logsJSON request, field for field', async () => {
+    const { exporter } = await started();
+    await exporter.send({ resourceLogs: pdataLogsOTLP(), recordCount: 1, receivedAt: performance.now() }, never);
+    expect(calls).toHaveLength(1);
+    expect(encodeExportRequestJson(calls[0]!.request)).toBe(PDATA_LOGS_JSON);
+  });
 
   for (const compression of ['gzip', 'none'] as const) {
     it(`sends with compression ${compression}: the request decodes back field for field, metadata and user agent sent`, async () => {

@@ -27,6 +27,7 @@ import { createLogger } from '../../telemetry/logger.js';
 import { Telemetry, type Counter } from '../../telemetry/metrics.js';
 import { PARTIAL_REJECTED_METRIC } from '../common/partial-success.js';
 import { USER_AGENT } from '../common/user-agent.js';
+import { pdataLogsOTLP, PDATA_LOGS_JSON } from '../testdata/pdata-logs.js';
 import { logsUrl, otlpHttpExporterConfigSchema, otlpHttpExporterFactory, OtlpHttpExporter } from './index.js';
 
 const SECRET = 'sk-very-secret-api-key';
@@ -244,6 +245,18 @@ describe('otlphttp exporter against a real server', () => {
       });
     }
   }
+
+  // pdata's pinned logsOTLP / logsJSON (../testdata/pdata-logs.ts): upstream sends the request unchanged, so a
+  // JSON body is that document byte for byte and a protobuf body carries every one of its fields.
+  it('upstream golden: the pdata logsJSON request, byte for byte in JSON, field for field in protobuf', async () => {
+    const { exporter } = await started({ encoding: 'json', compression: 'none' });
+    await exporter.send({ resourceLogs: pdataLogsOTLP(), recordCount: 1, receivedAt: performance.now() }, never);
+    const { exporter: proto } = await started({ encoding: 'proto', compression: 'none' });
+    await proto.send({ resourceLogs: pdataLogsOTLP(), recordCount: 1, receivedAt: performance.now() }, never);
+    expect(server.requests.map((r) => r.url)).toEqual(['/v1/logs', '/v1/logs']);
+    expect(server.requests[0]!.body.toString('utf8')).toBe(PDATA_LOGS_JSON);
+    expect(encodeExportRequestJson(decodeExportRequest(server.requests[1]!.body))).toBe(PDATA_LOGS_JSON);
+  });
 
   it('posts to logs_endpoint when set', async () => {
     const made = makeExporter('http://unused.invalid:1', { logs_endpoint: `${server.url}/custom/path?tenant=a` });
