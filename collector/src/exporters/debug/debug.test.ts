@@ -73,11 +73,12 @@ describe('DebugSender', () => {
     expect(out).toEqual(['LogsExporter {"kind": "exporter", "data_type": "logs", "name": "debug", "#resource logs": 1, "#log records": 2}\n']);
   });
 
-  it('normal: one line per record with body and key=value attributes', async () => {
+  it('normal: resource and scope lines, then one line per record with body and key=value attributes', async () => {
     const { s, out } = sender('normal');
     await s.send(batchOf([record(), record({ body: anyValueFrom({ a: [1, 'x'] }), attributes: [] })]), signal);
     const lines = out.join('').split('\n');
-    expect(lines.slice(1)).toEqual(['hello app=server n=1', '{"a":[1,"x"]}', '']);
+    // As upstream: the body and the attributes joined by one space, so a record without attributes ends in a space.
+    expect(lines.slice(1)).toEqual(['ResourceLog #0 [https://opentelemetry.io/schemas/1.4.0] service.name=svc', 'ScopeLog #0 lib@1.2', 'hello app=server n=1', '{"a":[1,"x"]} ', '']);
   });
 
   it('detailed: the upstream-style dump', async () => {
@@ -94,8 +95,8 @@ describe('DebugSender', () => {
         'ScopeLogs SchemaURL: ',
         'InstrumentationScope lib 1.2',
         'LogRecord #0',
-        'ObservedTimestamp: 1970-01-01T00:00:00.000000000Z',
-        'Timestamp: 2020-02-11T20:26:13.000000789Z',
+        'ObservedTimestamp: 1970-01-01 00:00:00 +0000 UTC',
+        'Timestamp: 2020-02-11 20:26:13.000000789 +0000 UTC',
         'SeverityText: Info',
         'SeverityNumber: Info(9)',
         'Body: Map({"k":true})',

@@ -3,9 +3,10 @@
  * (otlptext): `basic` is a one-line summary, `normal` one line per record, `detailed` a full dump.
  */
 import {
-  anyValueAsString, idToHex, nanosToIso, SeverityNumber,
+  anyValueAsString, idToHex, nanosToSecondsAndNanos, SeverityNumber,
 } from '@tributary/otlp';
 import type { AnyValue, KeyValue, ResourceLogs } from '@tributary/otlp';
+import type Long from 'long';
 
 /** pdata SeverityNumber.String(): `Unspecified`, `Info`, `Info2`, … built once. */
 const SEVERITY_NAMES: readonly string[] = Object.keys(SeverityNumber).map((k) => {
@@ -35,19 +36,41 @@ export function formatSummary(name: string, resourceLogs: number, logRecords: nu
   return `LogsExporter {"kind": "exporter", "data_type": "logs", "name": ${JSON.stringify(name)}, "#resource logs": ${resourceLogs}, "#log records": ${logRecords}}\n`;
 }
 
-/** One line per record: the body as a string, then `key=value` attributes. */
+/** Go's `Time.String()` of a UTC time: `2020-02-11 20:26:13.000000789 +0000 UTC`, trailing fraction zeros cut. */
+export function goTimeString(t: Long): string {
+  const { seconds, nanos } = nanosToSecondsAndNanos(t);
+  const iso = new Date(seconds * 1000).toISOString();
+  const fraction = nanos === 0 ? '' : `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction} +0000 UTC`;
+}
+
+/** ` k=v k2=v2` (AsString values), or "" without attributes. */
+function attributesString(kvs: readonly KeyValue[] | null | undefined): string {
+  let s = '';
+  if (kvs != null) for (let i = 0; i < kvs.length; i++) s += ` ${kvs[i]!.key}=${anyValueAsString(kvs[i]!.value)}`;
+  return s;
+}
+
+/**
+ * As upstream's normal verbosity: a `ResourceLog #i [schema] k=v` line, a `ScopeLog #j name@version [schema] k=v`
+ * line, then one line per record, the body as a string, a space, and its `key=value` attributes.
+ */
 export function formatNormal(rls: readonly ResourceLogs[]): string {
   let out = '';
   for (let i = 0; i < rls.length; i++) {
-    const sls = rls[i]!.scopeLogs;
+    const rl = rls[i]!;
+    out += `ResourceLog #${i}${rl.schemaUrl ? ` [${rl.schemaUrl}]` : ''}${attributesString(rl.resource?.attributes)}\n`;
+    const sls = rl.scopeLogs;
     for (let j = 0; j < sls.length; j++) {
-      const recs = sls[j]!.logRecords;
+      const sl = sls[j]!;
+      let details = (sl.scope?.name ?? '') + (sl.scope?.version ? `@${sl.scope.version}` : '');
+      if (sl.schemaUrl) details += `${details ? ' ' : ''}[${sl.schemaUrl}]`;
+      out += `ScopeLog #${j}${details ? ` ${details}` : ''}${attributesString(sl.scope?.attributes)}\n`;
+      const recs = sl.logRecords;
       for (let k = 0; k < recs.length; k++) {
         const r = recs[k]!;
-        out += anyValueAsString(r.body);
-        const attrs = r.attributes;
-        for (let a = 0; a < attrs.length; a++) out += ` ${attrs[a]!.key}=${anyValueAsString(attrs[a]!.value)}`;
-        out += '\n';
+        const attrs = attributesString(r.attributes);
+        out += `${anyValueAsString(r.body)} ${attrs.slice(1)}\n`;
       }
     }
   }
@@ -76,8 +99,8 @@ export function formatDetailed(rls: readonly ResourceLogs[]): string {
       for (let k = 0; k < sl.logRecords.length; k++) {
         const r = sl.logRecords[k]!;
         out += `LogRecord #${k}\n`;
-        out += `ObservedTimestamp: ${nanosToIso(r.observedTimeUnixNano)}\n`;
-        out += `Timestamp: ${nanosToIso(r.timeUnixNano)}\n`;
+        out += `ObservedTimestamp: ${goTimeString(r.observedTimeUnixNano)}\n`;
+        out += `Timestamp: ${goTimeString(r.timeUnixNano)}\n`;
         out += `SeverityText: ${r.severityText}\n`;
         out += `SeverityNumber: ${severityName(r.severityNumber)}\n`;
         if (r.eventName) out += `EventName: ${r.eventName}\n`;
