@@ -43,6 +43,13 @@ describe('generated docs (npm run readme)', () => {
     }
   });
 
+  it('every exporter README says how it differs from upstream (a "Differences from upstream" section)', () => {
+    const missing = rendered.components
+      .filter((c) => c.kind === 'exporter' && !/^## Differences from upstream$/m.test(fs.readFileSync(c.readme ?? c.doc, 'utf8')))
+      .map((c) => c.type);
+    expect(missing).toEqual([]);
+  });
+
   it('a new component folder with a README.md and a registered factory gets a doc and a table row, with no edit to the generator', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-docs-'));
     try {
