@@ -383,8 +383,9 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
           logName: logNameFor(ctx.project, name),
           resource: ctx.resource,
           timestamp: nanosToIso(time),
-          severity,
         };
+        // proto3 JSON leaves out default values, as upstream's request does: DEFAULT severity, empty labels.
+        if (severity !== 'DEFAULT') entry.severity = severity;
         const trace = idToHex(lr.traceId);
         if (trace !== '') entry.trace = `projects/${ctx.project}/traces/${trace}`;
         const span = idToHex(lr.spanId);
@@ -397,7 +398,10 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
           if (kv.key.startsWith('gcp.') || kv.key in labels) continue;
           labels[kv.key] = anyValueAsString(kv.value);
         }
-        entry.labels = labels;
+        for (const _ in labels) {
+          entry.labels = labels;
+          break;
+        }
         const http = httpRequestOf(findAttribute(lr.attributes, 'gcp.http_request'));
         if (http !== undefined) entry.httpRequest = http;
         const src = sourceLocationOf(findAttribute(lr.attributes, 'gcp.source_location'));
