@@ -4,7 +4,9 @@
  * logs_span_trace_id.json (commit f1c273d7d1fb8e30022de03064266348c339ecc0) with logs_span_trace_id_expected.json
  * (commit fdb190a053a34b676c2e71ed7ef5503b7b9661e7), and logs_k8s_container.json (commit
  * c1b401ac54472d6d55022c871aadcac67ce237ca) with logs_k8s_container_expected.json (commit
- * 1f440870ad7829cdbd325ddb0c80fc1f43236069). The upstream harness zeroes timestamps before comparing, so
+ * 1f440870ad7829cdbd325ddb0c80fc1f43236069), logs_gce_instance.json (commit 1f440870ad7829cdbd325ddb0c80fc1f43236069) with
+ * logs_gce_instance_expected.json (commit ec69cb09e0f354a27ec47e5af203876f2fdba5fd), and logs_source_location.json with
+ * logs_source_location_expected.json (both commit ec69cb09e0f354a27ec47e5af203876f2fdba5fd). The upstream harness zeroes timestamps before comparing, so
  * `timestamp` is checked on its own.
  */
 import Long from 'long';
@@ -99,6 +101,42 @@ describe('googlecloud: upstream logs_k8s_container fixture', () => {
       },
       jsonPayload: { body: { level: 'info', msg: 'k8s_container log', time: '2022-06-22T16:13:19Z' } },
       labels: { 'test.monitoredresource': 'true' },
+      timestamp: undefined,
+    });
+  });
+});
+
+function single(resource: KeyValue[], msg: string, attributes: KeyValue[]): Record<string, unknown> {
+  const rls: ResourceLogs[] = [{
+    resource: { attributes: resource, droppedAttributesCount: 0 }, schemaUrl: '',
+    scopeLogs: [{ scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', logRecords: [rec('1655923556339005014', { body: body(msg), attributes })] }],
+  }];
+  const got = entries(rls);
+  expect(got).toHaveLength(1);
+  return { ...got[0], timestamp: undefined };
+}
+
+describe('googlecloud: upstream logs_gce_instance and logs_source_location fixtures', () => {
+  it('gce_instance from gcp_compute_engine with host.id and the zone', () => {
+    const resource = [kv('cloud.availability_zone', str('us-central1-c')), kv('cloud.platform', str('gcp_compute_engine')), kv('host.id', str('6041385321835499022'))];
+    expect(single(resource, 'gce_instance log', [kv('test.monitoredresource', str('true')), kv('gcp.log_name', str('monitored-resource-test'))])).toEqual({
+      logName: 'projects/fakeprojectid/logs/monitored-resource-test',
+      resource: { type: 'gce_instance', labels: { instance_id: '6041385321835499022', zone: 'us-central1-c' } },
+      jsonPayload: { body: { level: 'info', msg: 'gce_instance log', time: '2022-06-22T16:13:19Z' } },
+      labels: { 'test.monitoredresource': 'true' },
+      timestamp: undefined,
+    });
+  });
+
+  it('code.* attributes stay labels (AsString); no sourceLocation from them', () => {
+    const attributes = [
+      kv('code.file.path', str('main.go')), kv('code.function.name', str('otlplogsfunc')), kv('code.line.number', { intValue: 123 }),
+      kv('anotherlabel', { intValue: 123 }), kv('gcp.log_name', str('my-log-name-foo')),
+    ];
+    expect(single([], 'this log has source_location', attributes)).toEqual({
+      logName: 'projects/fakeprojectid/logs/my-log-name-foo', resource: GENERIC_NODE,
+      jsonPayload: { body: { level: 'info', msg: 'this log has source_location', time: '2022-06-22T16:13:19Z' } },
+      labels: { anotherlabel: '123', 'code.file.path': 'main.go', 'code.function.name': 'otlplogsfunc', 'code.line.number': '123' },
       timestamp: undefined,
     });
   });
