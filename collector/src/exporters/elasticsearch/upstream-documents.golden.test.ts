@@ -4,7 +4,10 @@
  * file beside golden_test.go at commit a9c3be40ee81b19361f29a209a9cf9b0d8def15c); the expected documents from
  * testdata/golden/otel_logs.json (commit a9c3be40ee81b19361f29a209a9cf9b0d8def15c) and
  * testdata/golden/ecs_logs.json (commit 460013e6d1d8bcb191c81818793d58f058b2514d), none_logs.json (commit
- * 97aaac1348243a1f108fba643a989bebcf31ae81) and raw_logs.json (commit 9361c6afe57084d70311844d4535702c5d2fc7ce).
+ * 97aaac1348243a1f108fba643a989bebcf31ae81) and raw_logs.json (commit 9361c6afe57084d70311844d4535702c5d2fc7ce); and the
+ * TestDocumentExamples log cases (doc_examples_test.go, commit aa7aae56b659edc4e300eefc3cc0918ad79cea34) against
+ * testdata/docs/otel_log.json (commit bc4ad96c064fe1b45db1a3811f150ee31d8fd55d), ecs_log.json and bodymap_log.json
+ * (commit aa7aae56b659edc4e300eefc3cc0918ad79cea34), which encode to a plain index (no data stream fields).
  */
 import { describe, expect, it } from 'vitest';
 import { idFromHex, nanosFromDecimal, type AnyValue, type KeyValue, type ResourceLogs } from '@tributary/otlp';
@@ -140,6 +143,66 @@ describe('elasticsearch: upstream golden log documents', () => {
       'data_stream.dataset': 'generic', 'data_stream.namespace': 'default', 'data_stream.type': 'logs',
       duration_ms: 45.67, 'event.name': 'user.login', 'http.method': 'GET', 'http.status_code': 200,
       'http.url': 'https://example.com/api/v1/users', success: true, 'user.id': '12345',
+    });
+  });
+});
+
+/** TestDocumentExamples' buildLog: 2024-03-12T20:00:41.123456789Z, ERROR, ids, user.id and event.name, no schema URLs. */
+function docExampleLog(): ResourceLogs[] {
+  return [{
+    resource: { attributes: [kv('service.name', str('my-service')), kv('host.name', str('my-host')), kv('deployment.environment', str('production'))], droppedAttributesCount: 0 },
+    schemaUrl: '',
+    scopeLogs: [{
+      scope: { name: 'io.opentelemetry.example', version: '1.0.0', attributes: [], droppedAttributesCount: 0 }, schemaUrl: '',
+      logRecords: [{
+        timeUnixNano: nanosFromDecimal('1710273641123456789'), observedTimeUnixNano: nanosFromDecimal('1710273641123456789'),
+        severityNumber: 17, severityText: 'ERROR', body: str('User authentication failed'),
+        traceId: idFromHex('0102030405060708090a0b0c0d0e0f10', 16), spanId: idFromHex('0102030405060708', 8), flags: 0,
+        attributes: [kv('user.id', str('user-123')), kv('event.name', str('authentication.failure'))], droppedAttributesCount: 0, eventName: '',
+      }],
+    }],
+  }];
+}
+
+function indexDoc(rls: ResourceLogs[], mode: EsConvertOptions['mode']): unknown {
+  const res = convertToBulk(rls, { mode, logsIndex: 'logs-example', maxRequestBytes: 1_000_000 });
+  const [action, doc] = res.requests[0]!.body.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+  expect(action).toEqual({ create: { _index: 'logs-example' } });
+  return doc;
+}
+
+describe('elasticsearch: upstream TestDocumentExamples log documents (plain index)', () => {
+  it('otel_log.json', () => {
+    expect(indexDoc(docExampleLog(), 'otel')).toEqual({
+      '@timestamp': '1710273641123.456789', observed_timestamp: '1710273641123.456789',
+      severity_text: 'ERROR', severity_number: 17, trace_id: '0102030405060708090a0b0c0d0e0f10', span_id: '0102030405060708',
+      attributes: { 'user.id': 'user-123', 'event.name': 'authentication.failure' }, event_name: 'authentication.failure',
+      resource: { attributes: { 'service.name': 'my-service', 'host.name': 'my-host', 'deployment.environment': 'production' } },
+      scope: { name: 'io.opentelemetry.example', version: '1.0.0' },
+      body: { text: 'User authentication failed' },
+    });
+  });
+
+  it('ecs_log.json', () => {
+    expect(indexDoc(docExampleLog(), 'ecs')).toEqual({
+      '@timestamp': '2024-03-12T20:00:41.123456789Z', event: { action: 'authentication.failure', severity: 17 },
+      host: { hostname: 'my-host', name: 'my-host' }, log: { level: 'ERROR' }, message: 'User authentication failed',
+      service: { environment: 'production', name: 'my-service' }, span: { id: '0102030405060708' },
+      trace: { id: '0102030405060708090a0b0c0d0e0f10' }, user: { id: 'user-123' },
+    });
+  });
+
+  it('bodymap_log.json: the map body is the document', () => {
+    const body = { kvlistValue: { values: [
+      kv('@timestamp', str('2024-03-12T20:00:41.123456789Z')), kv('message', str('User authentication failed')), kv('level', str('error')),
+      kv('service', str('my-service')), kv('status_code', { intValue: 401 }),
+    ] } };
+    const rls: ResourceLogs[] = [{
+      resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '',
+      scopeLogs: [{ scope: null, schemaUrl: '', logRecords: [{ ...docExampleLog()[0]!.scopeLogs[0]!.logRecords[0]!, body, attributes: [] }] }],
+    }];
+    expect(indexDoc(rls, 'bodymap')).toEqual({
+      '@timestamp': '2024-03-12T20:00:41.123456789Z', message: 'User authentication failed', level: 'error', service: 'my-service', status_code: 401,
     });
   });
 });
