@@ -86,18 +86,15 @@ function check(result, what) {
   for (const w of result.warnings) process.stderr.write(`${what}: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}\n`);
 }
 
+/** What both bundles share: one CommonJS file for Node 20+, minified, licences in a linked file. */
+const NODE_BUNDLE = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', minify: true, legalComments: 'linked', logLevel: 'error' };
+
 export async function bundleRegister(outfile = path.join(root, 'dist/tributary-register.cjs')) {
   const result = await esbuild.build({
     entryPoints: [path.join(root, 'packages/instrumentation/dist/register-bundle.js')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'linked',
+    ...NODE_BUNDLE,
     external: NATIVE_EXTERNALS,
-    logLevel: 'error',
   });
   check(result, 'tributary-register.cjs');
   return outfile;
@@ -107,15 +104,9 @@ export async function bundleCli(outfile = path.join(root, 'dist/sea/tributary-cl
   const result = await esbuild.build({
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'linked',
+    ...NODE_BUNDLE,
     banner: { js: SEA_REQUIRE_BANNER },
     plugins: [inlineCreateRequire, lazyNative],
-    logLevel: 'error',
   });
   check(result, 'tributary-cli.cjs');
   return outfile;

@@ -323,7 +323,10 @@ function relink(md, fromFile, toFile, docOf) {
 export function summaryOf(md) {
   const para = stripTitle(md).split(/\n\s*\n/).find((p) => p.trim() && !/^\s*(```|\||#|<!--)/.test(p)) ?? '';
   let text = para.replace(/\s+/g, ' ').replace(/\[([^\]]+)\]\([^)]+\)/g, '$1').replace(/\*\*/g, '').trim();
-  // "Tributary's own." says where it comes from, not what it does: take the next sentence then.
+  // "Tributary's own." says where it comes from, not what it does: take the next sentence then
+  // ("Tributary's own: does X" keeps "Does X").
+  const own = /^Tributary's own: (\S)/.exec(text);
+  if (own) text = own[1].toUpperCase() + text.slice(own[0].length);
   for (;;) {
     const end = text.search(/\.(\s|$)/);
     const first = end >= 0 ? text.slice(0, end + 1) : text;
@@ -333,10 +336,11 @@ export function summaryOf(md) {
       break;
     }
   }
-  if (text.length > 160) {
-    // Cut at the first clause boundary outside code spans (a colon or dash after 40 characters, a parenthesis or ", like" after 60).
+  if (text.length > 100) {
+    // Cut at the first clause boundary outside code spans (a colon or dash after 40 characters, a parenthesis or a
+    // joining ", like", ", as", ", and", ", so", ", for", ", through", ", in" after 50).
     const at = (re, from) => [...text.matchAll(re)].find((m) => m.index >= from && (text.slice(0, m.index).split('`').length % 2 === 1))?.index ?? -1;
-    const cuts = [at(/: |; | — /g, 40), at(/ \(|, like |, as /g, 60)].filter((i) => i >= 0);
+    const cuts = [at(/: |; | — /g, 40), at(/ \(|, like |, as |, and |, so |, for |, through |, in |, from /g, 50)].filter((i) => i >= 0);
     const cut = cuts.length ? Math.min(...cuts) : -1;
     if (cut >= 0) text = text.slice(0, cut) + '.';
   }

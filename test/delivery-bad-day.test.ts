@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
-import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliPath, freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
-import { Destination, lostOf, numberedRequest, postLogs, runLoad, unexpectedOf } from './support/delivery.js';
+import { Destination, lostOf, numberedRequest, postLogs, rawLogsClient, rssOf, runLoad, unexpectedOf } from './support/delivery.js';
 
 const collectors: RunningCollector[] = [];
 const dests: Destination[] = [];
@@ -100,21 +100,6 @@ describe('a second collector on the same disk-queue directory', () => {
   }, 60_000);
 });
 
-type RawExport = (req: Buffer, md: Metadata, cb: (err: ServiceError | null) => void) => void;
-const RawLogsClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Buffer) => b,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b,
-      responseDeserialize: (b: Buffer) => b,
-    },
-  },
-  'LogsService',
-);
 
 describe('a request with more records than the batch processor may hold', () => {
   it('40,000 records over HTTP and over gRPC: accepted at once and delivered', async () => {
@@ -133,7 +118,7 @@ service:
 `, p, dir);
     const http = await postLogs(p.http, numberedRequest(0, 40_000, 20));
     expect(http.status).toBe(200);
-    const client = new RawLogsClient(`127.0.0.1:${p.grpc}`, credentials.createInsecure()) as unknown as Client & { Export: RawExport };
+    const client = rawLogsClient(p.grpc);
     try {
       const err = await new Promise<ServiceError | null>((resolve) => client.Export(Buffer.from(numberedRequest(40_000, 80_000, 20)), new Metadata(), resolve));
       expect(err?.message ?? null).toBeNull();
@@ -145,12 +130,6 @@ service:
     expect(await c.stop('SIGTERM')).toBe(0);
   }, 60_000);
 });
-
-async function rssOf(metricsPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const m = /^process_resident_memory_bytes (\S+)$/m.exec(text);
-  return m ? Number(m[1]) : 0;
-}
 
 /** Opens a connection, declares `declared` bytes, sends `send` of them, and stalls. */
 function stalledUpload(port: number, declared: number, send: number): Socket {

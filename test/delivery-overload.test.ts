@@ -4,11 +4,11 @@
  * stay up, and deliver everything it acknowledged once the load stops.
  */
 import fs from 'node:fs';
-import { credentials, makeGenericClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { decodeRpcStatus, retryDelayFromStatus } from '@tributary/otlp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
-import { Destination, lostOf, numberedRequest, runLoad, unexpectedOf } from './support/delivery.js';
+import { Destination, lostOf, numberedRequest, rawLogsClient, rssOf, runLoad, unexpectedOf } from './support/delivery.js';
 
 let collector: RunningCollector | undefined;
 const dests: Destination[] = [];
@@ -20,21 +20,6 @@ afterEach(async () => {
   for (const d of dests.splice(0)) await d.down();
 });
 
-type RawExport = (req: Buffer, md: Metadata, cb: (err: ServiceError | null) => void) => void;
-const RawLogsClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b: Buffer) => b,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b,
-      responseDeserialize: (b: Buffer) => b,
-    },
-  },
-  'LogsService',
-);
 
 const LIMIT_MIB = 400;
 
@@ -64,9 +49,7 @@ service:
 
     let maxRss = 0;
     const sampleRss = async (): Promise<void> => {
-      const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-      const m = /^process_resident_memory_bytes (\S+)$/m.exec(text);
-      if (m) maxRss = Math.max(maxRss, Number(m[1]));
+      maxRss = Math.max(maxRss, await rssOf(metrics));
     };
     const rssTimer = setInterval(() => void sampleRss().catch(() => undefined), 250);
 
@@ -76,7 +59,7 @@ service:
     // Offer for DURATION_S, then stop (refused requests are not resent after that: they were never acknowledged).
     const stopAt = performance.now() + DURATION_S * 1000;
     const stopTimer = setTimeout(() => httpLoad.stop(), DURATION_S * 1000);
-    const client = new RawLogsClient(`127.0.0.1:${grpc}`, credentials.createInsecure()) as unknown as Client & { Export: RawExport };
+    const client = rawLogsClient(grpc);
     const grpcAcked = new Set<number>();
     const grpcCodes: Record<string, number> = {};
     let retryInfoSeen = 0;

@@ -7,10 +7,10 @@
  * `node bench/soak-fuzz.mjs`) runs longer. The seed is printed; `FUZZ_SEED` replays a run.
  */
 import fs from 'node:fs';
-import { credentials, makeGenericClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startCollector, type RunningCollector } from './support/collector-process.js';
-import { Destination, numberedRequest, postLogs } from './support/delivery.js';
+import { Destination, numberedRequest, postLogs, rawLogsClient, rssOf } from './support/delivery.js';
 
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 3);
 const SEED = Number(process.env['FUZZ_SEED'] ?? (Date.now() % 1_000_000));
@@ -140,18 +140,6 @@ function mutateJson(rnd: () => number): [string, Buffer] {
   }
 }
 
-type RawExport = (req: Buffer, md: Metadata, cb: (err: ServiceError | null) => void) => void;
-const RawLogsClient = makeGenericClientConstructor(
-  {
-    Export: {
-      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-      requestStream: false, responseStream: false,
-      requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
-    },
-  },
-  'LogsService',
-);
 /** gRPC codes a client error may get: the data is bad or too large, never a server fault. */
 const GRPC_CLIENT_ERRORS = new Set<number>([status.INVALID_ARGUMENT, status.RESOURCE_EXHAUSTED, status.OUT_OF_RANGE]);
 
@@ -179,10 +167,7 @@ afterAll(async () => {
   await dest?.down();
 });
 
-async function rss(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
-  return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
-}
+const rss = (): Promise<number> => rssOf(ports.metrics);
 
 describe(`fuzz: mutated OTLP bodies (seed ${SEED}, ${SECONDS}s per transport)`, () => {
   it('HTTP: every mutated protobuf/JSON body is answered 2xx or 4xx, and a valid request right after is served', async () => {
@@ -216,7 +201,7 @@ describe(`fuzz: mutated OTLP bodies (seed ${SEED}, ${SECONDS}s per transport)`, 
 
   it('gRPC: every mutated protobuf message is answered OK or a client-error code, and a valid call right after succeeds', async () => {
     const rnd = prng(SEED + 1);
-    const client = new RawLogsClient(`127.0.0.1:${ports.grpc}`, credentials.createInsecure()) as unknown as Client & { Export: RawExport };
+    const client = rawLogsClient(ports.grpc);
     const call = (b: Buffer): Promise<ServiceError | null> => new Promise((resolve) => client.Export(b, new Metadata(), (e) => resolve(e)));
     const bad: string[] = [];
     const codes: Record<string, number> = {};

@@ -3,98 +3,39 @@
  * stdout/stderr: a Fastify route calling another with fetch, winston records with error-looking fields,
  * console objects and multi-line messages, stack traces and crash output compared with plain Node.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
+import { repoRoot, waitFor } from './support/collector-process.js';
+import { readReceived, spawnInstrumented, startFileSink, type FileSink, type Received } from './support/instrumented.js';
 
 const REQUIRE = ['--require', '@tributary/instrumentation/register'];
 const FASTIFY_APP = path.join(repoRoot, 'examples/fastify-fetch/server.cjs');
 
-let collector: RunningCollector;
+let sink: FileSink;
 let otlpPort: number;
 let outFile: string;
 let scratch: string;
 
 beforeAll(async () => {
-  otlpPort = await freePort();
-  const healthPort = await freePort();
-  collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:${otlpPort} }
-processors:
-  batch: { timeout: 20ms }
-exporters:
-  file: { path: ./out/logs.jsonl }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${healthPort} }
-service:
-  extensions: [health_check]
-  pipelines:
-    logs: { receivers: [otlp], processors: [batch], exporters: [file] }
-`, { healthPort });
-  outFile = path.join(collector.dir, 'out/logs.jsonl');
+  sink = await startFileSink();
+  ({ otlpPort, outFile } = sink);
   // Inside the repository, so the scripts resolve the repository's packages (winston, fastify).
   scratch = fs.mkdtempSync(path.join(repoRoot, 'node_modules', '.tmp-instr-apps-'));
 });
 
 afterAll(async () => {
-  await collector?.stop();
-  if (collector) fs.rmSync(collector.dir, { recursive: true, force: true });
+  await sink?.stop();
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-interface Received { scope: string; service: string; traceId?: string; severityNumber?: number; severityText?: string; body: unknown; attrs: Record<string, unknown> }
-
-function plain(v: unknown): unknown {
-  const a = v as Record<string, unknown> | undefined;
-  if (!a) return undefined;
-  if ('stringValue' in a) return a['stringValue'];
-  if ('intValue' in a) return Number(a['intValue']);
-  if ('doubleValue' in a) return a['doubleValue'];
-  if ('boolValue' in a) return a['boolValue'];
-  if ('kvlistValue' in a) return Object.fromEntries(((a['kvlistValue'] as { values?: { key: string; value: unknown }[] }).values ?? []).map((x) => [x.key, plain(x.value)]));
-  if ('arrayValue' in a) return ((a['arrayValue'] as { values?: unknown[] }).values ?? []).map(plain);
-  return undefined;
-}
-
-function received(service: string): Received[] {
-  if (!fs.existsSync(outFile)) return [];
-  const out: Received[] = [];
-  for (const line of fs.readFileSync(outFile, 'utf8').split('\n')) {
-    if (!line) continue;
-    const req = JSON.parse(line) as { resourceLogs: { resource?: { attributes?: { key: string; value: unknown }[] }; scopeLogs: { scope?: { name?: string }; logRecords: { traceId?: string; severityNumber?: number; severityText?: string; body?: unknown; attributes?: { key: string; value: unknown }[] }[] }[] }[] };
-    for (const rl of req.resourceLogs) {
-      const svc = String(plain(rl.resource?.attributes?.find((a) => a.key === 'service.name')?.value));
-      if (svc !== service) continue;
-      for (const sl of rl.scopeLogs) for (const r of sl.logRecords) {
-        out.push({
-          scope: sl.scope?.name ?? '', service: svc, traceId: r.traceId, severityNumber: r.severityNumber, severityText: r.severityText,
-          body: plain(r.body), attrs: Object.fromEntries((r.attributes ?? []).map((a) => [a.key, plain(a.value)])),
-        });
-      }
-    }
-  }
-  return out;
-}
+const received = (service: string): Received[] => readReceived(outFile, service);
 
 interface Run { out(): string; err(): string; exited: Promise<number | string>; kill(): void }
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, NODE_OPTIONS: '', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`, OTEL_BLRP_SCHEDULE_DELAY: '100', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  return { out: () => out, err: () => err, exited, kill: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
+  const r = spawnInstrumented(args, otlpPort, env);
+  return { out: r.out, err: r.err, exited: r.exited, kill: () => { if (r.child.exitCode === null) r.child.kill('SIGTERM'); } };
 }
 
 function script(name: string, text: string): string {

@@ -4,11 +4,12 @@
  * output must carry each request's trace id (taken from the traceparent the app forwards downstream), its
  * correlation id (from the response header) and the right severities.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
+import { freePort, repoRoot, waitFor } from './support/collector-process.js';
+import { readReceived, spawnInstrumented, startFileSink, type FileSink, type NodeRun, type Received } from './support/instrumented.js';
 import { startRecordingServer, type RecordingServer } from './support/recording-server.js';
 
 const CJS_APP = path.join(repoRoot, 'examples/instrumented-app/server.cjs');
@@ -16,85 +17,25 @@ const ESM_APP = path.join(repoRoot, 'examples/instrumented-app-esm/server.mjs');
 const REQUIRE = ['--require', '@tributary/instrumentation/register'];
 const IMPORT = ['--import', '@tributary/instrumentation/register.mjs'];
 
-let collector: RunningCollector;
+let sink: FileSink;
 let otlpPort: number;
 let outFile: string;
 let downstream: RecordingServer;
 
 beforeAll(async () => {
-  otlpPort = await freePort();
-  const healthPort = await freePort();
-  collector = await startCollector(`
-receivers:
-  otlp:
-    protocols:
-      http: { endpoint: 127.0.0.1:${otlpPort} }
-processors:
-  batch: { timeout: 20ms }
-exporters:
-  file: { path: ./out/logs.jsonl }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${healthPort} }
-service:
-  extensions: [health_check]
-  pipelines:
-    logs: { receivers: [otlp], processors: [batch], exporters: [file] }
-`, { healthPort });
-  outFile = path.join(collector.dir, 'out/logs.jsonl');
+  sink = await startFileSink();
+  ({ otlpPort, outFile } = sink);
   downstream = await startRecordingServer(() => ({ status: 200, body: 'downstream ok' }));
 });
 
 afterAll(async () => {
   await downstream?.close();
-  await collector?.stop();
-  if (collector) fs.rmSync(collector.dir, { recursive: true, force: true });
+  await sink?.stop();
 });
 
 // ---- the collector's output -------------------------------------------------------------------------
 
-interface Received {
-  scope: string;
-  service: string;
-  traceId?: string;
-  spanId?: string;
-  severityNumber?: number;
-  severityText?: string;
-  body: unknown;
-  attrs: Record<string, unknown>;
-}
-
-/** Flattens an OTLP/JSON AnyValue to a plain value. */
-function plain(v: unknown): unknown {
-  const a = v as Record<string, unknown> | undefined;
-  if (!a) return undefined;
-  if ('stringValue' in a) return a['stringValue'];
-  if ('intValue' in a) return Number(a['intValue']);
-  if ('doubleValue' in a) return a['doubleValue'];
-  if ('boolValue' in a) return a['boolValue'];
-  if ('kvlistValue' in a) return Object.fromEntries(((a['kvlistValue'] as { values?: { key: string; value: unknown }[] }).values ?? []).map((x) => [x.key, plain(x.value)]));
-  if ('arrayValue' in a) return ((a['arrayValue'] as { values?: unknown[] }).values ?? []).map(plain);
-  return undefined;
-}
-
-function received(): Received[] {
-  if (!fs.existsSync(outFile)) return [];
-  const out: Received[] = [];
-  for (const line of fs.readFileSync(outFile, 'utf8').split('\n')) {
-    if (!line) continue;
-    const req = JSON.parse(line) as { resourceLogs: { resource?: { attributes?: { key: string; value: unknown }[] }; scopeLogs: { scope?: { name?: string }; logRecords: { traceId?: string; spanId?: string; severityNumber?: number; severityText?: string; body?: unknown; attributes?: { key: string; value: unknown }[] }[] }[] }[] };
-    for (const rl of req.resourceLogs) {
-      const service = String(plain(rl.resource?.attributes?.find((a) => a.key === 'service.name')?.value));
-      for (const sl of rl.scopeLogs) for (const r of sl.logRecords) {
-        out.push({
-          scope: sl.scope?.name ?? '', service, traceId: r.traceId, spanId: r.spanId, severityNumber: r.severityNumber,
-          severityText: r.severityText, body: plain(r.body),
-          attrs: Object.fromEntries((r.attributes ?? []).map((a) => [a.key, plain(a.value)])),
-        });
-      }
-    }
-  }
-  return out;
-}
+const received = (): Received[] => readReceived(outFile);
 
 function rawOutput(): string {
   return fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : '';
@@ -116,19 +57,7 @@ afterEach(() => {
   for (const a of apps.splice(0)) if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
 });
 
-function spawnNode(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | string> } {
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, NODE_OPTIONS: '', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`, OTEL_BLRP_SCHEDULE_DELAY: '100', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  return { child, out: () => out, err: () => err, exited };
-}
+const spawnNode = (args: string[], env: NodeJS.ProcessEnv): NodeRun => spawnInstrumented(args, otlpPort, env);
 
 async function startApp(flag: string[], script: string, env: NodeJS.ProcessEnv = {}): Promise<App> {
   const { child, out, err, exited } = spawnNode([...flag, script], { PORT: '0', DOWNSTREAM_URL: `${downstream.url}/downstream`, ...env });

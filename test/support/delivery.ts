@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
+import { credentials, makeGenericClientConstructor, type Client, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { decodeExportRequest, encodeExportRequest, type ExportLogsServiceRequest } from '@tributary/otlp';
 
 export interface DestinationAnswer {
@@ -203,4 +204,31 @@ export function unexpectedOf(dest: Destination, sentBelow: number): number[] {
   const out: number[] = [];
   for (const n of dest.received.keys()) if (n < 0 || n >= sentBelow || !Number.isInteger(n)) out.push(n);
   return out;
+}
+
+/** The collector's RSS as its `/metrics` reports it (0 when the figure is missing). */
+export async function rssOf(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+}
+
+type RawExport = (req: Buffer, md: Metadata, cb: (err: ServiceError | null) => void) => void;
+const RawLogsClient = makeGenericClientConstructor(
+  {
+    Export: {
+      path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b,
+    },
+  },
+  'LogsService',
+);
+
+/** An OTLP/gRPC logs client that sends already-encoded request bytes (insecure, to 127.0.0.1:port). */
+export function rawLogsClient(port: number): Client & { Export: RawExport } {
+  return new RawLogsClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as Client & { Export: RawExport };
 }

@@ -231,23 +231,30 @@ export class Service implements Host {
     return this.shutdownPromise;
   }
 
+  /** Shuts one started component down, recording its status; a failure is logged, not thrown. */
+  private async stopComponent(b: Built): Promise<void> {
+    if (!this.started.includes(b)) return;
+    this.setStatus(b.key, 'stopping');
+    try {
+      await b.component.shutdown();
+      this.setStatus(b.key, 'stopped');
+    } catch (e) {
+      this.setStatus(b.key, 'permanent_error', e as Error);
+      this.logger.warn('shutdown failed', { component: b.key, error: errorMessage(e) });
+    }
+  }
+
+  /** Stops taking data: receivers first (they finish their requests), then each pipeline's processors in order. */
+  private async stopIntake(): Promise<void> {
+    await Promise.all(this.receivers.map((b) => this.stopComponent(b)));
+    for (const procs of this.pipelineProcessors.values()) for (const b of procs) await this.stopComponent(b);
+  }
+
   private async doShutdown(): Promise<void> {
     this.ready = false;
     const deadline = Date.now() + this.config.service.shutdown_timeout;
-    const isStarted = (b: Built): boolean => this.started.includes(b);
-    const stop = async (b: Built): Promise<void> => {
-      if (!isStarted(b)) return;
-      this.setStatus(b.key, 'stopping');
-      try {
-        await b.component.shutdown();
-        this.setStatus(b.key, 'stopped');
-      } catch (e) {
-        this.setStatus(b.key, 'permanent_error', e as Error);
-        this.logger.warn('shutdown failed', { component: b.key, error: errorMessage(e) });
-      }
-    };
-    await Promise.all(this.receivers.map(stop));
-    for (const procs of this.pipelineProcessors.values()) for (const b of procs) await stop(b);
+    const stop = (b: Built): Promise<void> => this.stopComponent(b);
+    await this.stopIntake();
 
     const drains = this.exporterEntries.map((b) => {
       // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- exporterEntries hold the exporters map's values
@@ -282,20 +289,8 @@ export class Service implements Host {
    */
   async stopForReload(): Promise<Draining> {
     this.ready = false;
-    const isStarted = (b: Built): boolean => this.started.includes(b);
-    const stop = async (b: Built): Promise<void> => {
-      if (!isStarted(b)) return;
-      this.setStatus(b.key, 'stopping');
-      try {
-        await b.component.shutdown();
-        this.setStatus(b.key, 'stopped');
-      } catch (e) {
-        this.setStatus(b.key, 'permanent_error', e as Error);
-        this.logger.warn('shutdown failed', { component: b.key, error: errorMessage(e) });
-      }
-    };
-    await Promise.all(this.receivers.map(stop));
-    for (const procs of this.pipelineProcessors.values()) for (const b of procs) await stop(b);
+    const stop = (b: Built): Promise<void> => this.stopComponent(b);
+    await this.stopIntake();
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- exporterEntries hold the exporters map's values
     const exporterOf = (b: Built): QueuedRetryExporter => b.component as QueuedRetryExporter;
     const inMemory = this.exporterEntries.filter((b) => !exporterOf(b).persistent);

@@ -170,6 +170,20 @@ export class StoreReader {
     return backward ? out.reverse() : out;
   }
 
+  /** Open connections to the readable, not archived day files of the range, oldest first (unreadable ones are skipped). */
+  private *openDays(tenants: readonly string[], startMs: number, endMs: number): Generator<Conn> {
+    for (const f of this.files(tenants, startMs, endMs, false)) {
+      if (f.archived) continue;
+      let c: Conn;
+      try {
+        c = this.conn(f.path);
+      } catch {
+        continue;
+      }
+      yield c;
+    }
+  }
+
   private conn(p: string): Conn {
     const st = fs.statSync(p, { throwIfNoEntry: false });
     const cached = this.conns.get(p);
@@ -403,14 +417,7 @@ export class StoreReader {
       c[lvl] = (c[lvl] ?? 0) + n;
     };
     const deadline = performance.now() + this.options.maxQueryTimeMs;
-    for (const f of this.files(tenants, req.startMs, req.endMs, false)) {
-      if (f.archived) continue;
-      let c: Conn;
-      try {
-        c = this.conn(f.path);
-      } catch {
-        continue;
-      }
+    for (const c of this.openDays(tenants, req.startMs, req.endMs)) {
       if (rollup) {
         const sql = `SELECT minute, severity, sum(count) AS n FROM rollup WHERE minute BETWEEN ? AND ? AND (${rollup.where}) GROUP BY minute, severity`;
         for (const r of c.db.prepare(sql).all(Math.floor(req.startMs / 60_000), Math.floor((req.endMs - 1) / 60_000), ...rollup.params) as { minute: number; severity: number; n: number }[]) {
@@ -418,7 +425,7 @@ export class StoreReader {
         }
       } else {
         const plan = planSql(req.node, this.textMode);
-        const from = plan.ftsMatch !== undefined ? 'fts CROSS JOIN logs l ON l.rowid = fts.rowid WHERE fts MATCH ? AND' : 'logs l WHERE';
+        const from = matchFrom(plan);
         const sql = `SELECT ((l.rowid >> 10) / CAST(? AS INTEGER)) AS b, l.severity AS severity, count(*) AS n FROM ${from} l.rowid BETWEEN ? AND ? AND (${plan.where}) GROUP BY b, severity`;
         const params: SqlParam[] = [step * 1000];
         if (plan.ftsMatch !== undefined) params.push(plan.ftsMatch);
@@ -467,14 +474,7 @@ export class StoreReader {
     const lo = usToRowid(req.startMs * 1000);
     const hi = usToRowid(req.endMs * 1000) + 1023n;
     const deadline = performance.now() + this.options.maxQueryTimeMs;
-    for (const f of this.files(this.resolveTenants(access, req.tenants), req.startMs, req.endMs, false)) {
-      if (f.archived) continue;
-      let c: Conn;
-      try {
-        c = this.conn(f.path);
-      } catch {
-        continue;
-      }
+    for (const c of this.openDays(this.resolveTenants(access, req.tenants), req.startMs, req.endMs)) {
       if (f0 === 'service' || f0 === 'service.name' || f0 === 'service_name') {
         for (const r of c.db.prepare('SELECT service AS v, sum(count) AS n FROM rollup WHERE minute BETWEEN ? AND ? GROUP BY service').all(mLo, mHi) as { v: string; n: number }[]) add(r.v, r.n);
       } else if (f0 === 'severity' || f0 === 'level') {
@@ -501,15 +501,8 @@ export class StoreReader {
     const seen = new Map<string, Record<string, string>>();
     const lo = usToRowid(req.startMs * 1000);
     const hi = usToRowid(req.endMs * 1000) + 1023n;
-    for (const f of this.files(this.resolveTenants(access, req.tenants), req.startMs, req.endMs, false)) {
-      if (f.archived) continue;
-      let c: Conn;
-      try {
-        c = this.conn(f.path);
-      } catch {
-        continue;
-      }
-      const from = plan.ftsMatch !== undefined ? 'fts CROSS JOIN logs l ON l.rowid = fts.rowid WHERE fts MATCH ? AND' : 'logs l WHERE';
+    for (const c of this.openDays(this.resolveTenants(access, req.tenants), req.startMs, req.endMs)) {
+      const from = matchFrom(plan);
       const params: SqlParam[] = plan.ftsMatch !== undefined ? [plan.ftsMatch] : [];
       const sql = `SELECT l.resource_id AS rid, l.severity AS sev FROM ${from} l.rowid BETWEEN ? AND ? AND (${plan.where}) GROUP BY 1, 2 LIMIT 10000`;
       for (const r of c.db.prepare(sql).all(...params, lo, hi, ...plan.params) as { rid: number; sev: number }[]) {
@@ -532,15 +525,8 @@ export class StoreReader {
     const hi = usToRowid(req.endMs * 1000) + 1023n;
     const out: { start: number; labels: Record<string, string>; count: number }[] = [];
     const deadline = performance.now() + this.options.maxQueryTimeMs;
-    for (const f of this.files(this.resolveTenants(access, req.tenants), req.startMs, req.endMs, false)) {
-      if (f.archived) continue;
-      let c: Conn;
-      try {
-        c = this.conn(f.path);
-      } catch {
-        continue;
-      }
-      const from = plan.ftsMatch !== undefined ? 'fts CROSS JOIN logs l ON l.rowid = fts.rowid WHERE fts MATCH ? AND' : 'logs l WHERE';
+    for (const c of this.openDays(this.resolveTenants(access, req.tenants), req.startMs, req.endMs)) {
+      const from = matchFrom(plan);
       const params: SqlParam[] = [bucket * 1000];
       if (plan.ftsMatch !== undefined) params.push(plan.ftsMatch);
       const sql = `SELECT ((l.rowid >> 10) / CAST(? AS INTEGER)) AS b, l.resource_id AS rid, l.severity AS sev, count(*) AS n FROM ${from} l.rowid BETWEEN ? AND ? AND (${plan.where}) GROUP BY b, rid, sev`;
@@ -578,6 +564,11 @@ export function streamLabels(resourceAttrs: string | null, severity: number): Re
   }
   if (severity > 0) out.level = severityLevel(severity);
   return out;
+}
+
+/** The FROM clause (and the start of WHERE) of a scan of `logs l`, through the full-text index when the plan uses it. */
+function matchFrom(plan: { ftsMatch?: string | undefined }): string {
+  return plan.ftsMatch !== undefined ? 'fts CROSS JOIN logs l ON l.rowid = fts.rowid WHERE fts MATCH ? AND' : 'logs l WHERE';
 }
 
 function tooSlow(ms: number): QueryTooExpensiveError {

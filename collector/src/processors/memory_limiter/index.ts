@@ -4,7 +4,7 @@ import { memoryLimiterConfigSchema, type MemoryLimiterConfig } from './config.js
 import { MemoryLimiterProcessor } from './memory-limiter-processor.js';
 
 export { memoryLimiterConfigSchema, type MemoryLimiterConfig } from './config.js';
-export { MemoryLimiterProcessor, type MemoryLimiterOptions, type MemoryState } from './memory-limiter-processor.js';
+export { liveMemory, MemoryLimiterProcessor, type MemoryLimiterOptions, type MemoryState } from './memory-limiter-processor.js';
 export { computeLimits, parseCgroupLimit, totalMemoryBytes, type MemoryLimits } from './memory-limits.js';
 
 export const memoryLimiterProcessorFactory: ProcessorFactory<MemoryLimiterConfig> = {

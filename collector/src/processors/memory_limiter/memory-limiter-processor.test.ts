@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RecordingConsumer } from '../../../../test/kit/index.js';
 import type { CreateSettings, LogsBatch } from '../../component.js';
@@ -6,6 +7,7 @@ import { createLogger } from '../../telemetry/logger.js';
 import { MetricNames, Telemetry, type Counter } from '../../telemetry/metrics.js';
 import {
   computeLimits,
+  liveMemory,
   memoryLimiterConfigSchema,
   memoryLimiterProcessorFactory,
   MemoryLimiterProcessor,
@@ -251,5 +253,22 @@ describe('memory_limiter: admission of request bodies', () => {
     expect(memoryAllows(500 * MIB)).toBe(true); // alone, always let in
     await p.shutdown();
     expect(memoryAllows(1 << 40)).toBe(true); // no limiter: no memory admission
+  });
+});
+
+describe('live memory', () => {
+  it("counts the unused part of V8's young generation, which stays resident under load", () => {
+    // Fill the young generation with short-lived garbage so it has grown past its initial size.
+    let sink = 0;
+    for (let i = 0; i < 200_000; i++) sink += { i, s: `x${i}` }.s.length;
+    expect(sink).toBeGreaterThan(0);
+    const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    expect(young).toBeDefined();
+    const m = process.memoryUsage();
+    const live = liveMemory();
+    const slack = young!.space_size - young!.space_used_size;
+    expect(slack).toBeGreaterThan(MIB);
+    // Little is allocated between the readings; allow 256 KiB of drift.
+    expect(live - (m.heapUsed + m.external)).toBeGreaterThan(slack - MIB / 4);
   });
 });

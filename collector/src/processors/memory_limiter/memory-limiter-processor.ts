@@ -1,6 +1,6 @@
 /**
  * The `memory_limiter` processor: every check_interval measures the runtime's live memory, as upstream
- * measures the Go heap: V8 heap used + external memory (which includes ArrayBuffers and Buffers) + the
+ * measures the Go heap: V8 heap used + the unused young generation + external memory (ArrayBuffers, Buffers) + the
  * bytes of request bodies the HTTP servers hold. While that is above the soft limit (limit − spike), it
  * refuses data with a RetryableError so receivers push back (503 / UNAVAILABLE) instead of accepting what
  * the process has no room for. Before refusing, it forces a garbage collection (at most every
@@ -25,7 +25,7 @@ export type MemoryState = 'ok' | 'soft_limited' | 'hard_limited';
 
 /** Seams for tests; the defaults read the real process and machine. */
 export interface MemoryLimiterOptions {
-  /** Live memory in bytes (default: V8 heap used + external + request bytes in flight). */
+  /** Live memory in bytes (default: V8 heap used + unused young generation + external + request bytes in flight). */
   readMemory?: () => number;
   /** Resident set size in bytes, the secondary guard (default: process RSS; none when readMemory is given). */
   readRss?: (() => number) | undefined;
@@ -55,11 +55,23 @@ export function forcedGc(): (() => void) | undefined {
   return exposedGc;
 }
 
-/** What upstream limits on (the runtime's live memory), plus bodies being received. */
+/**
+ * Bytes V8 holds for its young generation beyond what is in use there. The semispaces are resident once
+ * used and are not given back while allocation goes on; their size depends on the Node version (32 MiB
+ * on Node 20, up to 128 MiB on Node 22+), so a limit on heap used alone lets RSS run past it.
+ */
+function youngGenerationSlack(): number {
+  for (const s of v8.getHeapSpaceStatistics()) {
+    if (s.space_name === 'new_space') return Math.max(0, s.space_size - s.space_used_size);
+  }
+  return 0;
+}
+
+/** What upstream limits on (the runtime's live memory), plus V8's young generation and bodies being received. */
 export function liveMemory(): number {
   const m = process.memoryUsage();
   // `external` already includes `arrayBuffers` (all Buffers).
-  return m.heapUsed + m.external + requestBytesInFlight();
+  return m.heapUsed + youngGenerationSlack() + m.external + requestBytesInFlight();
 }
 
 /** RSS above this many times the hard limit refuses data whatever live memory says. */

@@ -1,8 +1,6 @@
 /** Helpers for receiver unit tests: a recording consumer, a host with extensions, body extraction. */
 import { anyValueAsString, type LogRecord } from '@tributary/otlp';
-import { parseComponentId, type CreateSettings, type Extension, type Host, type LogsBatch, type LogsConsumer } from '../../component.js';
-import { silentLogger, type Logger } from '../../telemetry/logger.js';
-import { Telemetry } from '../../telemetry/metrics.js';
+import type { LogsBatch, LogsConsumer } from '../../component.js';
 
 export class RecordingConsumer implements LogsConsumer {
   readonly batches: LogsBatch[] = [];
@@ -31,20 +29,7 @@ export class RecordingConsumer implements LogsConsumer {
   }
 }
 
-export function testSettings(id: string, telemetry = new Telemetry(), logger: Logger = silentLogger): CreateSettings {
-  return { id: parseComponentId(id), logger, telemetry };
-}
-
-export function testHost(extensions: Record<string, Extension> = {}, telemetry = new Telemetry()): Host {
-  return {
-    reportStatus: () => undefined,
-    componentStatuses: () => new Map(),
-    isReady: () => true,
-    getExtension: (id) => extensions[id],
-    telemetry,
-    logger: silentLogger,
-  };
-}
+export { testHost, testSettings } from '../../../../test/kit/settings.js';
 
 export function attr(r: LogRecord, key: string): string | undefined {
   const a = r.attributes.find((k) => k.key === key);
