@@ -211,16 +211,16 @@ describe('loki convert: hints, tenants, retention, limits', () => {
     expect(JSON.parse(s!.entries[0]!.line)).toEqual({ body: 'record 0', attributes: { n: 0, 'user.id': 'u1' }, resources: { 'service.name': 'api' } });
   });
 
-  // Upstream's TestLogsToLokiRequestWithGroupingByTenant (exporter/lokiexporter/exporter_test.go), its three
-  // cases rebuilt here: the hint may sit on the record; the resource's hint and tenant value win; no value →
-  // no tenant. The tenant attribute stays in the line, the hint does not.
-  it('loki.tenant as upstream: record hint, resource wins, missing value', () => {
-    const tenantsOf = (rls: ResourceLogs[]): Map<string, unknown[]> => {
-      const out = new Map<string, unknown[]>();
+  // Upstream's TestLogsToLokiRequestWithGroupingByTenant (pkg/translator/loki, the releases whose translator
+  // made the tenant attribute a label), its three cases rebuilt here: the hint may sit on the record; the
+  // resource's hint and tenant value win; no value → no tenant. `tenant.id` becomes the label `tenant_id`;
+  // the attribute stays in the line (its key is not a label name), the hint does not.
+  it('loki.tenant as upstream: record hint, resource wins, missing value; the tenant is a label', () => {
+    const tenantsOf = (rls: ResourceLogs[]): Map<string, [string[], unknown[]]> => {
+      const out = new Map<string, [string[], unknown[]]>();
       for (const r of convertToLokiPush(rls, { ...BASE, defaultLabels: { exporter: true, job: false, instance: false, level: false } }, NOW).requests) {
         const streams = decode(r.body);
-        expect(streams.map((x) => x.labels)).toEqual(['{exporter="OTLP"}']);
-        out.set(r.tenant ?? '', streams[0]!.entries.map((e) => JSON.parse(e.line) as unknown));
+        out.set(r.tenant ?? '', [streams.map((x) => x.labels), streams[0]!.entries.map((e) => JSON.parse(e.line) as unknown)]);
       }
       return out;
     };
@@ -228,17 +228,30 @@ describe('loki convert: hints, tenants, retention, limits', () => {
     const r2 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '2' }, '');
     for (const r of [r1, r2]) r.body = null;
     expect(tenantsOf(tree([r1, r2], {}))).toEqual(new Map([
-      ['1', [{ attributes: { n: 0, 'tenant.id': '1' } }]],
-      ['2', [{ attributes: { n: 0, 'tenant.id': '2' } }]],
+      ['1', [['{exporter="OTLP", tenant_id="1"}'], [{ attributes: { n: 0, 'tenant.id': '1' } }]]],
+      ['2', [['{exporter="OTLP", tenant_id="2"}'], [{ attributes: { n: 0, 'tenant.id': '2' } }]]],
     ]));
     const r3 = rec(0, { 'loki.tenant': 'tenant.id' }, '');
     r3.body = null;
-    expect(tenantsOf(tree([r3], {}))).toEqual(new Map([['', [{ attributes: { n: 0 } }]]]));
+    expect(tenantsOf(tree([r3], {}))).toEqual(new Map([['', [['{exporter="OTLP"}'], [{ attributes: { n: 0 } }]]]]));
     const r4 = rec(0, { 'loki.tenant': 'tenant.id', 'tenant.id': '11' }, '');
     r4.body = null;
     expect(tenantsOf(tree([r4], { 'loki.tenant': 'tenant.id', 'tenant.id': '1' }))).toEqual(new Map([
-      ['1', [{ attributes: { n: 0, 'tenant.id': '11' }, resources: { 'tenant.id': '1' } }]],
+      ['1', [['{exporter="OTLP", tenant_id="1"}'], [{ attributes: { n: 0, 'tenant.id': '11' }, resources: { 'tenant.id': '1' } }]]],
     ]));
+  });
+
+  it('a tenant attribute whose key is a label name becomes that label and leaves the line', () => {
+    const onResource = convertToLokiPush(tree([rec(0)], { 'service.name': 'api', 'loki.tenant': 'org', org: 'a' }), BASE, NOW);
+    const [s1] = decode(onResource.requests[0]!.body);
+    expect(onResource.requests[0]!.tenant).toBe('a');
+    expect(s1!.labels).toBe('{exporter="OTLP", job="api", level="INFO", org="a"}');
+    expect(JSON.parse(s1!.entries[0]!.line)).toEqual({ body: 'record 0', attributes: { n: 0 }, resources: { 'service.name': 'api' } });
+    const onRecord = convertToLokiPush(tree([rec(1, { 'loki.tenant': 'org', org: 'b' })], { 'service.name': 'api' }), BASE, NOW);
+    const [s2] = decode(onRecord.requests[0]!.body);
+    expect(onRecord.requests[0]!.tenant).toBe('b');
+    expect(s2!.labels).toBe('{exporter="OTLP", job="api", level="INFO", org="b"}');
+    expect(JSON.parse(s2!.entries[0]!.line)).toEqual({ body: 'record 1', attributes: { n: 1 }, resources: { 'service.name': 'api' } });
   });
 
   it('loki.tenant names the attribute holding the tenant: one request per tenant', () => {

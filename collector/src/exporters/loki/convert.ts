@@ -400,6 +400,11 @@ function resourceCtx(rl: ResourceLogs, o: LokiConvertOptions, id: number): Resou
   }
   const fmt = find(attrs, HINT_FORMAT);
   const tenant = find(attrs, HINT_TENANT);
+  const tl = tenant !== undefined ? tenantLabel(attrs, anyValueAsString(tenant)) : undefined;
+  if (tl !== undefined) {
+    labels.push([tl[0], tl[1]]);
+    if (tl[2]) promoted.add(tl[0]);
+  }
   const cls = find(attrs, RETENTION_CLASS);
   let jsonFragment = '';
   let logfmtFragment = '';
@@ -420,6 +425,18 @@ function resourceCtx(rl: ResourceLogs, o: LokiConvertOptions, id: number): Resou
     retentionClass: cls !== undefined ? anyValueAsString(cls) : undefined,
     jsonFragment, logfmtFragment, id,
   };
+}
+
+/**
+ * The tenant attribute named by a `loki.tenant` hint becomes a label too (`tenant.id` → `tenant_id`), as
+ * upstream's translator did: [label, value, whether the attribute leaves the line]. Like upstream, it
+ * leaves the line only when its key is already a valid label name (upstream removes attributes by label name).
+ */
+function tenantLabel(attrs: readonly KeyValue[], name: string): [string, string, boolean] | undefined {
+  const v = find(attrs, name);
+  if (v === undefined) return undefined;
+  const label = normalizeLabelName(name);
+  return [label, anyValueAsString(v), label === name];
 }
 
 interface ScopeCtx {
@@ -556,6 +573,14 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
           if (v === undefined) continue;
           (promoted ??= []).push(names[h]!);
           (recLabels ??= []).push([normalizeLabelName(names[h]!), anyValueAsString(v)]);
+        }
+        if (rc.tenantAttr === undefined) {
+          const h = find(attrs, HINT_TENANT);
+          const tl = h !== undefined ? tenantLabel(attrs, anyValueAsString(h)) : undefined;
+          if (tl !== undefined) {
+            (recLabels ??= []).push([tl[0], tl[1]]);
+            if (tl[2]) (promoted ??= []).push(tl[0]);
+          }
         }
         if (o.defaultLabels.level && lr.severityNumber !== 0) {
           const lv = find(attrs, LEVEL);
