@@ -38,6 +38,16 @@ function logsFrame(records: readonly TailRecord[], cursor: string | undefined): 
   return `${out}]${cursor !== undefined ? `,"cursor":${JSON.stringify(cursor)}` : ''}}`;
 }
 
+/** Store row ids are decimal integers; records published without the store have `<instance>-<seq>` ids. */
+function isStoreId(id: string): boolean {
+  return id.length > 0 && !id.includes('-');
+}
+
+function inBacklog(upTo: ReadonlyMap<string, bigint>, r: TailRecord): boolean {
+  const max = upTo.get(r.tenant);
+  return max !== undefined && isStoreId(r.id) && BigInt(r.id) <= max;
+}
+
 export class TailSession implements TailSubscriber {
   private buf: TailRecord[] = [];
   private head = 0;
@@ -50,6 +60,8 @@ export class TailSession implements TailSubscriber {
   private readonly expiry: NodeJS.Timeout | undefined;
   private closed = false;
   private holding = false;
+  /** After a resume: per tenant, the newest store id the backlog held (live copies of those are skipped). */
+  private backlogUpTo: Map<string, bigint> | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -71,7 +83,8 @@ export class TailSession implements TailSubscriber {
 
   push(records: readonly TailRecord[]): void {
     if (this.closed) return;
-    for (const r of records) this.buf.push(r);
+    const upTo = this.backlogUpTo;
+    for (const r of records) if (upTo === undefined || !inBacklog(upTo, r)) this.buf.push(r);
     const over = this.pending - this.o.bufferSize;
     if (over > 0) this.drop(over);
     if (this.holding) return;
@@ -96,6 +109,16 @@ export class TailSession implements TailSubscriber {
   release(backlog: readonly TailRecord[]): void {
     this.holding = false;
     if (backlog.length > 0) {
+      // A record the store committed before the backlog was read can reach the hub after this release
+      // (the commit and the publish are apart by a worker round trip): such late copies are skipped too.
+      const upTo = new Map<string, bigint>();
+      for (const r of backlog) {
+        if (!isStoreId(r.id)) continue;
+        const id = BigInt(r.id);
+        const prev = upTo.get(r.tenant);
+        if (prev === undefined || id > prev) upTo.set(r.tenant, id);
+      }
+      if (upTo.size > 0) this.backlogUpTo = upTo;
       const ids = new Set<string>();
       for (const r of backlog) ids.add(`${r.tenant}~${r.id}`);
       const live = this.buf.slice(this.head).filter((r) => !ids.has(`${r.tenant}~${r.id}`));
