@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { anyValueAsString, encodeExportRequest, findAttribute, type ResourceLogs } from '@tributary/otlp';
 import { nanos, type JetStreamClient, type NatsConnection } from 'nats';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { connectNats } from '../../coordination/nats-connection.js';
+import { connectNats, natsConnectOptions } from '../../coordination/nats-connection.js';
 import { errorMessage, PartialSendError, RetryableError } from '../../errors.js';
 import type { NatsExporterConfig, NatsStreamConfig } from './config.js';
 
@@ -126,9 +126,13 @@ export class NatsExporter implements LogsSender {
     this.where = `exporter ${settings.id.id}`;
   }
 
-  /** Connects in the background: with NATS down at start the queue holds the data until it is back. */
-  start(): Promise<void> {
-    this.connecting = connectNats(this.where, this.config, `tributary ${this.settings.id.id}`, this.settings.logger, this.stop.signal)
+  /**
+   * Reads the key files now (a missing or malformed one fails the start), then connects in the background:
+   * with NATS down at start the queue holds the data until it is back.
+   */
+  async start(): Promise<void> {
+    const options = await natsConnectOptions(this.where, this.config, `tributary ${this.settings.id.id}`);
+    this.connecting = connectNats(this.config, options, this.settings.logger, this.stop.signal)
       .then(async (nc) => {
         if (this.stop.signal.aborted) {
           await nc.close();
@@ -142,7 +146,6 @@ export class NatsExporter implements LogsSender {
       .catch((e: unknown) => {
         if (!this.stop.signal.aborted) this.settings.logger.error('NATS setup failed; batches stay queued', { error: e instanceof Error ? e.message : String(e) });
       });
-    return Promise.resolve();
   }
 
   /** With no `stream` configured, says at start (not only at the first refused batch) that none captures the subject. */
