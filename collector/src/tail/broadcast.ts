@@ -34,6 +34,17 @@ function decode(buf: Uint8Array): { instance: string; rule: TailTenantRule; reso
   return { instance: h.i, rule: { key: h.k, fallback: h.f }, resourceLogs: decodeExportRequest(buf.subarray(nl + 1)).resourceLogs };
 }
 
+/** The URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable url)';
+  }
+}
+
 interface Transport {
   publish(msg: Uint8Array): void;
   close(): Promise<void>;
@@ -47,6 +58,7 @@ export interface BroadcastMetrics {
 
 export class TailBroadcast {
   private transport: Transport | undefined;
+  private stopped = false;
 
   constructor(private readonly config: BroadcastConfig, private readonly hub: TailHub, private readonly logger: Logger, private readonly metrics: BroadcastMetrics) {}
 
@@ -62,10 +74,14 @@ export class TailBroadcast {
         this.logger.warn('live tail: ignored a malformed broadcast message', { error: errorMessage(err) });
       }
     };
-    if (this.config.nats) this.transport = await this.startNats(this.config.nats, onMessage);
-    else if (this.config.redis) this.transport = await this.startRedis(this.config.redis, onMessage);
-    if (!this.transport) return;
-    const t = this.transport;
+    // With the broker down at start these wait (the clients keep trying) while local viewers stream.
+    const t = this.config.nats ? await this.startNats(this.config.nats, onMessage) : this.config.redis ? await this.startRedis(this.config.redis, onMessage) : undefined;
+    if (!t) return;
+    if (this.stopped) {
+      await t.close();
+      return;
+    }
+    this.transport = t;
     this.hub.onPublish = (resourceLogs, rule) => {
       try {
         t.publish(encode(this.hub.instance, resourceLogs, rule));
@@ -84,8 +100,8 @@ export class TailBroadcast {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'error') {
           this.metrics.errors.bind({ reason: 'disconnected' }).add(1);
-          this.logger.warn('live tail: NATS connection lost; local viewers keep streaming, reconnecting', { url: c.url });
-        } else if (s.type === 'reconnect') this.logger.info('live tail: NATS connection back', { url: c.url });
+          this.logger.warn('live tail: NATS connection lost; local viewers keep streaming, reconnecting', { url: redactUrl(c.url) });
+        } else if (s.type === 'reconnect') this.logger.info('live tail: NATS connection back', { url: redactUrl(c.url) });
       }
     })();
     const sub = nc.subscribe(c.subject);
@@ -103,14 +119,25 @@ export class TailBroadcast {
 
   private async startRedis(c: { url: string; channel: string }, onMessage: (b: Uint8Array) => void): Promise<Transport> {
     const { createClient } = await import('redis');
+    // Every failed (re)connect attempt is counted; the log says once that the link is down, once it is back.
+    let down = false;
     const warn = (err: unknown): void => {
       this.metrics.errors.bind({ reason: 'disconnected' }).add(1);
-      this.logger.warn('live tail: Redis connection problem; local viewers keep streaming, reconnecting', { error: errorMessage(err) });
+      if (down) return;
+      down = true;
+      this.logger.warn('live tail: Redis connection problem; local viewers keep streaming, reconnecting', { url: redactUrl(c.url), error: errorMessage(err) });
     };
     const pub = createClient({ url: c.url });
     const sub = pub.duplicate();
     pub.on('error', warn);
     sub.on('error', warn);
+    const back = (): void => {
+      if (!down || !pub.isReady || !sub.isReady) return;
+      down = false;
+      this.logger.info('live tail: Redis connection back', { url: redactUrl(c.url) });
+    };
+    pub.on('ready', back);
+    sub.on('ready', back);
     await pub.connect();
     await sub.connect();
     await sub.subscribe(c.channel, (message: Buffer) => onMessage(message), true);
@@ -125,6 +152,7 @@ export class TailBroadcast {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.hub.onPublish = undefined;
     const t = this.transport;
     this.transport = undefined;
