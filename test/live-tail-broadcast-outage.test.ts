@@ -4,7 +4,7 @@
  * 127.0.0.1:4222 / 6379 services are left alone). The broker is down when the collectors start and is
  * killed mid-stream later. While it is down the local viewer keeps getting
  * every local record, the outage is logged and counted in /metrics, and once the broker is back the viewer
- * on the other instance sees new records again.
+ * on the other instance sees new records again. The broker is named once, in `service.coordination`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -50,13 +50,15 @@ const brokers = [
     name: 'NATS',
     bin: NATS_SERVER_BIN,
     broker: () => new Broker((port) => [NATS_SERVER_BIN!, ['-a', '127.0.0.1', '-p', String(port)]]),
-    yaml: (port: number) => `{ nats: { url: "nats://127.0.0.1:${port}", subject: "tail.outage" } }`,
+    coordination: (port: number) => `{ nats: { servers: ["nats://127.0.0.1:${port}"] } }`,
+    broadcast: '{ nats: { subject: tail.outage } }',
   },
   {
     name: 'Redis',
     bin: REDIS_SERVER_BIN,
     broker: () => new Broker((port, dir) => [REDIS_SERVER_BIN!, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir]]),
-    yaml: (port: number) => `{ redis: { url: "redis://127.0.0.1:${port}", channel: "tail.outage" } }`,
+    coordination: (port: number) => `{ redis: { url: "redis://127.0.0.1:${port}" } }`,
+    broadcast: '{ redis: { channel: tail.outage } }',
   },
 ];
 
@@ -108,8 +110,9 @@ exporters: { live_tail: {} }
 extensions:
   health_check: { endpoint: 127.0.0.1:${health} }
   metrics: { endpoint: 127.0.0.1:${metrics} }
-  api: { endpoint: 127.0.0.1:${api}, tail: { broadcast: ${b.yaml(broker.port)} } }
+  api: { endpoint: 127.0.0.1:${api}, tail: { broadcast: ${b.broadcast} } }
 service:
+  coordination: ${b.coordination(broker.port)}
   extensions: [health_check, metrics, api]
   pipelines: { logs: { receivers: [otlp], exporters: [live_tail] } }
 `, { healthPort: health }));

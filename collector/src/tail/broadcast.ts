@@ -6,19 +6,41 @@
  */
 import { decodeExportRequest, encodeExportRequest, type ResourceLogs } from '@tributary/otlp';
 import { z } from 'zod';
+import type { CoordinationConfig } from '../coordination/config.js';
+import { natsConnectOptions, natsConnectionSchema, type NatsConnectionConfig } from '../coordination/nats-connection.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Counter } from '../telemetry/metrics.js';
 import { errorMessage } from '../errors.js';
 import type { TailHub, TailTenantRule } from './hub.js';
 
+const DEFAULT_CHANNEL = 'tributary.tail';
+
+/** `url` unset: `service.coordination.nats` (servers, auth, TLS) or `.redis.url`, else the local default. */
 export const broadcastSchema = z
   .strictObject({
-    nats: z.strictObject({ url: z.string().min(1).default('nats://127.0.0.1:4222'), subject: z.string().min(1).default('tributary.tail') }).optional(),
-    redis: z.strictObject({ url: z.string().min(1).default('redis://127.0.0.1:6379'), channel: z.string().min(1).default('tributary.tail') }).optional(),
+    nats: z.strictObject({ url: z.string().min(1).optional(), subject: z.string().min(1).default(DEFAULT_CHANNEL) }).optional(),
+    redis: z.strictObject({ url: z.string().min(1).optional(), channel: z.string().min(1).default(DEFAULT_CHANNEL) }).optional(),
   })
   .refine((c) => !(c.nats && c.redis), { message: 'set one of nats, redis' });
 
-export type BroadcastConfig = z.output<typeof broadcastSchema>;
+export type BroadcastConfig = z.output<typeof broadcastSchema> & {
+  /** Set by the service from `service.coordination.nats` when `nats.url` is unset. */
+  natsConnection?: NatsConnectionConfig | undefined;
+};
+
+const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The broadcast of an `api` config with what it leaves unset taken from `service.coordination`. */
+export function broadcastWithCoordination(b: BroadcastConfig, coordination: CoordinationConfig | undefined): BroadcastConfig {
+  if (b.nats && b.nats.url === undefined && coordination?.nats) {
+    // The default subject moves under the coordination's subject prefix.
+    const subject = b.nats.subject === DEFAULT_CHANNEL ? `${coordination.nats.subject_prefix}.tail` : b.nats.subject;
+    return { ...b, nats: { ...b.nats, subject }, natsConnection: coordination.nats };
+  }
+  if (b.redis && b.redis.url === undefined && coordination?.redis) return { ...b, redis: { ...b.redis, url: coordination.redis.url } };
+  return b;
+}
 
 /** Message: a one-line JSON header (sender instance, tenant rule), then the batch as OTLP protobuf. */
 function encode(instance: string, resourceLogs: readonly ResourceLogs[], rule: TailTenantRule): Uint8Array {
@@ -75,7 +97,12 @@ export class TailBroadcast {
       }
     };
     // With the broker down at start these wait (the clients keep trying) while local viewers stream.
-    const t = this.config.nats ? await this.startNats(this.config.nats, onMessage) : this.config.redis ? await this.startRedis(this.config.redis, onMessage) : undefined;
+    const { nats, redis } = this.config;
+    const t = nats
+      ? await this.startNats(this.config.natsConnection ?? natsConnectionSchema.parse({ servers: nats.url ?? DEFAULT_NATS_URL }), nats.subject, onMessage)
+      : redis
+        ? await this.startRedis({ url: redis.url ?? DEFAULT_REDIS_URL, channel: redis.channel }, onMessage)
+        : undefined;
     if (!t) return;
     if (this.stopped) {
       await t.close();
@@ -93,9 +120,11 @@ export class TailBroadcast {
     };
   }
 
-  private async startNats(c: { url: string; subject: string }, onMessage: (b: Uint8Array) => void): Promise<Transport> {
+  private async startNats(conn: NatsConnectionConfig, subject: string, onMessage: (b: Uint8Array) => void): Promise<Transport> {
     const { connect } = await import('nats');
-    const nc = await connect({ servers: c.url, maxReconnectAttempts: -1, reconnectTimeWait: 1000, waitOnFirstConnect: true, name: 'tributary-tail' });
+    // Same servers, auth and TLS handling as the nats exporter and receiver; waits while NATS is down.
+    const nc = await connect(await natsConnectOptions('live tail broadcast', conn, 'tributary-tail'));
+    const c = { url: conn.servers.join(','), subject };
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect' || s.type === 'error') {
