@@ -59,7 +59,7 @@ function isNoResponders(e: unknown): boolean {
 }
 
 /** `rls` minus the single-record resources `drop` holds (the same objects encodeMessages set apart). */
-function withoutRecords(rls: ResourceLogs[], drop: ResourceLogs[]): ResourceLogs[] {
+export function withoutRecords(rls: ResourceLogs[], drop: ResourceLogs[]): ResourceLogs[] {
   if (drop.length === 0) return rls;
   const gone = new Set(drop.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
   const out: ResourceLogs[] = [];
