@@ -122,6 +122,7 @@ service:
       const local = connect(`ws://127.0.0.1:${a.api}/api/v1/tail?${q}`);
       const remote = connect(`ws://127.0.0.1:${far.api}/api/v1/tail?${q}`);
       await Promise.all([local.opened, remote.opened]);
+      if (b.name === 'NATS') await waitFor('the down-at-start warning', () => /cannot reach NATS yet; retrying/.test(collectors[0]!.stderr()) || undefined, 10_000, 50);
       await broker.start();
       const bodies = (v: typeof local): string[] => v.frames.flatMap((f) => (f.type === 'logs' ? f.records!.map((r) => String(r.body)) : []));
 

@@ -7,8 +7,8 @@
 import { decodeExportRequest, encodeExportRequest, type ResourceLogs } from '@tributary/otlp';
 import { z } from 'zod';
 import type { CoordinationConfig } from '../coordination/config.js';
-import { natsConnectOptions, natsConnectionSchema, type NatsConnectionConfig } from '../coordination/nats-connection.js';
-import type { Logger } from '../telemetry/logger.js';
+import { connectNats, natsConnectOptions, natsConnectionSchema, type NatsConnectionConfig } from '../coordination/nats-connection.js';
+import { RateLimitedLog, type Logger } from '../telemetry/logger.js';
 import type { Counter } from '../telemetry/metrics.js';
 import { errorMessage } from '../errors.js';
 import type { TailHub, TailTenantRule } from './hub.js';
@@ -81,8 +81,13 @@ export interface BroadcastMetrics {
 export class TailBroadcast {
   private transport: Transport | undefined;
   private stopped = false;
+  private readonly stopping = new AbortController();
+  /** One warning per 10 s at most: a failing publish happens once per batch. */
+  private readonly publishFailures: RateLimitedLog;
 
-  constructor(private readonly config: BroadcastConfig, private readonly hub: TailHub, private readonly logger: Logger, private readonly metrics: BroadcastMetrics) {}
+  constructor(private readonly config: BroadcastConfig, private readonly hub: TailHub, private readonly logger: Logger, private readonly metrics: BroadcastMetrics) {
+    this.publishFailures = new RateLimitedLog(logger);
+  }
 
   async start(): Promise<void> {
     const onMessage = (buf: Uint8Array): void => {
@@ -98,11 +103,17 @@ export class TailBroadcast {
     };
     // With the broker down at start these wait (the clients keep trying) while local viewers stream.
     const { nats, redis } = this.config;
-    const t = nats
-      ? await this.startNats(this.config.natsConnection ?? natsConnectionSchema.parse({ servers: nats.url ?? DEFAULT_NATS_URL }), nats.subject, onMessage)
-      : redis
-        ? await this.startRedis({ url: redis.url ?? DEFAULT_REDIS_URL, channel: redis.channel }, onMessage)
-        : undefined;
+    let t: Transport | undefined;
+    try {
+      t = nats
+        ? await this.startNats(this.config.natsConnection ?? natsConnectionSchema.parse({ servers: nats.url ?? DEFAULT_NATS_URL }), nats.subject, onMessage)
+        : redis
+          ? await this.startRedis({ url: redis.url ?? DEFAULT_REDIS_URL, channel: redis.channel }, onMessage)
+          : undefined;
+    } catch (err) {
+      if (this.stopped) return; // stopped before the broker was reached
+      throw err;
+    }
     if (!t) return;
     if (this.stopped) {
       await t.close();
@@ -115,15 +126,15 @@ export class TailBroadcast {
         this.metrics.forwarded.bind({}).add(1);
       } catch (err) {
         this.metrics.errors.bind({ reason: 'publish' }).add(1);
-        this.logger.warn('live tail: forwarding to other instances failed', { error: errorMessage(err) });
+        this.publishFailures.warn('live tail: forwarding to other instances failed', { error: errorMessage(err) });
       }
     };
   }
 
   private async startNats(conn: NatsConnectionConfig, subject: string, onMessage: (b: Uint8Array) => void): Promise<Transport> {
-    const { connect } = await import('nats');
-    // Same servers, auth and TLS handling as the nats exporter and receiver; waits while NATS is down.
-    const nc = await connect(await natsConnectOptions('live tail broadcast', conn, 'tributary-tail'));
+    // Same servers, auth and TLS handling as the nats exporter and receiver; keeps trying while NATS is
+    // down (saying why once, e.g. an authorization error) until stop().
+    const nc = await connectNats(conn, await natsConnectOptions('live tail broadcast', conn, 'tributary-tail'), this.logger, this.stopping.signal);
     const c = { url: conn.servers.join(','), subject };
     void (async () => {
       for await (const s of nc.status()) {
@@ -182,6 +193,7 @@ export class TailBroadcast {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.hub.onPublish = undefined;
     const t = this.transport;
     this.transport = undefined;
