@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createAccount, createOperator, createUser, encodeAccount, encodeOperator, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { nkeys } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
@@ -43,6 +44,30 @@ service: { extensions: [health_check], pipelines: { logs: { receivers: [nats], e
 `, { healthPort: gh, dir: gwDir });
   collectors.push(gw);
   return { agent, out: path.join(gwDir, 'out.jsonl'), http };
+}
+
+/**
+ * An operator-mode server config (what `nsc` sets up): an operator, a system account and one account with
+ * JetStream, all JWTs preloaded in a memory resolver, plus a `.creds` file for a user of that account and
+ * one for a user of an account the server does not know.
+ */
+async function operatorSetup(dir: string): Promise<{ conf: string; creds: string; strangerCreds: string; userSeed: string }> {
+  const operator = createOperator();
+  const system = createAccount();
+  const account = createAccount();
+  const user = createUser();
+  const unlimited = { subs: -1, conn: -1, leaf: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true };
+  const operatorJwt = await encodeOperator('trib-op', operator, { system_account: system.getPublicKey() });
+  const systemJwt = await encodeAccount('SYS', system, { limits: unlimited }, { signer: operator });
+  const accountJwt = await encodeAccount('trib', account, { limits: { ...unlimited, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } }, { signer: operator });
+  const creds = path.join(dir, 'user.creds');
+  fs.writeFileSync(creds, fmtCreds(await encodeUser('agent', user, account), user), { mode: 0o600 });
+  const stranger = createUser();
+  const strangerCreds = path.join(dir, 'stranger.creds');
+  fs.writeFileSync(strangerCreds, fmtCreds(await encodeUser('stranger', stranger, createAccount()), stranger), { mode: 0o600 });
+  const conf = path.join(dir, 'server.conf');
+  fs.writeFileSync(conf, `operator: ${operatorJwt}\nsystem_account: ${system.getPublicKey()}\nresolver: MEMORY\nresolver_preload: {\n  ${account.getPublicKey()}: ${accountJwt}\n  ${system.getPublicKey()}: ${systemJwt}\n}\n`);
+  return { conf, creds, strangerCreds, userSeed: new TextDecoder().decode(user.getSeed()) };
 }
 
 describe('nats auth', () => {
@@ -88,6 +113,41 @@ describe('nats auth', () => {
     expect(s.acknowledged).toBe(500);
     await waitFor('records at the gateway', () => fileNumbers(ok.out).size >= 500 || undefined, 30_000, 100);
     for (const c of collectors) expect(c.stderr()).not.toContain(seed);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it.skipIf(!NATS_SERVER_BIN)('creds file (operator mode): delivers; a user of an unknown account and a broken file are refused clearly', async () => {
+    const dir = tempDir('trib-creds-');
+    const setup = await operatorSetup(dir);
+    server = new PrivateNats(['-c', setup.conf]);
+    await server.start();
+    const ok = await roundTrip(server.url, `{ creds_file: ${JSON.stringify(setup.creds)} }`);
+    const s = await runLoad({ port: () => ok.http, total: 500, perRequest: 100, concurrency: 1 }).done;
+    expect(s.acknowledged).toBe(500);
+    await waitFor('records at the gateway', () => fileNumbers(ok.out).size >= 500 || undefined, 30_000, 100);
+
+    // Signed by an account the server does not trust: refused by the server, and said so.
+    const stranger = await roundTrip(server.url, `{ creds_file: ${JSON.stringify(setup.strangerCreds)} }`);
+    await waitFor('an authorization error in the log', () => /cannot reach NATS yet.*(Authorization|AUTHORIZATION)/i.test(stranger.agent.stderr()) || undefined, 20_000, 100);
+    const lost = await runLoad({ port: () => stranger.http, total: 100, perRequest: 100, concurrency: 1 }).done;
+    expect(lost.acknowledged).toBe(100); // queued: the agent keeps trying, nothing is lost meanwhile
+    expect(fileNumbers(stranger.out).size).toBe(0);
+
+    // Not a creds file at all: the collector does not start, and the error names the key.
+    const broken = path.join(dir, 'broken.creds');
+    fs.writeFileSync(broken, 'not a creds file\n');
+    const bh = await freePort();
+    await expect(startCollector(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${await freePort()} } } } }
+exporters: { nats: { servers: [${server.url}], auth: { creds_file: ${JSON.stringify(broken)} }, subject: x } }
+extensions: { health_check: { endpoint: 127.0.0.1:${bh} } }
+service: { extensions: [health_check], pipelines: { logs: { receivers: [otlp], exporters: [nats] } } }
+`, { healthPort: bh })).rejects.toThrow(/exited early[\s\S]*auth\.creds_file: .*broken\.creds is not a NATS creds file/);
+
+    for (const c of collectors) {
+      expect(c.stderr()).not.toContain(setup.userSeed);
+      expect(c.stderr()).not.toMatch(/-----BEGIN (NATS USER JWT|USER NKEY SEED)-----/);
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 

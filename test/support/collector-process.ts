@@ -69,11 +69,16 @@ export async function startCollector(configYaml: string, options: { healthPort: 
   let done = false;
   void exited.then(() => { done = true; });
   try {
-    await waitFor('collector health_check', async () => {
-      if (done) throw new Error(`collector exited early:\n${err}`);
-      const res = await fetch(`http://127.0.0.1:${options.healthPort}/`).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    }, 20_000);
+    // A collector that exits (a start error) ends the wait at once.
+    const exitedEarly = exited.then((code) => Promise.reject(new Error(`collector exited early (${code}):\n${err}`)));
+    await Promise.race([
+      waitFor('collector health_check', async () => {
+        if (done) return true; // exitedEarly has rejected
+        const res = await fetch(`http://127.0.0.1:${options.healthPort}/`).catch(() => undefined);
+        return res?.status === 200 ? true : undefined;
+      }, 20_000),
+      exitedEarly,
+    ]);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n--- collector output ---\n${err}`);

@@ -51,3 +51,18 @@ describe('service.coordination for the ratelimit processor', () => {
     expect(withCoordination('filter', { store: 'redis' }, coord)).toEqual({ store: 'redis' });
   });
 });
+
+describe('service.coordination for the live tail broadcast', () => {
+  it('a broadcast without a URL takes the coordination broker; its own URL wins', async () => {
+    const { apiWithCoordination } = await import('../pipeline/service.js');
+    const { natsConnectionSchema } = await import('../coordination/nats-connection.js');
+    const nats = { ...natsConnectionSchema.parse({ servers: 'nats://10.0.0.7:4222', auth: { token: 't' } }), subject_prefix: 'tributary' };
+    const coord = { nats, redis: { url: 'redis://10.0.0.5:6380', key_prefix: 'tributary:', timeout: 250 } };
+    expect(apiWithCoordination({ endpoint: 'x', tail: { broadcast: { nats: { subject: 's' } } } }, coord)).toMatchObject({ endpoint: 'x', tail: { broadcast: { nats: { subject: 's' }, natsConnection: { servers: ['nats://10.0.0.7:4222'], auth: { token: 't' } } } } });
+    expect(apiWithCoordination({ tail: { broadcast: { nats: { url: 'nats://own:4222', subject: 's' } } } }, coord)).not.toHaveProperty('tail.broadcast.natsConnection');
+    expect(apiWithCoordination({ tail: { broadcast: { redis: { channel: 'c' } } } }, coord)).toMatchObject({ tail: { broadcast: { redis: { url: 'redis://10.0.0.5:6380', channel: 'c' } } } });
+    expect(apiWithCoordination({ tail: { broadcast: { redis: { url: 'redis://own:1', channel: 'c' } } } }, coord)).toMatchObject({ tail: { broadcast: { redis: { url: 'redis://own:1' } } } });
+    expect(apiWithCoordination({ tail: { broadcast: { nats: { subject: 'tributary.tail' } } } }, { nats: { ...nats, subject_prefix: 'acme' } })).toMatchObject({ tail: { broadcast: { nats: { subject: 'acme.tail' } } } });
+    expect(apiWithCoordination({ tail: {} }, coord)).toEqual({ tail: {} });
+  });
+});

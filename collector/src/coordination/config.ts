@@ -1,8 +1,9 @@
 /**
  * `service.coordination`: the shared-state services several collectors (or the workers of one) use
  * together. Redis holds shared counters (the ratelimit processor's `store: redis` takes its URL from
- * here when its own `redis.url` is unset); NATS is the bus for fan-out between instances. Alert counts
- * and notification de-duplication, and live-tail fan-out, are meant to use the same block.
+ * here when its own `redis.url` is unset); NATS is the bus for fan-out between instances. The api
+ * extension's live tail fan-out uses it when its broadcast names no URL. Alert counts and notification
+ * de-duplication are meant to use the same block.
  */
 import { z } from 'zod';
 import { duration, section } from '../config/schema-helpers.js';

@@ -60,6 +60,18 @@ export function checkNatsAuth(c: Pick<NatsConnectionConfig, 'auth' | 'tls'>, ctx
   }
 }
 
+/** The two armoured blocks of a `.creds` file, as nats.js reads them: a user JWT, then an NKey seed. */
+const CREDS_BLOCK = /\s*(?:(?:-{3,}[^\n]*-{3,}\n)(.+)(?:\n\s*-{3,}[^\n]*-{3,}\n))/g;
+
+/** Checks a creds file's shape at start, so a wrong file is a start error and not an endless reconnect. */
+function checkCreds(where: string, path: string, creds: Uint8Array): void {
+  const blocks = [...new TextDecoder().decode(creds).matchAll(CREDS_BLOCK)].map((m) => (m[1] ?? '').trim());
+  const [jwt, seed] = blocks;
+  if (jwt === undefined || seed === undefined || !jwt.startsWith('eyJ') || !/^SU[A-Z2-7]+$/.test(seed)) {
+    throw new Error(`${where}: auth.creds_file: ${path} is not a NATS creds file (expected a user JWT block and a user NKey seed block, as nsc writes them)`);
+  }
+}
+
 async function readSecret(where: string, key: string, path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
@@ -88,7 +100,11 @@ export async function natsConnectOptions(where: string, c: NatsConnectionConfig,
     const seed = new TextDecoder().decode(await readSecret(where, 'auth.nkey_file', c.auth.nkey_file)).trim();
     o.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   }
-  if (c.auth.creds_file !== undefined) o.authenticator = credsAuthenticator(await readSecret(where, 'auth.creds_file', c.auth.creds_file));
+  if (c.auth.creds_file !== undefined) {
+    const creds = await readSecret(where, 'auth.creds_file', c.auth.creds_file);
+    checkCreds(where, c.auth.creds_file, creds);
+    o.authenticator = credsAuthenticator(creds);
+  }
   const t = c.tls;
   if (t.enabled || t.ca_file || t.cert_file) {
     const tls: NonNullable<ConnectionOptions['tls']> & { rejectUnauthorized?: boolean } = {};
@@ -102,11 +118,12 @@ export async function natsConnectOptions(where: string, c: NatsConnectionConfig,
 }
 
 /**
- * Connects in the background, retrying until `signal` aborts; resolves with the connection. The
- * client then reconnects by itself. Status changes are logged (servers only, never credentials).
+ * Connects with options from natsConnectOptions (read at start, so a missing or malformed key file fails
+ * the start), retrying until `signal` aborts; resolves with the connection. The client then reconnects
+ * by itself. Status changes are logged (servers only, never credentials).
  */
-export async function connectNats(where: string, c: NatsConnectionConfig, name: string, logger: Logger, signal: AbortSignal): Promise<NatsConnection> {
-  const options = await natsConnectOptions(where, c, name);
+export async function connectNats(c: NatsConnectionConfig, options: ConnectionOptions, logger: Logger, signal: AbortSignal): Promise<NatsConnection> {
+  const where = options.name ?? 'nats';
   let warned = false;
   for (;;) {
     if (signal.aborted) throw new Error(`${where}: stopped before NATS was reached`);

@@ -24,6 +24,7 @@ import { FanOutConsumer } from './fan-out.js';
 import { SignalRouter, type Signal } from './signal-router.js';
 import { join } from 'node:path';
 import type { CoordinationConfig } from '../coordination/config.js';
+import { broadcastWithCoordination, type BroadcastConfig } from '../tail/broadcast.js';
 
 /** The ratelimit processor's default Redis URL: left at it, `service.coordination.redis.url` is used. */
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -35,6 +36,14 @@ export function withCoordination(type: string, procCfg: unknown, coordination: C
   const c = procCfg as { store?: string; redis?: { url?: string } };
   if (c.store !== 'redis' || (c.redis?.url !== undefined && c.redis.url !== DEFAULT_REDIS_URL)) return procCfg;
   return { ...c, redis: { ...c.redis, url: redis.url } };
+}
+
+/** The `api` extension's live tail broadcast takes the broker it leaves unset from `service.coordination`. */
+export function apiWithCoordination(apiCfg: unknown, coordination: CoordinationConfig | undefined): unknown {
+  const c = apiCfg as { tail?: { broadcast?: BroadcastConfig } };
+  const b = c.tail?.broadcast;
+  if (b === undefined) return apiCfg;
+  return { ...c, tail: { ...c.tail, broadcast: broadcastWithCoordination(b, coordination) } };
 }
 
 export interface ServiceOptions {
@@ -118,6 +127,7 @@ export class Service implements Host {
         // One queue directory per worker: the directory lock refuses two writers on one.
         if (f.type === 'file_storage') extCfg = { ...(extCfg as { directory: string }), directory: join((extCfg as { directory: string }).directory, `worker-${workerId}`) };
       }
+      if (f.type === 'api') extCfg = apiWithCoordination(extCfg, cfg.service.coordination);
       this.extensions.push({ key: `extension:${id}`, component: f.create(this.settings('extension', id), extCfg) });
     }
 

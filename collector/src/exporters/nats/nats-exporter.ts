@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { anyValueAsString, encodeExportRequest, findAttribute, type ResourceLogs } from '@tributary/otlp';
 import { nanos, type JetStreamClient, type NatsConnection } from 'nats';
 import type { CreateSettings, LogsBatch, LogsSender } from '../../component.js';
-import { connectNats } from '../../coordination/nats-connection.js';
-import { PartialSendError, RetryableError } from '../../errors.js';
+import { connectNats, natsConnectOptions } from '../../coordination/nats-connection.js';
+import { errorMessage, PartialSendError, RetryableError } from '../../errors.js';
 import type { NatsExporterConfig, NatsStreamConfig } from './config.js';
 
 /** A compiled subject template: literal tokens and resource-attribute placeholders. */
@@ -51,6 +51,23 @@ export function wildcardOf(subject: string): string {
 
 export function msgIdOf(subject: string, payload: Uint8Array): string {
   return createHash('sha256').update(subject).update(payload).digest('base64url').slice(0, 32);
+}
+
+/** A JetStream publish nobody answered: no stream captures the subject (or JetStream is not enabled). */
+function isNoResponders(e: unknown): boolean {
+  return e instanceof Error && 'code' in e && (e as { code?: unknown }).code === '503';
+}
+
+/** `rls` minus the single-record resources `drop` holds (the same objects encodeMessages set apart). */
+export function withoutRecords(rls: ResourceLogs[], drop: ResourceLogs[]): ResourceLogs[] {
+  if (drop.length === 0) return rls;
+  const gone = new Set(drop.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords)));
+  const out: ResourceLogs[] = [];
+  for (const rl of rls) {
+    const scopeLogs = rl.scopeLogs.map((sl) => ({ ...sl, logRecords: sl.logRecords.filter((lr) => !gone.has(lr)) })).filter((sl) => sl.logRecords.length > 0);
+    if (scopeLogs.length > 0) out.push({ ...rl, scopeLogs });
+  }
+  return out;
 }
 
 function recordsOf(rls: readonly ResourceLogs[]): number {
@@ -109,22 +126,37 @@ export class NatsExporter implements LogsSender {
     this.where = `exporter ${settings.id.id}`;
   }
 
-  /** Connects in the background: with NATS down at start the queue holds the data until it is back. */
-  start(): Promise<void> {
-    this.connecting = connectNats(this.where, this.config, `tributary ${this.settings.id.id}`, this.settings.logger, this.stop.signal)
+  /**
+   * Reads the key files now (a missing or malformed one fails the start), then connects in the background:
+   * with NATS down at start the queue holds the data until it is back.
+   */
+  async start(): Promise<void> {
+    const options = await natsConnectOptions(this.where, this.config, `tributary ${this.settings.id.id}`);
+    this.connecting = connectNats(this.config, options, this.settings.logger, this.stop.signal)
       .then(async (nc) => {
         if (this.stop.signal.aborted) {
           await nc.close();
           return;
         }
         if (this.config.stream) await this.ensureStream(nc, this.config.stream);
+        else await this.checkStreamExists(nc);
         this.nc = nc;
         this.js = nc.jetstream();
       })
       .catch((e: unknown) => {
         if (!this.stop.signal.aborted) this.settings.logger.error('NATS setup failed; batches stay queued', { error: e instanceof Error ? e.message : String(e) });
       });
-    return Promise.resolve();
+  }
+
+  /** With no `stream` configured, says at start (not only at the first refused batch) that none captures the subject. */
+  private async checkStreamExists(nc: NatsConnection): Promise<void> {
+    const subject = wildcardOf(this.config.subject);
+    if (await this.noStreamCaptures(nc, subject)) {
+      this.settings.logger.error('no JetStream stream captures the subject: batches will be refused (counted as dropped, or dead-lettered)', {
+        subject,
+        hint: 'set stream: { name: … } on the exporter to create one at start, or create the stream',
+      });
+    }
   }
 
   private async ensureStream(nc: NatsConnection, s: NatsStreamConfig): Promise<void> {
@@ -148,7 +180,8 @@ export class NatsExporter implements LogsSender {
 
   async send(batch: LogsBatch, signal: AbortSignal): Promise<void> {
     const js = this.js;
-    if (js === undefined || this.nc?.isClosed() !== false) throw new RetryableError(`${this.where}: not connected to NATS yet`);
+    const nc = this.nc;
+    if (js === undefined || nc === undefined || nc.isClosed()) throw new RetryableError(`${this.where}: not connected to NATS yet`);
     // Group resources by subject (one template evaluation per resource, not per record).
     const bySubject = new Map<string, ResourceLogs[]>();
     for (const rl of batch.resourceLogs) {
@@ -157,13 +190,13 @@ export class NatsExporter implements LogsSender {
       if (list) list.push(rl);
       else bySubject.set(s, [rl]);
     }
-    const oversize: ResourceLogs[] = [];
-    const publishes: Promise<unknown>[] = [];
+    const groups: { subject: string; rls: ResourceLogs[]; oversize: ResourceLogs[]; done: Promise<PromiseSettledResult<unknown>[]> }[] = [];
     const timeout = this.config.timeout > 0 ? this.config.timeout : 30_000;
     for (const [subject, rls] of bySubject) {
       const messages: Uint8Array[] = [];
+      const oversize: ResourceLogs[] = [];
       encodeMessages(rls, this.config.max_message_size, messages, oversize);
-      for (const m of messages) publishes.push(js.publish(subject, m, { msgID: msgIdOf(subject, m), timeout }));
+      groups.push({ subject, rls, oversize, done: Promise.allSettled(messages.map((m) => js.publish(subject, m, { msgID: msgIdOf(subject, m), timeout }))) });
     }
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
@@ -172,21 +205,70 @@ export class NatsExporter implements LogsSender {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
     void aborted.catch(() => undefined);
+    let results: PromiseSettledResult<unknown>[][];
     try {
-      await Promise.race([Promise.all(publishes), aborted]);
-    } catch (e) {
-      // Everything is retried; what JetStream already stored is dropped there as a duplicate.
-      for (const p of publishes) void p.catch(() => undefined);
-      if (e instanceof RetryableError) throw e;
-      throw new RetryableError(`${this.where}: publish failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      results = await Promise.race([Promise.all(groups.map((g) => g.done)), aborted]);
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
-    if (oversize.length > 0) {
-      const n = recordsOf(oversize);
-      throw new PartialSendError(`${this.where}: ${n} record(s) larger than max_message_size (${this.config.max_message_size} bytes) alone`, {
-        rejected: { resourceLogs: oversize, recordCount: n, receivedAt: batch.receivedAt },
-      });
+    // Per subject: all acked (sent), no stream captures it (refused for good when this exporter manages
+    // no stream), or anything else (sent again; what JetStream already stored is dropped as a duplicate).
+    const retry: ResourceLogs[] = [];
+    const rejected: ResourceLogs[] = [];
+    const noStream: string[] = [];
+    let firstError: unknown;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      const failed = results[i]!.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed.length === 0) {
+        rejected.push(...g.oversize);
+        continue;
+      }
+      firstError ??= failed[0]!.reason;
+      if (failed.every((r) => isNoResponders(r.reason)) && (await this.noStreamCaptures(nc, g.subject))) {
+        noStream.push(g.subject);
+        if (this.config.stream === undefined) {
+          rejected.push(...g.rls);
+          continue;
+        }
+      }
+      // Records too large alone are refused now; the rest of the subject's records are sent again.
+      rejected.push(...g.oversize);
+      retry.push(...withoutRecords(g.rls, g.oversize));
+    }
+    if (retry.length === 0 && rejected.length === 0) return;
+    const rejectedN = recordsOf(rejected);
+    const retryN = recordsOf(retry);
+    const why =
+      noStream.length > 0
+        ? `no JetStream stream captures subject ${noStream.join(', ')}${this.config.stream === undefined ? ' (set `stream:` on the exporter to create one, or create it)' : ''}`
+        : firstError !== undefined
+          ? `publish failed: ${errorMessage(firstError)}`
+          : `${rejectedN} record(s) larger than max_message_size (${this.config.max_message_size} bytes) alone`;
+    if (rejectedN === 0) throw new RetryableError(`${this.where}: ${why}`, { cause: firstError });
+    throw new PartialSendError(`${this.where}: ${why}`, {
+      rejected: { resourceLogs: rejected, recordCount: rejectedN, receivedAt: batch.receivedAt },
+      retry: retryN > 0 ? { resourceLogs: retry, recordCount: retryN, receivedAt: batch.receivedAt } : undefined,
+    });
+  }
+
+  /**
+   * True when no stream captures `subject`. With `stream` configured the stream is created again (it was
+   * deleted while running); the batch is then retried.
+   */
+  private async noStreamCaptures(nc: NatsConnection, subject: string): Promise<boolean> {
+    try {
+      const jsm = await nc.jetstreamManager({ checkAPI: false });
+      try {
+        await jsm.streams.find(subject);
+        return false;
+      } catch {
+        // no stream matches the subject
+      }
+      if (this.config.stream) await this.ensureStream(nc, this.config.stream);
+      return true;
+    } catch {
+      return false; // JetStream not answering: a transient fault, retried
     }
   }
 

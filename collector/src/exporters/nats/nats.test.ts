@@ -2,7 +2,7 @@ import { decodeExportRequest, type LogRecord, type ResourceLogs } from '@tributa
 import { describe, expect, it } from 'vitest';
 import { compileSubject, encodeMessages, msgIdOf, natsExporterConfigSchema, subjectFor } from './index.js';
 import { natsReceiverConfigSchema } from '../../receivers/nats/index.js';
-import { wildcardOf } from './nats-exporter.js';
+import { wildcardOf, withoutRecords } from './nats-exporter.js';
 
 function rl(attrs: Record<string, string>, records: number, bodyBytes = 10): ResourceLogs {
   const logRecords: LogRecord[] = [];
@@ -69,6 +69,18 @@ describe('nats exporter messages', () => {
     encodeMessages([rl({}, 3, 5000)], 4000, out, oversize);
     expect(out).toEqual([]);
     expect(oversize.length).toBe(3);
+  });
+
+  it('a failed subject is sent again without the records already refused as too large', () => {
+    const small = rl({ tenant: 'a' }, 4, 10);
+    const out: Uint8Array[] = [];
+    const oversize: ResourceLogs[] = [];
+    const big = rl({ tenant: 'a' }, 2, 5000);
+    encodeMessages([small, big], 4000, out, oversize);
+    expect(oversize.length).toBe(2);
+    const retry = withoutRecords([small, big], oversize);
+    expect(retry).toEqual([small]);
+    expect(withoutRecords([small], [])).toEqual([small]);
   });
 
   it('message ids are stable for the same subject and payload, different otherwise', () => {

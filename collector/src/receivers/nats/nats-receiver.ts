@@ -6,9 +6,9 @@
  * `ack_wait`. Delivery is at least once: redeliveries are counted.
  */
 import { countLogRecords, decodeExportRequest, type ResourceLogs } from '@tributary/otlp';
-import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, type ConnectionOptions, type ConsumerConfig, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
 import type { CreateSettings, LogsConsumer, Receiver } from '../../component.js';
-import { connectNats } from '../../coordination/nats-connection.js';
+import { connectNats, natsConnectOptions } from '../../coordination/nats-connection.js';
 import { classifyError, errorMessage, retryAfterOf } from '../../errors.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
 import { Metrics } from '../../telemetry/metric-names.js';
@@ -48,12 +48,13 @@ export class NatsReceiver implements Receiver {
     this.redelivered = t.counter(Metrics.receiverNatsRedelivered).bind(labels);
   }
 
-  start(): Promise<void> {
-    // NATS may be down at start: keep connecting in the background; the collector starts anyway.
-    this.loop = this.run().catch((e: unknown) => {
+  async start(): Promise<void> {
+    // Key files are read now (a missing or malformed one fails the start). NATS may be down at start:
+    // keep connecting in the background; the collector starts anyway.
+    const options = await natsConnectOptions(this.where, this.config, `tributary ${this.settings.id.id}`);
+    this.loop = this.run(options).catch((e: unknown) => {
       if (!this.stop.signal.aborted) this.settings.logger.error('NATS receiver stopped', { error: errorMessage(e) });
     });
-    return Promise.resolve();
   }
 
   private async pause(ms: number): Promise<void> {
@@ -63,9 +64,9 @@ export class NatsReceiver implements Receiver {
     });
   }
 
-  private async run(): Promise<void> {
+  private async run(options: ConnectionOptions): Promise<void> {
     const c = this.config;
-    const nc = await connectNats(this.where, c, `tributary ${this.settings.id.id}`, this.settings.logger, this.stop.signal);
+    const nc = await connectNats(c, options, this.settings.logger, this.stop.signal);
     this.nc = nc;
     const js = nc.jetstream();
     let consumer: Awaited<ReturnType<typeof js.consumers.get>> | undefined;
