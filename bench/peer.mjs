@@ -9,7 +9,7 @@
 //          (otlp → batch → file), tributary+chain (memory_limiter → filter → probabilistic_sampler →
 //          ratelimit → retention → redaction → batch → file) and node-bare (reads the body, answers 200 {}).
 //   idle   RSS 2 s after start with the default config (otel-config.yaml) and with the keep-all chain.
-//   node bench/peer.mjs [--rounds 2] [--quick] [--only rate|max|idle] [--node-args "--max-semi-space-size=…"]
+//   node bench/peer.mjs [--rounds 2] [--quick] [--only rate|max|idle] [--node-args=--max-semi-space-size=…] [--limit-mib 256]
 //   node bench/peer.mjs --profile plain|chain    (node --cpu-prof at max ingest; self time by category)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +27,8 @@ const { values: opt } = parseArgs({
     only: { type: 'string', default: '' },
     profile: { type: 'string' },
     'node-args': { type: 'string', default: '' },
+    // memory_limiter with this limit_mib in front of batch (the CLI then sizes V8's heap for it where Node can restart in place).
+    'limit-mib': { type: 'string' },
     pace: { type: 'string' }, // internal: child mode, paces requests at --rate to --port
     port: { type: 'string' },
     rate: { type: 'string', default: '10000' },
@@ -131,10 +133,12 @@ const CHAIN = `  memory_limiter: { check_interval: 1s, limit_mib: 8000 }
 const CHAIN_IDS = '[memory_limiter, filter, probabilistic_sampler, ratelimit, retention, redaction, batch]';
 
 function tributaryConfig(port, out, chain) {
+  const limit = opt['limit-mib'];
+  const limiter = chain ? CHAIN.replace('limit_mib: 8000', `limit_mib: ${limit ?? 8000}`) : limit ? `  memory_limiter: { check_interval: 1s, limit_mib: ${limit} }\n` : '';
   return `receivers:\n  otlp:\n    protocols:\n      http: { endpoint: "127.0.0.1:${port}" }\n`
-    + `processors:\n${chain ? CHAIN : ''}  batch: {}\nexporters:\n  file: { path: "${out}" }\n`
+    + `processors:\n${limiter}  batch: {}\nexporters:\n  file: { path: "${out}" }\n`
     + 'service:\n  telemetry: { logs: { level: warn } }\n'
-    + `  pipelines:\n    logs: { receivers: [otlp], processors: ${chain ? CHAIN_IDS : '[batch]'}, exporters: [file] }\n`;
+    + `  pipelines:\n    logs: { receivers: [otlp], processors: ${chain ? CHAIN_IDS : limit ? '[memory_limiter, batch]' : '[batch]'}, exporters: [file] }\n`;
 }
 
 const BARE = `const http = require('http');

@@ -98,6 +98,11 @@ export interface CliDeps<C extends CliConfig = CliConfig> {
    * with the exit code once they have stopped. Absent in a worker (which runs the service itself).
    */
   runWorkers?: ((config: C, workers: number, registry: ComponentRegistry, logger: Logger) => Promise<number>) | undefined;
+  /**
+   * Called by `run` once the config is valid, before anything starts: may replace the process (execve)
+   * with one whose V8 heap is sized for the config's memory limit (cli/heap.ts).
+   */
+  sizeHeap?: ((config: C, logger: Logger) => void) | undefined;
   /** CPUs for `--workers auto`. */
   cpuCount?: (() => number) | undefined;
 }
@@ -439,6 +444,7 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
   if (telemetry.noEffect?.length) {
     logger.info(`service.telemetry keys accepted but without effect in Tributary: ${telemetry.noEffect.join(', ')}`);
   }
+  deps.sizeHeap?.(config, logger);
   const workers = parseWorkers(workersFlag ?? config.service.workers, cpus) ?? 1;
   if (workers > 1 && deps.runWorkers) return await deps.runWorkers(config, workers, registry, logger);
 
