@@ -33,7 +33,8 @@ const { values: opt } = parseArgs({
     port: { type: 'string' },
     rate: { type: 'string', default: '10000' },
     secs: { type: 'string' },
-    dir: { type: 'string' },
+    // Writes the request bodies (body<k>.pb) to this directory and exits: for in-process benchmarks.
+    'write-bodies': { type: 'string' },
   },
 });
 
@@ -83,6 +84,12 @@ function bodies() {
     })));
   }
   return out;
+}
+
+if (opt['write-bodies']) {
+  fs.mkdirSync(opt['write-bodies'], { recursive: true });
+  bodies().forEach((b, k) => fs.writeFileSync(path.join(opt['write-bodies'], `body${k}.pb`), b));
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------- child mode: fixed-rate pacer
