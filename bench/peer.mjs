@@ -10,6 +10,8 @@
 //          ratelimit → retention → redaction → batch → file) and node-bare (reads the body, answers 200 {}).
 //   idle   RSS 2 s after start with the default config (otel-config.yaml) and with the keep-all chain.
 //   node bench/peer.mjs [--rounds 2] [--quick] [--only rate|max|idle] [--node-args=--max-semi-space-size=…] [--limit-mib 256]
+//   node bench/peer.mjs --base ../main-checkout      (A/B: another built checkout, alternately, same run)
+//   node bench/peer.mjs --limit-mib 256 --alt-node-args="--max-old-space-size=256 --max-semi-space-size=4"
 //   node bench/peer.mjs --profile plain|chain    (node --cpu-prof at max ingest; self time by category)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +31,10 @@ const { values: opt } = parseArgs({
     'node-args': { type: 'string', default: '' },
     // memory_limiter with this limit_mib in front of batch (the CLI then sizes V8's heap for it where Node can restart in place).
     'limit-mib': { type: 'string' },
+    // A/B in one run: another built checkout (e.g. a worktree of main) measured alternately with this one.
+    base: { type: 'string' },
+    // A/B in one run: this checkout again with these node flags instead of --node-args.
+    'alt-node-args': { type: 'string' },
     pace: { type: 'string' }, // internal: child mode, paces requests at --rate to --port
     port: { type: 'string' },
     rate: { type: 'string', default: '10000' },
@@ -167,7 +173,7 @@ async function post(port, body) {
 }
 
 /** Starts one server (fresh process), waits until it answers a probe request, notes its idle RSS. */
-async function startServer(kind, work, probe, { profDir, config } = {}) {
+async function startServer(kind, work, probe, { profDir, config, cli = cliPath, flags = nodeArgs } = {}) {
   const dir = fs.mkdtempSync(path.join(work, `${kind}.`));
   const port = await freePort();
   let args;
@@ -178,7 +184,7 @@ async function startServer(kind, work, probe, { profDir, config } = {}) {
   } else {
     const cfg = path.join(dir, 'c.yaml');
     fs.writeFileSync(cfg, config ? await config(port, out) : tributaryConfig(port, out, kind === 'tributary+chain'));
-    args = [...nodeArgs, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), cliPath, 'run', '--config', cfg];
+    args = [...flags, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), cli, 'run', '--config', cfg];
   }
   const logPath = path.join(dir, 'server.log');
   const fd = fs.openSync(logPath, 'w');
@@ -310,14 +316,25 @@ const res = {};
 const fmt = (v, nd = 0) => (v == null ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: nd, minimumFractionDigits: nd }));
 const med = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null; };
 
+const variants = [{ label: 'this', cli: cliPath, flags: nodeArgs }];
+if (opt.base) variants.push({ label: 'base', cli: path.resolve(opt.base, 'collector/dist/cli/main.js'), flags: nodeArgs });
+if (opt['alt-node-args'] !== undefined) variants.push({ label: 'alt', cli: cliPath, flags: opt['alt-node-args'].split(' ').filter(Boolean) });
+if (variants.length > 1) for (const v of variants) console.log(`variant ${v.label}: node ${v.flags.join(' ')} ${path.relative(process.cwd(), v.cli)}`);
+
+/** One measurement per variant, alternating (A B A B over the rounds); node-bare once. */
 async function measure(phase, kind, fn, config) {
-  const srv = await startServer(kind, work, pool[0], { config });
+  for (const v of kind === 'node-bare' ? variants.slice(0, 1) : variants) await measureOne(phase, kind, fn, config, v);
+}
+
+async function measureOne(phase, kind, fn, config, v) {
+  const srv = await startServer(kind, work, pool[0], { config, cli: v.cli, flags: v.flags });
   try {
     const r = await fn(srv);
     r.idle_rss = srv.idleRss;
     r.exit = await srv.stop();
-    (res[`${phase} ${kind}`] ??= []).push(r);
-    console.log(`  ${phase} ${kind.padEnd(16)} ${JSON.stringify(r, (_k, v) => (typeof v === 'number' ? +v.toFixed(1) : v))}`);
+    const label = kind === 'node-bare' ? 'this' : v.label;
+    (res[`${phase} ${kind} ${label}`] ??= []).push(r);
+    console.log(`  ${phase} ${kind.padEnd(16)} ${variants.length > 1 ? `${label.padEnd(5)}` : ''}${JSON.stringify(r, (_k, v2) => (typeof v2 === 'number' ? +v2.toFixed(1) : v2))}`);
   } catch (e) {
     console.log(`  ${kind} failed: ${e.message}\n${srv.tail()}`);
     await srv.stop();
@@ -380,16 +397,23 @@ try {
     ['max+chain: peak RSS MiB', 'max tributary+chain', 'peak_rss', 0],
     ['bare Node: MB/s', 'max node-bare', 'mb_s', 1],
     ['bare Node: logs/s', 'max node-bare', 'logs_s', 0],
+    ['bare Node: CPU % (wrk-bound when < 100)', 'max node-bare', 'cpu', 0],
   ];
   console.log(`\n== medians [each round], ${rounds} round(s); loadavg ${os.loadavg()[0].toFixed(2)} at end ==`);
+  if (variants.length > 1) console.log(`${''.padEnd(50)} ${variants.map((v) => v.label.padEnd(28)).join('')}`);
   for (const [label, key, field, nd] of rows) {
-    const vals = (res[key] ?? []).map((r) => r[field]);
-    if (!vals.length) continue;
-    console.log(`${label.padEnd(50)} ${fmt(med(vals), nd)}${vals.length > 1 ? `  [${vals.map((v) => fmt(v, nd)).join(' ')}]` : ''}`);
+    const cells = variants.map((v) => {
+      const vals = (res[`${key} ${v.label}`] ?? []).map((r) => r[field]);
+      return vals.length ? `${fmt(med(vals), nd)}${vals.length > 1 ? ` [${vals.map((x) => fmt(x, nd)).join(' ')}]` : ''}` : '-';
+    });
+    if (cells.every((c) => c === '-')) continue;
+    console.log(`${label.padEnd(50)} ${cells.map((c) => c.padEnd(28)).join('')}`);
   }
-  const bare = med((res['max node-bare'] ?? []).map((r) => r.mb_s));
-  const trib = med((res['max tributary'] ?? []).map((r) => r.mb_s));
-  if (bare && trib) console.log(`Tributary at max: ${fmt((100 * trib) / bare, 1)} % of the bare Node server's MB/s`);
+  const bare = med((res['max node-bare this'] ?? []).map((r) => r.mb_s));
+  for (const v of variants) {
+    const trib = med((res[`max tributary ${v.label}`] ?? []).map((r) => r.mb_s));
+    if (bare && trib) console.log(`Tributary (${v.label}) at max: ${fmt((100 * trib) / bare, 1)} % of the bare Node server's MB/s`);
+  }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
