@@ -400,14 +400,14 @@ try {
     ['bare Node: CPU % (wrk-bound when < 100)', 'max node-bare', 'cpu', 0],
   ];
   console.log(`\n== medians [each round], ${rounds} round(s); loadavg ${os.loadavg()[0].toFixed(2)} at end ==`);
-  if (variants.length > 1) console.log(`${''.padEnd(50)} ${variants.map((v) => v.label.padEnd(28)).join('')}`);
+  if (variants.length > 1) console.log(`${''.padEnd(50)} ${variants.map((v) => v.label.padEnd(36)).join('')}`);
   for (const [label, key, field, nd] of rows) {
     const cells = variants.map((v) => {
       const vals = (res[`${key} ${v.label}`] ?? []).map((r) => r[field]);
       return vals.length ? `${fmt(med(vals), nd)}${vals.length > 1 ? ` [${vals.map((x) => fmt(x, nd)).join(' ')}]` : ''}` : '-';
     });
     if (cells.every((c) => c === '-')) continue;
-    console.log(`${label.padEnd(50)} ${cells.map((c) => c.padEnd(28)).join('')}`);
+    console.log(`${label.padEnd(50)} ${cells.map((c) => c.padEnd(36)).join('')}`);
   }
   const bare = med((res['max node-bare this'] ?? []).map((r) => r.mb_s));
   for (const v of variants) {
