@@ -20,10 +20,7 @@ export class ComponentRegistry {
   private readonly aliases = new Map<string, string>();
 
   register(factory: AnyFactory, origin: string = BUILT_IN): this {
-    const key = `${factory.kind}:${factory.type}`;
-    const taken = this.origins.get(key) ?? (this.aliases.has(key) ? 'an alias of a built-in type' : undefined);
-    if (taken !== undefined) throw new Error(`${factory.kind} type "${factory.type}" is already registered (${taken})`);
-    if (!/^[a-z][a-z0-9_]*$/.test(factory.type)) throw new Error(`invalid component type name "${factory.type}"`);
+    this.claim(factory.kind, factory.type);
     this.add(factory, origin);
     return this;
   }
@@ -33,10 +30,7 @@ export class ComponentRegistry {
    * `loadAll()` asks for it. Until then `get()` throws: callers load what a config uses first.
    */
   registerLazy(kind: ComponentKind, type: string, load: FactoryLoader, origin: string = BUILT_IN): this {
-    const key = `${kind}:${type}`;
-    const taken = this.origins.get(key) ?? (this.aliases.has(key) ? 'an alias of a built-in type' : undefined);
-    if (taken !== undefined) throw new Error(`${kind} type "${type}" is already registered (${taken})`);
-    if (!/^[a-z][a-z0-9_]*$/.test(type)) throw new Error(`invalid component type name "${type}"`);
+    const key = this.claim(kind, type);
     this.lazy.set(key, load);
     this.origins.set(key, origin);
     return this;
@@ -62,6 +56,15 @@ export class ComponentRegistry {
       await this.load(kind, type);
     }
     return this;
+  }
+
+  /** Checks that `kind:type` is a free, valid name; returns the key. */
+  private claim(kind: ComponentKind, type: string): string {
+    const key = `${kind}:${type}`;
+    const taken = this.origins.get(key) ?? (this.aliases.has(key) ? 'an alias of a built-in type' : undefined);
+    if (taken !== undefined) throw new Error(`${kind} type "${type}" is already registered (${taken})`);
+    if (!/^[a-z][a-z0-9_]*$/.test(type)) throw new Error(`invalid component type name "${type}"`);
+    return key;
   }
 
   private add(factory: AnyFactory, origin: string): void {
@@ -110,6 +113,7 @@ export class ComponentRegistry {
     return this.origins.has(`${kind}:${this.canonicalType(kind, type)}`);
   }
 
+  /** The loaded factories (`loadAll()` first for every built-in). */
   list(): AnyFactory[] {
     const order: ComponentKind[] = ['receiver', 'processor', 'exporter', 'extension'];
     return [...this.factories.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.type.localeCompare(b.type));
