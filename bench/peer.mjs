@@ -361,9 +361,11 @@ try {
   const idleRss = async (srv) => ({ rss: statusMiB(srv.pid, 'VmRSS') });
   // The default config as shipped, every loopback port moved to a free one (4318 to the probe's).
   const defaultConfig = async (port) => {
-    let text = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');
-    for (const m of new Set(text.match(/127\.0\.0\.1:\d+/g))) text = text.replaceAll(m, `127.0.0.1:${m.endsWith(':4318') ? port : await freePort()}`);
-    return text;
+    const text = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');
+    const ports = new Map();
+    for (const m of new Set(text.match(/127\.0\.0\.1:\d+\b/g))) ports.set(m, m.endsWith(':4318') ? port : await freePort());
+    // One pass, so a new port never matches another's old text.
+    return text.replace(/127\.0\.0\.1:\d+\b/g, (m) => `127.0.0.1:${ports.get(m)}`);
   };
   if (!opt.only || opt.only === 'idle') {
     console.log('idle RSS 1.5 s after the first request');
