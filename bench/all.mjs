@@ -13,6 +13,7 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 
 const steps = [
   ['collector: max, processor chain, fixed rate', 'run.mjs', quick ? ['--quick'] : []],
+  ['collector cost per record: idle RSS, 10k logs/s, max ingest per CPU-second, bare Node ceiling', 'peer.mjs', quick ? ['--quick'] : []],
   ['exporters through the collector', 'exporters.mjs', quick ? ['--duration', '4'] : []],
   ['receivers: filelog (1 and 100 files) and syslog TCP', 'receivers.mjs', ['--lines', quick ? '200000' : '1000000']],
   ['processor chain in process', 'processor-chain.mjs', ['--records', quick ? '200000' : '1000000']],

@@ -473,7 +473,7 @@ export async function renderAll(options = {}) {
   ts = (await import('typescript')).default;
   const helpers = helperKinds(api);
   // Options exist for the test that shows a new component needs no edit here: another registry, another folder.
-  const components = componentsOf(api, options.registry ?? api.createDefaultRegistry(), options.componentsDir ?? src);
+  const components = componentsOf(api, options.registry ?? (await api.loadDefaultRegistry()), options.componentsDir ?? src);
   const docOf = new Map();
   for (const c of components) if (c.readme) docOf.set(c.readme, c.doc);
   for (const [from, file] of PAGES) docOf.set(path.join(root, from), path.join(docsDir, file));

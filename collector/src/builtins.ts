@@ -1,95 +1,104 @@
-/** The built-in components. Adding one: create its folder and add one line here. */
+/**
+ * The built-in components. Adding one: create its folder and add one line here (kind, type, and the
+ * import of its factory). Modules load when a config uses the type, so an unused exporter's SDK costs
+ * no memory: the CLI loads what the config names (`loadUsedBy`); `components`, docs and tests load all.
+ */
+import type { AnyFactory, ComponentKind } from './component.js';
 import { ComponentRegistry } from './registry.js';
-import { otlpReceiverFactory } from './receivers/otlp/index.js';
-import { filelogReceiverFactory } from './receivers/filelog/index.js';
-import { syslogReceiverFactory } from './receivers/syslog/index.js';
-import { tcplogReceiverFactory } from './receivers/tcplog/index.js';
-import { udplogReceiverFactory } from './receivers/udplog/index.js';
-import { fluentforwardReceiverFactory } from './receivers/fluentforward/index.js';
-import { awsCloudWatchReceiverFactory } from './receivers/awscloudwatch/index.js';
-import { googleCloudLoggingReceiverFactory } from './receivers/googlecloudlogging/index.js';
-import { azureLogAnalyticsReceiverFactory } from './receivers/azureloganalytics/index.js';
-import { sourcesReceiverFactory } from './receivers/sources/index.js';
-import { natsReceiverFactory } from './receivers/nats/index.js';
-import { batchProcessorFactory } from './processors/batch/index.js';
-import { memoryLimiterProcessorFactory } from './processors/memory_limiter/index.js';
-import { probabilisticSamplerProcessorFactory } from './processors/probabilistic_sampler/index.js';
-import { rateLimitProcessorFactory } from './processors/ratelimit/index.js';
-import { redactionProcessorFactory } from './processors/redaction/index.js';
-import { attributesProcessorFactory } from './processors/attributes/index.js';
-import { resourceProcessorFactory } from './processors/resource/index.js';
-import { filterProcessorFactory } from './processors/filter/index.js';
-import { retentionProcessorFactory } from './processors/retention/index.js';
-import { debugExporterFactory } from './exporters/debug/index.js';
-import { fileExporterFactory } from './exporters/file/index.js';
-import { otlpExporterFactory } from './exporters/otlp/index.js';
-import { otlpHttpExporterFactory } from './exporters/otlphttp/index.js';
-import { datadogExporterFactory } from './exporters/datadog/index.js';
-import { splunkHecExporterFactory } from './exporters/splunk_hec/index.js';
-import { clickHouseExporterFactory } from './exporters/clickhouse/index.js';
-import { azureMonitorExporterFactory } from './exporters/azuremonitor/index.js';
-import { awsCloudWatchLogsExporterFactory } from './exporters/awscloudwatchlogs/index.js';
-import { googleCloudExporterFactory } from './exporters/googlecloud/index.js';
-import { elasticsearchExporterFactory } from './exporters/elasticsearch/index.js';
-import { lokiExporterFactory } from './exporters/loki/index.js';
-import { storeExporterFactory } from './exporters/store/index.js';
-import { natsExporterFactory } from './exporters/nats/index.js';
-import { loadBalancingExporterFactory } from './exporters/loadbalancing/index.js';
-import { liveTailExporterFactory } from './exporters/live_tail/index.js';
-import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
-import { metricsExtensionFactory } from './extensions/metrics/index.js';
-import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
-import { apiExtensionFactory } from './extensions/api/index.js';
-import { bearerTokenAuthExtensionFactory } from './extensions/bearertokenauth/index.js';
-import { basicAuthExtensionFactory } from './extensions/basicauth/index.js';
-import { headersSetterExtensionFactory } from './extensions/headers_setter/index.js';
 
+type Builtin = readonly [ComponentKind, string, () => Promise<AnyFactory>];
+
+const BUILTINS: readonly Builtin[] = [
+  ['receiver', 'otlp', async () => (await import('./receivers/otlp/index.js')).otlpReceiverFactory],
+  ['receiver', 'filelog', async () => (await import('./receivers/filelog/index.js')).filelogReceiverFactory],
+  ['receiver', 'syslog', async () => (await import('./receivers/syslog/index.js')).syslogReceiverFactory],
+  ['receiver', 'tcplog', async () => (await import('./receivers/tcplog/index.js')).tcplogReceiverFactory],
+  ['receiver', 'udplog', async () => (await import('./receivers/udplog/index.js')).udplogReceiverFactory],
+  ['receiver', 'fluentforward', async () => (await import('./receivers/fluentforward/index.js')).fluentforwardReceiverFactory],
+  ['receiver', 'awscloudwatch', async () => (await import('./receivers/awscloudwatch/index.js')).awsCloudWatchReceiverFactory],
+  ['receiver', 'googlecloudlogging', async () => (await import('./receivers/googlecloudlogging/index.js')).googleCloudLoggingReceiverFactory],
+  ['receiver', 'azureloganalytics', async () => (await import('./receivers/azureloganalytics/index.js')).azureLogAnalyticsReceiverFactory],
+  ['receiver', 'sources', async () => (await import('./receivers/sources/index.js')).sourcesReceiverFactory],
+  ['receiver', 'nats', async () => (await import('./receivers/nats/index.js')).natsReceiverFactory],
+  ['processor', 'batch', async () => (await import('./processors/batch/index.js')).batchProcessorFactory],
+  ['processor', 'memory_limiter', async () => (await import('./processors/memory_limiter/index.js')).memoryLimiterProcessorFactory],
+  ['processor', 'probabilistic_sampler', async () => (await import('./processors/probabilistic_sampler/index.js')).probabilisticSamplerProcessorFactory],
+  ['processor', 'ratelimit', async () => (await import('./processors/ratelimit/index.js')).rateLimitProcessorFactory],
+  ['processor', 'redaction', async () => (await import('./processors/redaction/index.js')).redactionProcessorFactory],
+  ['processor', 'attributes', async () => (await import('./processors/attributes/index.js')).attributesProcessorFactory],
+  ['processor', 'resource', async () => (await import('./processors/resource/index.js')).resourceProcessorFactory],
+  ['processor', 'filter', async () => (await import('./processors/filter/index.js')).filterProcessorFactory],
+  ['processor', 'retention', async () => (await import('./processors/retention/index.js')).retentionProcessorFactory],
+  ['exporter', 'debug', async () => (await import('./exporters/debug/index.js')).debugExporterFactory],
+  ['exporter', 'file', async () => (await import('./exporters/file/index.js')).fileExporterFactory],
+  ['exporter', 'otlp', async () => (await import('./exporters/otlp/index.js')).otlpExporterFactory],
+  ['exporter', 'otlphttp', async () => (await import('./exporters/otlphttp/index.js')).otlpHttpExporterFactory],
+  ['exporter', 'datadog', async () => (await import('./exporters/datadog/index.js')).datadogExporterFactory],
+  ['exporter', 'splunk_hec', async () => (await import('./exporters/splunk_hec/index.js')).splunkHecExporterFactory],
+  ['exporter', 'clickhouse', async () => (await import('./exporters/clickhouse/index.js')).clickHouseExporterFactory],
+  ['exporter', 'azuremonitor', async () => (await import('./exporters/azuremonitor/index.js')).azureMonitorExporterFactory],
+  ['exporter', 'awscloudwatchlogs', async () => (await import('./exporters/awscloudwatchlogs/index.js')).awsCloudWatchLogsExporterFactory],
+  ['exporter', 'googlecloud', async () => (await import('./exporters/googlecloud/index.js')).googleCloudExporterFactory],
+  ['exporter', 'elasticsearch', async () => (await import('./exporters/elasticsearch/index.js')).elasticsearchExporterFactory],
+  ['exporter', 'loki', async () => (await import('./exporters/loki/index.js')).lokiExporterFactory],
+  ['exporter', 'store', async () => (await import('./exporters/store/index.js')).storeExporterFactory],
+  ['exporter', 'nats', async () => (await import('./exporters/nats/index.js')).natsExporterFactory],
+  ['exporter', 'loadbalancing', async () => (await import('./exporters/loadbalancing/index.js')).loadBalancingExporterFactory],
+  ['exporter', 'live_tail', async () => (await import('./exporters/live_tail/index.js')).liveTailExporterFactory],
+  ['extension', 'health_check', async () => (await import('./extensions/health_check/index.js')).healthCheckExtensionFactory],
+  ['extension', 'metrics', async () => (await import('./extensions/metrics/index.js')).metricsExtensionFactory],
+  ['extension', 'file_storage', async () => (await import('./extensions/file_storage/index.js')).fileStorageExtensionFactory],
+  ['extension', 'api', async () => (await import('./extensions/api/index.js')).apiExtensionFactory],
+  ['extension', 'bearertokenauth', async () => (await import('./extensions/bearertokenauth/index.js')).bearerTokenAuthExtensionFactory],
+  ['extension', 'basicauth', async () => (await import('./extensions/basicauth/index.js')).basicAuthExtensionFactory],
+  ['extension', 'headers_setter', async () => (await import('./extensions/headers_setter/index.js')).headersSetterExtensionFactory],
+];
+
+// Factories already imported in this process (preloadBuiltins): registered as they are, no loading step.
+const preloaded = new Map<string, AnyFactory>();
+
+/**
+ * A registry of the built-ins. A type whose module this process has not imported yet is registered
+ * lazily: `await registry.load(kind, type)` / `loadUsedBy(config)` / `loadAll()` before `get()`.
+ */
 export function createDefaultRegistry(): ComponentRegistry {
-  return new ComponentRegistry()
-    .register(otlpReceiverFactory)
-    .register(filelogReceiverFactory)
-    .register(syslogReceiverFactory)
-    .register(tcplogReceiverFactory)
-    .register(udplogReceiverFactory)
-    .register(fluentforwardReceiverFactory)
-    .register(awsCloudWatchReceiverFactory)
-    .register(googleCloudLoggingReceiverFactory)
-    .register(azureLogAnalyticsReceiverFactory)
-    .register(sourcesReceiverFactory)
-    .register(natsReceiverFactory)
-    .register(batchProcessorFactory)
-    .register(memoryLimiterProcessorFactory)
-    .register(probabilisticSamplerProcessorFactory)
-    .register(rateLimitProcessorFactory)
-    .register(redactionProcessorFactory)
-    .register(attributesProcessorFactory)
-    .register(resourceProcessorFactory)
-    .register(filterProcessorFactory)
-    .register(retentionProcessorFactory)
-    .register(debugExporterFactory)
-    .register(fileExporterFactory)
-    .register(otlpExporterFactory)
-    .register(otlpHttpExporterFactory)
-    .register(datadogExporterFactory)
-    .register(splunkHecExporterFactory)
-    .register(clickHouseExporterFactory)
-    .register(azureMonitorExporterFactory)
-    .register(awsCloudWatchLogsExporterFactory)
-    .register(googleCloudExporterFactory)
-    .register(elasticsearchExporterFactory)
-    .register(lokiExporterFactory)
-    .register(storeExporterFactory)
-    .register(natsExporterFactory)
-    .register(loadBalancingExporterFactory)
-    .register(liveTailExporterFactory)
-    .register(healthCheckExtensionFactory)
-    .register(metricsExtensionFactory)
-    .register(fileStorageExtensionFactory)
-    .register(apiExtensionFactory)
-    .register(bearerTokenAuthExtensionFactory)
-    .register(basicAuthExtensionFactory)
-    .register(headersSetterExtensionFactory)
-    // Upstream renamed the OTLP exporters; both spellings are accepted there and here.
-    .alias('exporter', 'otlp_grpc', 'otlp')
-    .alias('exporter', 'otlp_http', 'otlphttp');
+  const registry = new ComponentRegistry();
+  for (const [kind, type, load] of BUILTINS) {
+    const f = preloaded.get(`${kind}:${type}`);
+    if (f) registry.register(f);
+    else registry.registerLazy(kind, type, load);
+  }
+  // Upstream renamed the OTLP exporters; both spellings are accepted there and here.
+  return registry.alias('exporter', 'otlp_grpc', 'otlp').alias('exporter', 'otlp_http', 'otlphttp');
 }
+
+/** createDefaultRegistry() with every module loaded. */
+export async function loadDefaultRegistry(): Promise<ComponentRegistry> {
+  return createDefaultRegistry().loadAll();
+}
+
+/** Imports every built-in once, so createDefaultRegistry() returns them loaded (tests, tools). */
+export async function preloadBuiltins(): Promise<void> {
+  for (const [kind, type, load] of BUILTINS) if (!preloaded.has(`${kind}:${type}`)) preloaded.set(`${kind}:${type}`, await load());
+}
+
+const SECTIONS: readonly [string, ComponentKind][] = [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter'], ['extensions', 'extension']];
+
+/**
+ * Loads the types a raw (parsed, not yet validated) config names in its component sections, and the
+ * metrics extension (validation reads its schema for service.telemetry). Unknown types are left for
+ * validation to report.
+ */
+export async function loadUsedBy(registry: ComponentRegistry, raw: unknown): Promise<void> {
+  await registry.load('extension', 'metrics');
+  if (raw === null || typeof raw !== 'object') return;
+  for (const [section, kind] of SECTIONS) {
+    const ids = (raw as Record<string, unknown>)[section];
+    if (ids === null || typeof ids !== 'object') continue;
+    for (const id of Object.keys(ids)) {
+      const type = id.split('/', 1)[0] ?? id;
+      if (registry.has(kind, type)) await registry.load(kind, type);
+    }
+  }
+}
+

@@ -14,8 +14,8 @@ export {
 export {
   classifyError, parseRetryAfter, PartialSendError, PermanentError, RetryableError, ThrottledError, type ConsumerErrorKind,
 } from './errors.js';
-export { BUILT_IN, ComponentRegistry } from './registry.js';
-export { createDefaultRegistry } from './builtins.js';
+export { BUILT_IN, ComponentRegistry, type FactoryLoader } from './registry.js';
+export { createDefaultRegistry, loadDefaultRegistry, loadUsedBy, preloadBuiltins } from './builtins.js';
 export { ConfigError, loadConfigFile, loadConfigText, validateConfig, type CollectorConfig } from './config/load.js';
 export { loadPlugins } from './config/plugins.js';
 export { byteSize, duration, endpoint, section, type ConfigIssue } from './config/schema-helpers.js';

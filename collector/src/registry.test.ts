@@ -57,3 +57,42 @@ describe('registry: exporter helper keys', () => {
     expect(typeof (f as ExporterFactory).create).toBe('function');
   });
 });
+
+describe('registry: lazily loaded types', () => {
+  const factory: ExporterFactory<{ n: number }> = {
+    kind: 'exporter', type: 'later', configSchema: z.strictObject({ n: z.number().default(1) }), create: () => { throw new Error('unused'); },
+  };
+
+  it('is listed and validated by name before loading, imported once by load(), then used like any other', async () => {
+    let imports = 0;
+    const reg = new ComponentRegistry().registerLazy('exporter', 'later', () => { imports++; return Promise.resolve(factory); });
+    expect(reg.typesOf('exporter')).toEqual(['later']);
+    expect(reg.has('exporter', 'later')).toBe(true);
+    expect(() => reg.get('exporter', 'later')).toThrow(/not loaded yet/);
+    expect(() => reg.register(factory)).toThrow(/already registered/);
+    const [a, b] = await Promise.all([reg.load('exporter', 'later'), reg.load('exporter', 'later')]);
+    expect(a?.type).toBe('later');
+    expect(b?.type).toBe('later');
+    await reg.loadAll();
+    expect(imports).toBeLessThanOrEqual(2);
+    expect(reg.get('exporter', 'later')?.configSchema.parse({})).toMatchObject({ n: 1, timeout: expect.anything() });
+    expect(await reg.load('exporter', 'absent')).toBeUndefined();
+  });
+
+  it('refuses a module whose factory is another type', async () => {
+    const reg = new ComponentRegistry().registerLazy('exporter', 'other', () => Promise.resolve(factory));
+    await expect(reg.load('exporter', 'other')).rejects.toThrow(/gave the factory exporter:later/);
+  });
+
+  it('the built CLI imports only the modules of the types a config names', async () => {
+    const { createDefaultRegistry, loadUsedBy } = await import('./builtins.js');
+    // Under the tests every built-in is preloaded, so check loadUsedBy on a fresh lazy registry.
+    const reg = new ComponentRegistry().registerLazy('exporter', 'later', () => Promise.resolve(factory))
+      .registerLazy('extension', 'metrics', () => Promise.resolve({ ...factory, kind: 'extension', type: 'metrics' } as never))
+      .registerLazy('exporter', 'unused', () => Promise.reject(new Error('must not be imported')));
+    await loadUsedBy(reg, { exporters: { 'later/a': {}, nosuch: {} }, receivers: null });
+    expect(reg.get('exporter', 'later')?.type).toBe('later');
+    expect(() => reg.get('exporter', 'unused')).toThrow(/not loaded yet/);
+    expect(createDefaultRegistry().get('exporter', 'otlp_http')?.type).toBe('otlphttp');
+  });
+});

@@ -7,6 +7,7 @@ import { loadPlugins } from '../config/plugins.js';
 import { dryRun } from './dry-run.js';
 import { Service } from '../pipeline/service.js';
 import { runCli } from './run-cli.js';
+import { heapFlagsFor } from './heap.js';
 import { PRIMARY_EXTENSION_TYPES, serveWorkerState, superviseWorkers, WORKER_ID_ENV } from '../cluster/supervisor.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -48,6 +49,18 @@ void runCli(process.argv.slice(2), {
   onReloadSignal,
   exit: (c) => process.exit(c),
   cpuCount: () => os.availableParallelism(),
+  sizeHeap: (config, logger) => {
+    // Workers inherit the primary's flags; the single executable (argv[1] is not a script) cannot re-exec.
+    const flags = cluster.isPrimary ? heapFlagsFor(config.processors, process.execArgv, process.env.NODE_OPTIONS) : [];
+    if (!flags.length) return;
+    const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+    if (typeof execve !== 'function' || !process.argv[1]?.endsWith('.js')) {
+      logger.debug(`to size the V8 heap for the memory limit, start node with ${flags.join(' ')} (this Node cannot restart itself in place)`);
+      return;
+    }
+    logger.debug('restarting in place with a V8 heap sized for the memory limit', { flags: flags.join(' ') });
+    execve.call(process, process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], process.env);
+  },
   runWorkers: cluster.isPrimary
     ? (config, workers, registry, logger) => superviseWorkers({ workers, config, registry, logger, onSignal, onReloadSignal })
     : undefined,

@@ -4,7 +4,8 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createDefaultRegistry } from '../builtins.js';
+import { createDefaultRegistry, loadUsedBy } from '../builtins.js';
+import { resolveSources } from '../config/confmap.js';
 import type { ConfigSources } from '../config/confmap.js';
 import type { ConfigIssue } from '../config/schema-helpers.js';
 import { didYouMean } from '../config/suggest.js';
@@ -97,6 +98,11 @@ export interface CliDeps<C extends CliConfig = CliConfig> {
    * with the exit code once they have stopped. Absent in a worker (which runs the service itself).
    */
   runWorkers?: ((config: C, workers: number, registry: ComponentRegistry, logger: Logger) => Promise<number>) | undefined;
+  /**
+   * Called by `run` once the config is valid, before anything starts: may replace the process (execve)
+   * with one whose V8 heap is sized for the config's memory limit (cli/heap.ts).
+   */
+  sizeHeap?: ((config: C, logger: Logger) => void) | undefined;
   /** CPUs for `--workers auto`. */
   cpuCount?: (() => number) | undefined;
 }
@@ -210,7 +216,7 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
 async function components<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const values = parseVerbArgs('components', args, { json: { type: 'boolean' }, long: { type: 'boolean', short: 'l' }, ...CONFIG_OPTION });
   if (values.help) return (out(USAGE), EXIT_OK);
-  const registry = deps.registry!;
+  const registry = await deps.registry!.loadAll();
   // With --config, the config's plugins are loaded so their types are listed too, with their origin.
   if (values.config) {
     const { pluginFile } = configOf('components', values);
@@ -253,6 +259,20 @@ function loadFromSources<C extends CliConfig>(choice: ConfigChoice, deps: CliDep
   return plain ? deps.loadConfig(file, registry, deps.env ?? process.env) : deps.loadConfig(file, registry, deps.env ?? process.env, choice.sources);
 }
 
+/**
+ * Imports the modules of the component types the config names (the registry loads built-ins lazily).
+ * A source that cannot be read is left for loadConfig to report.
+ */
+async function loadComponentsOf<C extends CliConfig>(choice: ConfigChoice, deps: CliDeps<C>): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = resolveSources(choice.sources, deps.env ?? process.env, choice.file).raw;
+  } catch {
+    return;
+  }
+  await loadUsedBy(deps.registry!, raw);
+}
+
 /** Loads the config; on failure prints why and returns the exit code instead. */
 async function load<C extends CliConfig>(choice: ConfigChoice, deps: CliDeps<C>, err: (s: string) => void): Promise<{ config: C } | { code: number }> {
   const { file } = choice;
@@ -260,6 +280,7 @@ async function load<C extends CliConfig>(choice: ConfigChoice, deps: CliDeps<C>,
   if (failed !== undefined) return { code: failed };
   let config: C;
   try {
+    await loadComponentsOf(choice, deps);
     config = loadFromSources(choice, deps);
   } catch (e) {
     const issues = configIssuesOf(e);
@@ -396,7 +417,7 @@ async function replay<C extends CliConfig>(args: string[], deps: CliDeps<C>, out
   const logger = createLogger({ level: logs.level, encoding: logs.encoding, write: (line) => err(line) });
   const exporters = (loaded.config as unknown as { exporters?: Record<string, unknown> }).exporters ?? {};
   try {
-    const r = await replayDeadLetters({ exporters, registry: deps.registry!, from, exporterId, logger });
+    const r = await replayDeadLetters({ exporters, registry: await deps.registry!.loadAll(), from, exporterId, logger });
     out(formatReplayResult(from, exporterId, r));
     return r.failedBatches === 0 ? EXIT_OK : EXIT_FAILURE;
   } catch (e) {
@@ -423,6 +444,7 @@ async function run<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (
   if (telemetry.noEffect?.length) {
     logger.info(`service.telemetry keys accepted but without effect in Tributary: ${telemetry.noEffect.join(', ')}`);
   }
+  deps.sizeHeap?.(config, logger);
   const workers = parseWorkers(workersFlag ?? config.service.workers, cpus) ?? 1;
   if (workers > 1 && deps.runWorkers) return await deps.runWorkers(config, workers, registry, logger);
 
@@ -598,6 +620,7 @@ async function reloadOnce<C extends CliConfig>(
   let config: C;
   let next: CliService;
   try {
+    await loadComponentsOf(choice, deps);
     config = loadFromSources(choice, deps);
     next = deps.createService(config, { registry, logger, telemetry: current.service.telemetry });
   } catch (e) {

@@ -4,7 +4,8 @@
  * that keeps reconnecting forever (a collector must outlive a NATS restart).
  */
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+// nats.js (~13 MiB) is imported when a connection is made: its settings schema is part of every config.
+import type { ConnectionOptions, NatsConnection } from 'nats';
 import { z } from 'zod';
 import { duration, section } from '../config/schema-helpers.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -97,13 +98,14 @@ export async function natsConnectOptions(where: string, c: NatsConnectionConfig,
   }
   if (c.auth.token !== undefined) o.token = c.auth.token;
   if (c.auth.nkey_file !== undefined) {
+    const { nkeyAuthenticator } = await import('nats');
     const seed = new TextDecoder().decode(await readSecret(where, 'auth.nkey_file', c.auth.nkey_file)).trim();
     o.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   }
   if (c.auth.creds_file !== undefined) {
     const creds = await readSecret(where, 'auth.creds_file', c.auth.creds_file);
     checkCreds(where, c.auth.creds_file, creds);
-    o.authenticator = credsAuthenticator(creds);
+    o.authenticator = (await import('nats')).credsAuthenticator(creds);
   }
   const t = c.tls;
   if (t.enabled || t.ca_file || t.cert_file) {
@@ -124,6 +126,7 @@ export async function natsConnectOptions(where: string, c: NatsConnectionConfig,
  */
 export async function connectNats(c: NatsConnectionConfig, options: ConnectionOptions, logger: Logger, signal: AbortSignal): Promise<NatsConnection> {
   const where = options.name ?? 'nats';
+  const { connect } = await import('nats');
   let warned = false;
   for (;;) {
     if (signal.aborted) throw new Error(`${where}: stopped before NATS was reached`);

@@ -11,6 +11,11 @@ export interface ValuePattern {
   mayMatch?: (s: string) => boolean;
   /** Extra check on a match (Luhn for card numbers). */
   accept?: (match: string) => boolean;
+  /**
+   * A hand-written matcher giving exactly `re`'s matches (the leftmost match at or after `from`, as
+   * `[start, end)`), used instead of running the regex.
+   */
+  find?: (s: string, from: number) => readonly [number, number] | undefined;
 }
 
 /** Luhn checksum over the digits of `s` (spaces and dashes ignored); 13–19 digits. */
@@ -53,6 +58,41 @@ export function hasDigitRun(s: string, min: number): boolean {
   return false;
 }
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** RE2's `\w` (ASCII): what `\b` separates from the rest. */
+const isWord = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/**
+ * The matches of `\b\d(?:[ \-]?\d){12,18}\b` without the regex engine. From a start digit (a word
+ * boundary before it) the digits chain on, each pair separated by at most one space or dash. The regex
+ * takes up to 19 digits greedily and gives digits back until a boundary follows the last one: a
+ * separator (the chain goes on after it) or a non-word character or the end.
+ */
+export function findCardNumber(s: string, from: number): readonly [number, number] | undefined {
+  const n = s.length;
+  for (let i = from; i < n; i++) {
+    if (!isDigit(s.charCodeAt(i)) || (i > 0 && isWord(s.charCodeAt(i - 1)))) continue;
+    // Ends after each digit of the chain, up to 19 digits.
+    let count = 1;
+    let end = i + 1;
+    let best = -1;
+    for (;;) {
+      if (count >= 13) {
+        const next = end < n ? s.charCodeAt(end) : -1;
+        if (next === -1 || !isWord(next)) best = end;
+      }
+      if (count === 19 || end >= n) break;
+      const c = s.charCodeAt(end);
+      if (isDigit(c)) end += 1;
+      else if ((c === 32 || c === 45) && end + 1 < n && isDigit(s.charCodeAt(end + 1))) end += 2;
+      else break;
+      count++;
+    }
+    if (best >= 0) return [i, best];
+  }
+  return undefined;
+}
+
 const BEARER_HINT = /bearer/i;
 
 export function builtinPatterns(): ValuePattern[] {
@@ -68,6 +108,7 @@ export function builtinPatterns(): ValuePattern[] {
       re: RE2JS.compile('\\b\\d(?:[ \\-]?\\d){12,18}\\b'),
       mayMatch: (s) => hasDigitRun(s, 13),
       accept: luhnValid,
+      find: findCardNumber,
     },
     {
       reason: 'bearer_token',
@@ -91,13 +132,24 @@ export function maskString(s: string, patterns: readonly ValuePattern[], onMask:
   for (let i = 0; i < patterns.length; i++) {
     const p = patterns[i]!;
     if (p.mayMatch !== undefined && !p.mayMatch(cur)) continue;
-    const m = p.re.matcher(cur);
+    const m = p.find === undefined ? p.re.matcher(cur) : undefined;
     let out = '';
     let last = 0;
     let hit = false;
-    while (m.find()) {
-      const start = m.start();
-      const end = m.end();
+    let at = 0;
+    for (;;) {
+      let start: number;
+      let end: number;
+      if (m !== undefined) {
+        if (!m.find()) break;
+        start = m.start();
+        end = m.end();
+      } else {
+        const f = p.find!(cur, at);
+        if (f === undefined) break;
+        [start, end] = f;
+        at = end;
+      }
       if (end === start) continue;
       if (p.accept !== undefined && !p.accept(cur.slice(start, end))) continue;
       out += cur.slice(last, start) + MASK;

@@ -5,7 +5,7 @@ import { anyValueFrom, keyValuesToRaw, type KeyValue, type LogRecord } from '@tr
 import { type LogsBatch } from '../../component.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { redactionConfigSchema } from './config.js';
-import { luhnValid } from './patterns.js';
+import { builtinPatterns, findCardNumber, luhnValid, maskString } from './patterns.js';
 import { MASKED_VALUES_METRIC, REMOVED_KEYS_METRIC, RedactionProcessor } from './redaction-processor.js';
 
 function rec(body: unknown, attrs: Record<string, unknown> = {}): LogRecord {
@@ -118,5 +118,47 @@ describe('card-number prefilter', () => {
     expect(hasDigitRun('4111111111111', 13)).toBe(true);
     expect(hasDigitRun('request 123456 took 789ms at 2024', 13)).toBe(false);
     expect(hasDigitRun('4111  1111  1111  1111', 13)).toBe(false); // two separators break the run, as in the pattern
+  });
+});
+
+describe('card numbers without the regex engine', () => {
+  const card = builtinPatterns().find((p) => p.reason === 'card_number')!;
+  const viaRegex = (s: string): [number, number][] => {
+    const out: [number, number][] = [];
+    const m = card.re.matcher(s);
+    while (m.find()) out.push([m.start(), m.end()]);
+    return out;
+  };
+  const viaScan = (s: string): [number, number][] => {
+    const out: [number, number][] = [];
+    for (let f = findCardNumber(s, 0); f !== undefined; f = findCardNumber(s, f[1])) out.push([f[0], f[1]]);
+    return out;
+  };
+
+  it('finds exactly the matches of the regex, on edge cases and on random text', () => {
+    const cases = [
+      '4111111111111111', '4111 1111 1111 1111', '4111-1111-1111-1111', '4111  1111 1111 1111', '4111--1111-1111-1111',
+      'x4111111111111111', '_4111111111111111', '4111111111111111_', '4111111111111111a', '.4111111111111111.',
+      '12345678901234567890123', '1234567890123456789 0', '12.345678901234567', '123456789012', '1234567890123',
+      '1234567890123456789a', '1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0', '1-2-3-4-5-6-7-8-9-0-1-2-3', '4111111111111111-', '4111111111111111 ',
+      'é4111111111111111', '٣4111111111111111', '4111111111111111é', '',
+    ];
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const alphabet = '0123456789012345678901234567890123456789 - a_.é٣';
+    for (let k = 0; k < 3000; k++) {
+      let s = '';
+      const n = Math.floor(rnd() * 60);
+      for (let i = 0; i < n; i++) s += alphabet[Math.floor(rnd() * alphabet.length)];
+      cases.push(s);
+    }
+    for (const s of cases) expect(viaScan(s), JSON.stringify(s)).toEqual(viaRegex(s));
+  });
+
+  it('masks as the regex did: Luhn-valid numbers only, a rejected candidate does not hide a later one', () => {
+    const masked: string[] = [];
+    const out = maskString('ids 4111111111111112 then 4111 1111 1111 1111 and 12.4111111111111111', builtinPatterns(), (p) => masked.push(p.reason));
+    expect(out).toBe('ids 4111111111111112 then **** and 12.****');
+    expect(masked).toEqual(['card_number', 'card_number']);
   });
 });

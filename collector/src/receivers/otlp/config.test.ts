@@ -7,7 +7,8 @@ import { credentials, makeGenericClientConstructor, Metadata, type Client, type 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeExportRequest } from '@tributary/otlp';
 import { issuesFromZod } from '../../config/schema-helpers.js';
-import { logsServiceDefinition, otlpReceiverConfigSchema, otlpReceiverFactory } from './index.js';
+import { logsServiceDefinition } from './grpc-server.js';
+import { otlpReceiverConfigSchema, otlpReceiverFactory } from './index.js';
 import { sampleRequest, startReceiver } from './test-support.js';
 
 function issues(input: unknown): string[] {

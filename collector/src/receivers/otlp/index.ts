@@ -17,5 +17,4 @@ export { OtlpReceiver, SHUTDOWN_GRACE_MS } from './receiver.js';
 export { otlpReceiverConfigSchema } from './config.js';
 export type { OtlpReceiverConfig, GrpcProtocolConfig, HttpProtocolConfig } from './config.js';
 export type { BoundAddress } from './listen.js';
-export { logsServiceDefinition, LOGS_EXPORT_PATH } from './grpc-server.js';
 export { REFUSED_REQUESTS_METRIC } from './ingest.js';

@@ -2,7 +2,7 @@
 import type { CreateSettings, Host, LogsConsumer, Receiver } from '../../component.js';
 import { resolveAuth } from './auth.js';
 import type { OtlpReceiverConfig } from './config.js';
-import { OtlpGrpcServer } from './grpc-server.js';
+import type { OtlpGrpcServer } from './grpc-server.js';
 import { OtlpHttpServer } from './http-server.js';
 import { Ingest } from './ingest.js';
 import type { BoundAddress } from './listen.js';
@@ -12,21 +12,25 @@ export const SHUTDOWN_GRACE_MS = 5_000;
 
 export class OtlpReceiver implements Receiver {
   private readonly http: OtlpHttpServer | undefined;
-  private readonly grpc: OtlpGrpcServer | undefined;
+  private grpc: OtlpGrpcServer | undefined;
   private readonly settings: CreateSettings;
   private readonly config: OtlpReceiverConfig;
+  private readonly ingest: Ingest;
 
   constructor(settings: CreateSettings, config: OtlpReceiverConfig, next: LogsConsumer) {
     this.settings = settings;
     this.config = config;
     const ingest = new Ingest(settings.id, settings.telemetry, next, settings.logger);
-    const { grpc, http } = config.protocols;
-    this.grpc = grpc ? new OtlpGrpcServer(grpc, ingest, settings.id.id) : undefined;
+    this.ingest = ingest;
+    const { http } = config.protocols;
     this.http = http ? new OtlpHttpServer(http, ingest, settings.id.id) : undefined;
   }
 
   async start(host: Host): Promise<void> {
     const where = `receivers.${this.settings.id.id}.protocols`;
+    const grpc = this.config.protocols.grpc;
+    // grpc-js (~13 MiB) loads only when gRPC is configured.
+    if (grpc && !this.grpc) this.grpc = new (await import('./grpc-server.js')).OtlpGrpcServer(grpc, this.ingest, this.settings.id.id);
     this.grpc?.setAuth(resolveAuth(this.config.protocols.grpc?.auth, host, `${where}.grpc`));
     this.http?.setAuth(resolveAuth(this.config.protocols.http?.auth, host, `${where}.http`));
     try {

@@ -111,7 +111,7 @@ export class SourcesReceiver implements Receiver {
     const { createDefaultRegistry } = await import('../../builtins.js');
     const registry = createDefaultRegistry();
     for (const t of this.config.allowed_types) {
-      const f = registry.get('receiver', t) as ReceiverFactory | undefined;
+      const f = registry.has('receiver', t) ? (await registry.load('receiver', t)) as ReceiverFactory | undefined : undefined;
       if (!f || t === 'sources') throw new Error(`receivers.${this.settings.id.id}.allowed_types: "${t}" is not a receiver type`);
       this.factories.set(t, f);
     }
