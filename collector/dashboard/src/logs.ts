@@ -48,6 +48,7 @@ export class LogsView implements View {
   private paused = false;
   private pending: LogRecord[] = [];
   private dropped = 0;
+  private histStep = 60_000;
   private droppedSince = '';
 
   constructor(initialQuery = '') {
@@ -67,7 +68,8 @@ export class LogsView implements View {
     this.hist = new TimeChart('Records by severity (drag to zoom)', LEVELS.slice(0, 6).map((l) => ({ label: LEVEL_LABEL[l]!, color: `--c-${l}`, fmt: (v: number | null) => (v === null ? '–' : fmtNumber(v)) })), {
       id: 'histogram', bars: true, height: 120, yFmt: (v) => fmtNumber(v),
       onBrush: (min, max) => {
-        this.custom = { start: min, end: max };
+        // Bars are drawn at their bucket's start: the selection includes the whole last bucket it touches.
+        this.custom = { start: min, end: max + this.histStep };
         void this.search();
       },
     });
@@ -167,6 +169,7 @@ export class LogsView implements View {
     const by = new Map(hist.buckets.map((b) => [b.start_ms, b.counts]));
     const times: number[] = [];
     const step = hist.step_ms;
+    this.histStep = step;
     for (let t = Math.floor(start / step) * step; t <= end; t += step) times.push(t);
     // Stacked bars: a level's series is its count plus the less severe ones' (fatal's is the total), and
     // uPlot draws series in order, so each shorter bar lands on the taller one before it.

@@ -91,7 +91,11 @@ export class VirtualList<T> {
       const row = this.pool[k]!;
       const i = first + k;
       if (k >= count) {
-        row.hidden = true;
+        if (!row.hidden) {
+          row.hidden = true;
+          row.replaceChildren();
+          delete row.dataset.id;
+        }
         continue;
       }
       row.hidden = false;
