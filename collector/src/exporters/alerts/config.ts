@@ -9,6 +9,7 @@ import { httpUrl } from '../../config/http-client.js';
 import { exporterHelperShape, retryOnFailureSchema, sendingQueueSchema } from '../../pipeline/exporter-helper-config.js';
 import { ottlCondition, regexPattern, severityBound } from '../../ottl/schema.js';
 import { parseQuery, QueryParseError } from '../../query/parser.js';
+import { coordinationRedisSchema } from '../../coordination/config.js';
 
 const TENANT_FROM = /^(?:resource\.attributes\[\s*"([^"]+)"\s*\]|resource\.attributes\.(.+))$/;
 
@@ -224,6 +225,8 @@ export const alertsConfigSchema = z
     default_cooldown: duration().prefault('5m'),
     /** With `service.coordination.redis`: shared counts and one notification per transition across instances. */
     coordination: z.enum(['auto', 'off']).default('auto'),
+    /** Redis for exactly-once notification; filled from `service.coordination.redis` when unset. */
+    redis: coordinationRedisSchema.optional(),
     ...exporterHelperShape,
     // Never queued, never retried: evaluation cannot fail or wait.
     sending_queue: section({ ...sendingQueueSchema.unwrap().shape, enabled: z.literal(false).default(false) }),
