@@ -80,10 +80,6 @@ export interface CompiledRule {
   readonly searchQuery: string;
 }
 
-function fieldValue(g: Get): Get {
-  return g;
-}
-
 export function compileRule(c: RuleConfig, defaults: { cooldownMs: number; textMode: TextMode }): CompiledRule {
   const preds: Pred[] = [];
   let search = c.query ?? '';
@@ -107,6 +103,7 @@ export function compileRule(c: RuleConfig, defaults: { cooldownMs: number; textM
   }
   if (c.pattern !== undefined) {
     const re = compileRegex(c.pattern);
+    search = [search, `body:/${c.pattern.replaceAll('/', '\\/')}/`].filter(Boolean).join(' AND ');
     preds.push((_r, _s, l) => re.test(bodyText(l)));
   }
   if (c.level !== undefined) {
@@ -136,7 +133,7 @@ export function compileRule(c: RuleConfig, defaults: { cooldownMs: number; textM
     matches,
     base,
     groupKeys: c.group_by,
-    groupGetters: c.group_by.map((k) => fieldValue(getter(resolveField(k)))),
+    groupGetters: c.group_by.map((k) => getter(resolveField(k))),
     field: c.field !== undefined ? getter(resolveField(c.field)) : undefined,
     windowMs,
     ringSeconds,
