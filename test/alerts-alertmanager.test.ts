@@ -30,7 +30,7 @@ function notification(rule: string, kind: 'firing' | 'resolved' = 'firing'): Not
       labels: { alertname: rule, severity: 'critical', tenant: 'shop', service: 'checkout' }, annotations: { summary: `${rule} fired` },
       value: 3, threshold: null, since: firedAt, fired_at: firedAt, resolved_at: null, acknowledged: null, silenced_by: null,
     },
-    samples: [], link: `http://127.0.0.1:3100/?query=${rule}`, notifiers: [], extra: {}, transitionKey: rule,
+    samples: [], link: `http://127.0.0.1:3100/?query=${rule}`, notifiers: [], extra: {}, dedup: { key: rule, value: kind, mode: 'state' },
   };
 }
 

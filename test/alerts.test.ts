@@ -124,7 +124,7 @@ service:
     fs.writeFileSync(file, 'rules:\n  - { name: critical-logs, kind: level, level: CRITICAL }\n  - name: bad\n    kind: pattern\n    pattern: "(unclosed"\n');
     c!.child.kill('SIGHUP');
     const err = await waitFor('refusal in the log', () => /rule files refused[^\n]*/.exec(c!.stderr())?.[0]);
-    expect(err).toContain(`${file}`);
+    expect(err).toContain(file);
     expect(c!.stderr()).toMatch(/rules\[1\]\.pattern: invalid regex[^\n]*line 5/);
     expect(await names()).toEqual(['database-trouble', 'critical-logs']);
     fs.writeFileSync(file, 'rules:\n  - { name: critical-logs, kind: level, level: CRITICAL }\n  - { name: heartbeat-gone, kind: absence, query: heartbeat, window: 5m }\n');

@@ -24,7 +24,7 @@ export interface DispatcherOptions {
   logger: Logger;
   telemetry: Telemetry;
   /** Resolves true when this instance should send this transition (exactly-once across instances). */
-  gate?: ((key: string) => Promise<boolean>) | undefined;
+  gate?: ((dedup: Notification['dedup']) => Promise<boolean>) | undefined;
   onOutcome(alertId: string, event: 'notified' | 'notify_failed', reason: string): void;
 }
 
@@ -67,7 +67,7 @@ export class Dispatcher implements NotificationSink {
     if (this.o.gate) {
       let mine = true;
       try {
-        mine = await this.o.gate(`${n.transitionKey}:${id}`);
+        mine = await this.o.gate({ ...n.dedup, key: `${n.dedup.key}:${id}` });
       } catch (err) {
         // Coordination down: better a duplicate than a lost alert.
         this.o.logger.warn('alerts: coordination unavailable; notifying without de-duplication', { exporter: this.o.exporterId, error: errorMessage(err) });

@@ -52,8 +52,11 @@ export interface Notification {
   notifiers: string[];
   /** Notifier-owned data of this alert group (persisted): e.g. the Jira issue key. */
   extra: Record<string, string>;
-  /** Identifies this transition across instances (exactly-once with Redis). */
-  transitionKey: string;
+  /**
+   * Identifies this transition across instances (exactly-once with Redis): `state` = send when the shared
+   * value of `key` was not already `value` (firing/resolved alternate); `once` = send when `key` is new.
+   */
+  dedup: { key: string; value: string; mode: 'state' | 'once' };
 }
 
 export interface NotificationSink {
@@ -530,7 +533,9 @@ export class AlertEngine {
       link,
       notifiers: [...notifiers],
       extra: g.extra,
-      transitionKey: `${g.id}:${kind}:${g.firedAt ?? 0}:${kind === 'escalated' ? g.escalationsSent : 0}`,
+      dedup: kind === 'firing' || kind === 'resolved'
+        ? { key: `${g.id}:state`, value: kind, mode: 'state' }
+        : { key: `${g.id}:${kind}:${kind === 'escalated' ? g.escalationsSent : g.ack?.at ?? 0}`, value: '1', mode: 'once' },
     });
   }
 

@@ -10,7 +10,7 @@ import type { Route } from '../../extensions/api/routes.js';
 import { redactRedisUrl } from '../../processors/ratelimit/redis-store.js';
 import { alertsConfigSchema, tenantKey, type AlertsConfig, type NotifierType } from './config.js';
 import { Dispatcher, type NotifierEntry } from './dispatcher.js';
-import { AlertEngine } from './engine.js';
+import { AlertEngine, type Notification } from './engine.js';
 import { AlertsDatabase } from './history.js';
 import { compileRule, type CompiledRule } from './rule.js';
 import { alertsRoutes } from './routes.js';
@@ -140,7 +140,7 @@ export class AlertsExporter implements LogsSender {
     }
   }
 
-  private async openRedis(r: NonNullable<AlertsConfig['redis']>): Promise<(key: string) => Promise<boolean>> {
+  private async openRedis(r: NonNullable<AlertsConfig['redis']>): Promise<(d: Notification['dedup']) => Promise<boolean>> {
     const { createClient } = await import('redis');
     const client = createClient({ url: r.url, disableOfflineQueue: true, socket: { connectTimeout: 2000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 2000) } });
     let lastLog = 0;
@@ -152,8 +152,14 @@ export class AlertsExporter implements LogsSender {
     await client.connect().catch((err: unknown) => this.settings.logger.warn('alerts: redis not reachable at start; retrying in the background', { exporter: this.id, url: redactRedisUrl(r.url), error: errorMessage(err) }));
     this.redis = client;
     const prefix = `${r.key_prefix}alerts:sent:`;
-    // The first instance to claim a transition sends it; the key outlives any retry of it.
-    return async (key: string) => (await client.set(prefix + key, '1', { NX: true, PX: 7 * 86_400_000 })) === 'OK';
+    const ttl = String(7 * 86_400_000);
+    const opts = { timeout: Math.max(r.timeout, 1000) };
+    return async (d) => {
+      const key = prefix + d.key;
+      // `state`: SET … GET swaps the shared state atomically; the instance that changed it sends.
+      if (d.mode === 'state') return String(await client.sendCommand(['SET', key, d.value, 'PX', ttl, 'GET'], opts)) !== d.value;
+      return String(await client.sendCommand(['SET', key, d.value, 'NX', 'PX', ttl], opts)) === 'OK';
+    };
   }
 
   send(batch: LogsBatch): Promise<void> {

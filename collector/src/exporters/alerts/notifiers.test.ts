@@ -36,7 +36,7 @@ function notification(kind: Notification['kind'] = 'firing', extra: Record<strin
     link: 'http://127.0.0.1:3100/?query=x&start=2026-12-05T00%3A59%3A00.000Z&end=2026-12-05T01%3A00%3A00.000Z&tenant=shop',
     notifiers: [],
     extra,
-    transitionKey: `a1b2c3d4e5f60718:${kind}:1`,
+    dedup: { key: 'a1b2c3d4e5f60718:state', value: kind, mode: 'state' },
   };
 }
 
