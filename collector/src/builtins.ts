@@ -36,6 +36,7 @@ import { storeExporterFactory } from './exporters/store/index.js';
 import { natsExporterFactory } from './exporters/nats/index.js';
 import { loadBalancingExporterFactory } from './exporters/loadbalancing/index.js';
 import { liveTailExporterFactory } from './exporters/live_tail/index.js';
+import { alertsExporterFactory } from './exporters/alerts/index.js';
 import { healthCheckExtensionFactory } from './extensions/health_check/index.js';
 import { metricsExtensionFactory } from './extensions/metrics/index.js';
 import { fileStorageExtensionFactory } from './extensions/file_storage/index.js';
@@ -82,6 +83,7 @@ export function createDefaultRegistry(): ComponentRegistry {
     .register(natsExporterFactory)
     .register(loadBalancingExporterFactory)
     .register(liveTailExporterFactory)
+    .register(alertsExporterFactory)
     .register(healthCheckExtensionFactory)
     .register(metricsExtensionFactory)
     .register(fileStorageExtensionFactory)

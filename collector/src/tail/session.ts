@@ -69,6 +69,10 @@ export class TailSession implements TailSubscriber {
     return this.buf.length - this.head;
   }
 
+  notice(frame: unknown): void {
+    if (!this.closed && this.o.format !== 'loki') this.send(frame);
+  }
+
   push(records: readonly TailRecord[]): void {
     if (this.closed) return;
     for (const r of records) this.buf.push(r);
