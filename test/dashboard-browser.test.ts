@@ -93,14 +93,21 @@ describe('dashboard in headless Chromium', () => {
     c = await startCollector(`
 receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
 processors: { batch: { timeout: 20ms } }
-exporters: { store: { directory: ./store }, live_tail: {} }
+exporters:
+  store: { directory: ./store }
+  live_tail: {}
+  alerts:
+    history: { path: ./alerts/alerts.db }
+    evaluation_interval: 100ms
+    rules:
+      - { name: payment-failures, kind: pattern, pattern: 'payment .* failed', group_by: [service.name], severity: critical }
 extensions:
   health_check: { endpoint: 127.0.0.1:${health} }
   metrics: { endpoint: 127.0.0.1:${metrics} }
   api: { endpoint: 127.0.0.1:${api}, auth: { jwt: { secret: "${secret}", audience: tributary } } }
 service:
   extensions: [health_check, metrics, api]
-  pipelines: { logs: { receivers: [otlp], processors: [batch], exporters: [store, live_tail] } }
+  pipelines: { logs: { receivers: [otlp], processors: [batch], exporters: [store, live_tail, alerts] } }
 `, { healthPort: health });
     const sign = (project: string, sub: string) => new SignJWT({ project }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').setAudience('tributary').sign(new TextEncoder().encode(secret));
     acmeToken = await sign('acme', 'ann@acme');
@@ -310,7 +317,48 @@ service:
     await page.context().close();
   }, 60_000);
 
-  it.skipIf(!haveChromium)('screenshots of the sign-in and alerts views; a bad token is refused with the reason', async () => {
+  it.skipIf(!haveChromium)('an alert fires, appears with its sample line, is acknowledged in the page, and the history shows who acked', async () => {
+    const page = await signedIn(acmeToken);
+    await page.goto(`${base()}/#/alerts`);
+    await page.waitForSelector('.view.alerts[data-loaded]');
+    expect(await page.textContent('#alert-rules')).toContain('payment-failures');
+    await send('acme', [{ body: 'payment for order 7 failed', severity: 17, service: 'checkout' }]);
+    const card = page.locator('#alerts-active article[data-state="firing"]');
+    await waitFor('the firing alert in the page', async () => {
+      await page.click('#alerts-refresh');
+      return (await card.count()) === 1 ? true : undefined;
+    }, 15_000, 500);
+    expect(await card.textContent()).toContain('payment-failures (service.name=checkout)');
+    await waitFor('the sample line', async () => {
+      await page.click('#alerts-refresh');
+      return (await card.textContent())?.includes('payment for order 7 failed') ? true : undefined;
+    }, 10_000, 500);
+    expect(await page.textContent('#alert-rules tr[data-rule="payment-failures"]')).toContain('firing');
+    await card.locator('input[name="comment"]').fill('rolling back the deploy');
+    await card.locator('button.ack-button').click();
+    const acked = page.locator('#alerts-active article[data-state="acknowledged"]');
+    await acked.waitFor({ timeout: 10_000 });
+    expect(await acked.textContent()).toContain('Acknowledged by ann@acme');
+    expect(await acked.textContent()).toContain('rolling back the deploy');
+    const row = page.locator('#alert-history tr[data-event="acknowledged"]');
+    await row.first().waitFor({ timeout: 10_000 });
+    expect(await row.first().locator('td.by').textContent()).toBe('ann@acme');
+    expect(await row.first().textContent()).toContain('rolling back the deploy');
+    await shot(page, 'alerts');
+    // A notification's search link (`/?query=…&start=…&end=…&tenant=…`) opens Logs on that search.
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    await page.goto(`${base()}/?query=${encodeURIComponent('body:/payment .* failed/')}&start=${from}&end=${new Date(Date.now() + 60_000).toISOString()}&tenant=acme`);
+    await page.waitForSelector('.view.logs[data-searched]');
+    expect(await page.inputValue('#query')).toBe('body:/payment .* failed/');
+    expect(await page.textContent('#range-text')).toContain('Reset range');
+    expect(await page.textContent('#results')).toContain('payment for order 7 failed');
+    // Another tenant's token does not see the alert.
+    const other = await (await fetch(`${base()}/api/v1/alerts`, { headers: { authorization: `Bearer ${globexToken}` } })).json() as { alerts: unknown[] };
+    expect(other.alerts).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it.skipIf(!haveChromium)('screenshots of the sign-in view (dark theme); a bad token is refused with the reason', async () => {
     const ctx = await browser!.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'dark' });
     const page = await ctx.newPage();
     await page.goto(`${base()}/`);
@@ -323,9 +371,9 @@ service:
     await page.fill('#token', acmeToken);
     await page.click('#sign-in');
     await page.waitForSelector('#tenant');
-    await page.goto(`${base()}/#/alerts`);
-    await page.waitForSelector('#alerts-message');
-    await shot(page, 'alerts');
+    await page.goto(`${base()}/#/logs`);
+    await page.waitForSelector('.view.logs[data-searched]');
+    await shot(page, 'logs-dark');
     await ctx.close();
   }, 60_000);
 });

@@ -51,7 +51,8 @@ export class LogsView implements View {
   private histStep = 60_000;
   private droppedSince = '';
 
-  constructor(initialQuery = '') {
+  constructor(initialQuery = '', startMs = NaN, endMs = NaN) {
+    if (Number.isFinite(startMs)) this.custom = { start: startMs, end: Number.isFinite(endMs) ? endMs : Date.now() };
     this.query = h('input', { id: 'query', type: 'search', name: 'query', value: initialQuery, autocomplete: 'off', spellcheck: 'false', placeholder: 'service:checkout severity>=warn "card expired"', 'aria-describedby': 'query-error query-help-summary' });
     this.range = h('select', { id: 'range', name: 'range' }, ...RANGES.map(([v, label]) => h('option', { value: v, selected: v === '1h' }, label)));
     this.range.addEventListener('change', () => {

@@ -11,10 +11,12 @@ const main = document.getElementById('main')!;
 const nav = document.getElementById('nav')!;
 const tenantBox = document.getElementById('tenant-box')!;
 let current: View | undefined;
+/** Where a link (e.g. an alert notification's) pointed, kept across signing in. */
+let wanted: { hash: string; tenant: string | null } | undefined;
 
 const ROUTES: Readonly<Record<string, (params: URLSearchParams) => View>> = {
   overview: () => new OverviewView(),
-  logs: (p) => new LogsView(p.get('query') ?? ''),
+  logs: (p) => new LogsView(p.get('query') ?? '', Date.parse(p.get('start') ?? ''), Date.parse(p.get('end') ?? '')),
   alerts: () => new AlertsView(),
 };
 
@@ -31,8 +33,10 @@ function route(): void {
   const w = session.whoami;
   if (name === 'login' || !w) {
     show(new LoginView(() => {
+      applyWanted();
       renderHeader();
-      location.hash = '#/overview';
+      location.hash = wanted?.hash ?? '#/overview';
+      wanted = undefined;
       route();
     }));
     return;
@@ -67,11 +71,37 @@ function renderHeader(): void {
   );
 }
 
+/** Links to a search (`/?query=…&start=…&end=…&tenant=…`) open the Logs view on it. */
+function readLink(): void {
+  const p = new URLSearchParams(location.search);
+  if (!p.has('query') && !p.has('start')) return;
+  const q = new URLSearchParams();
+  for (const k of ['query', 'start', 'end']) {
+    const v = p.get(k);
+    if (v !== null) q.set(k, v);
+  }
+  wanted = { hash: `#/logs?${q.toString()}`, tenant: p.get('tenant') };
+  history.replaceState(null, '', `/${wanted.hash}`);
+}
+
+/** The link's tenant, if the token may read it (never asked for otherwise). */
+function applyWanted(): void {
+  const w = session.whoami;
+  if (!wanted?.tenant || !w) return;
+  if (w.all_tenants || w.tenants.includes(wanted.tenant)) session.tenant = wanted.tenant;
+  else announce(`This link is for tenant "${wanted.tenant}", which your token cannot read`);
+}
+
 async function start(): Promise<void> {
+  readLink();
   try {
     await whoami();
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) announce(`Cannot reach the collector: ${(err as Error).message}`);
+  }
+  if (session.whoami) {
+    applyWanted();
+    wanted = undefined;
   }
   renderHeader();
   window.addEventListener('hashchange', route);
