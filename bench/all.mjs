@@ -22,6 +22,7 @@ const steps = [
   ['store: ingest, search latencies, disk, RSS, store vs file', 'store.mjs', quick ? ['--records', '200000', '--rounds', '10', '--pairs', '1'] : []],
   ['scaling: --workers 1 vs 2, agent → NATS → gateway, nats exporter cost', 'scale.mjs', quick ? ['--quick'] : []],
   ['live tail: latency, CPU and RSS for 1, 10, 100 viewers at 10k logs/s', 'tail.mjs', quick ? ['--phase', '3'] : []],
+  ['dashboard: first graph, scrolling 100k results, Live at 1k/s, collector CPU with 5 pages', 'dashboard.mjs', quick ? ['--records', '20000', '--phase', '5'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

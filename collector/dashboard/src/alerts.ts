@@ -132,6 +132,10 @@ export class AlertsView implements View {
     alerts.sort((a, b) => (order[stateOf(a)] ?? 4) - (order[stateOf(b)] ?? 4));
     const byName = new Map(rules.map((r) => [r.name, r]));
     const lines = await Promise.all(alerts.map((a) => this.sampleLines(a, byName.get(a.rule))));
+    // Comments being typed survive a refresh.
+    const typed = new Map<string, string>();
+    for (const i of this.active.querySelectorAll<HTMLInputElement>('input[name="comment"]')) if (i.value) typed.set(i.id, i.value);
+    const focused = document.activeElement instanceof HTMLInputElement && this.active.contains(document.activeElement) ? document.activeElement.id : undefined;
     clear(this.active);
     if (alerts.length === 0) {
       this.active.append(h('p', { class: 'muted', id: 'no-alerts' }, 'Nothing is pending or firing.'));
@@ -140,6 +144,7 @@ export class AlertsView implements View {
     alerts.forEach((a, i) => {
       const state = stateOf(a);
       const comment = h('input', { type: 'text', name: 'comment', id: `ack-comment-${a.id}`, placeholder: 'what you are doing about it', maxlength: 2000 });
+      comment.value = typed.get(comment.id) ?? '';
       const group = Object.entries(a.group ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
       const sample = lines[i] ?? [];
       this.active.append(h('article', { class: `alert state-${state}`, 'data-alert-id': a.id, 'data-state': state, 'aria-label': `${a.rule}${group ? ` (${group})` : ''}: ${state}` },
@@ -155,6 +160,7 @@ export class AlertsView implements View {
             h('label', { for: comment.id }, 'Comment'), comment, h('button', { type: 'submit', class: 'ack-button' }, 'Acknowledge')),
         a.silenced_by ? h('p', { class: 'muted' }, `Silenced (${a.silenced_by})`) : h('button', { type: 'button', class: 'silence-button', onclick: () => void this.silence(a) }, 'Silence 1 h')));
     });
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   private async ack(a: Alert, comment: string): Promise<void> {

@@ -75,6 +75,10 @@ export class LogsView implements View {
       },
     });
     this.list = new VirtualList<LogRecord>('results', 'Log records', { length: () => this.rows.length, at: (i) => this.rowAt(i) }, ROW_HEIGHT, (row, r) => this.renderRow(row, r), (r) => this.open(r), () => void this.more());
+    this.list.el.addEventListener('click', (e) => {
+      const b = (e.target as HTMLElement).closest('button.c-service');
+      if (b?.textContent) this.filter('service', b.textContent);
+    });
     const form = h('form', { class: 'searchbar', role: 'search', onsubmit: (e) => {
       e.preventDefault();
       if (this.live) void this.setLive(true);
@@ -216,17 +220,22 @@ export class LogsView implements View {
     }
   }
 
+  /** Fills a pooled row: its four cells are made once and only their text changes while scrolling. */
   private renderRow(row: HTMLElement, r: LogRecord): void {
     if (row.dataset.id === r.id && row.firstChild) return;
     row.dataset.id = r.id;
     row.dataset.level = r.level;
-    const ms = Number(BigInt(r.timestamp) / 1_000_000n);
-    row.replaceChildren(
-      h('span', { class: 'c-time' }, fmtTime(ms)),
-      h('span', { class: `c-level lvl-${r.level}` }, LEVEL_LABEL[r.level] ?? r.level),
-      r.service ? h('button', { type: 'button', class: 'c-service link', tabindex: -1, title: `filter on service:${r.service}`, onclick: () => this.filter('service', r.service!) }, r.service) : h('span', { class: 'c-service' }),
-      h('span', { class: 'c-body' }, bodyText(r.body)),
-    );
+    if (row.childElementCount !== 4) {
+      row.replaceChildren(h('span', { class: 'c-time' }), h('span', { class: 'c-level' }), h('button', { type: 'button', class: 'c-service link', tabindex: -1 }), h('span', { class: 'c-body' }));
+    }
+    const [time, level, service, body] = row.children as unknown as [HTMLElement, HTMLElement, HTMLButtonElement, HTMLElement];
+    time.textContent = fmtTime(Number(BigInt(r.timestamp) / 1_000_000n));
+    level.className = `c-level lvl-${r.level}`;
+    level.textContent = LEVEL_LABEL[r.level] ?? r.level;
+    service.hidden = !r.service;
+    service.textContent = r.service ?? '';
+    service.title = r.service ? `filter on service:${r.service}` : '';
+    body.textContent = bodyText(r.body);
   }
 
   private open(r: LogRecord): void {

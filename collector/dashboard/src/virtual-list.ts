@@ -99,10 +99,12 @@ export class VirtualList<T> {
         continue;
       }
       row.hidden = false;
-      row.style.transform = `translateY(${i * rh}px)`;
-      row.dataset.index = String(i);
-      row.id = `${this.el.id}-row-${i}`;
-      row.setAttribute('aria-posinset', String(i + 1));
+      if (row.dataset.index !== String(i)) {
+        row.style.transform = `translateY(${i * rh}px)`;
+        row.dataset.index = String(i);
+        row.id = `${this.el.id}-row-${i}`;
+        row.setAttribute('aria-posinset', String(i + 1));
+      }
       row.setAttribute('aria-selected', String(i === this.active));
       this.renderRow(row, this.source.at(i), i);
     }
