@@ -105,7 +105,9 @@ export class VirtualList<T> {
         row.id = `${this.el.id}-row-${i}`;
         row.setAttribute('aria-posinset', String(i + 1));
       }
-      row.setAttribute('aria-selected', String(i === this.active));
+      // Only real changes: an attribute write restyles the row even when the value is the same.
+      const selected = String(i === this.active);
+      if (row.getAttribute('aria-selected') !== selected) row.setAttribute('aria-selected', selected);
       this.renderRow(row, this.source.at(i), i);
     }
     if (this.onNearEnd && first + count >= n - 50) this.onNearEnd();

@@ -1,14 +1,13 @@
 /**
  * The dashboard's routes on the api extension: the page and its assets (built by esbuild at
- * `npm run build` into dist/extensions/api/dashboard/, read once and served from memory, gzipped when the
- * browser takes it), who the token is, and the metrics history.
+ * `npm run build` into the package, decoded once and served from memory, gzipped when the browser takes
+ * it), who the token is, and the metrics history.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { listTenants } from '../../exporters/store/schema.js';
 import type { ApiExtension } from './api-extension.js';
+import { DASHBOARD_ASSETS } from './dashboard-assets.js';
 import { historyBody, type MetricsHistory } from './metrics-history.js';
 import { HttpError, type Route, type RouteContext, type RouteResult } from './routes.js';
 
@@ -25,21 +24,13 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
 
 export interface Asset { readonly body: Buffer; readonly gzip: Buffer; readonly type: string; readonly etag: string }
 
-/** Where the built assets are: next to this module in dist/. */
-export const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url));
-
-export function loadAssets(dir = DASHBOARD_DIR): Map<string, Asset> {
+/** The built files, ready to serve (empty when running from sources without a build). */
+export function loadAssets(files: Readonly<Record<string, string>> | undefined = DASHBOARD_ASSETS): Map<string, Asset> {
   const out = new Map<string, Asset>();
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const n of names) {
+  for (const [n, b64] of Object.entries(files ?? {})) {
     const type = TYPES[path.extname(n)];
     if (!type) continue;
-    const body = fs.readFileSync(path.join(dir, n));
+    const body = Buffer.from(b64, 'base64');
     out.set(n, { body, gzip: gzipSync(body, { level: 9 }), type, etag: `"${body.length.toString(36)}-${hash(body)}"` });
   }
   return out;
