@@ -4,6 +4,7 @@
  * WebSocket upgrades through `addUpgradeRoute`, and get the same auth and tenant confinement.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CreateSettings, Extension, Host } from '../../component.js';
@@ -146,6 +147,12 @@ export class ApiExtension implements Extension {
         telemetry: this.settings.telemetry,
         statuses: typeof host.componentStatuses === 'function' ? () => host.componentStatuses() : undefined,
         storeDirectory: () => this.storeDirectory(),
+        // A dot-file: the store's tenant listing skips it.
+        persistFile: () => {
+          const dir = this.storeDirectory();
+          return dir ? path.join(dir, '.metrics-history.json') : undefined;
+        },
+        onError: (message) => this.settings.logger.warn(message, { extension: this.settings.id.id }),
       });
       this.history.start();
     }

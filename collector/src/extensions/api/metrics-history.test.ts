@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../telemetry/metric-names.js';
 import { LATENCY_BUCKETS_SECONDS, Telemetry } from '../../telemetry/metrics.js';
@@ -64,5 +67,40 @@ describe('metrics history', () => {
     expect(minutes.length).toBe(16);
     expect(minutes[1]!.in).toBeCloseTo(10);
     expect(minutes[1]!.t % 60_000).toBe(0);
+  });
+
+  it('saves the per-minute ring in the store directory and reads it back at the next start', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-history-'));
+    try {
+      const file = path.join(dir, 'store', '.metrics-history.json');
+      const t = new Telemetry();
+      const c = t.counter(Metrics.receiverAccepted).bind({ receiver: 'r' });
+      let now = 60_000 * 1000;
+      // A step of an hour: the timer never fires during the test; samples are taken by hand.
+      const a = new MetricsHistory({ telemetry: t, now: () => now, stepMs: 3_600_000, persistFile: () => file });
+      a.start();
+      for (let i = 0; i < 180; i++) {
+        c.add(5);
+        now += 1000;
+        a.sample();
+      }
+      a.stop();
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+      expect(saved.minutes).toHaveLength(3);
+      const b = new MetricsHistory({ telemetry: new Telemetry(), now: () => now, stepMs: 3_600_000, persistFile: () => file });
+      b.start();
+      b.stop();
+      expect(b.samples(0, 'minute').map((m) => m.t)).toEqual(saved.minutes.map((m: { t: number }) => m.t));
+      expect(b.samples(0, 'minute')[1]!.in).toBeCloseTo(5);
+      // A damaged file is reported and ignored.
+      fs.writeFileSync(file, '{nope');
+      const errors: string[] = [];
+      const d = new MetricsHistory({ telemetry: new Telemetry(), now: () => now, stepMs: 3_600_000, persistFile: () => file, onError: (m) => errors.push(m) });
+      d.start();
+      d.stop();
+      expect(errors[0]).toMatch(/ignoring/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The dashboard's metrics history: once a second the collector's own counters and gauges (the same
  * instruments /metrics renders) are turned into rates and kept in a ring (15 minutes at 1 s), plus a
- * per-minute ring (24 hours). Reading instruments is a few map walks; nothing touches the data path.
+ * per-minute ring (24 hours) that is saved in the store's directory, so longer ranges survive a restart.
+ * Reading instruments is a few map walks; nothing touches the data path.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,6 +57,9 @@ export interface HistoryOptions {
   readonly capacity?: number;
   /** Points in the per-minute ring (default 1440: 24 hours). */
   readonly minuteCapacity?: number;
+  /** File the per-minute ring is saved to (each minute and at stop) and read back from at start. */
+  readonly persistFile?: (() => string | undefined) | undefined;
+  readonly onError?: ((message: string) => void) | undefined;
   readonly now?: () => number;
 }
 
@@ -170,6 +174,7 @@ export class MetricsHistory {
 
   start(): void {
     if (this.timer) return;
+    this.restore();
     this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loop.enable();
     this.prev = this.snapshot();
@@ -178,6 +183,7 @@ export class MetricsHistory {
   }
 
   stop(): void {
+    if (this.timer) this.save(true);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.loop?.disable();
@@ -300,8 +306,54 @@ export class MetricsHistory {
     if (first && Math.floor(first.t / 60_000) !== Math.floor(s.t / 60_000)) {
       this.minutes.push(mergeSamples(this.minuteAcc, Math.floor(first.t / 60_000) * 60_000));
       this.minuteAcc.length = 0;
+      if (this.timer) this.save(false);
     }
     this.minuteAcc.push(s);
+  }
+
+  private restore(): void {
+    const file = this.o.persistFile?.();
+    if (!file) return;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return; // first start
+    }
+    try {
+      const saved = JSON.parse(text) as { version?: number; minutes?: HistorySample[] };
+      const oldest = this.now() - this.minutes.capacity * 60_000;
+      if (saved.version === 1 && Array.isArray(saved.minutes)) for (const m of saved.minutes) if (typeof m.t === 'number' && m.t >= oldest) this.minutes.push(m);
+    } catch (err) {
+      this.o.onError?.(`metrics history: ignoring ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private saving = false;
+
+  /** Writes the per-minute ring (a temp file renamed over the old one: never half a file). */
+  private save(sync: boolean): void {
+    const file = this.o.persistFile?.();
+    if (!file || (this.saving && !sync) || this.minutes.size === 0) return;
+    const text = JSON.stringify({ version: 1, minutes: this.minutes.toArray() });
+    const tmp = `${file}.tmp`;
+    const fail = (err: unknown): void => this.o.onError?.(`metrics history: cannot save ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    if (sync) {
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(tmp, text);
+        fs.renameSync(tmp, file);
+      } catch (err) {
+        fail(err);
+      }
+      return;
+    }
+    this.saving = true;
+    fs.promises.mkdir(path.dirname(file), { recursive: true })
+      .then(() => fs.promises.writeFile(tmp, text))
+      .then(() => fs.promises.rename(tmp, file))
+      .catch(fail)
+      .finally(() => (this.saving = false));
   }
 
   /** Points after `sinceMs`, oldest first: the 1 s ring, or the per-minute ring. */
