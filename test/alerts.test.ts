@@ -11,7 +11,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postOtlpJson, recordsRequestJson, startRecordingServer, type RecordingServer } from './kit/index.js';
-import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
+import { freePort, repoRoot, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 
 const secret = 'an-alerts-test-secret-0123456789abcdefgh';
 const token = (project: string, sub: string): Promise<string> =>
@@ -146,4 +146,20 @@ service:
     });
     expect(hook.requests.length).toBe(before);
   }, 60_000);
+});
+
+describe('README alerts section', () => {
+  it('the ready-to-use rules are a valid alerts config with the three seed examples', async () => {
+    const { parse } = await import('yaml');
+    const { alertsConfigSchema } = await import('../collector/src/exporters/alerts/config.js');
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const m = /## Alerts[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
+    expect(m?.[1], 'README has an Alerts section with a yaml block').toBeDefined();
+    const doc = parse(m![1]!) as { exporters: { alerts: unknown } };
+    const c = alertsConfigSchema.parse(doc.exporters.alerts);
+    expect(c.rules.map((r) => r.kind)).toEqual(['error_rate', 'pattern', 'level']);
+    expect(c.rules[0]).toMatchObject({ threshold: 10, per: 60_000, window: 300_000, cooldown: 900_000 });
+    expect(c.rules[1]!.pattern).toBe('(?i)(database|connection).*?(error|failed)');
+    expect(c.rules[2]!.level).toBe(21);
+  });
 });

@@ -8,6 +8,7 @@ import { findAttribute, idToHex, nanosToDecimal, type InstrumentationScope, type
 import { compileRegex, type SafeRegex } from '../../ottl/regex.js';
 import { bodyText } from '../../query/matcher.js';
 import type { Telemetry, Counter, Gauge } from '../../telemetry/metrics.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 import type { Acknowledgement, AlertsDatabase, AlertStateName, HistoryEntry, SavedState, Silence } from './history.js';
 import { alertId, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
 
@@ -131,9 +132,9 @@ export class AlertEngine {
   private readonly startedAt: number;
 
   constructor(private readonly o: EngineOptions) {
-    this.transitions = o.telemetry.counter('tributary_alerts_transitions_total', 'Alert state transitions, by rule and new state');
-    this.droppedCounter = o.telemetry.counter('tributary_alerts_groups_dropped_total', 'Alert groups not tracked because a rule reached max_groups');
-    const active: Gauge = o.telemetry.gauge('tributary_alerts_firing', 'Alert groups firing now');
+    this.transitions = o.telemetry.counter(Metrics.alertsTransitions);
+    this.droppedCounter = o.telemetry.counter(Metrics.alertsGroupsDropped);
+    const active: Gauge = o.telemetry.gauge(Metrics.alertsFiring);
     active.track({ exporter: o.exporterId }, () => {
       let n = 0;
       for (const r of this.rules) for (const g of r.groups.values()) if (g.state === 'firing') n++;
