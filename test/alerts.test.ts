@@ -11,7 +11,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postOtlpJson, recordsRequestJson, startRecordingServer, type RecordingServer } from './kit/index.js';
-import { freePort, repoRoot, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
+import { cliPath, freePort, repoRoot, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 
 const secret = 'an-alerts-test-secret-0123456789abcdefgh';
 const token = (project: string, sub: string): Promise<string> =>
@@ -132,12 +132,36 @@ service:
     await waitFor('new rules', async () => ((await names()).includes('heartbeat-gone') ? true : undefined));
   });
 
+  it('tributary alerts list|ack|silence work against the api', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [cliPath, 'alerts', ...args, '--url', `http://127.0.0.1:${api}`], { env: { ...process.env, TRIBUTARY_TOKEN: shop }, encoding: 'utf8', timeout: 20_000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const list = cli('list');
+    expect(list.status, list.stderr).toBe(0);
+    const id = /^([0-9a-f]{16}) +firing +warning +database-trouble \{service\.name=checkout\}/m.exec(list.stdout)?.[1];
+    expect(id, list.stdout).toBeDefined();
+    const ack = cli('ack', id!, '--comment', 'from the cli');
+    expect(ack.stdout.trim()).toBe(`acknowledged ${id!} (database-trouble)`);
+    const sil = cli('silence', 'alertname=database-trouble', 'service.name=~check.*', '--duration', '10m');
+    expect(sil.stdout).toMatch(/^silence [0-9a-f-]{36} until /);
+    const silenceId = /^silence (\S+)/.exec(sil.stdout)![1]!;
+    const json = cli('list', '--output', 'json');
+    expect(JSON.parse(json.stdout.trim().split('\n')[0]!)).toMatchObject({ id, acknowledged: { by: 'alice', comment: 'from the cli' } });
+    expect(cli('list', '--history').stdout).toMatch(/acknowledged +database-trouble +[0-9a-f]{16} +by alice: from the cli/);
+    expect(cli('silence', '--expire', silenceId).stdout.trim()).toBe(`silence ${silenceId} expired`);
+    const bad = cli('ack', 'no-such-alert');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('404 no pending or firing alert with this id');
+  });
+
   it('a restart while firing restores the alert and does not notify it again', async () => {
     const before = hook.requests.length;
     await c!.stop();
     c = await startCollector(config, { healthPort: health, dir });
     const restored = ((await call('GET', '/api/v1/alerts', shop)).json['alerts'] as { rule: string; state: string; acknowledged: unknown }[]).find((a) => a.rule === 'database-trouble');
-    expect(restored).toMatchObject({ state: 'firing', acknowledged: { by: 'alice' } });
+    expect(restored).toMatchObject({ state: 'firing', acknowledged: { by: 'alice', comment: 'from the cli' } });
     await postOtlpJson(otlp, recordsRequestJson([{ n: 4, body: 'database error again', sev: 17 }, { n: 5, body: 'database error again', sev: 17 }, { n: 6, body: 'database error again', sev: 17 }], { 'service.name': 'checkout', 'project.id': 'shop' }));
     // The record reached the engine (the alert's value counts it) and nothing was sent.
     await waitFor('the new match counted', async () => {
