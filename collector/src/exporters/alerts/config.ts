@@ -63,7 +63,7 @@ export const ruleSchema = z
     field: z.string().min(1).optional(),
     /** `new_value`: how long a value counts as seen (default 24h). */
     lookback: duration().optional(),
-    /** `metric`: `<metric name>[{label="v",…}] <op> <number>`, ops > >= < <= == !=. */
+    /** `metric`: `<metric>[{label="v",…}] [/ <metric>[{…}]] <op> <number>`; ops > >= < <= == !=; `tributary_disk_used_ratio{path="…"}` is the used share of that directory's filesystem. */
     expr: z.string().optional(),
     /** Fields that split the rule into one alert per distinct value (always also per tenant). */
     group_by: z.array(z.string().min(1)).default([]),
@@ -104,7 +104,7 @@ export const ruleSchema = z
     }
     if (r.kind === 'metric') {
       if (r.source !== 'metrics') ctx.addIssue({ code: 'custom', path: ['source'], message: 'kind metric needs source: metrics' });
-      if (r.expr !== undefined && parseMetricExpr(r.expr) === undefined) ctx.addIssue({ code: 'custom', path: ['expr'], message: 'expected <metric>[{label="value",...}] <op> <number> (op: > >= < <= == !=)' });
+      if (r.expr !== undefined && parseMetricExpr(r.expr) === undefined) ctx.addIssue({ code: 'custom', path: ['expr'], message: 'expected <metric>[{label="value",...}] [/ <metric>[{...}]] <op> <number> (op: > >= < <= == !=)' });
     } else if (r.source === 'metrics') ctx.addIssue({ code: 'custom', path: ['source'], message: 'source: metrics needs kind: metric' });
     if (r.kind === 'ratio' && r.threshold !== undefined && r.threshold > 1) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a ratio threshold is between 0 and 1' });
     for (const [i, w] of [r.window, r.baseline, r.lookback].entries()) {
@@ -114,26 +114,43 @@ export const ruleSchema = z
 
 export type RuleConfig = z.output<typeof ruleSchema>;
 
-export interface MetricExpr {
+export interface MetricSelector {
   name: string;
   labels: Record<string, string>;
+}
+
+export interface MetricExpr extends MetricSelector {
+  /** `a / b`: the divisor (e.g. queue size / queue capacity). */
+  divisor: MetricSelector | undefined;
   op: '>' | '>=' | '<' | '<=' | '==' | '!=';
   value: number;
 }
 
-/** Parses `tributary_exporter_queue_size{exporter="x"} > 100`; undefined when malformed. */
-export function parseMetricExpr(text: string): MetricExpr | undefined {
-  const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{([^}]*)\})?\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/.exec(text);
-  if (!m) return undefined;
+const SELECTOR = String.raw`([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{([^}]*)\})?`;
+const EXPR = new RegExp(String.raw`^\s*${SELECTOR}\s*(?:/\s*${SELECTOR}\s*)?(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$`);
+
+function parseLabels(text: string | undefined): Record<string, string> | undefined {
   const labels: Record<string, string> = {};
-  if (m[2] !== undefined && m[2].trim() !== '') {
-    for (const part of m[2].split(',')) {
-      const lm = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"]*)"\s*$/.exec(part);
-      if (!lm) return undefined;
-      labels[lm[1]!] = lm[2]!;
-    }
+  if (text === undefined || text.trim() === '') return labels;
+  for (const part of text.split(',')) {
+    const lm = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"]*)"\s*$/.exec(part);
+    if (!lm) return undefined;
+    labels[lm[1]!] = lm[2]!;
   }
-  return { name: m[1]!, labels, op: m[3] as MetricExpr['op'], value: Number(m[4]) };
+  return labels;
+}
+
+/**
+ * Parses `tributary_exporter_queue_size{exporter="x"} / tributary_exporter_queue_capacity{exporter="x"} > 0.8`
+ * (the divisor is optional); undefined when malformed.
+ */
+export function parseMetricExpr(text: string): MetricExpr | undefined {
+  const m = EXPR.exec(text);
+  if (!m) return undefined;
+  const labels = parseLabels(m[2]);
+  const divLabels = parseLabels(m[4]);
+  if (!labels || !divLabels) return undefined;
+  return { name: m[1]!, labels, divisor: m[3] !== undefined ? { name: m[3], labels: divLabels } : undefined, op: m[5] as MetricExpr['op'], value: Number(m[6]) };
 }
 
 const notifierBase = {

@@ -204,6 +204,24 @@ describe('alerts engine', () => {
     expect(h.kinds()).toEqual(['firing:dropping', 'resolved:dropping']);
   });
 
+  it('metric rules divide two metrics (queue fill) and read the disk\'s used share', () => {
+    const h = new Harness(db, [
+      { name: 'queue-80', kind: 'metric', source: 'metrics', expr: 'tributary_exporter_queue_size{exporter="loki"} / tributary_exporter_queue_capacity{exporter="loki"} > 0.8', notify: ['n'] },
+      { name: 'disk', kind: 'metric', source: 'metrics', expr: 'tributary_disk_used_ratio{path="."} >= 0', notify: ['n'] },
+      { name: 'disk-full', kind: 'metric', source: 'metrics', expr: 'tributary_disk_used_ratio{path="."} > 1', notify: ['n'] },
+    ]);
+    let size = 100;
+    h.telemetry.gauge('tributary_exporter_queue_size', 'x').track({ exporter: 'loki' }, () => size);
+    h.telemetry.gauge('tributary_exporter_queue_capacity', 'x').track({ exporter: 'loki' }, () => 1000);
+    h.advance(1000);
+    expect(h.kinds()).toEqual(['firing:disk']);
+    size = 850;
+    h.advance(1000);
+    expect(h.kinds()).toEqual(['firing:disk', 'firing:queue-80']);
+    expect(h.sent[1]!.alert.value).toBeCloseTo(0.85);
+    expect(ruleSchema.safeParse({ name: 'x', kind: 'metric', source: 'metrics', expr: 'a / > 1' }).success).toBe(false);
+  });
+
   it('acknowledgement stops escalation; an unacknowledged alert escalates once per step', () => {
     const rule = { name: 'e', kind: 'level', level: 'ERROR', window: '1h', notify: ['n'], escalate: [{ after: '15m', notify: ['pagerduty'] }] };
     const h = new Harness(db, [rule]);

@@ -4,6 +4,7 @@
  * `acknowledged` and `silenced` on top), writes every transition to the history, and hands
  * notifications to the dispatcher. Synchronous and clock-injected: tests drive it with a fake clock.
  */
+import fs from 'node:fs';
 import { findAttribute, idToHex, nanosToDecimal, type InstrumentationScope, type LogRecord, type Resource, type ResourceLogs } from '@tributary/otlp';
 import { compileRegex, type SafeRegex } from '../../ottl/regex.js';
 import { bodyText } from '../../query/matcher.js';
@@ -11,6 +12,10 @@ import type { Telemetry, Counter, Gauge } from '../../telemetry/metrics.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 import type { Acknowledgement, AlertsDatabase, AlertStateName, HistoryEntry, SavedState, Silence } from './history.js';
 import { alertId, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
+import type { MetricSelector } from './config.js';
+
+/** A built-in metric for `metric` rules: the used share (0-1) of the filesystem holding `path`. */
+export const DISK_USED_RATIO = 'tributary_disk_used_ratio';
 
 export interface Sample {
   time: string;
@@ -328,17 +333,33 @@ export class AlertEngine {
     }
   }
 
+  /** A metric's current value: the sum of its matching series, or a built-in like the disk's used share. */
+  private readMetric(sel: MetricSelector): number {
+    if (sel.name === DISK_USED_RATIO) {
+      try {
+        const st = fs.statfsSync(sel.labels['path'] ?? '.');
+        return st.blocks > 0 ? 1 - st.bavail / st.blocks : 0;
+      } catch {
+        return 0;
+      }
+    }
+    const inst = this.o.metrics?.find(sel.name) as { total?: (l: Record<string, string>) => number; sum?: (l: Record<string, string>) => number } | undefined;
+    return inst?.total?.(sel.labels) ?? inst?.sum?.(sel.labels) ?? 0;
+  }
+
   private evaluateMetric(rs: RuleState, now: number): void {
     const m = rs.rule.metric;
-    const t = this.o.metrics;
-    if (!m || !t) return;
-    const inst = t.find(m.name) as { total?: (l: Record<string, string>) => number; sum?: (l: Record<string, string>) => number } | undefined;
-    let v = inst?.total?.(m.labels) ?? inst?.sum?.(m.labels) ?? 0;
+    if (!m) return;
+    let v = this.readMetric(m);
     const w = rs.rule.config.window;
     if (w !== undefined) {
       rs.samples.push({ at: now, v });
       while (rs.samples.length > 1 && now - rs.samples[1]!.at >= w) rs.samples.shift();
       v -= rs.samples[0]!.v;
+    }
+    if (m.divisor) {
+      const d = this.readMetric(m.divisor);
+      v = d !== 0 ? v / d : 0;
     }
     const key = this.o.defaultTenant;
     let g = rs.groups.get(key);
