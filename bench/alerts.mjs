@@ -5,6 +5,8 @@
 // one process's: the generator posts the record and the webhook receiver is in this process.
 // (2) the CPU cost of 100 rules of mixed kinds at 10,000 logs/s: the same pipeline (otlp → batch → file)
 // with and without the alerts exporter, alternating phases.
+// (3) the same trigger → webhook in process (the exporter's send() to the webhook's arrival, 600 alerts):
+// what the engine, history writes and dispatcher cost without OTLP ingest and process scheduling.
 // Usage: node bench/alerts.mjs [--triggers 200] [--rate 10000] [--phase 8]
 import fs from 'node:fs';
 import http from 'node:http';
@@ -213,3 +215,42 @@ console.log('|---|---|---|---|');
 for (const p of phases) console.log(`| otlp → batch → file${p.withAlerts ? ' + alerts (100 rules)' : ''} | ${p.rate.toFixed(0)} | ${p.cores.toFixed(3)} | ${p.rss.toFixed(0)} |`);
 const extra = withA - without;
 console.log(`\nextra CPU of the rules: ${(extra * 100).toFixed(1)} % of one core (mean of phases: ${without.toFixed(3)} → ${withA.toFixed(3)} cores); goal ≤ 10 %: ${extra <= 0.1 ? 'met' : 'not met'}`);
+
+// ---------------------------------------------------------------------------------------------------------
+// (3) in process
+
+{
+  const { AlertsExporter, alertsConfigSchema } = await import('../collector/dist/exporters/alerts/index.js');
+  const { Telemetry } = await import('../collector/dist/telemetry/metrics.js');
+  const { silentLogger } = await import('../collector/dist/telemetry/logger.js');
+  const { default: Long } = await import('long');
+  const got = new Map();
+  const srv = http.createServer((req, res) => {
+    const c = [];
+    req.on('data', (d) => c.push(d));
+    req.on('end', () => {
+      got.set(JSON.parse(Buffer.concat(c).toString()).alert.group['attributes.trigger'], performance.now());
+      res.end();
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const dir3 = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-bench-alerts-'));
+  const cfg = alertsConfigSchema.parse({ history: { path: path.join(dir3, 'alerts.db') }, notifiers: { webhook: { url: `http://127.0.0.1:${srv.address().port}/` } }, rules: [{ name: 'level', kind: 'level', level: 'CRITICAL', group_by: ['attributes.trigger'], cooldown: '0s', notify: ['webhook'] }] });
+  const tel = new Telemetry();
+  const e = new AlertsExporter({ id: { id: 'alerts', type: 'alerts', name: '' }, logger: silentLogger, telemetry: tel }, cfg);
+  await e.start({ getExtension: () => undefined, telemetry: tel, logger: silentLogger, reportStatus() {}, componentStatuses: () => new Map(), isReady: () => true });
+  const sent = new Map();
+  const N = TRIGGERS * 3;
+  for (let i = 0; i < N; i++) {
+    const rec = { timeUnixNano: Long.ZERO, observedTimeUnixNano: Long.ZERO, severityNumber: 21, severityText: 'FATAL', body: { stringValue: 'out of memory' }, attributes: [{ key: 'trigger', value: { stringValue: `t${i}` } }], droppedAttributesCount: 0, flags: 0, traceId: new Uint8Array(0), spanId: new Uint8Array(0), eventName: '' };
+    sent.set(`t${i}`, performance.now());
+    await e.send({ resourceLogs: [{ resource: { attributes: [], droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: [rec] }] }], recordCount: 1, receivedAt: 0 });
+    if (i % 3 === 2) await sleep(20);
+  }
+  await e.dispatcher.idle();
+  const l = [...sent].map(([k, t]) => got.get(k) - t).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  console.log(`\nin process, exporter send() → webhook arrival, ${N} level alerts (3 per 20 ms): ${l.length}/${N} notified, p50 ${pct(l, 50).toFixed(1)} ms, p99 ${pct(l, 99).toFixed(1)} ms`);
+  await e.shutdown();
+  srv.close();
+  fs.rmSync(dir3, { recursive: true, force: true });
+}

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postOtlpJson, recordsRequestJson, startRecordingServer, type RecordingServer } from './kit/index.js';
 import { cliPath, freePort, repoRoot, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
@@ -47,8 +48,9 @@ exporters:
     rules_files: [./rules/*.yaml]
     notifiers:
       webhook: { url: "${hook.url}/hook", secret: hook-secret }
+      live_tail: {}
     rules:
-      - { name: database-trouble, kind: pattern, pattern: '(?i)(database|connection).*?(error|failed)', cooldown: 15m, group_by: [service.name], notify: [webhook] }
+      - { name: database-trouble, kind: pattern, pattern: '(?i)(database|connection).*?(error|failed)', cooldown: 15m, group_by: [service.name], notify: [webhook, live_tail] }
 extensions:
   health_check: { endpoint: 127.0.0.1:${health} }
   api: { endpoint: 127.0.0.1:${api}, auth: { jwt: { secret: "${secret}", audience: tributary } } }
@@ -66,7 +68,14 @@ service:
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fires on a matching record, sends a signed webhook, and serves the alert to its tenant only', async () => {
+  it('fires on a matching record, sends a signed webhook and a live tail alert frame, and serves the alert to its tenant only', async () => {
+    const frames: { tenant: string; frame: { type: string; event?: string; alert?: { rule: string; tenant: string } } }[] = [];
+    const viewers = await Promise.all(['shop', 'other'].map(async (tenant) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${api}/api/v1/tail?query=`, ['bearer', tenant === 'shop' ? shop : other]);
+      ws.on('message', (d: Buffer) => frames.push({ tenant, frame: JSON.parse(d.toString()) as (typeof frames)[number]['frame'] }));
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      return ws;
+    }));
     const res = await postOtlpJson(otlp, recordsRequestJson([{ n: 1, body: 'all good' }, { n: 2, body: 'Database connection failed: timeout', sev: 17, attrs: { correlation_id: 'req-9' } }], { 'service.name': 'checkout', 'project.id': 'shop' }));
     expect(res.status).toBe(200);
     const req = await waitFor('webhook', () => hook.requests[0]);
@@ -83,6 +92,14 @@ service:
     expect(mine.json['alerts']).toMatchObject([{ rule: 'database-trouble', state: 'firing', tenant: 'shop' }]);
     expect((await call('GET', '/api/v1/alerts', other)).json['alerts']).toEqual([]);
     expect((await fetch(`http://127.0.0.1:${api}/api/v1/alerts`)).status).toBe(401);
+    const alertFrame = await waitFor('alert frame', () => frames.find((f) => f.frame.type === 'alert'));
+    expect(alertFrame).toMatchObject({ tenant: 'shop', frame: { type: 'alert', event: 'firing', alert: { rule: 'database-trouble', tenant: 'shop' } } });
+    // The ack marks it read for the tenant's viewers (an `acknowledged` frame); the other tenant never sees either.
+    const id = ((await call('GET', '/api/v1/alerts', shop)).json['alerts'] as { id: string }[])[0]!.id;
+    await call('POST', `/api/v1/alerts/${id}/ack`, shop, { comment: 'seen' });
+    await waitFor('acknowledged frame', () => frames.find((f) => f.frame.event === 'acknowledged'));
+    expect(frames.filter((f) => f.frame.type === 'alert').map((f) => `${f.tenant}:${f.frame.event ?? ''}`)).toEqual(['shop:firing', 'shop:acknowledged']);
+    for (const ws of viewers) ws.close();
   });
 
   it('acknowledges with the token\'s subject (other tenants get 404), and writes the audit trail', async () => {
