@@ -41,7 +41,7 @@ async function startCollector(dir, config) {
   const child = spawn(process.execPath, [cliPath, 'run', '--config', path.join(dir, 'config.yaml')], { cwd: dir, stdio: 'ignore' });
   for (let i = 0; ; i++) {
     if (await fetch(`http://127.0.0.1:${health}/`).then((r) => r.ok, () => false)) break;
-    if (i > 200) throw new Error('collector not healthy');
+    if (i > 600) throw new Error('collector not healthy after 60 s');
     await sleep(100);
   }
   return {
