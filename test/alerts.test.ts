@@ -9,9 +9,10 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postOtlpJson, recordsRequestJson, startRecordingServer, type RecordingServer } from './kit/index.js';
-import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
+import { cliPath, freePort, repoRoot, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 
 const secret = 'an-alerts-test-secret-0123456789abcdefgh';
 const token = (project: string, sub: string): Promise<string> =>
@@ -47,8 +48,9 @@ exporters:
     rules_files: [./rules/*.yaml]
     notifiers:
       webhook: { url: "${hook.url}/hook", secret: hook-secret }
+      live_tail: {}
     rules:
-      - { name: database-trouble, kind: pattern, pattern: '(?i)(database|connection).*?(error|failed)', cooldown: 15m, group_by: [service.name], notify: [webhook] }
+      - { name: database-trouble, kind: pattern, pattern: '(?i)(database|connection).*?(error|failed)', cooldown: 15m, group_by: [service.name], notify: [webhook, live_tail] }
 extensions:
   health_check: { endpoint: 127.0.0.1:${health} }
   api: { endpoint: 127.0.0.1:${api}, auth: { jwt: { secret: "${secret}", audience: tributary } } }
@@ -66,7 +68,14 @@ service:
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fires on a matching record, sends a signed webhook, and serves the alert to its tenant only', async () => {
+  it('fires on a matching record, sends a signed webhook and a live tail alert frame, and serves the alert to its tenant only', async () => {
+    const frames: { tenant: string; frame: { type: string; event?: string; alert?: { rule: string; tenant: string } } }[] = [];
+    const viewers = await Promise.all(['shop', 'other'].map(async (tenant) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${api}/api/v1/tail?query=`, ['bearer', tenant === 'shop' ? shop : other]);
+      ws.on('message', (d: Buffer) => frames.push({ tenant, frame: JSON.parse(d.toString()) as (typeof frames)[number]['frame'] }));
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      return ws;
+    }));
     const res = await postOtlpJson(otlp, recordsRequestJson([{ n: 1, body: 'all good' }, { n: 2, body: 'Database connection failed: timeout', sev: 17, attrs: { correlation_id: 'req-9' } }], { 'service.name': 'checkout', 'project.id': 'shop' }));
     expect(res.status).toBe(200);
     const req = await waitFor('webhook', () => hook.requests[0]);
@@ -83,6 +92,14 @@ service:
     expect(mine.json['alerts']).toMatchObject([{ rule: 'database-trouble', state: 'firing', tenant: 'shop' }]);
     expect((await call('GET', '/api/v1/alerts', other)).json['alerts']).toEqual([]);
     expect((await fetch(`http://127.0.0.1:${api}/api/v1/alerts`)).status).toBe(401);
+    const alertFrame = await waitFor('alert frame', () => frames.find((f) => f.frame.type === 'alert'));
+    expect(alertFrame).toMatchObject({ tenant: 'shop', frame: { type: 'alert', event: 'firing', alert: { rule: 'database-trouble', tenant: 'shop' } } });
+    // The ack marks it read for the tenant's viewers (an `acknowledged` frame); the other tenant never sees either.
+    const id = ((await call('GET', '/api/v1/alerts', shop)).json['alerts'] as { id: string }[])[0]!.id;
+    await call('POST', `/api/v1/alerts/${id}/ack`, shop, { comment: 'seen' });
+    await waitFor('acknowledged frame', () => frames.find((f) => f.frame.event === 'acknowledged'));
+    expect(frames.filter((f) => f.frame.type === 'alert').map((f) => `${f.tenant}:${f.frame.event ?? ''}`)).toEqual(['shop:firing', 'shop:acknowledged']);
+    for (const ws of viewers) ws.close();
   });
 
   it('acknowledges with the token\'s subject (other tenants get 404), and writes the audit trail', async () => {
@@ -132,12 +149,36 @@ service:
     await waitFor('new rules', async () => ((await names()).includes('heartbeat-gone') ? true : undefined));
   });
 
+  it('tributary alerts list|ack|silence work against the api', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [cliPath, 'alerts', ...args, '--url', `http://127.0.0.1:${api}`], { env: { ...process.env, TRIBUTARY_TOKEN: shop }, encoding: 'utf8', timeout: 20_000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const list = cli('list');
+    expect(list.status, list.stderr).toBe(0);
+    const id = /^([0-9a-f]{16}) +firing +warning +database-trouble \{service\.name=checkout\}/m.exec(list.stdout)?.[1];
+    expect(id, list.stdout).toBeDefined();
+    const ack = cli('ack', id!, '--comment', 'from the cli');
+    expect(ack.stdout.trim()).toBe(`acknowledged ${id!} (database-trouble)`);
+    const sil = cli('silence', 'alertname=database-trouble', 'service.name=~check.*', '--duration', '10m');
+    expect(sil.stdout).toMatch(/^silence [0-9a-f-]{36} until /);
+    const silenceId = /^silence (\S+)/.exec(sil.stdout)![1]!;
+    const json = cli('list', '--output', 'json');
+    expect(JSON.parse(json.stdout.trim().split('\n')[0]!)).toMatchObject({ id, acknowledged: { by: 'alice', comment: 'from the cli' } });
+    expect(cli('list', '--history').stdout).toMatch(/acknowledged +database-trouble +[0-9a-f]{16} +by alice: from the cli/);
+    expect(cli('silence', '--expire', silenceId).stdout.trim()).toBe(`silence ${silenceId} expired`);
+    const bad = cli('ack', 'no-such-alert');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('404 no pending or firing alert with this id');
+  });
+
   it('a restart while firing restores the alert and does not notify it again', async () => {
     const before = hook.requests.length;
     await c!.stop();
     c = await startCollector(config, { healthPort: health, dir });
     const restored = ((await call('GET', '/api/v1/alerts', shop)).json['alerts'] as { rule: string; state: string; acknowledged: unknown }[]).find((a) => a.rule === 'database-trouble');
-    expect(restored).toMatchObject({ state: 'firing', acknowledged: { by: 'alice' } });
+    expect(restored).toMatchObject({ state: 'firing', acknowledged: { by: 'alice', comment: 'from the cli' } });
     await postOtlpJson(otlp, recordsRequestJson([{ n: 4, body: 'database error again', sev: 17 }, { n: 5, body: 'database error again', sev: 17 }, { n: 6, body: 'database error again', sev: 17 }], { 'service.name': 'checkout', 'project.id': 'shop' }));
     // The record reached the engine (the alert's value counts it) and nothing was sent.
     await waitFor('the new match counted', async () => {
@@ -146,4 +187,20 @@ service:
     });
     expect(hook.requests.length).toBe(before);
   }, 60_000);
+});
+
+describe('README alerts section', () => {
+  it('the ready-to-use rules are a valid alerts config with the three seed examples', async () => {
+    const { parse } = await import('yaml');
+    const { alertsConfigSchema } = await import('../collector/src/exporters/alerts/config.js');
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const m = /## Alerts[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
+    expect(m?.[1], 'README has an Alerts section with a yaml block').toBeDefined();
+    const doc = parse(m![1]!) as { exporters: { alerts: unknown } };
+    const c = alertsConfigSchema.parse(doc.exporters.alerts);
+    expect(c.rules.map((r) => r.kind)).toEqual(['error_rate', 'pattern', 'level']);
+    expect(c.rules[0]).toMatchObject({ threshold: 10, per: 60_000, window: 300_000, cooldown: 900_000 });
+    expect(c.rules[1]!.pattern).toBe('(?i)(database|connection).*?(error|failed)');
+    expect(c.rules[2]!.level).toBe(21);
+  });
 });

@@ -31,39 +31,59 @@ const escalationSchema = z.strictObject({ after: duration(), notify: z.array(z.s
 
 export const ruleSchema = z
   .strictObject({
+    /** Unique name; the alert's `alertname` label. */
     name: z.string().min(1).regex(/^[^\s/]+$/, 'no spaces or slashes'),
+    /** `count`, `error_rate`, `ratio`, `pattern`, `level`, `absence`, `spike`, `new_value` or `metric`. */
     kind: z.enum(RULE_KINDS),
     /** `logs` (records in this pipeline) or `metrics` (the collector's own metrics, kind `metric`). */
     source: z.enum(['logs', 'metrics']).default('logs'),
+    /** Records the rule counts, in the store's query language. */
     query: queryText().optional(),
+    /** Records the rule counts, as an OTTL condition (instead of `query`). */
     condition: ottlCondition().optional(),
     /** `pattern`: an RE2 regex on the body. */
     pattern: regexPattern().optional(),
     /** `level`: the lowest severity that fires (`ERROR`, `CRITICAL`, `FATAL`, a number). */
     level: severityBound('min').optional(),
+    /** `count`/`error_rate`: fires above this many records (per `per`); `ratio`: above this share (0-1). */
     threshold: z.number().min(0).optional(),
     /** `count`/`error_rate`: the threshold is per this duration (e.g. 10 per `1m`) averaged over the window. */
     per: duration().optional(),
+    /** The sliding window (`absence`: the silence that fires; `pattern`/`level`/`new_value`: how long it stays firing, default 1m). */
     window: duration().optional(),
     /** `ratio`: the denominator's query (default: every record). */
     base_query: queryText().optional(),
     /** `ratio`/`spike`: fewest records in the window before the rule may fire. */
     min_count: z.number().int().min(0).optional(),
+    /** `spike`: fires when the window's rate is above factor × the baseline's. */
     factor: z.number().positive().optional(),
+    /** `spike`: the window before `window` whose rate is the baseline. */
     baseline: duration().optional(),
+    /** `new_value`: the field whose unseen values fire (e.g. `attributes.error.type`). */
     field: z.string().min(1).optional(),
+    /** `new_value`: how long a value counts as seen (default 24h). */
     lookback: duration().optional(),
-    /** `metric`: `<metric name>[{label="v",…}] <op> <number>`, ops > >= < <= == !=. */
+    /** `metric`: `<metric>[{label="v",…}] [/ <metric>[{…}]] <op> <number>`; ops > >= < <= == !=; `tributary_disk_used_ratio{path="…"}` is the used share of that directory's filesystem. */
     expr: z.string().optional(),
+    /** Fields that split the rule into one alert per distinct value (always also per tenant). */
     group_by: z.array(z.string().min(1)).default([]),
+    /** How long the condition must hold before firing (`pending` until then). */
     for: duration().default(0),
+    /** Least time between two firing notifications of one group (default: `default_cooldown` for pattern/level/new_value, else 0). */
     cooldown: duration().optional(),
+    /** The alert's severity label. */
     severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+    /** Extra labels on the alert. */
     labels: z.record(z.string(), z.string()).default({}),
+    /** Texts with `{{ $value }}`, `{{ $labels.<key> }}`, `{{ $rule }}`, `{{ $tenant }}`; `summary` has a default. */
     annotations: z.record(z.string(), z.string()).default({}),
+    /** Notifier ids. */
     notify: z.array(z.string().min(1)).default([]),
+    /** Re-notify an unacknowledged firing alert: `[{ after: 15m, notify: [pagerduty] }]`. */
     escalate: z.array(escalationSchema).default([]),
+    /** Notify when the alert resolves. */
     send_resolved: z.boolean().default(true),
+    /** Alert groups of this rule (default: the exporter's `max_groups`). */
     max_groups: z.number().int().positive().optional(),
   })
   .superRefine((r, ctx) => {
@@ -84,7 +104,7 @@ export const ruleSchema = z
     }
     if (r.kind === 'metric') {
       if (r.source !== 'metrics') ctx.addIssue({ code: 'custom', path: ['source'], message: 'kind metric needs source: metrics' });
-      if (r.expr !== undefined && parseMetricExpr(r.expr) === undefined) ctx.addIssue({ code: 'custom', path: ['expr'], message: 'expected <metric>[{label="value",...}] <op> <number> (op: > >= < <= == !=)' });
+      if (r.expr !== undefined && parseMetricExpr(r.expr) === undefined) ctx.addIssue({ code: 'custom', path: ['expr'], message: 'expected <metric>[{label="value",...}] [/ <metric>[{...}]] <op> <number> (op: > >= < <= == !=)' });
     } else if (r.source === 'metrics') ctx.addIssue({ code: 'custom', path: ['source'], message: 'source: metrics needs kind: metric' });
     if (r.kind === 'ratio' && r.threshold !== undefined && r.threshold > 1) ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a ratio threshold is between 0 and 1' });
     for (const [i, w] of [r.window, r.baseline, r.lookback].entries()) {
@@ -94,26 +114,43 @@ export const ruleSchema = z
 
 export type RuleConfig = z.output<typeof ruleSchema>;
 
-export interface MetricExpr {
+export interface MetricSelector {
   name: string;
   labels: Record<string, string>;
+}
+
+export interface MetricExpr extends MetricSelector {
+  /** `a / b`: the divisor (e.g. queue size / queue capacity). */
+  divisor: MetricSelector | undefined;
   op: '>' | '>=' | '<' | '<=' | '==' | '!=';
   value: number;
 }
 
-/** Parses `tributary_exporter_queue_size{exporter="x"} > 100`; undefined when malformed. */
-export function parseMetricExpr(text: string): MetricExpr | undefined {
-  const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{([^}]*)\})?\s*(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$/.exec(text);
-  if (!m) return undefined;
+const SELECTOR = String.raw`([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{([^}]*)\})?`;
+const EXPR = new RegExp(String.raw`^\s*${SELECTOR}\s*(?:/\s*${SELECTOR}\s*)?(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*$`);
+
+function parseLabels(text: string | undefined): Record<string, string> | undefined {
   const labels: Record<string, string> = {};
-  if (m[2] !== undefined && m[2].trim() !== '') {
-    for (const part of m[2].split(',')) {
-      const lm = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"]*)"\s*$/.exec(part);
-      if (!lm) return undefined;
-      labels[lm[1]!] = lm[2]!;
-    }
+  if (text === undefined || text.trim() === '') return labels;
+  for (const part of text.split(',')) {
+    const lm = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"]*)"\s*$/.exec(part);
+    if (!lm) return undefined;
+    labels[lm[1]!] = lm[2]!;
   }
-  return { name: m[1]!, labels, op: m[3] as MetricExpr['op'], value: Number(m[4]) };
+  return labels;
+}
+
+/**
+ * Parses `tributary_exporter_queue_size{exporter="x"} / tributary_exporter_queue_capacity{exporter="x"} > 0.8`
+ * (the divisor is optional); undefined when malformed.
+ */
+export function parseMetricExpr(text: string): MetricExpr | undefined {
+  const m = EXPR.exec(text);
+  if (!m) return undefined;
+  const labels = parseLabels(m[2]);
+  const divLabels = parseLabels(m[4]);
+  if (!labels || !divLabels) return undefined;
+  return { name: m[1]!, labels, divisor: m[3] !== undefined ? { name: m[3], labels: divLabels } : undefined, op: m[5] as MetricExpr['op'], value: Number(m[6]) };
 }
 
 const notifierBase = {
@@ -209,8 +246,9 @@ export const alertsConfigSchema = z
     rules: z.array(ruleSchema).default([]),
     /** Globs of YAML files, each `{ rules: [...] }`; reloaded on SIGHUP and on change. */
     rules_files: z.array(z.string().min(1)).default([]),
+    /** Notifiers by id (`webhook`, `webhook/ops`, …): see docs/alerts.md for each type's keys. */
     notifiers: notifiersSchema,
-    /** SQLite file holding states, history and silences (the audit trail). */
+    /** SQLite file of states, history and silences (`path`), and how long history is kept (`max_age`). */
     history: section({ path: z.string().min(1).default('./data/alerts/alerts.db'), max_age: duration().prefault('2160h') }),
     /** The api extension that serves /api/v1/alerts, /silences and /rules (when it is configured). */
     api: z.string().min(1).default('api'),
@@ -220,10 +258,11 @@ export const alertsConfigSchema = z
     evaluation_interval: duration().prefault('1s'),
     /** Alert groups per rule; more are dropped (counted), never unbounded memory. */
     max_groups: z.number().int().positive().default(10_000),
+    /** Matching records attached to each notification. */
     sample_lines: z.number().int().min(0).max(50).default(5),
     /** Default cooldown of `pattern`, `level` and `new_value` rules. */
     default_cooldown: duration().prefault('5m'),
-    /** With `service.coordination.redis`: shared counts and one notification per transition across instances. */
+    /** `auto`: with Redis configured, one notification per transition across instances; `off`: each instance notifies. */
     coordination: z.enum(['auto', 'off']).default('auto'),
     /** Redis for exactly-once notification; filled from `service.coordination.redis` when unset. */
     redis: coordinationRedisSchema.optional(),

@@ -9,6 +9,7 @@ import { classifyError, errorMessage, retryAfterOf } from '../../errors.js';
 import { abortableDelay, RetryPolicy, STOP } from '../../pipeline/retry.js';
 import type { RetryOnFailureConfig } from '../../pipeline/exporter-helper-config.js';
 import type { Logger } from '../../telemetry/logger.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 import type { Counter, Histogram, Telemetry } from '../../telemetry/metrics.js';
 import type { Notification, NotificationSink } from './engine.js';
 import type { Notifier } from './notifiers/notifier.js';
@@ -40,11 +41,11 @@ export class Dispatcher implements NotificationSink {
 
   constructor(private readonly notifiers: ReadonlyMap<string, NotifierEntry>, private readonly o: DispatcherOptions) {
     const t = o.telemetry;
-    this.sent = t.counter('tributary_alerts_notifications_sent_total', 'Alert notifications delivered, by notifier');
-    this.failed = t.counter('tributary_alerts_notifications_failed_total', 'Alert notifications given up on, by notifier and reason');
-    this.retried = t.counter('tributary_alerts_notification_retries_total', 'Alert notification attempts retried, by notifier');
-    this.deduplicated = t.counter('tributary_alerts_notifications_deduplicated_total', 'Alert notifications left to another instance (coordination)');
-    this.latency = t.histogram('tributary_alerts_notification_seconds', 'Seconds from an alert transition to its notification being delivered', [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
+    this.sent = t.counter(Metrics.alertsNotificationsSent);
+    this.failed = t.counter(Metrics.alertsNotificationsFailed);
+    this.retried = t.counter(Metrics.alertsNotificationRetries);
+    this.deduplicated = t.counter(Metrics.alertsNotificationsDeduplicated);
+    this.latency = t.histogram(Metrics.alertsNotificationSeconds, [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
   }
 
   dispatch(n: Notification): void {

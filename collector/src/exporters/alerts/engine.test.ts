@@ -5,7 +5,8 @@ import { Telemetry } from '../../telemetry/metrics.js';
 import { alertsConfigSchema, ruleSchema } from './config.js';
 import { AlertEngine, type Notification } from './engine.js';
 import { AlertsDatabase } from './history.js';
-import { compileRule } from './rule.js';
+import { compileRule, literalPrefilter } from './rule.js';
+import { compileRegex } from '../../ottl/regex.js';
 
 const kv = (key: string, value: string): KeyValue => ({ key, value: { stringValue: value } });
 
@@ -204,6 +205,24 @@ describe('alerts engine', () => {
     expect(h.kinds()).toEqual(['firing:dropping', 'resolved:dropping']);
   });
 
+  it('metric rules divide two metrics (queue fill) and read the disk\'s used share', () => {
+    const h = new Harness(db, [
+      { name: 'queue-80', kind: 'metric', source: 'metrics', expr: 'tributary_exporter_queue_size{exporter="loki"} / tributary_exporter_queue_capacity{exporter="loki"} > 0.8', notify: ['n'] },
+      { name: 'disk', kind: 'metric', source: 'metrics', expr: 'tributary_disk_used_ratio{path="."} >= 0', notify: ['n'] },
+      { name: 'disk-full', kind: 'metric', source: 'metrics', expr: 'tributary_disk_used_ratio{path="."} > 1', notify: ['n'] },
+    ]);
+    let size = 100;
+    h.telemetry.gauge('tributary_exporter_queue_size', 'x').track({ exporter: 'loki' }, () => size);
+    h.telemetry.gauge('tributary_exporter_queue_capacity', 'x').track({ exporter: 'loki' }, () => 1000);
+    h.advance(1000);
+    expect(h.kinds()).toEqual(['firing:disk']);
+    size = 850;
+    h.advance(1000);
+    expect(h.kinds()).toEqual(['firing:disk', 'firing:queue-80']);
+    expect(h.sent[1]!.alert.value).toBeCloseTo(0.85);
+    expect(ruleSchema.safeParse({ name: 'x', kind: 'metric', source: 'metrics', expr: 'a / > 1' }).success).toBe(false);
+  });
+
   it('acknowledgement stops escalation; an unacknowledged alert escalates once per step', () => {
     const rule = { name: 'e', kind: 'level', level: 'ERROR', window: '1h', notify: ['n'], escalate: [{ after: '15m', notify: ['pagerduty'] }] };
     const h = new Harness(db, [rule]);
@@ -269,6 +288,23 @@ describe('alerts engine', () => {
     h.engine.observe(batch([{ sev: 17, tenant: 'a' }, { sev: 17, tenant: 'b' }]));
     expect(h.engine.active(['a']).map((x) => x.tenant)).toEqual(['a']);
     expect(db.history({ tenants: ['b'], limit: 10 }).every((e) => e.tenant === 'b')).toBe(true);
+  });
+
+  it('the pattern prefilter never refuses a text the full RE2 pattern matches', () => {
+    expect(literalPrefilter('(?i)(database|connection).*?(error|failed)')?.source).toBe('database|connection');
+    expect(literalPrefilter('timeout after \\d+ms')?.source).toBe('timeout after ');
+    expect(literalPrefilter('ab*c')).toBeUndefined();
+    expect(literalPrefilter('(db|conn)?x')).toBeUndefined();
+    expect(literalPrefilter('x|database')).toBeUndefined();
+    expect(literalPrefilter('(?s)abc')).toBeUndefined();
+    expect(literalPrefilter('^abc')).toBeUndefined();
+    const patterns = ['(?i)(database|connection).*?(error|failed)', 'timeout after \\d+ms', 'abc+d', '(?i)kelvin', '(?i)(ss|ſ)x', 'Err(or)?'];
+    const texts = ['DATABASE write FAILED', 'Connection error', 'timeout after 25ms', 'abccd', 'KELVIN', '\u212Aelvin', 'ſx', 'SSX', 'Err', 'nothing here', 'dbase error'];
+    for (const p of patterns) {
+      const full = compileRegex(p);
+      const pre = literalPrefilter(p);
+      for (const t of texts) if (full.test(t)) expect(pre === undefined || pre.test(t), `${p} on ${t}`).toBe(true);
+    }
   });
 
   it('config refuses bad rules with their path', () => {

@@ -4,12 +4,18 @@
  * `acknowledged` and `silenced` on top), writes every transition to the history, and hands
  * notifications to the dispatcher. Synchronous and clock-injected: tests drive it with a fake clock.
  */
+import fs from 'node:fs';
 import { findAttribute, idToHex, nanosToDecimal, type InstrumentationScope, type LogRecord, type Resource, type ResourceLogs } from '@tributary/otlp';
 import { compileRegex, type SafeRegex } from '../../ottl/regex.js';
 import { bodyText } from '../../query/matcher.js';
 import type { Telemetry, Counter, Gauge } from '../../telemetry/metrics.js';
+import { Metrics } from '../../telemetry/metric-names.js';
 import type { Acknowledgement, AlertsDatabase, AlertStateName, HistoryEntry, SavedState, Silence } from './history.js';
 import { alertId, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
+import type { MetricSelector } from './config.js';
+
+/** A built-in metric for `metric` rules: the used share (0-1) of the filesystem holding `path`. */
+export const DISK_USED_RATIO = 'tributary_disk_used_ratio';
 
 export interface Sample {
   time: string;
@@ -131,9 +137,9 @@ export class AlertEngine {
   private readonly startedAt: number;
 
   constructor(private readonly o: EngineOptions) {
-    this.transitions = o.telemetry.counter('tributary_alerts_transitions_total', 'Alert state transitions, by rule and new state');
-    this.droppedCounter = o.telemetry.counter('tributary_alerts_groups_dropped_total', 'Alert groups not tracked because a rule reached max_groups');
-    const active: Gauge = o.telemetry.gauge('tributary_alerts_firing', 'Alert groups firing now');
+    this.transitions = o.telemetry.counter(Metrics.alertsTransitions);
+    this.droppedCounter = o.telemetry.counter(Metrics.alertsGroupsDropped);
+    const active: Gauge = o.telemetry.gauge(Metrics.alertsFiring);
     active.track({ exporter: o.exporterId }, () => {
       let n = 0;
       for (const r of this.rules) for (const g of r.groups.values()) if (g.state === 'firing') n++;
@@ -327,17 +333,33 @@ export class AlertEngine {
     }
   }
 
+  /** A metric's current value: the sum of its matching series, or a built-in like the disk's used share. */
+  private readMetric(sel: MetricSelector): number {
+    if (sel.name === DISK_USED_RATIO) {
+      try {
+        const st = fs.statfsSync(sel.labels['path'] ?? '.');
+        return st.blocks > 0 ? 1 - st.bavail / st.blocks : 0;
+      } catch {
+        return 0;
+      }
+    }
+    const inst = this.o.metrics?.find(sel.name) as { total?: (l: Record<string, string>) => number; sum?: (l: Record<string, string>) => number } | undefined;
+    return inst?.total?.(sel.labels) ?? inst?.sum?.(sel.labels) ?? 0;
+  }
+
   private evaluateMetric(rs: RuleState, now: number): void {
     const m = rs.rule.metric;
-    const t = this.o.metrics;
-    if (!m || !t) return;
-    const inst = t.find(m.name) as { total?: (l: Record<string, string>) => number; sum?: (l: Record<string, string>) => number } | undefined;
-    let v = inst?.total?.(m.labels) ?? inst?.sum?.(m.labels) ?? 0;
+    if (!m) return;
+    let v = this.readMetric(m);
     const w = rs.rule.config.window;
     if (w !== undefined) {
       rs.samples.push({ at: now, v });
       while (rs.samples.length > 1 && now - rs.samples[1]!.at >= w) rs.samples.shift();
       v -= rs.samples[0]!.v;
+    }
+    if (m.divisor) {
+      const d = this.readMetric(m.divisor);
+      v = d !== 0 ? v / d : 0;
     }
     const key = this.o.defaultTenant;
     let g = rs.groups.get(key);

@@ -39,6 +39,13 @@ export function createNotifier(id: string, type: NotifierType, config: unknown, 
   }
 }
 
+/** A Redis simple/bulk string reply as text (null and other shapes: undefined). */
+function replyText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString();
+  return undefined;
+}
+
 interface ApiLike { addRoutes(routes: readonly Route[]): void }
 
 /** The engine each api extension's alert routes read; routes are added once per api (reloads swap the engine). */
@@ -157,8 +164,8 @@ export class AlertsExporter implements LogsSender {
     return async (d) => {
       const key = prefix + d.key;
       // `state`: SET … GET swaps the shared state atomically; the instance that changed it sends.
-      if (d.mode === 'state') return String(await client.sendCommand(['SET', key, d.value, 'PX', ttl, 'GET'], opts)) !== d.value;
-      return String(await client.sendCommand(['SET', key, d.value, 'NX', 'PX', ttl], opts)) === 'OK';
+      if (d.mode === 'state') return replyText(await client.sendCommand(['SET', key, d.value, 'PX', ttl, 'GET'], opts)) !== d.value;
+      return replyText(await client.sendCommand(['SET', key, d.value, 'NX', 'PX', ttl], opts)) === 'OK';
     };
   }
 

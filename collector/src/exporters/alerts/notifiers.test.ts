@@ -177,11 +177,11 @@ describe('alert notifiers', () => {
     const flaky = await server((_r, _i, attempt) => (attempt < 2 ? { status: 503 } : { status: 200 }));
     const bad = await server(() => ({ status: 400, body: 'bad payload' }));
     const hung = await server(() => ({ status: 200, delayMs: 3000 }));
-    const retry = { enabled: true, initial_interval: 20, randomization_factor: 0, multiplier: 1, max_interval: 20, max_elapsed_time: 400 };
+    const retry = { enabled: true, initial_interval: 20, randomization_factor: 0, multiplier: 1, max_interval: 20, max_elapsed_time: 10_000 };
     const entries = new Map<string, NotifierEntry>([
       ['webhook/flaky', { notifier: notifierFrom('webhook/flaky', { url: flaky.url }).notifier, timeoutMs: 2000, retry }],
       ['webhook/bad', { notifier: notifierFrom('webhook/bad', { url: bad.url }).notifier, timeoutMs: 2000, retry }],
-      ['webhook/hung', { notifier: notifierFrom('webhook/hung', { url: hung.url }).notifier, timeoutMs: 100, retry }],
+      ['webhook/hung', { notifier: notifierFrom('webhook/hung', { url: hung.url }).notifier, timeoutMs: 100, retry: { ...retry, max_elapsed_time: 400 } }],
     ]);
     const telemetry = new Telemetry();
     const outcomes: string[] = [];
@@ -198,5 +198,14 @@ describe('alert notifiers', () => {
     expect(count('tributary_alerts_notifications_failed_total', { notifier: 'webhook/hung', reason: 'retries_exhausted' })).toBe(1);
     expect(outcomes.sort()).toEqual(['notified firing sent to webhook/flaky', 'notify_failed firing to webhook/bad', 'notify_failed firing to webhook/hung']);
     await d.shutdown(100);
+  });
+
+  it('errors never show a webhook\'s path (Slack\'s is its secret)', async () => {
+    const s = await server(() => ({ status: 404, body: 'no_service' }));
+    const { notifier } = notifierFrom('slack', { url: `${s.url}/services/T000/B000/SECRETPATH` });
+    const err = await notifier.send(notification(), AbortSignal.timeout(5000)).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toContain('HTTP 404');
+    expect(err?.message).not.toContain('SECRETPATH');
+    await notifier.close?.();
   });
 });

@@ -102,7 +102,9 @@ export function compileRule(c: RuleConfig, defaults: { cooldownMs: number; textM
     });
   }
   if (c.pattern !== undefined) {
-    const re = compileRegex(c.pattern);
+    const full = compileRegex(c.pattern);
+    const pre = literalPrefilter(c.pattern);
+    const re = pre ? { test: (t: string) => pre.test(t) && full.test(t) } : full;
     search = [search, `body:/${c.pattern.replaceAll('/', '\\/')}/`].filter(Boolean).join(' AND ');
     preds.push((_r, _s, l) => re.test(bodyText(l)));
   }
@@ -143,6 +145,54 @@ export function compileRule(c: RuleConfig, defaults: { cooldownMs: number; textM
     metric: c.expr !== undefined ? parseMetricExpr(c.expr) : undefined,
     searchQuery: search,
   };
+}
+
+const LITERAL = /^[A-Za-z0-9 _\-:/=@#%,;'"<>!~&]+$/;
+
+/**
+ * A cheap test every match of `pattern` must pass, or undefined. For patterns that start with a literal
+ * or a group of literal alternatives (`(?i)(database|connection).*?(error|failed)`), with no alternation at
+ * the top level: the text must contain one of those literals. A JS regex of plain ASCII literal
+ * alternatives cannot backtrack, and with `iu` it folds case as RE2's `(?i)` does, so it never refuses
+ * a text the full RE2 pattern would match; it only spares the RE2 engine most non-matching texts.
+ */
+export function literalPrefilter(pattern: string): RegExp | undefined {
+  let p = pattern;
+  let flags = 'u';
+  if (p.startsWith('(?i)')) {
+    p = p.slice(4);
+    flags = 'iu';
+  }
+  if (p.startsWith('^') || p.startsWith('(?')) {
+    if (!p.startsWith('(?:')) return undefined;
+  }
+  // No top-level alternation (then no part is required).
+  let depth = 0;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i];
+    if (ch === '\\') i++;
+    else if (ch === '[') {
+      while (i < p.length && p[i] !== ']') i += p[i] === '\\' ? 2 : 1;
+    } else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === '|' && depth === 0) return undefined;
+  }
+  let alts: string[];
+  let rest: string;
+  const g = /^\((?:\?:)?([^()]*)\)/.exec(p);
+  if (g) {
+    alts = g[1]!.split('|');
+    rest = p.slice(g[0].length);
+  } else {
+    const m = /^[A-Za-z0-9 _\-:/=@#%,;'"<>!~&]+/.exec(p);
+    if (!m) return undefined;
+    // The last character may be quantified (`abc?`): keep it out.
+    alts = [m[0].length < p.length && /^[?*{]/.test(p.slice(m[0].length)) ? m[0].slice(0, -1) : m[0]];
+    rest = '';
+  }
+  if (/^[?*{]/.test(rest)) return undefined;
+  if (alts.some((a) => a.length < 2 || !LITERAL.test(a))) return undefined;
+  return new RegExp(alts.map((a) => a.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')).join('|'), flags);
 }
 
 /** A stable alert id for a rule's group (the same across restarts and instances). */

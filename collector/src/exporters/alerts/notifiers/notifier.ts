@@ -31,10 +31,12 @@ export class JsonPoster {
   }
 
   async post(body: unknown, signal: AbortSignal, headers: Record<string, string> = {}, path?: string, method: 'POST' | 'PUT' = 'POST'): Promise<Buffer> {
-    this.client ??= await openHttpClient({ name: `notifier ${this.ctx.id}`, logger: this.ctx.logger }, this.url, {}, `notifier ${this.ctx.id}: ${method} ${this.url.origin}`, { auth: false });
+    // Errors name the origin only: webhook paths (Slack's, many others') are secrets.
+    const where = `notifier ${this.ctx.id}: ${method} ${this.url.origin}`;
+    this.client ??= await openHttpClient({ name: `notifier ${this.ctx.id}`, logger: this.ctx.logger }, this.url, {}, where, { auth: false });
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     const p = path ?? `${this.url.pathname}${this.url.search}`;
-    const answer = await this.client.request({ method, path: p, headers: { 'content-type': 'application/json', ...headers }, body: text, signal, where: `notifier ${this.ctx.id}: ${method} ${this.url.origin}${p.split('?')[0]}` });
+    const answer = await this.client.request({ method, path: p, headers: { 'content-type': 'application/json', ...headers }, body: text, signal, where });
     const err = errorForAnswer(`notifier ${this.ctx.id}`, answer, SERVER_ERROR_STATUS, this.secrets);
     if (err) throw err;
     return answer.body;
