@@ -159,6 +159,7 @@ export class AlertsExporter implements LogsSender {
   }
 
   private syncing = false;
+  private lastPrune = Date.now();
   private lastSyncWarn = 0;
 
   /** One evaluation round: with shared counts, first exchange counts with Redis, then tick. */
@@ -181,6 +182,16 @@ export class AlertsExporter implements LogsSender {
       }
     }
     this.engine?.tick();
+    // History older than max_age goes, checked hourly (and at start).
+    const now = (this.options.now ?? Date.now)();
+    if (now - this.lastPrune >= 3_600_000) {
+      this.lastPrune = now;
+      try {
+        this.db?.prune(now - this.config.history.max_age);
+      } catch (err) {
+        this.settings.logger.warn('alerts: pruning the history failed', { exporter: this.id, error: errorMessage(err) });
+      }
+    }
   }
 
   /** Adds this instance's new counts to each group's hash in Redis (field = second) and reads the window's totals. */
