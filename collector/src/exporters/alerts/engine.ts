@@ -11,7 +11,7 @@ import { bodyText } from '../../query/matcher.js';
 import type { Telemetry, Counter, Gauge } from '../../telemetry/metrics.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 import type { Acknowledgement, AlertsDatabase, AlertStateName, HistoryEntry, SavedState, Silence } from './history.js';
-import { alertId, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
+import { alertId, formatValue, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
 import type { MetricSelector } from './config.js';
 
 /** A built-in metric for `metric` rules: the used share (0-1) of the filesystem holding `path`. */
@@ -516,7 +516,7 @@ export class AlertEngine {
     const v = g.value;
     switch (r.kind) {
       case 'count': case 'error_rate':
-        return `${v} ${r.config.per !== undefined ? `per ${r.config.per / 1000}s ` : ''}> ${r.threshold} over ${r.windowMs / 1000}s`;
+        return `${formatValue(v)} ${r.config.per !== undefined ? `per ${r.config.per / 1000}s ` : ''}> ${r.threshold} over ${r.windowMs / 1000}s`;
       case 'ratio': return `ratio ${v.toFixed(3)} > ${r.threshold} over ${r.windowMs / 1000}s`;
       case 'pattern': return `${v} record(s) matched ${r.config.pattern ?? ''}`;
       case 'level': return `${v} record(s) at severity ${r.config.level ?? ''} or above`;
