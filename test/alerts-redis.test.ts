@@ -38,13 +38,14 @@ describe('alerts across two instances with Redis', () => {
     dir = tempDir('trib-alerts-redis-');
   });
   let prefix = '';
+  const prefixes: string[] = [];
   afterAll(async () => {
     for (const e of instances) await e.shutdown();
     if (redisUp && prefix) {
       const { createClient } = await import('redis');
       const client = createClient({ url: 'redis://127.0.0.1:6379' });
       await client.connect();
-      for await (const keys of client.scanIterator({ MATCH: `${prefix}*` })) if (keys.length) await client.del(keys);
+      for (const p of [prefix, ...prefixes]) for await (const keys of client.scanIterator({ MATCH: `${p}*` })) if (keys.length) await client.del(keys);
       await client.close();
     }
     await hook.close();
@@ -87,5 +88,40 @@ describe('alerts across two instances with Redis', () => {
     expect(instances.map((e) => e.engine!.active(undefined).length)).toEqual([1, 1]);
     await Promise.all(instances.map((e) => e.dispatcher!.idle()));
     expect(events()).toEqual(['firing', 'resolved', 'firing']);
+  }, 20_000);
+
+  it.skipIf(!redisUp)('count rules count every instance\'s records (shared per-second counters)', async () => {
+    const p = `tributary-test-${randomUUID()}:`;
+    prefixes.push(p);
+    const before = hook.requests.length;
+    const pair: AlertsExporter[] = [];
+    for (const name of ['c', 'd']) {
+      const config = alertsConfigSchema.parse({
+        history: { path: path.join(dir, name, 'alerts.db') },
+        evaluation_interval: '1h',
+        redis: { url: 'redis://127.0.0.1:6379', key_prefix: p },
+        notifiers: { webhook: { url: hook.url } },
+        rules: [{ name: 'errors', kind: 'count', query: 'severity>=error', threshold: 5, window: '1m', notify: ['webhook'] }],
+      });
+      const e = new AlertsExporter(testSettings(`alerts/${name}`), config);
+      await e.start(testHost());
+      instances.push(e);
+      pair.push(e);
+    }
+    const three = async (e: AlertsExporter): Promise<void> => {
+      for (let i = 0; i < 3; i++) await e.send({ resourceLogs: batch('payment failed', 17), recordCount: 1, receivedAt: performance.now() });
+    };
+    await three(pair[0]!);
+    await three(pair[1]!);
+    // Alone, each instance has 3 (not above 5).
+    expect(pair.map((e) => e.engine!.active(undefined).length)).toEqual([0, 0]);
+    // After exchanging counts, each sees 6: both fire, one notification in all.
+    await pair[0]!.evaluate();
+    await pair[1]!.evaluate();
+    await pair[0]!.evaluate();
+    expect(pair.map((e) => e.engine!.active(undefined)[0]?.value)).toEqual([6, 6]);
+    await Promise.all(pair.map((e) => e.dispatcher!.idle()));
+    const sent = hook.requests.slice(before).map((r) => JSON.parse(r.body.toString()) as { event: string; alert: { rule: string; value: number } });
+    expect(sent.map((b) => `${b.event}:${b.alert.rule}:${b.alert.value}`)).toEqual(['firing:errors:6']);
   }, 20_000);
 });

@@ -262,9 +262,11 @@ export const alertsConfigSchema = z
     sample_lines: z.number().int().min(0).max(50).default(5),
     /** Default cooldown of `pattern`, `level` and `new_value` rules. */
     default_cooldown: duration().prefault('5m'),
-    /** `auto`: with Redis configured, one notification per transition across instances; `off`: each instance notifies. */
+    /** `auto`: with Redis configured, one notification per transition and shared counts across instances; `off`: each instance on its own. */
     coordination: z.enum(['auto', 'off']).default('auto'),
-    /** Redis for exactly-once notification; filled from `service.coordination.redis` when unset. */
+    /** With Redis: `count` and `error_rate` rules count every instance's records (per-second counters in Redis). */
+    shared_counts: z.boolean().default(true),
+    /** Redis for exactly-once notification and shared counts; filled from `service.coordination.redis` when unset. */
     redis: coordinationRedisSchema.optional(),
     ...exporterHelperShape,
     // Never queued, never retried: evaluation cannot fail or wait.

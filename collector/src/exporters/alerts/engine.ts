@@ -11,7 +11,7 @@ import { bodyText } from '../../query/matcher.js';
 import type { Telemetry, Counter, Gauge } from '../../telemetry/metrics.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 import type { Acknowledgement, AlertsDatabase, AlertStateName, HistoryEntry, SavedState, Silence } from './history.js';
-import { alertId, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
+import { alertId, formatValue, renderTemplate, SecondRing, type CompiledRule } from './rule.js';
 import type { MetricSelector } from './config.js';
 
 /** A built-in metric for `metric` rules: the used share (0-1) of the filesystem holding `path`. */
@@ -75,6 +75,11 @@ interface Group {
   tenant: string;
   values: Record<string, string>;
   ring: SecondRing | undefined;
+  /** Shared counts (Redis): the window's total over every instance at the last sync. */
+  sharedSum: number | undefined;
+  /** Shared counts: this instance's counts per second not yet added to the shared total. */
+  unflushed: Map<number, number> | undefined;
+  unflushedSum: number;
   baseRing: SecondRing | undefined;
   lastSeen: number;
   state: AlertStateName;
@@ -120,6 +125,8 @@ export interface EngineOptions {
   db: AlertsDatabase;
   sink: NotificationSink;
   telemetry: Telemetry;
+  /** Count rules (`count`, `error_rate`) use totals shared across instances (see takeDeltas). */
+  sharedCounts?: boolean | undefined;
   /** Where `metric` rules read the collector's own metrics. */
   metrics?: Telemetry | undefined;
 }
@@ -148,6 +155,53 @@ export class AlertEngine {
     this.startedAt = o.now();
     for (const s of o.db.loadStates()) this.restored.set(s.alert_id, s);
     for (const s of o.db.loadSilences()) this.addSilenceCompiled(s);
+  }
+
+  /** Whether a rule's counts are shared across instances (count and error_rate, with shared counting on). */
+  private shares(r: CompiledRule): boolean {
+    return this.o.sharedCounts === true && (r.kind === 'count' || r.kind === 'error_rate');
+  }
+
+  /**
+   * Shared counts, step 1: takes this instance's counts not yet shared, per group (`key` = alert id) and
+   * second. They count as part of the shared total until the next `setSharedTotals`.
+   */
+  takeDeltas(): { id: string; windowMs: number; deltas: [number, number][] }[] {
+    const out: { id: string; windowMs: number; deltas: [number, number][] }[] = [];
+    for (const rs of this.rules) {
+      if (!this.shares(rs.rule)) continue;
+      for (const g of rs.groups.values()) {
+        const active = g.unflushedSum > 0 || (g.sharedSum ?? 0) > 0;
+        if (!active) continue;
+        out.push({ id: g.id, windowMs: rs.rule.windowMs, deltas: [...(g.unflushed ?? new Map<number, number>())] });
+        g.sharedSum = (g.sharedSum ?? 0) + g.unflushedSum;
+        g.unflushed?.clear();
+        g.unflushedSum = 0;
+      }
+    }
+    return out;
+  }
+
+  /** Shared counts, step 2: the window's total over every instance, per alert id (from Redis). */
+  setSharedTotals(totals: ReadonlyMap<string, number>): void {
+    for (const rs of this.rules) {
+      if (!this.shares(rs.rule)) continue;
+      for (const g of rs.groups.values()) {
+        const t = totals.get(g.id);
+        if (t !== undefined) g.sharedSum = t;
+      }
+    }
+  }
+
+  /** Shared counts unavailable (Redis down): every group counts what this instance saw again. */
+  clearShared(): void {
+    for (const rs of this.rules) {
+      for (const g of rs.groups.values()) {
+        g.sharedSum = undefined;
+        g.unflushed?.clear();
+        g.unflushedSum = 0;
+      }
+    }
   }
 
   /** Replaces the rules; a rule whose config is unchanged keeps its groups (and so its state). */
@@ -203,6 +257,7 @@ export class AlertEngine {
     return {
       id: alertId(r.name, key), key, tenant, values,
       ring: counted ? new SecondRing(r.ringSeconds) : undefined,
+      sharedSum: undefined, unflushed: this.shares(r) ? new Map() : undefined, unflushedSum: 0,
       baseRing: r.kind === 'ratio' ? new SecondRing(r.ringSeconds) : undefined,
       lastSeen: now, state: 'inactive', since: now, firedAt: undefined, resolvedAt: undefined, lastNotifiedAt: undefined,
       notifiedFiring: false, value: 0, ack: undefined, silencedBy: undefined, escalationsSent: 0, holdUntil: 0, samples: [], extra: {}, seq: 0,
@@ -241,6 +296,10 @@ export class AlertEngine {
               continue;
             }
             g.ring?.add(sec, 1);
+            if (g.unflushed) {
+              g.unflushed.set(sec, (g.unflushed.get(sec) ?? 0) + 1);
+              g.unflushedSum++;
+            }
             g.lastSeen = now;
             if (this.o.sampleLines > 0) {
               service ??= findAttribute(res?.attributes, 'service.name')?.stringValue ?? null;
@@ -326,7 +385,7 @@ export class AlertEngine {
       if (!QUIET_STATES.has(g.state) || r.kind === 'absence' || r.kind === 'metric') continue;
       g.ring?.advance(Math.floor(now / 1000));
       g.baseRing?.advance(Math.floor(now / 1000));
-      if ((g.ring?.sum ?? 0) > 0 || (g.baseRing?.sum ?? 0) > 0) continue;
+      if ((g.ring?.sum ?? 0) > 0 || (g.baseRing?.sum ?? 0) > 0 || (g.sharedSum ?? 0) > 0 || g.unflushedSum > 0) continue;
       if (g.lastNotifiedAt !== undefined && now - g.lastNotifiedAt < r.cooldownMs) continue;
       if (r.kind === 'new_value' && now - g.lastSeen < r.windowMs) continue;
       rs.groups.delete(key);
@@ -381,7 +440,8 @@ export class AlertEngine {
       case 'level': {
         g.ring!.advance(sec);
         const per = r.config.per;
-        g.value = per !== undefined ? g.ring!.sum / (r.windowMs / per) : g.ring!.sum;
+        const n = g.sharedSum !== undefined ? g.sharedSum + g.unflushedSum : g.ring!.sum;
+        g.value = per !== undefined ? n / (r.windowMs / per) : n;
         return g.value > r.threshold;
       }
       case 'new_value':
@@ -456,7 +516,7 @@ export class AlertEngine {
     const v = g.value;
     switch (r.kind) {
       case 'count': case 'error_rate':
-        return `${v} ${r.config.per !== undefined ? `per ${r.config.per / 1000}s ` : ''}> ${r.threshold} over ${r.windowMs / 1000}s`;
+        return `${formatValue(v)} ${r.config.per !== undefined ? `per ${r.config.per / 1000}s ` : ''}> ${r.threshold} over ${r.windowMs / 1000}s`;
       case 'ratio': return `ratio ${v.toFixed(3)} > ${r.threshold} over ${r.windowMs / 1000}s`;
       case 'pattern': return `${v} record(s) matched ${r.config.pattern ?? ''}`;
       case 'level': return `${v} record(s) at severity ${r.config.level ?? ''} or above`;

@@ -46,6 +46,15 @@ function replyText(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The few calls of the Redis client used here. */
+interface RedisClient {
+  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
+  destroy(): void;
+  close(): Promise<unknown>;
+  isReady: boolean;
+  isOpen: boolean;
+}
+
 interface ApiLike { addRoutes(routes: readonly Route[]): void }
 
 /** The engine each api extension's alert routes read; routes are added once per api (reloads swap the engine). */
@@ -62,7 +71,7 @@ export class AlertsExporter implements LogsSender {
   private timer: NodeJS.Timeout | undefined;
   private readonly watched: string[] = [];
   private mount: { engine: AlertEngine | undefined } | undefined;
-  private redis: { destroy(): void; close(): Promise<unknown>; isReady: boolean; isOpen: boolean } | undefined;
+  private redis: RedisClient | undefined;
   private readonly onSighup = (): void => void this.reloadRules('SIGHUP');
   private readonly onFileChange = (): void => void this.reloadRules('file change');
   private readonly id: string;
@@ -94,6 +103,7 @@ export class AlertsExporter implements LogsSender {
       entries.set(nid, { notifier: createNotifier(nid, n.type, n.config, ctx(nid)), timeoutMs: cfg.timeout, retry: cfg.retry_on_failure });
     }
     const gate = c.coordination === 'auto' && c.redis ? await this.openRedis(c.redis) : undefined;
+    const shared = gate !== undefined && c.shared_counts;
     this.dispatcher = new Dispatcher(entries, {
       exporterId: this.id, logger, telemetry: this.settings.telemetry, gate,
       onOutcome: (alert, event, reason) => this.engine?.noteDelivery(alert, event, reason),
@@ -101,9 +111,10 @@ export class AlertsExporter implements LogsSender {
     this.engine = new AlertEngine({
       exporterId: this.id, tenantKey: tenantKey(c.tenant_from), defaultTenant: c.default_tenant, maxGroups: c.max_groups, sampleLines: c.sample_lines,
       dashboardUrl: c.dashboard_url, now, db: this.db, sink: this.dispatcher, telemetry: this.settings.telemetry, metrics: host.telemetry,
+      sharedCounts: shared,
     });
     this.engine.setRules(rules);
-    this.timer = setInterval(() => this.engine?.tick(), c.evaluation_interval);
+    this.timer = setInterval(() => void this.evaluate(), c.evaluation_interval);
     this.timer.unref();
     const api = host.getExtension(c.api) as Partial<ApiLike> | undefined;
     if (api && typeof api.addRoutes === 'function') {
@@ -145,6 +156,72 @@ export class AlertsExporter implements LogsSender {
       this.settings.logger.error('alerts: rule files refused; the previous rules keep running', { exporter: this.id, why, error: errorMessage(err) });
       return false;
     }
+  }
+
+  private syncing = false;
+  private lastPrune = Date.now();
+  private lastSyncWarn = 0;
+
+  /** One evaluation round: with shared counts, first exchange counts with Redis, then tick. */
+  async evaluate(): Promise<void> {
+    const engine = this.engine;
+    if (!engine) return;
+    const redis = this.redis;
+    if (redis && !this.syncing && this.config.shared_counts && this.config.coordination === 'auto') {
+      this.syncing = true;
+      try {
+        await this.syncCounts(engine, redis);
+      } catch (err) {
+        engine.clearShared();
+        if (Date.now() - this.lastSyncWarn >= 10_000) {
+          this.lastSyncWarn = Date.now();
+          this.settings.logger.warn('alerts: shared counts unavailable; counting this instance\'s records only', { exporter: this.id, error: errorMessage(err) });
+        }
+      } finally {
+        this.syncing = false;
+      }
+    }
+    this.engine?.tick();
+    // History older than max_age goes, checked hourly (and at start).
+    const now = (this.options.now ?? Date.now)();
+    if (now - this.lastPrune >= 3_600_000) {
+      this.lastPrune = now;
+      try {
+        this.db?.prune(now - this.config.history.max_age);
+      } catch (err) {
+        this.settings.logger.warn('alerts: pruning the history failed', { exporter: this.id, error: errorMessage(err) });
+      }
+    }
+  }
+
+  /** Adds this instance's new counts to each group's hash in Redis (field = second) and reads the window's totals. */
+  private async syncCounts(engine: AlertEngine, redis: RedisClient): Promise<void> {
+    const deltas = engine.takeDeltas();
+    if (deltas.length === 0) return;
+    const prefix = `${this.config.redis!.key_prefix}alerts:count:`;
+    const opts = { timeout: Math.max(this.config.redis!.timeout, 1000) };
+    const writes: Promise<unknown>[] = [];
+    for (const d of deltas) {
+      for (const [sec, n] of d.deltas) writes.push(redis.sendCommand(['HINCRBY', prefix + d.id, String(sec), String(n)], opts));
+      writes.push(redis.sendCommand(['PEXPIRE', prefix + d.id, String(d.windowMs + 60_000)], opts));
+    }
+    await Promise.all(writes);
+    const nowSec = Math.floor((this.options.now ?? Date.now)() / 1000);
+    const totals = new Map<string, number>();
+    await Promise.all(deltas.map(async (d) => {
+      const reply = await redis.sendCommand(['HGETALL', prefix + d.id], opts);
+      const flat = Array.isArray(reply) ? reply.map((v) => replyText(v) ?? '') : [];
+      const oldest = nowSec - Math.ceil(d.windowMs / 1000);
+      let sum = 0;
+      const stale: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if (Number(flat[i]) > oldest) sum += Number(flat[i + 1]);
+        else stale.push(flat[i]!);
+      }
+      if (stale.length > 0) await redis.sendCommand(['HDEL', prefix + d.id, ...stale], opts);
+      totals.set(d.id, sum);
+    }));
+    engine.setSharedTotals(totals);
   }
 
   private async openRedis(r: NonNullable<AlertsConfig['redis']>): Promise<(d: Notification['dedup']) => Promise<boolean>> {
