@@ -14,7 +14,7 @@ interface History {
   receivers: Record<string, { in: Col }>;
   exporters: Record<string, { out: Col; failed: Col; queue_fill: Col }>;
   totals: Record<'received' | 'sent' | 'refused' | 'dropped' | 'failed' | 'retries' | 'dead_lettered', number>;
-  current: { memory_limiter: 'ok' | 'refusing' | 'absent'; store_bytes: number | null; disk_free: number | null };
+  current: { memory_limiter: 'ok' | 'refusing' | 'absent'; store_bytes: number | null; disk_free: number | null; files_tracked: number | null; files_open: number | null };
   components: { id: string; kind: string; status: string; error?: string; since: number }[];
 }
 
@@ -65,6 +65,7 @@ export class OverviewView implements View {
     tile('rss', 'RSS / heap');
     tile('loop_lag', 'event-loop lag p99');
     tile('store', 'store size / disk free');
+    tile('files', 'filelog files open / tracked');
     this.charts = [
       new TimeChart('Throughput (records/s)', [
         { label: 'in', color: '--c-in', fmt: rate, fill: true },
@@ -209,6 +210,9 @@ export class OverviewView implements View {
     this.setTile('rss', `${fmtBytes(this.last('rss'))} / ${fmtBytes(this.last('heap'))}`);
     this.setTile('loop_lag', `${(this.last('loop_lag') ?? 0).toFixed(1)} ms`);
     this.setTile('store', `${fmtBytes(d.current.store_bytes)} / ${fmtBytes(d.current.disk_free)}`);
+    const files = this.tiles.get('files')?.parentElement;
+    if (files) files.hidden = d.current.files_tracked === null;
+    this.setTile('files', `${d.current.files_open ?? '–'} / ${d.current.files_tracked ?? '–'}`);
     clear(this.components);
     for (const c of d.components) {
       this.components.append(h('tr', { 'data-status': c.status }, h('td', {}, c.kind), h('td', {}, c.id), h('td', { class: `status ${c.status}`, title: c.error ?? '' }, STATUS_TEXT[c.status] ?? c.status, c.error ? ` — ${c.error}` : '')));

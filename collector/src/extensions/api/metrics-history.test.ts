@@ -46,6 +46,7 @@ describe('metrics history', () => {
     expect(body.series.in).toEqual([0, 250, 0]);
     expect(body.totals).toMatchObject({ received: 500, sent: 400 });
     expect(body.current.memory_limiter).toBe('ok');
+    expect(body.current.files_tracked).toBeNull(); // no filelog receiver
     expect(body.components).toContainEqual({ id: 'store', kind: 'exporter', status: 'ok', since: 1 });
     // `since` returns only newer points.
     expect((historyBody(h, body.time[1]!, 'fine') as { time: number[] }).time).toEqual([body.time[2]]);

@@ -362,6 +362,11 @@ export class MetricsHistory {
     return sinceMs > 0 ? all.filter((s) => s.t > sinceMs) : all;
   }
 
+  /** A gauge's current sum, or null when nothing registered it. */
+  gauge(name: string): number | null {
+    return gaugeSum(this.o.telemetry, name) ?? null;
+  }
+
   latest(): HistorySample | undefined {
     return this.fine.last();
   }
@@ -437,6 +442,9 @@ export function historyBody(h: MetricsHistory, sinceMs: number, resolution: 'fin
       memory_limiter: !limiter ? 'absent' : last?.memory_refusing ? 'refusing' : 'ok',
       store_bytes: last?.store_bytes ?? null,
       disk_free: last?.disk_free ?? null,
+      // The filelog receivers' files (rotation shows as tracked files beyond the open ones); null without filelog.
+      files_tracked: h.gauge('tributary_filelog_files_tracked'),
+      files_open: h.gauge('tributary_filelog_files_open'),
     },
     components: comps,
   };
