@@ -25,7 +25,7 @@ export class TimeChart {
   private data: Columns;
   private readonly ro: ResizeObserver;
 
-  constructor(readonly title: string, private readonly series: readonly SeriesSpec[], private readonly opts: { yFmt?: (v: number) => string; yRange?: [number, number]; bars?: boolean; onBrush?: (minMs: number, maxMs: number) => void; height?: number; id?: string } = {}) {
+  constructor(readonly title: string, private readonly series: readonly SeriesSpec[], private readonly opts: { yFmt?: (v: number) => string; yRange?: [number, number]; yIncrs?: number[]; bars?: boolean; onBrush?: (minMs: number, maxMs: number) => void; height?: number; id?: string } = {}) {
     this.data = [[], ...series.map(() => [])];
     this.el = h('figure', { class: 'chart', 'aria-label': title, ...(opts.id ? { id: opts.id } : {}) }, h('figcaption', {}, title));
     this.ro = new ResizeObserver(() => this.resize());
@@ -68,7 +68,7 @@ export class TimeChart {
       legend: { show: true, live: true },
       cursor: onBrush ? { drag: { x: true, y: false, setScale: false } } : { drag: { x: false, y: false } },
       scales: { x: { time: true }, ...(this.opts.yRange ? { y: { range: this.opts.yRange } } : {}) },
-      axes: [axis, { ...axis, size: 84, ...(yFmt ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => yFmt(v)) } : {}) }],
+      axes: [axis, { ...axis, size: 84, ...(this.opts.yIncrs ? { incrs: this.opts.yIncrs } : {}), ...(yFmt ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => yFmt(v)) } : {}) }],
       series: [
         {},
         ...this.series.map((s) => {

@@ -22,6 +22,9 @@ const STATUS_TEXT: Readonly<Record<string, string>> = {
   ok: '✔ ok', starting: '… starting', stopping: '… stopping', stopped: '■ stopped', recoverable_error: '⚠ recoverable error', permanent_error: '✖ permanent error',
 };
 
+/** Axis steps for bytes: whole KiB, MiB and GiB multiples, so ticks read 64 MiB rather than 95.4 MiB. */
+const BYTE_STEPS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512].flatMap((k) => [k * 1024, k * 1024 ** 2, k * 1024 ** 3]).sort((a, b) => a - b);
+
 const rate = (v: number | null): string => (v === null ? '–' : `${fmtNumber(v, v < 10 ? 1 : 0)}/s`);
 const pct = (v: number | null): string => (v === null ? '–' : `${v.toFixed(1)} %`);
 
@@ -90,7 +93,7 @@ export class OverviewView implements View {
       new TimeChart('Memory', [
         { label: 'RSS', color: '--c-in', fmt: fmtBytes },
         { label: 'heap', color: '--c-out', fmt: fmtBytes, dash: [6, 3] },
-      ], { id: 'chart-memory', yFmt: fmtBytes }),
+      ], { id: 'chart-memory', yFmt: fmtBytes, yIncrs: BYTE_STEPS }),
     ];
     this.components = h('tbody');
     this.exporters = h('tbody');
