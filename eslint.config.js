@@ -44,6 +44,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser: its own tsconfig (DOM types), bundled by esbuild.
+    files: ['collector/dashboard/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: './collector/dashboard/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
+    },
+  },
+  {
     // Tests read JSON answers and cast caught errors to the expected class.
     files: ['**/*.test.ts', 'test/**/*.ts', '**/test-support.ts', '**/testdata/**/*.ts'],
     rules: {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: every benchmark in turn, each printing its own figures and command.
 // Collector throughput (max, processor chain, fixed rate), the processor chain in process, each
-// exporter's convert, ClickHouse end to end, the disk-queue soak, and the instrumentation overhead.
+// exporter's convert, ClickHouse end to end, the disk-queue soak, live tail, alerts, and the instrumentation overhead.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +23,8 @@ const steps = [
   ['store: ingest, search latencies, disk, RSS, store vs file', 'store.mjs', quick ? ['--records', '200000', '--rounds', '10', '--pairs', '1'] : []],
   ['scaling: --workers 1 vs 2, agent → NATS → gateway, nats exporter cost', 'scale.mjs', quick ? ['--quick'] : []],
   ['live tail: latency, CPU and RSS for 1, 10, 100 viewers at 10k logs/s', 'tail.mjs', quick ? ['--phase', '3'] : []],
+  ['alerts: trigger-to-webhook latency, CPU of 100 mixed rules at 10k logs/s', 'alerts.mjs', quick ? ['--triggers', '50', '--phase', '3'] : []],
+  ['dashboard: first graph, scrolling 100k results, Live at 1k/s, collector CPU with 5 pages', 'dashboard.mjs', quick ? ['--records', '20000', '--phase', '5'] : []],
   ['instrumentation overhead', 'instrumentation/run.mjs', []],
 ];
 

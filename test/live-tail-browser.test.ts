@@ -10,6 +10,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { freePort, repoRoot, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
+import { chromiumOrSkip, inCi, launchChromium, missingChromiumError } from './support/browser.js';
 
 /** The README's browser snippet (between the tail-snippet markers), unindented. */
 function readmeSnippet(): string {
@@ -19,10 +20,7 @@ function readmeSnippet(): string {
   return m[1].replace(/^ {3}/gm, '');
 }
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
-if (!haveChromium && !inCi) console.warn(`skipping: ${CHROMIUM} not installed (apt-get install chromium)`);
+const haveChromium = chromiumOrSkip();
 
 const secret = 'a-browser-tail-test-secret-0123456789abcd';
 
@@ -65,15 +63,11 @@ service:
   });
 
   it.runIf(!haveChromium && inCi)('Chromium must be installed when CI=true', () => {
-    throw new Error(`${CHROMIUM} is missing (CI=true): .ci/run installs Debian's chromium package`);
+    throw missingChromiumError();
   });
 
   it.skipIf(!haveChromium)('the README snippet shows its tenant\'s records and nothing else', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(`http://127.0.0.1:${pagePort}/`);

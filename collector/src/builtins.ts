@@ -45,6 +45,7 @@ const BUILTINS: readonly Builtin[] = [
   ['exporter', 'nats', async () => (await import('./exporters/nats/index.js')).natsExporterFactory],
   ['exporter', 'loadbalancing', async () => (await import('./exporters/loadbalancing/index.js')).loadBalancingExporterFactory],
   ['exporter', 'live_tail', async () => (await import('./exporters/live_tail/index.js')).liveTailExporterFactory],
+  ['exporter', 'alerts', async () => (await import('./exporters/alerts/index.js')).alertsExporterFactory],
   ['extension', 'health_check', async () => (await import('./extensions/health_check/index.js')).healthCheckExtensionFactory],
   ['extension', 'metrics', async () => (await import('./extensions/metrics/index.js')).metricsExtensionFactory],
   ['extension', 'file_storage', async () => (await import('./extensions/file_storage/index.js')).fileStorageExtensionFactory],

@@ -27,6 +27,9 @@ Commands:
   tail '<query>' [--url http://127.0.0.1:3100] [--token <jwt>] [--tenant <id>] [--output text|json]
                                        stream matching records live from the api (WebSocket),
                                        reconnecting and resuming after a disconnect; Ctrl-C stops
+  alerts list [--history] | ack <id> [--comment …] | silence <label=value>… --duration 2h
+         [--expire <silence id>] [--url …] [--token <jwt>] [--tenant <id>] [--output text|json]
+                                       list, acknowledge and silence alerts through the api
 
 Options:
   -c, --config <uri>    config file (default ./otel-config.yaml); repeat to merge several in order

@@ -198,6 +198,8 @@ export async function runCli<C extends CliConfig>(argv: readonly string[], deps:
         return await query(rest, deps, out, err);
       case 'tail':
         return await tail(rest, deps, out, err);
+      case 'alerts':
+        return await alerts(rest, deps, out, err);
       default:
         if (verb.startsWith('-')) throw new UsageError(`tributary: unknown option ${verb}`);
         {
@@ -350,6 +352,45 @@ async function query<C extends CliConfig>(args: string[], deps: CliDeps<C>, out:
     }
     if (e instanceof QueryCliError) {
       err(`tributary query: ${e.message}`);
+      return EXIT_FAILURE;
+    }
+    throw e;
+  }
+}
+
+/** `alerts list|ack|silence`: the api's alert routes (cli/alerts.ts). */
+async function alerts<C extends CliConfig>(args: string[], deps: CliDeps<C>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        url: { type: 'string' }, token: { type: 'string' }, tenant: { type: 'string' }, output: { type: 'string', short: 'o' },
+        history: { type: 'boolean' }, comment: { type: 'string' }, duration: { type: 'string' }, expire: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(`tributary alerts: ${errorMessage(e)}`);
+  }
+  if (parsed.values.help) return (out(USAGE), EXIT_OK);
+  const [verb, ...rest] = parsed.positionals;
+  if (!verb) throw new UsageError('tributary alerts: list, ack or silence');
+  const output = parsed.values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError(`tributary alerts: --output: expected text or json, got "${output}"`);
+  const env = deps.env ?? process.env;
+  const { runAlerts, AlertsCliError } = await import('./alerts.js');
+  try {
+    return await runAlerts(verb, rest, parsed.values, {
+      url: parsed.values.url ?? env.TRIBUTARY_URL ?? 'http://127.0.0.1:3100',
+      token: parsed.values.token ?? env.TRIBUTARY_TOKEN,
+      tenant: parsed.values.tenant,
+      output,
+    }, out);
+  } catch (e) {
+    if (e instanceof AlertsCliError) {
+      err(`tributary alerts: ${e.message}`);
       return EXIT_FAILURE;
     }
     throw e;

@@ -32,7 +32,12 @@ const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** A processor's Redis mode left on the default URL takes `service.coordination.redis`. */
 export function withCoordination(type: string, procCfg: unknown, coordination: CoordinationConfig | undefined): unknown {
   const redis = coordination?.redis;
-  if (redis === undefined || type !== 'ratelimit') return procCfg;
+  if (redis === undefined) return procCfg;
+  if (type === 'alerts') {
+    const a = procCfg as { redis?: unknown };
+    return a.redis === undefined ? { ...a, redis } : procCfg;
+  }
+  if (type !== 'ratelimit') return procCfg;
   const c = procCfg as { store?: string; redis?: { url?: string } };
   if (c.store !== 'redis' || (c.redis?.url !== undefined && c.redis.url !== DEFAULT_REDIS_URL)) return procCfg;
   return { ...c, redis: { ...c.redis, url: redis.url } };
@@ -140,7 +145,7 @@ export class Service implements Host {
         if (!exp) {
           const f = this.factory<ExporterFactory>('exporter', id);
           const settings = this.settings('exporter', id);
-          const expCfg = cfg.exporters[id];
+          const expCfg = withCoordination(f.type, cfg.exporters[id], cfg.service.coordination);
           exp = new QueuedRetryExporter(settings, expCfg as ExporterHelperConfig, f.create(settings, expCfg));
           this.exporters.set(id, exp);
         }

@@ -35,6 +35,8 @@ export interface TailSubscriber {
   readonly matcher: RecordMatcher;
   /** Takes matched records; must not block (buffer and drop inside). */
   push(records: readonly TailRecord[]): void;
+  /** Takes a frame for this subscriber's tenant that is not log records (e.g. an alert); native viewers only. */
+  notice?(frame: unknown): void;
 }
 
 /** How a publisher finds a record's tenant: a resource attribute, else a fallback. */
@@ -129,6 +131,17 @@ export class TailHub {
       }
     }
     return delivered;
+  }
+
+  /** Sends a non-record frame (an alert) to the viewers of `tenant` on this instance. Returns how many got it. */
+  notify(tenant: string, frame: unknown): number {
+    let n = 0;
+    for (const s of this.subscribers) {
+      if (s.notice === undefined || (s.tenants && !s.tenants.has(tenant))) continue;
+      s.notice(frame);
+      n++;
+    }
+    return n;
   }
 
   private toRecord(tenant: string, resource: Record<string, unknown>, service: string | null, scope: { name: string; version: string }, lr: LogRecord, storeId: bigint | undefined): TailRecord {

@@ -81,6 +81,10 @@ export class TailSession implements TailSubscriber {
     return this.buf.length - this.head;
   }
 
+  notice(frame: unknown): void {
+    if (!this.closed && this.o.format !== 'loki') this.send(frame);
+  }
+
   push(records: readonly TailRecord[]): void {
     if (this.closed) return;
     const upTo = this.backlogUpTo;

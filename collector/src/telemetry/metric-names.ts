@@ -53,6 +53,15 @@ export const Metrics = {
   cloudwatchDroppedEvents: def('tributary_exporter_cloudwatch_dropped_log_events_total', 'counter', 'Log events not sent to CloudWatch Logs, by reason (too_old, too_new, empty, rejected_by_service).', ['exporter', 'reason']),
   cloudwatchTruncatedEvents: def('tributary_exporter_cloudwatch_truncated_log_events_total', 'counter', 'Log events truncated to the CloudWatch Logs 256 KiB event limit.', ['exporter']),
 
+  alertsTransitions: def('tributary_alerts_transitions_total', 'counter', 'Alert state transitions, by rule and the state entered (pending, firing, resolved, inactive).', ['exporter', 'rule', 'state']),
+  alertsFiring: def('tributary_alerts_firing', 'gauge', 'Alert groups firing now.', ['exporter']),
+  alertsGroupsDropped: def('tributary_alerts_groups_dropped_total', 'counter', 'Alert groups not tracked because their rule reached max_groups.', ['exporter', 'rule']),
+  alertsNotificationsSent: def('tributary_alerts_notifications_sent_total', 'counter', 'Alert notifications delivered, by notifier.', ['exporter', 'notifier']),
+  alertsNotificationsFailed: def('tributary_alerts_notifications_failed_total', 'counter', 'Alert notifications given up on, by notifier and reason (permanent, retries_exhausted).', ['exporter', 'notifier', 'reason']),
+  alertsNotificationRetries: def('tributary_alerts_notification_retries_total', 'counter', 'Alert notification attempts retried, by notifier.', ['exporter', 'notifier']),
+  alertsNotificationsDeduplicated: def('tributary_alerts_notifications_deduplicated_total', 'counter', 'Alert notifications left to another instance that sent the same transition (Redis coordination).', ['exporter', 'notifier']),
+  alertsNotificationSeconds: def('tributary_alerts_notification_seconds', 'histogram', 'Seconds from an alert transition to its notification being delivered.', ['exporter', 'notifier']),
+
   processCpuSeconds: def('process_cpu_seconds_total', 'gauge', 'User and system CPU time spent by the process, in seconds.', []),
   processResidentMemory: def('process_resident_memory_bytes', 'gauge', 'Resident set size of the process, in bytes.', []),
   processHeapUsed: def('process_heap_used_bytes', 'gauge', 'V8 heap in use, in bytes.', []),

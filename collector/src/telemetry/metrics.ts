@@ -129,6 +129,10 @@ export class Histogram {
     }
     return s.value;
   }
+  /** Every series with its labels and live bucket counts (not cumulative; the last bucket is +Inf). */
+  entries(): { labels: Labels; counts: readonly number[]; count: number; sum: number }[] {
+    return [...this.series.values()].map((s) => ({ labels: s.labels, counts: s.value.counts, count: s.value.count, sum: s.value.sum }));
+  }
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
     for (const s of this.series.values()) {

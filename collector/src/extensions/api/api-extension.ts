@@ -4,6 +4,7 @@
  * WebSocket upgrades through `addUpgradeRoute`, and get the same auth and tenant confinement.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CreateSettings, Extension, Host } from '../../component.js';
@@ -21,6 +22,8 @@ import { errorMessage } from '../../errors.js';
 import type { ApiConfig } from './config.js';
 import { lokiRoutes } from './loki-routes.js';
 import { nativeRoutes } from './native-routes.js';
+import { dashboardRoutes, loadAssets, type Asset } from './dashboard-routes.js';
+import { MetricsHistory } from './metrics-history.js';
 import { compileRoute, HttpError, matchRoute, type CompiledRoute, type Route, type RouteContext, type UpgradeRoute } from './routes.js';
 import { closeServer, createApiServer, isLoopback, listen } from './server.js';
 import { StoreClient } from './store-client.js';
@@ -36,10 +39,13 @@ export class ApiExtension implements Extension {
 
   private readonly tail: TailRoutes;
   private broadcast: TailBroadcast | undefined;
+  private history: MetricsHistory | undefined;
+  private assets = new Map<string, Asset>();
 
   constructor(private readonly settings: CreateSettings, readonly config: ApiConfig) {
     this.addRoutes(nativeRoutes(this));
     this.addRoutes(lokiRoutes(this));
+    if (config.dashboard) this.addRoutes(dashboardRoutes(this, () => this.history, () => this.assets));
     const t = config.tail;
     const dropped = settings.telemetry.counter('tributary_tail_dropped_log_records_total', 'Records a live tail viewer did not get because it read too slowly (its buffer was full)');
     const sent = settings.telemetry.counter('tributary_tail_sent_log_records_total', 'Records sent to live tail viewers');
@@ -100,7 +106,12 @@ export class ApiExtension implements Extension {
     return a && typeof a === 'object' ? { address: a.address, port: a.port } : undefined;
   }
 
-  async start(_host: Host): Promise<void> {
+  /** Directory of the store this api reads, if any. */
+  storeDirectory(): string | undefined {
+    return findStore(this.config.store)?.config.directory;
+  }
+
+  async start(host: Host): Promise<void> {
     const c = this.config;
     if (!c.auth && !isLoopback(c.endpoint) && !c.allow_unauthenticated) {
       throw new Error(`extension ${this.settings.id.id}: refusing to listen on ${c.endpoint} without auth; configure auth.jwt, listen on 127.0.0.1, or set allow_unauthenticated: true`);
@@ -130,6 +141,21 @@ export class ApiExtension implements Extension {
       // In the background: a broker that is down must not stop the collector or the local tail.
       b.start().catch((err: unknown) => this.settings.logger.warn('live tail: cannot reach the broadcast broker; local viewers only', { extension: this.settings.id.id, error: errorMessage(err) }));
     }
+    if (c.dashboard) {
+      this.assets = loadAssets();
+      this.history = new MetricsHistory({
+        telemetry: this.settings.telemetry,
+        statuses: typeof host.componentStatuses === 'function' ? () => host.componentStatuses() : undefined,
+        storeDirectory: () => this.storeDirectory(),
+        // A dot-file: the store's tenant listing skips it.
+        persistFile: () => {
+          const dir = this.storeDirectory();
+          return dir ? path.join(dir, '.metrics-history.json') : undefined;
+        },
+        onError: (message) => this.settings.logger.warn(message, { extension: this.settings.id.id }),
+      });
+      this.history.start();
+    }
     const server = createApiServer(
       { endpoint: c.endpoint, requestTimeoutMs: c.request_timeout, keepAliveTimeoutMs: 5000 },
       (req, res) => void this.onRequest(req, res),
@@ -142,6 +168,8 @@ export class ApiExtension implements Extension {
   }
 
   async shutdown(): Promise<void> {
+    this.history?.stop();
+    this.history = undefined;
     this.tail.close();
     await this.broadcast?.stop();
     this.broadcast = undefined;

@@ -15,6 +15,8 @@ export const apiConfigSchema = z.strictObject({
   max_limit: z.number().int().positive().default(5000),
   max_body_size: byteSize().prefault('1MiB'),
   request_timeout: duration().prefault('60s'),
+  /** The dashboard at `/` and its metrics history (`/api/v1/metrics/history`). */
+  dashboard: z.boolean().default(true),
   /** Live tail over WebSocket (`/api/v1/tail`, `/loki/api/v1/tail`). */
   tail: z
     .strictObject({
