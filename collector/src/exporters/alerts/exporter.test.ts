@@ -54,6 +54,14 @@ describe('alerts exporter rule files', () => {
     expect(names(exporter)).toEqual(['one', 'two']);
   });
 
+  it('picks up a new file matching rules_files without a signal', async () => {
+    const { dir, exporter } = setup('rules:\n  - { name: one, kind: level, level: ERROR }\n');
+    await exporter.start(testHost());
+    fs.writeFileSync(path.join(dir, 'rules', 'b.yaml'), 'rules:\n  - { name: added, kind: level, level: FATAL }\n');
+    await until('the new file to load', () => names(exporter).length === 2);
+    expect(names(exporter)).toEqual(['one', 'added']);
+  });
+
   it('is registered as the alerts exporter, with no queue and no retry', () => {
     const c = alertsExporterFactory.configSchema.parse({});
     expect(c.sending_queue.enabled).toBe(false);

@@ -74,6 +74,7 @@ export class AlertsExporter implements LogsSender {
   private redis: RedisClient | undefined;
   private readonly onSighup = (): void => void this.reloadRules('SIGHUP');
   private readonly onFileChange = (): void => void this.reloadRules('file change');
+  private globTimer: NodeJS.Timeout | undefined;
   private readonly id: string;
 
   constructor(private readonly settings: CreateSettings, readonly config: AlertsConfig, private readonly options: AlertsExporterOptions = {}) {
@@ -134,6 +135,11 @@ export class AlertsExporter implements LogsSender {
         fs.watchFile(f, { interval: 1000, persistent: false }, this.onFileChange);
         this.watched.push(f);
       }
+      // Edits and removals reach onFileChange; a new file matching the globs is found by this scan.
+      this.globTimer = setInterval(() => {
+        if (rulesFilePaths(c.rules_files).some((f) => !this.watched.includes(f))) this.reloadRules('new rules file');
+      }, 1000);
+      this.globTimer.unref();
     }
     logger.info('alerts: rules loaded', { exporter: this.id, rules: rules.length, notifiers: entries.size });
   }
@@ -142,14 +148,15 @@ export class AlertsExporter implements LogsSender {
   reloadRules(why: string): boolean {
     const engine = this.engine;
     if (!engine) return false;
+    // Watched before loading: a new file with errors is reported once, then again when it is edited.
+    for (const f of rulesFilePaths(this.config.rules_files)) {
+      if (this.watched.includes(f)) continue;
+      fs.watchFile(f, { interval: 1000, persistent: false }, this.onFileChange);
+      this.watched.push(f);
+    }
     try {
       const rules = this.compile(loadRulesFiles(this.config.rules_files, this.config.rules));
       engine.setRules(rules);
-      for (const f of rulesFilePaths(this.config.rules_files)) {
-        if (this.watched.includes(f)) continue;
-        fs.watchFile(f, { interval: 1000, persistent: false }, this.onFileChange);
-        this.watched.push(f);
-      }
       this.settings.logger.info('alerts: rules reloaded', { exporter: this.id, why, rules: rules.length });
       return true;
     } catch (err) {
@@ -254,6 +261,8 @@ export class AlertsExporter implements LogsSender {
   async shutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.globTimer) clearInterval(this.globTimer);
+    this.globTimer = undefined;
     process.off('SIGHUP', this.onSighup);
     for (const f of this.watched.splice(0)) fs.unwatchFile(f, this.onFileChange);
     if (this.mount && this.mount.engine === this.engine) this.mount.engine = undefined;
