@@ -5,6 +5,7 @@
  * each subscription has a bounded buffer and counts what it had to drop.
  */
 import { anyValueAsString, findAttribute, idToHex, int64ToNumber, nanosToDecimal, type AnyValue, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
+import type { StoredRecord } from '../exporters/store/reader.js';
 import { severityLevel } from '../query/ast.js';
 import { bodyText, type RecordMatcher } from '../query/matcher.js';
 
@@ -12,22 +13,8 @@ import { bodyText, type RecordMatcher } from '../query/matcher.js';
  * A record as tail clients receive it (the same field names as the store's query answers). `id` is the
  * store's row id when the store published it (resumable), else an instance-unique id.
  */
-export interface TailRecord {
-  tenant: string;
-  id: string;
-  time: string;
-  timestamp: string;
-  severity_number: number;
-  severity_text: string;
-  level: string;
-  body: unknown;
-  service: string | null;
-  resource: Record<string, unknown>;
-  scope: { name: string; version: string };
-  attributes: Record<string, unknown>;
-  trace_id: string | null;
-  span_id: string | null;
-}
+export type TailRecord = Pick<StoredRecord,
+  'tenant' | 'id' | 'time' | 'timestamp' | 'severity_number' | 'severity_text' | 'level' | 'body' | 'service' | 'resource' | 'scope' | 'attributes' | 'trace_id' | 'span_id'>;
 
 export interface TailSubscriber {
   /** Tenants this subscriber may see; undefined = every tenant (no auth configured). */
