@@ -10,7 +10,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = fs.existsSync(CHROMIUM);
 export const inCi = process.env.CI === 'true';
 
-/** The flags DESIGN.md names for tests: headless, no sandbox (containers), nothing phoning home. */
+/** Headless, no sandbox (containers), nothing phoning home: the machine has no outside network, and Chromium refuses to start sandboxed as root. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** Prints why browser tests skip (once per file), and returns whether they can run. */
