@@ -3,31 +3,19 @@
  * `aaa…ab`) costs linear time here (re2js): the record stream and the collector stay responsive, and a
  * regex RE2 cannot run (a backreference) is refused before the upgrade with 400.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
-import { connect } from './support/tail-client.js';
+import { waitFor } from './support/collector-process.js';
+import { connect, startTailCollector, type TailCollector } from './support/tail-client.js';
 
-let c: RunningCollector;
+let t: TailCollector | undefined;
 let otlp: number;
 let api: number;
 beforeAll(async () => {
-  [otlp, api] = await Promise.all([freePort(), freePort()]);
-  const health = await freePort();
-  c = await startCollector(`
-receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
-exporters: { live_tail: {} }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${health} }
-  api: { endpoint: 127.0.0.1:${api} }
-service:
-  extensions: [health_check, api]
-  pipelines: { logs: { receivers: [otlp], exporters: [live_tail] } }
-`, { healthPort: health });
+  t = await startTailCollector('live_tail');
+  ({ otlp, api } = t);
 }, 60_000);
 afterAll(async () => {
-  await c?.stop();
-  if (c) fs.rmSync(c.dir, { recursive: true, force: true });
+  await t?.stop();
 });
 
 async function post(bodies: string[]): Promise<void> {

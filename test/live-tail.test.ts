@@ -3,11 +3,10 @@
  * tail) and the `api` extension with JWT, real `ws` clients, records sent over OTLP/HTTP.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Frame } from './support/tail-client.js';
-import { cliPath, freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
+import { connect, startTailCollector, type Frame, type TailCollector } from './support/tail-client.js';
+import { cliPath, waitFor } from './support/collector-process.js';
 
 const secret = 'a-live-tail-test-secret-0123456789abcdef';
 const sign = (claims: Record<string, unknown>, exp: string | number = '1h', aud = 'tributary', key = secret) =>
@@ -30,27 +29,15 @@ async function post(port: number, body: string): Promise<void> {
 const bodies = (frames: Frame[]): string[] => frames.flatMap((f) => (f.type === 'logs' ? f.records!.map((r) => String(r.body)) : []));
 
 describe('live tail over WebSocket', () => {
-  let c: RunningCollector;
+  let t: TailCollector | undefined;
   let otlp: number;
   let apiPort: number;
   beforeAll(async () => {
-    otlp = await freePort();
-    apiPort = await freePort();
-    const health = await freePort();
-    c = await startCollector(`
-receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
-exporters: { live_tail: {} }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${health} }
-  api: { endpoint: 127.0.0.1:${apiPort}, auth: { jwt: { secret: "${secret}", audience: tributary } }, tail: { max_subscriptions_per_token: 3, heartbeat_interval: 1s, buffer_size: 50 } }
-service:
-  extensions: [health_check, api]
-  pipelines: { logs: { receivers: [otlp], exporters: [live_tail] } }
-`, { healthPort: health });
+    t = await startTailCollector('live_tail', '{}', `auth: { jwt: { secret: "${secret}", audience: tributary } }, tail: { max_subscriptions_per_token: 3, heartbeat_interval: 1s, buffer_size: 50 }`);
+    ({ otlp, api: apiPort } = t);
   }, 60_000);
   afterAll(async () => {
-    await c?.stop();
-    if (c) fs.rmSync(c.dir, { recursive: true, force: true });
+    await t?.stop();
   });
 
   it('streams only the token tenant\'s matching records, batched, with the bearer subprotocol', async () => {
@@ -147,27 +134,15 @@ service:
 });
 
 describe('live tail fed by the store: resume and the Loki tail', () => {
-  let c: RunningCollector;
+  let t: TailCollector | undefined;
   let otlp: number;
   let apiPort: number;
   beforeAll(async () => {
-    otlp = await freePort();
-    apiPort = await freePort();
-    const health = await freePort();
-    c = await startCollector(`
-receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
-exporters: { store: { directory: ./store } }
-extensions:
-  health_check: { endpoint: 127.0.0.1:${health} }
-  api: { endpoint: 127.0.0.1:${apiPort}, auth: { jwt: { secret: "${secret}", audience: tributary } } }
-service:
-  extensions: [health_check, api]
-  pipelines: { logs: { receivers: [otlp], exporters: [store] } }
-`, { healthPort: health });
+    t = await startTailCollector('store', '{ directory: ./store }', `auth: { jwt: { secret: "${secret}", audience: tributary } }`);
+    ({ otlp, api: apiPort } = t);
   }, 60_000);
   afterAll(async () => {
-    await c?.stop();
-    if (c) fs.rmSync(c.dir, { recursive: true, force: true });
+    await t?.stop();
   });
 
   it('resume with start=<cursor> across a forced disconnect: every record once, by record id', async () => {

@@ -1,5 +1,7 @@
 /** A `ws` live tail client for tests: collects frames, exposes open/close/refusal as promises. */
+import fs from 'node:fs';
 import WebSocket from 'ws';
+import { freePort, startCollector, type RunningCollector } from './collector-process.js';
 
 export interface Frame { type?: string; records?: { id: string; body: unknown; tenant: string; service: string | null }[]; cursor?: string; count?: number; streams?: { stream: Record<string, string>; values: [string, string][] }[] }
 
@@ -18,4 +20,36 @@ export function connect(url: string, protocols?: string[]): { ws: WebSocket; fra
   opened.catch(() => undefined);
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   return { ws, frames, opened, closed, refused };
+}
+
+export interface TailCollector {
+  collector: RunningCollector;
+  otlp: number;
+  api: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A collector for tail tests: OTLP/HTTP in, one exporter (`live_tail` or `store`, with its YAML flow config)
+ * in one pipeline, and the api extension on a free port with `apiKeys` (YAML flow entries, e.g. `auth: {...}`).
+ */
+export async function startTailCollector(exporter: string, exporterConfig = '{}', apiKeys = ''): Promise<TailCollector> {
+  const [otlp, api, health] = await Promise.all([freePort(), freePort(), freePort()]);
+  const collector = await startCollector(`
+receivers: { otlp: { protocols: { http: { endpoint: 127.0.0.1:${otlp} } } } }
+exporters: { ${exporter}: ${exporterConfig} }
+extensions:
+  health_check: { endpoint: 127.0.0.1:${health} }
+  api: { endpoint: 127.0.0.1:${api}${apiKeys ? `, ${apiKeys}` : ''} }
+service:
+  extensions: [health_check, api]
+  pipelines: { logs: { receivers: [otlp], exporters: [${exporter}] } }
+`, { healthPort: health });
+  return {
+    collector, otlp, api,
+    async stop() {
+      await collector.stop();
+      fs.rmSync(collector.dir, { recursive: true, force: true });
+    },
+  };
 }
