@@ -7,7 +7,7 @@ import { loadPlugins } from '../config/plugins.js';
 import { dryRun } from './dry-run.js';
 import { Service } from '../pipeline/service.js';
 import { runCli } from './run-cli.js';
-import { heapFlagsFor } from './heap.js';
+import { heapFlagsFor, mallocEnvFor } from './heap.js';
 import { PRIMARY_EXTENSION_TYPES, serveWorkerState, superviseWorkers, WORKER_ID_ENV } from '../cluster/supervisor.js';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -59,7 +59,7 @@ void runCli(process.argv.slice(2), {
       return;
     }
     logger.debug('restarting in place with a V8 heap sized for the memory limit', { flags: flags.join(' ') });
-    execve.call(process, process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], process.env);
+    execve.call(process, process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], mallocEnvFor(process.env));
   },
   runWorkers: cluster.isPrimary
     ? (config, workers, registry, logger) => superviseWorkers({ workers, config, registry, logger, onSignal, onReloadSignal })
