@@ -228,7 +228,9 @@ service:
     console.log(`overload: baseline ${Math.round(baseline / MIB)} MiB, max RSS ${Math.round(maxRss / MIB)} MiB, limit ${LIMIT_MIB} MiB, answers ${JSON.stringify(statuses)}`);
     expect(statuses['200'] ?? 0).toBeGreaterThan(0);
     expect((statuses['503'] ?? 0) + (statuses['429'] ?? 0)).toBeGreaterThan(0);
-    expect(maxRss).toBeLessThanOrEqual(LIMIT_MIB * MIB + baseline);
+    // "About" limit_mib + the idle baseline (memory_limiter README): the limiter bounds V8's heap, external
+    // memory and bodies in flight; allocator and socket memory it cannot see gets a tenth of the limit.
+    expect(maxRss).toBeLessThanOrEqual(LIMIT_MIB * MIB * 1.1 + baseline);
   }, 120_000);
 });
 
