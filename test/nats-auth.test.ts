@@ -11,16 +11,14 @@ import { nkeys } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 import { runLoad } from './support/delivery.js';
-import { fileNumbers, NATS_SERVER_BIN, PrivateNats, uniqueName } from './support/nats.js';
+import { cleanUpNatsTest, fileNumbers, NATS_SERVER_BIN, PrivateNats, uniqueName } from './support/nats.js';
 
 const inCi = process.env.CI === 'true';
 let collectors: RunningCollector[] = [];
 let server: PrivateNats | undefined;
 afterEach(async () => {
-  await Promise.all(collectors.map((c) => c.stop('SIGKILL')));
-  for (const c of collectors) fs.rmSync(c.dir, { recursive: true, force: true });
+  await cleanUpNatsTest(collectors, server);
   collectors = [];
-  await server?.dispose();
   server = undefined;
 });
 

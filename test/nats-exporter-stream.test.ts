@@ -5,12 +5,11 @@
  * retry window, and a SIGTERM ends it at once rather than at `shutdown_timeout`. With `stream` configured
  * and the stream deleted while running, the exporter creates it again and delivers.
  */
-import fs from 'node:fs';
 import { connect } from 'nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, waitFor, type RunningCollector } from './support/collector-process.js';
 import { runLoad } from './support/delivery.js';
-import { NATS_SERVER_BIN, PrivateNats, uniqueName } from './support/nats.js';
+import { cleanUpNatsTest, NATS_SERVER_BIN, PrivateNats, uniqueName } from './support/nats.js';
 
 const inCi = process.env.CI === 'true';
 if (!NATS_SERVER_BIN && !inCi) console.warn('skipping: no nats-server binary (apt-get install nats-server)');
@@ -18,10 +17,8 @@ if (!NATS_SERVER_BIN && !inCi) console.warn('skipping: no nats-server binary (ap
 let collectors: RunningCollector[] = [];
 let server: PrivateNats | undefined;
 afterEach(async () => {
-  await Promise.all(collectors.map((c) => c.stop('SIGKILL')));
-  for (const c of collectors) fs.rmSync(c.dir, { recursive: true, force: true });
+  await cleanUpNatsTest(collectors, server);
   collectors = [];
-  await server?.dispose();
   server = undefined;
 });
 

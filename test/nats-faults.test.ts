@@ -4,12 +4,11 @@
  * disk queue and the gateway keeps trying; killed mid-run and started again, both reconnect and every
  * acknowledged record arrives.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startCollector, tempDir, waitFor, type RunningCollector } from './support/collector-process.js';
 import { runLoad } from './support/delivery.js';
-import { agentConfig, fileNumbers, gatewayConfig, NATS_SERVER_BIN, PrivateNats, uniqueName } from './support/nats.js';
+import { cleanUpNatsTest, agentConfig, fileNumbers, gatewayConfig, NATS_SERVER_BIN, PrivateNats, uniqueName } from './support/nats.js';
 
 const inCi = process.env.CI === 'true';
 if (!NATS_SERVER_BIN && !inCi) console.warn('skipping: no nats-server binary (apt-get install nats-server)');
@@ -17,10 +16,8 @@ if (!NATS_SERVER_BIN && !inCi) console.warn('skipping: no nats-server binary (ap
 let collectors: RunningCollector[] = [];
 let server: PrivateNats | undefined;
 afterEach(async () => {
-  await Promise.all(collectors.map((c) => c.stop('SIGKILL')));
-  for (const c of collectors) fs.rmSync(c.dir, { recursive: true, force: true });
+  await cleanUpNatsTest(collectors, server);
   collectors = [];
-  await server?.dispose();
   server = undefined;
 });
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { connect } from 'nats';
-import { freePort, tempDir, waitFor } from './collector-process.js';
+import { freePort, tempDir, waitFor, type RunningCollector } from './collector-process.js';
 
 export const NATS_SERVER_BIN = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => fs.existsSync(p));
 
@@ -69,6 +69,13 @@ export class PrivateNats {
     await this.stop();
     fs.rmSync(this.storeDir, { recursive: true, force: true });
   }
+}
+
+/** What a NATS process test's afterEach does: kill its collectors, remove their dirs, dispose of its server. */
+export async function cleanUpNatsTest(collectors: readonly RunningCollector[], server: PrivateNats | undefined): Promise<void> {
+  await Promise.all(collectors.map((c) => c.stop('SIGKILL')));
+  for (const c of collectors) fs.rmSync(c.dir, { recursive: true, force: true });
+  await server?.dispose();
 }
 
 /** Record numbers (attribute `n`) in a file exporter's OTLP/JSON lines; counts per number. */
