@@ -2,7 +2,6 @@
  * `alerts` exporter (Tributary's own): evaluates alert rules on every batch that reaches it and sends
  * notifications. It has no queue and never back-pressures the pipeline: observing a batch only counts.
  */
-import fs from 'node:fs';
 import type { ExporterFactory, Host, LogsBatch, LogsSender } from '../../component.js';
 import type { CreateSettings } from '../../component.js';
 import { errorMessage } from '../../errors.js';
@@ -14,7 +13,7 @@ import { AlertEngine, type Notification } from './engine.js';
 import { AlertsDatabase } from './history.js';
 import { compileRule, type CompiledRule } from './rule.js';
 import { alertsRoutes } from './routes.js';
-import { loadRulesFiles, rulesFilePaths } from './rules-files.js';
+import { loadRulesFiles, readRulesFiles, rulesFilesChange } from './rules-files.js';
 import type { Notifier, NotifierContext } from './notifiers/notifier.js';
 import { AlertmanagerNotifier, JiraNotifier, PagerDutyNotifier, SlackNotifier, WebhookNotifier } from './notifiers/http-notifiers.js';
 import { EmailNotifier } from './notifiers/email.js';
@@ -69,11 +68,11 @@ export class AlertsExporter implements LogsSender {
   dispatcher: Dispatcher | undefined;
   private db: AlertsDatabase | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly watched: string[] = [];
+  /** Each rules file's text when last loaded: the scan reloads when the set of files or any text differs. */
+  private loadedTexts = new Map<string, string>();
   private mount: { engine: AlertEngine | undefined } | undefined;
   private redis: RedisClient | undefined;
   private readonly onSighup = (): void => void this.reloadRules('SIGHUP');
-  private readonly onFileChange = (): void => void this.reloadRules('file change');
   private globTimer: NodeJS.Timeout | undefined;
   private readonly id: string;
 
@@ -90,6 +89,7 @@ export class AlertsExporter implements LogsSender {
     const now = this.options.now ?? Date.now;
     let rules: CompiledRule[];
     try {
+      this.loadedTexts = readRulesFiles(c.rules_files);
       rules = this.compile(loadRulesFiles(c.rules_files, c.rules));
     } catch (err) {
       throw new Error(`exporter ${this.id}: rules_files:\n${errorMessage(err)}`, { cause: err });
@@ -131,13 +131,11 @@ export class AlertsExporter implements LogsSender {
     }
     if (c.rules_files.length > 0) {
       process.on('SIGHUP', this.onSighup);
-      for (const f of rulesFilePaths(c.rules_files)) {
-        fs.watchFile(f, { interval: 1000, persistent: false }, this.onFileChange);
-        this.watched.push(f);
-      }
-      // Edits and removals reach onFileChange; a new file matching the globs is found by this scan.
+      // A scan rather than fs.watchFile: watchFile takes its baseline asynchronously, so an edit made
+      // just after start could become the baseline and never be seen. Rule files are small.
       this.globTimer = setInterval(() => {
-        if (rulesFilePaths(c.rules_files).some((f) => !this.watched.includes(f))) this.reloadRules('new rules file');
+        const why = rulesFilesChange(this.loadedTexts, readRulesFiles(c.rules_files));
+        if (why) this.reloadRules(why);
       }, 1000);
       this.globTimer.unref();
     }
@@ -148,12 +146,8 @@ export class AlertsExporter implements LogsSender {
   reloadRules(why: string): boolean {
     const engine = this.engine;
     if (!engine) return false;
-    // Watched before loading: a new file with errors is reported once, then again when it is edited.
-    for (const f of rulesFilePaths(this.config.rules_files)) {
-      if (this.watched.includes(f)) continue;
-      fs.watchFile(f, { interval: 1000, persistent: false }, this.onFileChange);
-      this.watched.push(f);
-    }
+    // Taken before loading, whatever the outcome: a file with errors is reported once, then again when edited.
+    this.loadedTexts = readRulesFiles(this.config.rules_files);
     try {
       const rules = this.compile(loadRulesFiles(this.config.rules_files, this.config.rules));
       engine.setRules(rules);
@@ -264,7 +258,6 @@ export class AlertsExporter implements LogsSender {
     if (this.globTimer) clearInterval(this.globTimer);
     this.globTimer = undefined;
     process.off('SIGHUP', this.onSighup);
-    for (const f of this.watched.splice(0)) fs.unwatchFile(f, this.onFileChange);
     if (this.mount && this.mount.engine === this.engine) this.mount.engine = undefined;
     await this.dispatcher?.shutdown(5000);
     const redis = this.redis;

@@ -23,6 +23,30 @@ export function rulesFilePaths(globs: readonly string[]): string[] {
   return fg.sync([...globs], { onlyFiles: true, absolute: true }).sort();
 }
 
+/** The text of every file the globs match; a file that cannot be read is kept with an empty text. */
+export function readRulesFiles(globs: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of rulesFilePaths(globs)) {
+    try {
+      out.set(f, fs.readFileSync(f, 'utf8'));
+    } catch {
+      out.set(f, '');
+    }
+  }
+  return out;
+}
+
+/** Why two readings differ (a file added, removed or edited), or undefined when they are the same. */
+export function rulesFilesChange(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): string | undefined {
+  for (const f of after.keys()) if (!before.has(f)) return `new rules file ${f}`;
+  for (const [f, text] of before) {
+    const now = after.get(f);
+    if (now === undefined) return `rules file removed ${f}`;
+    if (now !== text) return `rules file changed ${f}`;
+  }
+  return undefined;
+}
+
 /** Loads every file's rules; throws RulesFileError listing every problem of every file. */
 export function loadRulesFiles(globs: readonly string[], inline: readonly RuleConfig[]): RuleConfig[] {
   const out: RuleConfig[] = [...inline];
