@@ -123,6 +123,32 @@ describe('filelog receiver', () => {
     expect([...second.consumer.bodies()].sort()).toEqual([...(lines('x', 40, 55) + lines('y', 0, 5)).trim().split('\n')].sort());
   });
 
+
+  it('a rotated copy and its .gz (gzip still running) found in one poll are read as one file', async () => {
+    const d = tmp();
+    const store = path.join(d, 'store');
+    const f = path.join(d, 'app.log');
+    const cfg = { include: [path.join(d, 'app.log*')], compression: 'auto' };
+    fs.writeFileSync(f, lines('z', 0, 30));
+    const first = await start(cfg, store);
+    await first.consumer.until(() => first.consumer.records().length >= 30, '30 lines');
+    await stop(first.r);
+    // While down: more lines, rotated to a copy (new inode), gzip has written the .gz but not yet removed the copy.
+    fs.appendFileSync(f, lines('z', 30, 50));
+    const data = fs.readFileSync(f);
+    fs.writeFileSync(`${f}.1`, data);
+    fs.writeFileSync(`${f}.1.gz`, gzipSync(data));
+    fs.rmSync(f);
+    const second = await start(cfg, store);
+    await second.consumer.until(() => second.consumer.records().length >= 20, '20 lines');
+    fs.rmSync(`${f}.1`); // gzip done
+    // Sentinels in a new file, read in later polls than the ones that saw the copy go.
+    fs.writeFileSync(f, 'end 1\n');
+    await second.consumer.until(() => second.consumer.bodies().includes('end 1'), 'first sentinel');
+    fs.appendFileSync(f, 'end 2\n');
+    await second.consumer.until(() => second.consumer.bodies().includes('end 2'), 'second sentinel');
+    expect(second.consumer.bodies()).toEqual([...lines('z', 30, 50).trim().split('\n'), 'end 1', 'end 2']);
+  });
   it('splits or truncates entries over max_log_size and counts them; counts invalid UTF-8', async () => {
     const d = tmp();
     const long = 'z'.repeat(250);

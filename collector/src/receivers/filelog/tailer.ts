@@ -33,6 +33,7 @@ const INDEX_PREFIX = 64;
 /** A file not seen for this long (and at least UNSEEN_POLLS polls) is forgotten. */
 const FORGET_AFTER_MS = 5 * 60_000;
 const UNSEEN_POLLS = 50;
+const NO_EXCLUSIONS: ReadonlySet<Tracked> = new Set();
 
 interface Tracked {
   /** `dev:ino` while the file is known on disk; '' once retired. */
@@ -200,7 +201,7 @@ export class Tailer {
   }
 
   /** The tracked state whose fingerprint is a prefix of `fp` (longest wins), if any. */
-  private findByFingerprint(fp: Buffer, exclude: Set<Tracked>): Tracked | undefined {
+  private findByFingerprint(fp: Buffer, exclude: ReadonlySet<Tracked>): Tracked | undefined {
     let best: Tracked | undefined;
     const check = (list: Tracked[] | undefined): void => {
       if (!list) return;
@@ -372,6 +373,16 @@ export class Tailer {
       if (match && match.key !== '' && match.key !== f.key && seenKeys.has(match.key)) {
         if (fh) await this.closeHandle(fh);
         continue;
+      }
+      // Two new files with the same start in one poll (a rotated copy and its .gz while gzip runs): the
+      // second is the same data, not a new file. The next poll sees which of them is left.
+      if (!match && matchedNow.size > 0) {
+        const taken = this.findByFingerprint(fp, NO_EXCLUSIONS);
+        if (taken && matchedNow.has(taken)) {
+          this.logger.debug('filelog: same start as a file matched in this poll; deciding next poll', { path: f.p, key: f.key, as: taken.path });
+          if (fh) await this.closeHandle(fh);
+          continue;
+        }
       }
       let t: Tracked;
       this.logger.debug('filelog: new file', { path: f.p, key: f.key, matched: match?.path, offset: match?.offset, match_key: match?.key });
