@@ -63,6 +63,24 @@ describe('protobuf and JSON codecs', () => {
     expect(countLogRecords(back.resourceLogs)).toBe(1);
   });
 
+  it('decodes 64-bit timestamps and int64 values to the same Longs as protobufjs, at every width', () => {
+    const stamps = ['0', '1', '4294967295', '4294967296', '9007199254740993', '1700000000123456789', '18446744073709551615'];
+    const ints = ['0', '1', '127', '128', '16383', '16384', '268435455', '268435456', '-1', '-268435456', '9223372036854775807', '-9223372036854775808'];
+    const req = sample();
+    const rec = req.resourceLogs[0]!.scopeLogs[0]!.logRecords[0]!;
+    const records = stamps.map((t) => ({ ...rec, timeUnixNano: Long.fromString(t, true), observedTimeUnixNano: Long.fromString(t, true) }));
+    records[0]!.attributes = ints.map((v) => ({ key: v, value: { intValue: Long.fromString(v, false) } }));
+    req.resourceLogs[0]!.scopeLogs[0]!.logRecords = records;
+    const got = decodeExportRequest(encodeExportRequest(req)).resourceLogs[0]!.scopeLogs[0]!.logRecords;
+    expect(got.map((r) => [r.timeUnixNano.toString(), r.timeUnixNano.unsigned, r.observedTimeUnixNano.toString()])).toEqual(stamps.map((t) => [t, true, t]));
+    const decodedInts = got[0]!.attributes.map((a) => a.value!.intValue as Long);
+    expect(decodedInts.map((v) => [v.toString(), v.unsigned, Long.isLong(v)])).toEqual(ints.map((v) => [v, false, true]));
+    // A timestamp cut short is a decode error, not a wrong value.
+    const bytes = encodeExportRequest({ resourceLogs: [{ ...req.resourceLogs[0]!, scopeLogs: [{ ...req.resourceLogs[0]!.scopeLogs[0]!, logRecords: [{ ...rec, attributes: [], body: undefined }] }] }] });
+    const at = Buffer.from(bytes).indexOf(0x19); // field 3 (time_unix_nano), fixed64
+    expect(() => decodeExportRequest(bytes.subarray(0, at + 5))).toThrow();
+  });
+
   it('writes OTLP/JSON: hex ids, lowerCamelCase, int64 as strings, enums as integers, defaults omitted', () => {
     const json = JSON.parse(encodeExportRequestJson(sample()));
     const rec = json.resourceLogs[0].scopeLogs[0].logRecords[0];
