@@ -106,6 +106,27 @@ export class JsonByteWriter {
     return out;
   }
 
+  /** Drops everything after the first `length` bytes (undoes a partial write). */
+  truncate(length: number): void {
+    if (length < this.pos) this.pos = Math.max(0, length);
+  }
+
+  /** UTF-8 of `s` as is, no quotes or escaping: for text that already is JSON (e.g. from JSON.stringify). */
+  text(s: string): void {
+    const n = s.length;
+    if (n <= 32) {
+      // Short text: the loop beats the native call while it stays ASCII.
+      let ascii = true;
+      for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) ascii = false;
+      if (ascii) {
+        this.ascii(s);
+        return;
+      }
+    }
+    if (this.pos + 3 * n > this.buf.length) this.grow(3 * n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     if (this.pos + n > this.buf.length) this.grow(n);
