@@ -89,9 +89,11 @@ export class WriterPool {
  * each and the sender would encode them back to bytes.
  */
 export class BytesBody {
-  private text: string | undefined;
-
-  constructor(readonly bodyBytes: Buffer) {}
+  /** @param text the body when the caller has it as a string already. */
+  constructor(
+    readonly bodyBytes: Buffer,
+    private text?: string,
+  ) {}
 
   /** UTF-8 length of the body. */
   get bytes(): number {
