@@ -213,7 +213,36 @@ export class JsonByteWriter {
     else if (n < 0 && n >= -Number.MAX_SAFE_INTEGER && n % 1 === 0) {
       this.byte(0x2d);
       this.uint(-n);
-    } else this.ascii(String(n));
+    } else if (!this.shortDecimal(n)) this.ascii(String(n));
+  }
+
+  /**
+   * A non-integer of at most 3 decimals and magnitude in [0.001, 1e12), written from integers (String(n)
+   * allocates). There the double nearest to k/10^d prints as exactly those digits: d-decimal neighbours are
+   * far more than an ulp apart, and fewer decimals would have matched a smaller d first. False otherwise.
+   */
+  private shortDecimal(n: number): boolean {
+    const a = n < 0 ? -n : n;
+    if (!(a >= 1e-3 && a < 1e12)) return false;
+    for (let width = 1, scale = 10; width <= 3; width++, scale *= 10) {
+      const k = Math.round(a * scale);
+      if (k / scale !== a) continue;
+      let q = Math.floor(k / scale);
+      let r = k - q * scale;
+      if (r < 0) {
+        q--;
+        r += scale;
+      } else if (r >= scale) {
+        q++;
+        r -= scale;
+      }
+      if (n < 0) this.byte(0x2d);
+      this.uint(q);
+      this.byte(0x2e);
+      this.digits(r, width);
+      return true;
+    }
+    return false;
   }
 
   /** Lowercase hex of the bytes, from a table. */
