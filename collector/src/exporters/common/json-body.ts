@@ -57,31 +57,33 @@ export function writeBytesAsUint64(w: JsonByteWriter, id: Uint8Array, at: number
   writeUint64(w, hi, lo);
 }
 
-/** Writers kept above this capacity are dropped rather than pooled. */
-const MAX_POOLED_CAPACITY = 8 * 1024 * 1024;
-const MAX_POOLED = 32;
+/** Memory a pool keeps between conversions at most (writers beyond it are left to the GC). */
+const MAX_POOLED_BYTES = 16 * 1024 * 1024;
 
 /**
- * Writers reused across conversions: a conversion is synchronous and copies every body out as a string
- * before it returns, so its writers are free again afterwards; warm buffers avoid fresh pages per batch.
+ * Writers reused across conversions: a conversion is synchronous and copies every body out before it
+ * returns, so its writers are free again afterwards; warm buffers avoid fresh pages per batch.
  */
 export class WriterPool {
   private readonly free: JsonByteWriter[] = [];
+  private pooledBytes = 0;
 
   constructor(private readonly initialCapacity = 64 * 1024) {}
 
   take(): JsonByteWriter {
     const w = this.free.pop();
     if (w === undefined) return new JsonByteWriter(this.initialCapacity);
+    this.pooledBytes -= w.capacity;
     w.reset();
     return w;
   }
 
   give(w: JsonByteWriter): void {
-    if (this.free.length < MAX_POOLED && w.capacity <= MAX_POOLED_CAPACITY) this.free.push(w);
+    if (this.pooledBytes + w.capacity > MAX_POOLED_BYTES) return;
+    this.pooledBytes += w.capacity;
+    this.free.push(w);
   }
 }
-
 
 /**
  * A request whose body was written as bytes: `bodyBytes` is what goes on the wire; `body`, the same
