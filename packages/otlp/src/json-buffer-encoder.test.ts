@@ -197,6 +197,33 @@ describe('encodeResourceLogsJsonInto', () => {
     }
   });
 
+  it('number() renders like String() (short decimals, random doubles, edges)', () => {
+    const r = prng(11);
+    const w = new JsonByteWriter(8);
+    const values = [0.1, 0.3, 0.1 + 0.2, 1e-3, 0.0015, 0.9995, 1.005, 2.675, 90.5, -0.001, 999999999999.999, 1e12 + 0.5, 123456789012.345,
+      5e-324, 1e21, 1.5e-7, 2 ** 52 + 0.5, -0, NaN, Infinity, -Infinity, Number.MAX_VALUE];
+    for (let i = 0; i < 20000; i++) {
+      const d = 10 ** (1 + (i % 3));
+      const k = Math.floor(r() * 10 ** Math.floor(r() * 13) * d);
+      values.push(k / d, -k / d, (k + 0.5) / d, r() * 10 ** Math.floor(r() * 15));
+    }
+    for (const n of values) {
+      w.reset();
+      w.number(n);
+      expect(w.bytes().toString('latin1')).toBe(String(n));
+    }
+  });
+
+  it('text() appends UTF-8 as is; truncate() drops a partial write', () => {
+    const w = new JsonByteWriter(4);
+    w.text('[1,');
+    const at = w.length;
+    w.text('"é✅\ud800"');
+    w.truncate(at);
+    w.text('"✅🚀"]');
+    expect(w.bytes().toString('utf8')).toBe('[1,"✅🚀"]');
+  });
+
   it('grows by doubling across many records without corrupting earlier output', () => {
     const g = new Gen(prng(7));
     const w = new JsonByteWriter(16);

@@ -106,6 +106,27 @@ export class JsonByteWriter {
     return out;
   }
 
+  /** Drops everything after the first `length` bytes (undoes a partial write). */
+  truncate(length: number): void {
+    if (length < this.pos) this.pos = Math.max(0, length);
+  }
+
+  /** UTF-8 of `s` as is, no quotes or escaping: for text that already is JSON (e.g. from JSON.stringify). */
+  text(s: string): void {
+    const n = s.length;
+    if (n <= 32) {
+      // Short text: the loop beats the native call while it stays ASCII.
+      let ascii = true;
+      for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) ascii = false;
+      if (ascii) {
+        this.ascii(s);
+        return;
+      }
+    }
+    if (this.pos + 3 * n > this.buf.length) this.grow(3 * n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     if (this.pos + n > this.buf.length) this.grow(n);
@@ -192,7 +213,36 @@ export class JsonByteWriter {
     else if (n < 0 && n >= -Number.MAX_SAFE_INTEGER && n % 1 === 0) {
       this.byte(0x2d);
       this.uint(-n);
-    } else this.ascii(String(n));
+    } else if (!this.shortDecimal(n)) this.ascii(String(n));
+  }
+
+  /**
+   * A non-integer of at most 3 decimals and magnitude in [0.001, 1e12), written from integers (String(n)
+   * allocates). There the double nearest to k/10^d prints as exactly those digits: d-decimal neighbours are
+   * far more than an ulp apart, and fewer decimals would have matched a smaller d first. False otherwise.
+   */
+  private shortDecimal(n: number): boolean {
+    const a = n < 0 ? -n : n;
+    if (!(a >= 1e-3 && a < 1e12)) return false;
+    for (let width = 1, scale = 10; width <= 3; width++, scale *= 10) {
+      const k = Math.round(a * scale);
+      if (k / scale !== a) continue;
+      let q = Math.floor(k / scale);
+      let r = k - q * scale;
+      if (r < 0) {
+        q--;
+        r += scale;
+      } else if (r >= scale) {
+        q++;
+        r -= scale;
+      }
+      if (n < 0) this.byte(0x2d);
+      this.uint(q);
+      this.byte(0x2e);
+      this.digits(r, width);
+      return true;
+    }
+    return false;
   }
 
   /** Lowercase hex of the bytes, from a table. */

@@ -18,7 +18,9 @@ import {
   type KeyValue,
   type LogRecord,
   type ResourceLogs,
+  JsonByteWriter,
 } from '@tributary/otlp';
+import { BytesBody, jsonKey, keepsInsertionOrder, sameKeys, utf8, WriterPool, writeBytesAsUint64, writeUint64 } from '../common/json-body.js';
 import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/partial-delivery.js';
 
 /** Intake limits (Datadog "Send logs" API): per payload (uncompressed), per array, per log. */
@@ -48,9 +50,17 @@ export interface DatadogRequest extends PlannedRequest {
   readonly ddsource: string;
   /** JSON array of items. */
   readonly body: string;
+  /** `body` as UTF-8: what is sent. */
+  readonly bodyBytes: Buffer;
   /** UTF-8 length of `body`. */
   readonly bytes: number;
   readonly refs: RecordRef[];
+}
+
+class DatadogBody extends BytesBody implements DatadogRequest {
+  constructor(readonly ddtags: string, readonly service: string, readonly ddsource: string, bodyBytes: Buffer, readonly refs: RecordRef[]) {
+    super(bodyBytes);
+  }
 }
 
 export interface DatadogConversion {
@@ -286,6 +296,10 @@ interface ScopeContext {
   keys: ReadonlySet<string>;
   /** Resource/scope attributes whose names are in LATE_KEYS, applied per record before the late fields. */
   late: [string, string][];
+  /** `members` + "," as UTF-8 (the direct writer's item prefix after "{"); empty when no members. */
+  prefix: Buffer;
+  /** The record attribute plan last used in this scope (records of one source share their attribute names). */
+  plan: AttrPlan | undefined;
 }
 
 function scopeContext(res: ResourceContext, scopeAttrs: readonly KeyValue[] | null | undefined): ScopeContext {
@@ -299,7 +313,8 @@ function scopeContext(res: ResourceContext, scopeAttrs: readonly KeyValue[] | nu
     else early[k] = merged[k]!;
   }
   const json = JSON.stringify(early);
-  return { members: json.length > 2 ? json.slice(1, -1) : '', keys: new Set(Object.keys(merged)), late };
+  const members = json.length > 2 ? json.slice(1, -1) : '';
+  return { members, keys: new Set(Object.keys(merged)), late, prefix: Buffer.from(members === '' ? '' : `${members},`, 'utf8'), plan: undefined };
 }
 
 /** The item's JSON: the pre-serialized resource/scope members, then the per-record properties. */
@@ -348,6 +363,42 @@ export interface ItemRouting {
   ddtags: string;
   service: string;
   ddsource: string;
+}
+
+/**
+ * Sets `routing` (ddtags, service, ddsource) of a record from its resource and the values its attributes
+ * gave; returns its host ("" = none).
+ */
+function routeRecord(res: ResourceContext, attrs: readonly KeyValue[], ddtagsAttr: string | undefined, retentionClass: string, logSource: string, hostname: string, retentionTags: Readonly<Record<string, string>> | undefined, routing: ItemRouting): string {
+  let ddtags: string;
+  if (ddtagsAttr === undefined) {
+    // The common case: resource tags only, built once per resource (and per retention class).
+    ddtags = res.ddtags;
+    if (retentionClass !== '' && retentionTags !== undefined && retentionTags[retentionClass] !== undefined) {
+      let cached = res.ddtagsByClass.get(retentionClass);
+      if (cached === undefined) {
+        cached = `${ddtags},${retentionTags[retentionClass]}`;
+        res.ddtagsByClass.set(retentionClass, cached);
+      }
+      ddtags = cached;
+    }
+  } else {
+    ddtags = res.tags === '' ? ddtagsAttr : `${res.tags},${ddtagsAttr}`;
+    ddtags = ddtags === '' ? OTEL_SOURCE_TAG : `${ddtags},${OTEL_SOURCE_TAG}`;
+    if (retentionClass !== '' && retentionTags !== undefined) {
+      const extra = retentionTags[retentionClass];
+      if (extra !== undefined) ddtags = `${ddtags},${extra}`;
+    }
+  }
+  let service = res.service;
+  if (service === '') {
+    const s = findAttribute(attrs, 'service.name');
+    if (s !== undefined) service = anyValueAsString(s);
+  }
+  routing.ddtags = ddtags;
+  routing.service = service;
+  routing.ddsource = res.source || logSource || DEFAULT_DDSOURCE;
+  return res.host || hostFromAttributes(attrs) || hostname;
 }
 
 /**
@@ -438,33 +489,8 @@ function transform(res: ResourceContext, scope: ScopeContext, lr: LogRecord, hos
   if (lr.eventName) item['otel.event_name'] = lr.eventName;
   if (message === '') message = anyValueAsString(lr.body);
 
-  let ddtags: string;
-  if (ddtagsAttr === undefined) {
-    // The common case: resource tags only, built once per resource (and per retention class).
-    ddtags = res.ddtags;
-    if (retentionClass !== '' && retentionTags !== undefined && retentionTags[retentionClass] !== undefined) {
-      let cached = res.ddtagsByClass.get(retentionClass);
-      if (cached === undefined) {
-        cached = `${ddtags},${retentionTags[retentionClass]}`;
-        res.ddtagsByClass.set(retentionClass, cached);
-      }
-      ddtags = cached;
-    }
-  } else {
-    ddtags = res.tags === '' ? ddtagsAttr : `${res.tags},${ddtagsAttr}`;
-    ddtags = ddtags === '' ? OTEL_SOURCE_TAG : `${ddtags},${OTEL_SOURCE_TAG}`;
-    if (retentionClass !== '' && retentionTags !== undefined) {
-      const extra = retentionTags[retentionClass];
-      if (extra !== undefined) ddtags = `${ddtags},${extra}`;
-    }
-  }
-  const host = res.host || hostFromAttributes(attrs) || hostname;
-  let service = res.service;
-  if (service === '') {
-    const s = findAttribute(attrs, 'service.name');
-    if (s !== undefined) service = anyValueAsString(s);
-  }
-  const ddsource = res.source || logSource || DEFAULT_DDSOURCE;
+  const host = routeRecord(res, attrs, ddtagsAttr, retentionClass, logSource, hostname, retentionTags, routing);
+  const { ddtags, service, ddsource } = routing;
 
   // Named fields last: they win over flattened properties of the same name (as HTTPLogItem.MarshalJSON).
   item['ddsource'] = ddsource;
@@ -472,24 +498,321 @@ function transform(res: ResourceContext, scope: ScopeContext, lr: LogRecord, hos
   if (host !== '') item['hostname'] = host;
   item['message'] = message;
   if (service !== '') item['service'] = service;
-  routing.ddtags = ddtags;
-  routing.service = service;
-  routing.ddsource = ddsource;
   return item;
 }
 
-/** Every record as a Datadog item (parsed from its JSON), in batch order. For tests and tools; `convertToDatadog` is the hot path. */
-export function convertToDatadogItems(resourceLogs: readonly ResourceLogs[], options: DatadogConvertOptions = {}): DatadogItem[] {
-  const out: DatadogItem[] = [];
+// ---- the direct writer: the item's JSON straight into the request body's bytes ----
+
+/** What a record attribute is to the transform, by name (decided once per attribute name list). */
+const A_FIELD = 0;
+const A_SKIP = 1;
+const A_MESSAGE = 2;
+const A_STATUS = 3;
+const A_TRACE = 4;
+const A_SPAN = 5;
+const A_DDTAGS = 6;
+/** `flag`: the attribute also names the log source / the retention class. */
+const F_SOURCE = 1;
+const F_RETENTION = 2;
+
+/** The record attributes' roles for one list of attribute names, with their pre-encoded `"key":`. */
+interface AttrPlan {
+  keys: string[];
+  kind: Uint8Array;
+  flag: Uint8Array;
+  keyBytes: (Buffer | undefined)[];
+  /**
+   * False when the item object's property order differs from the write order (a property written twice,
+   * an array-index name, a name the late fields take): then only the object path gives the same JSON.
+   */
+  ok: boolean;
+}
+
+function attrPlan(attrs: readonly KeyValue[], scope: ScopeContext): AttrPlan {
+  const n = attrs.length;
+  const plan: AttrPlan = { keys: new Array<string>(n), kind: new Uint8Array(n), flag: new Uint8Array(n), keyBytes: new Array<Buffer | undefined>(n).fill(undefined), ok: true };
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const key = attrs[i]!.key;
+    plan.keys[i] = key;
+    switch (key.toLowerCase()) {
+      case 'msg':
+      case 'message':
+      case 'log':
+        plan.kind[i] = A_MESSAGE;
+        break;
+      case 'status':
+      case 'severity':
+      case 'level':
+      case 'syslog.severity':
+        plan.kind[i] = A_STATUS;
+        break;
+      case 'traceid':
+      case 'trace_id':
+      case 'contextmap.traceid':
+      case 'oteltraceid':
+        plan.kind[i] = A_TRACE;
+        break;
+      case 'spanid':
+      case 'span_id':
+      case 'contextmap.spanid':
+      case 'otelspanid':
+        plan.kind[i] = A_SPAN;
+        break;
+      case 'ddtags':
+        plan.kind[i] = A_DDTAGS;
+        break;
+      default:
+        if (key === 'datadog.log.source') plan.flag[i] = F_SOURCE;
+        else if (key === 'retention.class') plan.flag[i] = F_RETENTION;
+        if (scope.keys.has(key)) plan.kind[i] = A_SKIP;
+        else {
+          plan.kind[i] = A_FIELD;
+          plan.keyBytes[i] = jsonKey(key);
+          if (!keepsInsertionOrder(key) || LATE_KEYS.has(key) || seen.has(key)) plan.ok = false;
+          seen.add(key);
+        }
+    }
+  }
+  return plan;
+}
+
+/** A record's transform inputs from its attributes (the direct writer's first pass). */
+interface RecordScan {
+  plan: AttrPlan;
+  message: string;
+  status: string;
+  host: string;
+}
+
+const scan: RecordScan = { plan: undefined as unknown as AttrPlan, message: '', status: '', host: '' };
+
+/**
+ * First pass of the direct writer: the record's plan, message/status attributes and routing. False when
+ * the record needs the object path (see `AttrPlan.ok`; a map attribute, whose flattened names may collide;
+ * a trace/span id attribute that the item would carry).
+ */
+function scanRecord(res: ResourceContext, scope: ScopeContext, lr: LogRecord, hostname: string, retentionTags: Readonly<Record<string, string>> | undefined, routing: ItemRouting): boolean {
+  if (scope.late.length > 0) return false;
+  const attrs = lr.attributes;
+  let plan = scope.plan;
+  if (plan === undefined || !sameKeys(attrs, plan.keys)) plan = scope.plan = attrPlan(attrs, scope);
+  if (!plan.ok) return false;
+  let message = '';
+  let status = '';
+  let ddtagsAttr: string | undefined;
+  let logSource = '';
+  let retentionClass = '';
+  const kind = plan.kind;
+  const flag = plan.flag;
+  for (let i = 0; i < attrs.length; i++) {
+    const v = attrs[i]!.value;
+    switch (kind[i]) {
+      case A_FIELD:
+      case A_SKIP:
+        if (v?.kvlistValue != null) return false;
+        break;
+      case A_MESSAGE:
+        message = anyValueAsString(v);
+        break;
+      case A_STATUS:
+        status = anyValueAsString(v);
+        break;
+      case A_TRACE:
+        if (HEX32.test(anyValueAsString(v))) return false;
+        break;
+      case A_SPAN:
+        if (HEX16.test(anyValueAsString(v))) return false;
+        break;
+      case A_DDTAGS:
+        ddtagsAttr = anyValueAsString(v);
+        break;
+    }
+    if (flag[i] === F_SOURCE) logSource = anyValueAsString(v);
+    else if (flag[i] === F_RETENTION) retentionClass = anyValueAsString(v);
+  }
+  scan.plan = plan;
+  scan.message = message;
+  scan.status = status;
+  scan.host = routeRecord(res, attrs, ddtagsAttr, retentionClass, logSource, hostname, retentionTags, routing);
+  return true;
+}
+
+const K_NULL = utf8('null');
+const K_TRUE = utf8('true');
+const K_FALSE = utf8('false');
+const K_DD_TRACE_ID = utf8('"dd.trace_id":"');
+const K_OTEL_TRACE_ID = utf8('","otel.trace_id":"');
+const K_DD_SPAN_ID = utf8('"dd.span_id":"');
+const K_OTEL_SPAN_ID = utf8('","otel.span_id":"');
+const K_QUOTE_COMMA = utf8('",');
+const K_SEVERITY_TEXT = utf8('"otel.severity_text":');
+const K_SEVERITY_NUMBER = utf8('"otel.severity_number":"');
+const K_STATUS = utf8('"status":');
+const K_TIMESTAMP = utf8('"otel.timestamp":"');
+const K_AT_TIMESTAMP = utf8('","@timestamp":"');
+const K_EVENT_NAME = utf8('"otel.event_name":');
+const K_MESSAGE = utf8(',"message":');
+
+/** `scalarOrString` written as JSON. */
+function writeScalar(w: JsonByteWriter, v: AnyValue | null | undefined): void {
+  if (v != null) {
+    if (v.stringValue != null) {
+      w.string(v.stringValue);
+      return;
+    }
+    if (v.boolValue != null) {
+      w.raw(v.boolValue ? K_TRUE : K_FALSE);
+      return;
+    }
+    if (v.intValue != null) {
+      const n = int64ToNumber(v.intValue);
+      if (typeof n === 'bigint') w.string(n.toString());
+      else if (Number.isFinite(n)) w.number(n);
+      else w.raw(K_NULL);
+      return;
+    }
+    if (v.doubleValue != null && Number.isFinite(v.doubleValue)) {
+      w.number(v.doubleValue);
+      return;
+    }
+  }
+  w.string(anyValueAsString(v));
+}
+
+/** The `@timestamp` second prefix last written, as bytes. */
+let isoPrefixSecond = -1;
+let isoPrefixBytes = Buffer.alloc(0);
+
+/** Per-conversion cache of the named-field tail: `"ddsource":…,"ddtags":…[,"hostname":…]` and `,"service":…`. */
+interface TailCache {
+  ddsource: string;
+  ddtags: string;
+  host: string;
+  head: Buffer;
+  service: string;
+  serviceBytes: Buffer;
+}
+
+function routingHead(c: TailCache, ddsource: string, ddtags: string, host: string): Buffer {
+  if (c.ddsource !== ddsource || c.ddtags !== ddtags || c.host !== host || c.head.length === 0) {
+    const obj: Record<string, string> = { ddsource, ddtags };
+    if (host !== '') obj['hostname'] = host;
+    const json = JSON.stringify(obj);
+    c.head = Buffer.from(json.slice(1, -1), 'utf8');
+    c.ddsource = ddsource;
+    c.ddtags = ddtags;
+    c.host = host;
+  }
+  return c.head;
+}
+
+function serviceTail(c: TailCache, service: string): Buffer {
+  if (c.service !== service || c.serviceBytes.length === 0) {
+    c.serviceBytes = Buffer.from(`,"service":${JSON.stringify(service)}}`, 'utf8');
+    c.service = service;
+  }
+  return c.serviceBytes;
+}
+
+/** Second pass: the item of a scanned record, exactly `serialize(transform(…))`. */
+function writeItem(w: JsonByteWriter, scope: ScopeContext, lr: LogRecord, routing: ItemRouting, tail: TailCache): void {
+  const plan = scan.plan;
+  w.byte(0x7b);
+  w.raw(scope.prefix);
+  const attrs = lr.attributes;
+  const kind = plan.kind;
+  for (let i = 0; i < attrs.length; i++) {
+    if (kind[i] !== A_FIELD) continue;
+    const v = attrs[i]!.value;
+    w.raw(plan.keyBytes[i]!);
+    if (v?.arrayValue != null) w.text(JSON.stringify(flattenArray(v.arrayValue.values, 1)));
+    else writeScalar(w, v);
+    w.byte(0x2c);
+  }
+  const traceId = lr.traceId;
+  if (traceId.length === 16 && !isEmptyId(traceId)) {
+    w.raw(K_DD_TRACE_ID);
+    writeBytesAsUint64(w, traceId, 8);
+    w.raw(K_OTEL_TRACE_ID);
+    w.hex(traceId);
+    w.raw(K_QUOTE_COMMA);
+  }
+  const spanId = lr.spanId;
+  if (spanId.length === 8 && !isEmptyId(spanId)) {
+    w.raw(K_DD_SPAN_ID);
+    writeBytesAsUint64(w, spanId, 0);
+    w.raw(K_OTEL_SPAN_ID);
+    w.hex(spanId);
+    w.raw(K_QUOTE_COMMA);
+  }
+  let status = scan.status;
+  if (lr.severityText !== '') {
+    if (status === '') status = lr.severityText;
+    w.raw(K_SEVERITY_TEXT);
+    w.string(lr.severityText);
+    w.byte(0x2c);
+  }
+  if (lr.severityNumber !== 0) {
+    if (status === '') status = statusFromSeverityNumber(lr.severityNumber);
+    w.raw(K_SEVERITY_NUMBER);
+    w.number(lr.severityNumber);
+    w.raw(K_QUOTE_COMMA);
+  }
+  w.raw(K_STATUS);
+  w.string(status);
+  w.byte(0x2c);
+  const ts = isZeroNanos(lr.timeUnixNano) ? lr.observedTimeUnixNano : lr.timeUnixNano;
+  if (!isZeroNanos(ts)) {
+    const hi = ts.high >>> 0;
+    const lo = ts.low >>> 0;
+    w.raw(K_TIMESTAMP);
+    writeUint64(w, hi, lo);
+    w.raw(K_AT_TIMESTAMP);
+    // Whole milliseconds of hi·2^32 + lo (the digits before the last 6 of the decimal).
+    const ms = hi === 0 ? Math.floor(lo / 1e6) : hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
+    const sec = Math.floor(ms / 1000);
+    if (sec !== isoPrefixSecond) {
+      isoPrefixBytes = Buffer.from(new Date(sec * 1000).toISOString().slice(0, 20), 'latin1');
+      isoPrefixSecond = sec;
+    }
+    w.raw(isoPrefixBytes);
+    w.digits(ms - sec * 1000, 3);
+    w.byte(0x5a);
+    w.raw(K_QUOTE_COMMA);
+  }
+  if (lr.eventName) {
+    w.raw(K_EVENT_NAME);
+    w.string(lr.eventName);
+    w.byte(0x2c);
+  }
+  w.raw(routingHead(tail, routing.ddsource, routing.ddtags, scan.host));
+  w.raw(K_MESSAGE);
+  w.string(scan.message === '' ? anyValueAsString(lr.body) : scan.message);
+  if (routing.service !== '') w.raw(serviceTail(tail, routing.service));
+  else w.byte(0x7d);
+}
+
+/**
+ * Every record's item JSON built the plain way (item object, then JSON.stringify), in batch order: the
+ * reference the direct writer of `convertToDatadog` must match byte for byte.
+ */
+export function datadogItemsJson(resourceLogs: readonly ResourceLogs[], options: DatadogConvertOptions = {}): string[] {
+  const out: string[] = [];
   const routing: ItemRouting = { ddtags: '', service: '', ddsource: '' };
   for (const rl of resourceLogs) {
     const res = resourceContext(rl);
     for (const sl of rl.scopeLogs) {
       const scope = scopeContext(res, sl.scope?.attributes);
-      for (const lr of sl.logRecords) out.push(JSON.parse(serialize(transform(res, scope, lr, options.hostname ?? '', options.retentionTags, routing), scope)) as DatadogItem);
+      for (const lr of sl.logRecords) out.push(serialize(transform(res, scope, lr, options.hostname ?? '', options.retentionTags, routing), scope));
     }
   }
   return out;
+}
+
+/** Every record as a Datadog item (parsed from its JSON), in batch order. For tests and tools; `convertToDatadog` is the hot path. */
+export function convertToDatadogItems(resourceLogs: readonly ResourceLogs[], options: DatadogConvertOptions = {}): DatadogItem[] {
+  return datadogItemsJson(resourceLogs, options).map((json) => JSON.parse(json) as DatadogItem);
 }
 
 function utf8Prefix(s: string, maxBytes: number): string {
@@ -520,18 +843,28 @@ function truncateItem(item: DatadogItem, scope: ScopeContext, json: string, byte
 }
 
 interface OpenGroup {
+  key: string;
+  /** In `groups` (it has had an item). */
+  listed: boolean;
   ddtags: string;
   service: string;
   ddsource: string;
-  items: string[];
+  /** The body so far: "[" and the items, comma-separated. */
+  w: JsonByteWriter;
+  count: number;
   refs: RecordRef[];
   bytes: number;
 }
+
+/** Body writers, reused across conversions (each body is copied out as a string). */
+const writers = new WriterPool(256 * 1024);
 
 /**
  * The batch as Datadog intake requests: items grouped per (ddtags, service, ddsource), each group split so
  * that a body holds at most `maxItems` items and `maxPayloadBytes` bytes (the JSON array, uncompressed).
  * Items over `maxItemBytes` get their message truncated; an item that still does not fit is rejected.
+ * Items are written straight into their group's body bytes; records the direct writer cannot reproduce
+ * exactly (see `scanRecord`) go through the item object and JSON.stringify.
  */
 export function convertToDatadog(resourceLogs: readonly ResourceLogs[], options: DatadogConvertOptions = {}): DatadogConversion {
   const maxPayload = options.maxPayloadBytes ?? DATADOG_MAX_PAYLOAD_BYTES;
@@ -543,14 +876,8 @@ export function convertToDatadog(resourceLogs: readonly ResourceLogs[], options:
   const rejected: RejectedRecord[] = [];
   const groups = new Map<string, OpenGroup>();
   const routing: ItemRouting = { ddtags: '', service: '', ddsource: '' };
+  const tail: TailCache = { ddsource: '', ddtags: '', host: '', head: Buffer.alloc(0), service: '', serviceBytes: Buffer.alloc(0) };
   let last: OpenGroup | undefined;
-
-  const flush = (g: OpenGroup): void => {
-    requests.push({ ddtags: g.ddtags, service: g.service, ddsource: g.ddsource, body: `[${g.items.join(',')}]`, bytes: g.bytes, refs: g.refs });
-    g.items = [];
-    g.refs = [];
-    g.bytes = 2;
-  };
 
   for (let i = 0; i < resourceLogs.length; i++) {
     const rl = resourceLogs[i]!;
@@ -561,36 +888,76 @@ export function convertToDatadog(resourceLogs: readonly ResourceLogs[], options:
       const records = sl.logRecords;
       for (let k = 0; k < records.length; k++) {
         const lr = records[k]!;
-        const item = transform(res, scope, lr, hostname, retentionTags, routing);
-        let json: string | undefined = serialize(item, scope);
-        let bytes = Buffer.byteLength(json, 'utf8');
         const ref: RecordRef = { rl, sl, lr };
-        if (bytes > maxItem) {
-          json = truncateItem(item, scope, json, bytes, maxItem);
-          if (json === undefined) {
-            rejected.push({ ref, reason: `log larger than ${maxItem} bytes without its message` });
-            continue;
-          }
-          bytes = Buffer.byteLength(json, 'utf8');
+        const direct = scanRecord(res, scope, lr, hostname, retentionTags, routing);
+        // The object path: records the writer cannot reproduce; fills `routing` too.
+        let json: string | undefined;
+        let item: DatadogItem | undefined;
+        if (!direct) {
+          item = transform(res, scope, lr, hostname, retentionTags, routing);
+          json = serialize(item, scope);
         }
         // Consecutive records usually share their routing: reuse the last group without building a key.
         let g = last;
         if (g === undefined || g.ddtags !== routing.ddtags || g.service !== routing.service || g.ddsource !== routing.ddsource) {
           const key = `${routing.ddtags}\u0000${routing.service}\u0000${routing.ddsource}`;
           g = groups.get(key);
-          if (g === undefined) {
-            g = { ddtags: routing.ddtags, service: routing.service, ddsource: routing.ddsource, items: [], refs: [], bytes: 2 };
-            groups.set(key, g);
-          }
+          // Listed (and so ordered) on its first accepted item, as the object path did.
+          g ??= { key, listed: false, ddtags: routing.ddtags, service: routing.service, ddsource: routing.ddsource, w: writers.take(), count: 0, refs: [], bytes: 2 };
           last = g;
         }
-        if (g.items.length > 0 && (g.items.length >= maxItems || g.bytes + 1 + bytes > maxPayload)) flush(g);
-        g.bytes += (g.items.length > 0 ? 1 : 0) + bytes;
-        g.items.push(json);
+        const w = g.w;
+        if (w.length === 0) w.byte(0x5b);
+        const sep = g.count > 0 ? 1 : 0;
+        const start = w.length;
+        if (sep) w.byte(0x2c);
+        let bytes: number;
+        if (json === undefined) {
+          writeItem(w, scope, lr, routing, tail);
+          bytes = w.length - start - sep;
+        } else bytes = Buffer.byteLength(json, 'utf8');
+        if (bytes > maxItem) {
+          w.truncate(start + sep);
+          item ??= transform(res, scope, lr, hostname, retentionTags, routing);
+          json = truncateItem(item, scope, json ?? serialize(item, scope), bytes, maxItem);
+          if (json === undefined) {
+            w.truncate(start);
+            rejected.push({ ref, reason: `log larger than ${maxItem} bytes without its message` });
+            continue;
+          }
+          bytes = Buffer.byteLength(json, 'utf8');
+        }
+        if (sep && (g.count >= maxItems || g.bytes + 1 + bytes > maxPayload)) {
+          // The body is full: send it without this item, which starts the next one.
+          json ??= w.bytes().toString('utf8', start + 1);
+          w.truncate(start);
+          flush(g, requests);
+          w.byte(0x5b);
+        } else if (json !== undefined) w.truncate(start + sep);
+        if (json !== undefined) w.text(json);
+        if (!g.listed) {
+          groups.set(g.key, g);
+          g.listed = true;
+        }
+        g.bytes += (g.count > 0 ? 1 : 0) + bytes;
+        g.count++;
         g.refs.push(ref);
       }
     }
   }
-  for (const g of groups.values()) if (g.items.length > 0) flush(g);
+  for (const g of groups.values()) {
+    if (g.count > 0) flush(g, requests);
+    writers.give(g.w);
+  }
   return { requests, rejected };
+}
+
+/** Closes the group's body as a request and starts the next body. */
+function flush(g: OpenGroup, requests: DatadogRequest[]): void {
+  g.w.byte(0x5d);
+  requests.push(new DatadogBody(g.ddtags, g.service, g.ddsource, g.w.copy(), g.refs));
+  g.w.reset();
+  g.count = 0;
+  g.refs = [];
+  g.bytes = 2;
 }

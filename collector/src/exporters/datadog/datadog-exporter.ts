@@ -74,7 +74,7 @@ export class DatadogExporter implements LogsSender {
   }
 
   private async post(client: HttpClient, req: DatadogRequest, signal: AbortSignal, batch: LogsBatch): Promise<void> {
-    const body = await compressBody(req.body, this.config.logs.use_compression, this.config.compression_params.level ?? this.config.logs.compression_level);
+    const body = await compressBody(req.bodyBytes, this.config.logs.use_compression, this.config.compression_params.level ?? this.config.logs.compression_level);
     // As upstream's SubmitLog: the request's tags are also passed as the `ddtags` query parameter.
     const sep = this.path.includes('?') ? '&' : '?';
     const path = `${this.path}${sep}ddtags=${encodeURIComponent(req.ddtags)}`;

@@ -136,7 +136,7 @@ export class SplunkHecExporter implements LogsSender {
   }
 
   private async post(client: HttpClient, req: HecRequest, signal: AbortSignal, secrets: readonly string[], batch: LogsBatch): Promise<void> {
-    const body = await compressBody(req.body, !this.config.disable_compression, this.config.compression_params.level);
+    const body = await compressBody(req.bodyBytes, !this.config.disable_compression, this.config.compression_params.level);
     const headers = { ...this.baseHeaders, authorization: req.token === undefined ? this.authHeader : `Splunk ${req.token}` };
     const answer = await client.request({ path: this.pathFor(req), headers, body, signal, metadata: batch.metadata });
     const err = hecErrorForStatus(this.where, answer, secrets);
