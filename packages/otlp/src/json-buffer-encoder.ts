@@ -90,6 +90,11 @@ export class JsonByteWriter {
     this.pos = 0;
   }
 
+  /** Drops everything after the first `length` bytes (undoes a tentative write). */
+  truncate(length: number): void {
+    if (length >= 0 && length < this.pos) this.pos = length;
+  }
+
   /**
    * The bytes written so far as a view, not a copy: it shares memory with the writer, so it is
    * overwritten once the writer is reset and written again, and it never shows later writes. Keep
