@@ -15,6 +15,7 @@ import {
   type ResourceLogs,
   type ScopeLogs,
 } from '@tributary/otlp';
+import { writeIsoNanos } from '../common/iso-time.js';
 
 /** The default mapping (README "Columns"). */
 export const DEFAULT_COLUMNS: Record<string, string> = {
@@ -144,43 +145,9 @@ export function azureTime(t: Long): string {
   return scratchText((out) => writeAzureTime(out, t, false));
 }
 
-// Records of a batch share their day (time and observed time may differ in the second): the date part
-// is rendered once per day, the time of day from integers.
-let lastDay = -1;
-let lastDate = '';
-/** Year 10000: from here toISOString has a six-digit year and the original slice(0, 19) is kept. */
-const FAR_SECONDS = 253402300800;
-
-/** `azureTime(t)` into `out` (quoted when `quote`), from the integer parts of t (no decimal string). */
+/** `azureTime(t)` into `out` (quoted when `quote`). */
 function writeAzureTime(out: JsonByteWriter, t: Long, quote: boolean): void {
-  // t = hi·2^32 + lo = (hi·4294 + carry)·10^6 + b: whole milliseconds and the nanoseconds below, all below 2^53.
-  const hi = t.high >>> 0;
-  let b = hi * 967296 + (t.low >>> 0);
-  const carry = Math.floor(b / 1e6);
-  b -= carry * 1e6;
-  const ms = hi * 4294 + carry;
-  const seconds = Math.floor(ms / 1000);
-  if (quote) out.byte(0x22);
-  if (seconds < FAR_SECONDS) {
-    const day = Math.floor(seconds / 86400);
-    if (day !== lastDay) {
-      lastDate = new Date(day * 86400000).toISOString().slice(0, 11);
-      lastDay = day;
-    }
-    out.ascii(lastDate);
-    const s = seconds - day * 86400;
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s - h * 3600) / 60);
-    out.digits(h, 2);
-    out.byte(0x3a);
-    out.digits(m, 2);
-    out.byte(0x3a);
-    out.digits(s - h * 3600 - m * 60, 2);
-  } else out.ascii(new Date(seconds * 1000).toISOString().slice(0, 19));
-  out.byte(0x2e);
-  out.digits((ms - seconds * 1000) * 10000 + Math.floor(b / 100), 7);
-  out.byte(0x5a);
-  if (quote) out.byte(0x22);
+  writeIsoNanos(out, t, 7, quote);
 }
 
 function writeQuotedHex(out: JsonByteWriter, id: Uint8Array): void {
