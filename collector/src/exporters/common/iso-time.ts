@@ -11,8 +11,6 @@ import type { JsonByteWriter } from '@tributary/otlp';
 // the date part is rendered once per day, the time of day from integers.
 let lastDay = -1;
 let lastDate = '';
-/** Year 10000: from here toISOString has a six-digit year, and its slice(0, 19) is kept as it is. */
-const FAR_SECONDS = 253402300800;
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 
 /** `YYYY-MM-DDTHH:MM:SS.fffffffffZ` with 1..9 fraction digits (truncated); quoted when `quote`. */
@@ -25,22 +23,21 @@ export function writeIsoNanos(out: JsonByteWriter, t: Long, fractionDigits: numb
   const ms = hi * 4294 + carry;
   const seconds = Math.floor(ms / 1000);
   if (quote) out.byte(0x22);
-  if (seconds < FAR_SECONDS) {
-    const day = Math.floor(seconds / 86400);
-    if (day !== lastDay) {
-      lastDate = new Date(day * 86400000).toISOString().slice(0, 11);
-      lastDay = day;
-    }
-    out.ascii(lastDate);
-    const s = seconds - day * 86400;
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s - h * 3600) / 60);
-    out.digits(h, 2);
-    out.byte(0x3a);
-    out.digits(m, 2);
-    out.byte(0x3a);
-    out.digits(s - h * 3600 - m * 60, 2);
-  } else out.ascii(new Date(seconds * 1000).toISOString().slice(0, 19));
+  // Unsigned 64-bit nanoseconds end in 2554: always a four-digit year.
+  const day = Math.floor(seconds / 86400);
+  if (day !== lastDay) {
+    lastDate = new Date(day * 86400000).toISOString().slice(0, 11);
+    lastDay = day;
+  }
+  out.ascii(lastDate);
+  const s = seconds - day * 86400;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s - h * 3600) / 60);
+  out.digits(h, 2);
+  out.byte(0x3a);
+  out.digits(m, 2);
+  out.byte(0x3a);
+  out.digits(s - h * 3600 - m * 60, 2);
   out.byte(0x2e);
   const nanos = (ms - seconds * 1000) * 1e6 + b;
   out.digits(Math.floor(nanos / POW10[9 - fractionDigits]!), fractionDigits);
