@@ -371,8 +371,6 @@ const K_REQUEST_PREFIX = Buffer.from(REQUEST_PREFIX, 'latin1');
 const K_REQUEST_SUFFIX = Buffer.from(REQUEST_SUFFIX, 'latin1');
 /** What `key in labels` also finds on a plain object (Object.prototype's names): upstream-shaped labels skip them. */
 const PLAIN: Record<string, unknown> = {};
-/** Past this many attributes the labels go through an object (the duplicate check is quadratic). */
-const DIRECT_LABELS_MAX = 32;
 
 /** Writes the entry's JSON (what JSON.stringify of the entry object gives) into `out`. */
 function writeEntry(
@@ -438,15 +436,10 @@ function writeJsonText(out: JsonByteWriter, s: string): void {
 /**
  * `,"labels":{…}` as JSON.stringify writes the labels object of the entry: the scope/service labels, then
  * each attribute not named `gcp.*` and not already a key (`in`, so Object.prototype's names count too),
- * as its string form. Array-index keys (which objects order first) and long lists go through an object.
+ * as its string form. Keys that may be array indexes (which objects order first) go through an object.
  */
 function writeLabels(out: JsonByteWriter, attrs: readonly KeyValue[], baseLabels: Record<string, string>, baseLabelsJson: Uint8Array): void {
-  let direct = attrs.length <= DIRECT_LABELS_MAX;
-  for (let i = 0; direct && i < attrs.length; i++) {
-    const c = attrs[i]!.key.charCodeAt(0);
-    if (c >= 0x30 && c <= 0x39) direct = false;
-  }
-  if (!direct) {
+  if (!labelOrder(attrs, baseLabels)) {
     const labels: Record<string, string> = { ...baseLabels };
     for (const kv of attrs) {
       if (kv.key.startsWith('gcp.') || kv.key in labels) continue;
@@ -464,21 +457,50 @@ function writeLabels(out: JsonByteWriter, attrs: readonly KeyValue[], baseLabels
     out.raw(K_LABELS);
     out.raw(baseLabelsJson);
   }
-  outer: for (let i = 0; i < attrs.length; i++) {
-    const key = attrs[i]!.key;
-    if (key.startsWith('gcp.') || key in baseLabels || key in PLAIN) continue;
-    for (let j = 0; j < i; j++) if (attrs[j]!.key === key) continue outer; // taken by the first one
+  for (let i = 0; i < labelIndex.length; i++) {
     if (any) out.byte(0x2c);
     else {
       out.raw(K_LABELS);
       any = true;
     }
-    out.string(key);
-    out.byte(0x3a);
-    const v = attrs[i]!.value;
+    out.raw(labelHeads[i]!);
+    const v = attrs[labelIndex[i]!]!.value;
     out.string(v != null && v.stringValue != null ? v.stringValue : anyValueAsString(v));
   }
   if (any) out.byte(0x7d);
+}
+
+/**
+ * Which attributes become labels (not `gcp.*`, not a key already there: base labels, Object.prototype's
+ * names, an earlier attribute) with their `"key":` encoded, cached for the next record with the same keys.
+ */
+let labelKeys: readonly string[] = [];
+let labelBase: Record<string, string> | undefined;
+let labelIndex: number[] = [];
+let labelHeads: Uint8Array[] = [];
+let labelDirect = true;
+
+/** Fills the cache for these keys; false when a key may be an array index (objects order those first). */
+function labelOrder(attrs: readonly KeyValue[], baseLabels: Record<string, string>): boolean {
+  let same = baseLabels === labelBase && attrs.length === labelKeys.length;
+  for (let i = 0; same && i < attrs.length; i++) same = attrs[i]!.key === labelKeys[i];
+  if (same) return labelDirect;
+  labelBase = baseLabels;
+  labelKeys = attrs.map((kv) => kv.key);
+  labelIndex = [];
+  labelHeads = [];
+  labelDirect = true;
+  const taken = new Set<string>();
+  for (let i = 0; i < attrs.length; i++) {
+    const key = attrs[i]!.key;
+    const c = key.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39) labelDirect = false;
+    if (key.startsWith('gcp.') || key in baseLabels || key in PLAIN || taken.has(key)) continue;
+    taken.add(key);
+    labelIndex.push(i);
+    labelHeads.push(Buffer.from(`${JSON.stringify(key)}:`, 'utf8'));
+  }
+  return labelDirect;
 }
 
 /** The entry as an object, for the rare entries over MAX_ENTRY_BYTES (split into parts). */
