@@ -19,6 +19,7 @@ import {
   type ResourceLogs,
 } from '@tributary/otlp';
 import { CLOUDWATCH_RETENTION_DAYS } from './config.js';
+import { writeNumber } from '../common/json-number.js';
 import type { RecordRef } from '../common/partial-delivery.js';
 
 export const EVENT_OVERHEAD_BYTES = 26;
@@ -243,10 +244,10 @@ function writeGoString(out: JsonByteWriter, s: string): void {
 function writeGoValue(out: JsonByteWriter, v: AnyValue | null | undefined): void {
   if (v != null && v.stringValue != null) writeGoString(out, v.stringValue);
   else if (v != null && v.boolValue != null) out.raw(v.boolValue ? K_TRUE : K_FALSE);
-  else if (v != null && v.intValue != null && typeof v.intValue === 'number' && Number.isFinite(v.intValue)) out.number(v.intValue);
+  else if (v != null && v.intValue != null && typeof v.intValue === 'number' && Number.isFinite(v.intValue)) writeNumber(out, v.intValue);
   else if (v != null && v.intValue != null && typeof v.intValue !== 'number' && Number.isSafeInteger(v.intValue.toNumber())) out.number(v.intValue.toNumber());
   else if (v != null && v.intValue == null && v.doubleValue != null) {
-    if (Number.isFinite(v.doubleValue)) out.number(v.doubleValue);
+    if (Number.isFinite(v.doubleValue)) writeNumber(out, v.doubleValue);
     else out.raw(K_NULL);
   } else out.raw(Buffer.from(goJson(anyValueToRaw(v)), 'utf8'));
 }

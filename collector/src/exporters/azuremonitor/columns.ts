@@ -16,6 +16,7 @@ import {
   type ScopeLogs,
 } from '@tributary/otlp';
 import { writeIsoNanos } from '../common/iso-time.js';
+import { writeNumber } from '../common/json-number.js';
 
 /** The default mapping (README "Columns"). */
 export const DEFAULT_COLUMNS: Record<string, string> = {
@@ -83,7 +84,7 @@ export function writeAnyValueJson(out: JsonByteWriter, v: AnyValue | null | unde
   else if (v.stringValue != null) out.string(v.stringValue);
   else if (v.boolValue != null) out.raw(v.boolValue ? K_TRUE : K_FALSE);
   else if (v.intValue != null) {
-    if (typeof v.intValue === 'number') out.number(v.intValue);
+    if (typeof v.intValue === 'number') writeNumber(out, v.intValue);
     else {
       const n = v.intValue.toNumber();
       if (Number.isSafeInteger(n)) out.number(n);
@@ -95,7 +96,7 @@ export function writeAnyValueJson(out: JsonByteWriter, v: AnyValue | null | unde
     }
   } else if (v.doubleValue != null) {
     const d = v.doubleValue;
-    if (Number.isFinite(d)) out.number(d);
+    if (Number.isFinite(d)) writeNumber(out, d);
     else out.raw(d > 0 ? K_INFINITY : d < 0 ? K_NEG_INFINITY : K_NAN);
   } else if (v.kvlistValue != null) writeKeyValuesJson(out, v.kvlistValue.values);
   else if (v.arrayValue != null) {

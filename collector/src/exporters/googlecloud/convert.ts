@@ -21,6 +21,7 @@ import {
 } from '@tributary/otlp';
 import { parseDuration } from '../../config/schema-helpers.js';
 import { writeIsoNanos } from '../common/iso-time.js';
+import { writeNumber } from '../common/json-number.js';
 import type { RecordRef } from '../common/partial-delivery.js';
 
 export const MAX_ENTRY_BYTES = 256_000;
@@ -464,10 +465,28 @@ function writeLabels(out: JsonByteWriter, attrs: readonly KeyValue[], baseLabels
       any = true;
     }
     out.raw(labelHeads[i]!);
-    const v = attrs[labelIndex[i]!]!.value;
-    out.string(v != null && v.stringValue != null ? v.stringValue : anyValueAsString(v));
+    writeLabelValue(out, attrs[labelIndex[i]!]!.value);
   }
   if (any) out.byte(0x7d);
+}
+
+/** JSON of anyValueAsString(v): numbers without their string. */
+function writeLabelValue(out: JsonByteWriter, v: AnyValue | null | undefined): void {
+  if (v != null && v.stringValue == null && v.boolValue == null) {
+    if (typeof v.intValue === 'number') {
+      out.byte(0x22);
+      out.number(Math.trunc(v.intValue));
+      out.byte(0x22);
+      return;
+    }
+    if (v.intValue == null && v.doubleValue != null && Number.isFinite(v.doubleValue)) {
+      out.byte(0x22);
+      writeNumber(out, v.doubleValue);
+      out.byte(0x22);
+      return;
+    }
+  }
+  out.string(v != null && v.stringValue != null ? v.stringValue : anyValueAsString(v));
 }
 
 /**
