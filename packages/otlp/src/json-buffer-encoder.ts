@@ -90,6 +90,11 @@ export class JsonByteWriter {
     this.pos = 0;
   }
 
+  /** Drops everything after the first `length` bytes (undoes a tentative write). */
+  truncate(length: number): void {
+    if (length < this.pos) this.pos = Math.max(0, length);
+  }
+
   /**
    * The bytes written so far as a view, not a copy: it shares memory with the writer, so it is
    * overwritten once the writer is reset and written again, and it never shows later writes. Keep
@@ -104,11 +109,6 @@ export class JsonByteWriter {
     const out = Buffer.allocUnsafe(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
     return out;
-  }
-
-  /** Drops everything after the first `length` bytes (undoes a partial write). */
-  truncate(length: number): void {
-    if (length < this.pos) this.pos = Math.max(0, length);
   }
 
   /** UTF-8 of `s` as is, no quotes or escaping: for text that already is JSON (e.g. from JSON.stringify). */

@@ -10,10 +10,10 @@ import {
   anyValueToRaw,
   findAttribute,
   goJson,
-  idToHex,
+  isEmptyId,
   isZeroNanos,
+  JsonByteWriter,
   keyValuesToRaw,
-  nanosToDecimal,
   type AnyValue,
   type KeyValue,
   type ResourceLogs,
@@ -44,13 +44,15 @@ export interface NameTemplate {
 
 const INVALID_GROUP_CHARS = /[^A-Za-z0-9._\-/#]/g;
 const INVALID_STREAM_CHARS = /[:*]/g;
+const EMPTY = new Uint8Array(0);
 /** Value used for a placeholder whose attribute is missing (as awsemfexporter does). */
 export const MISSING_PLACEHOLDER = 'undefined';
 
 /** Whole milliseconds of a nanosecond time, exactly (a double cannot hold today's nanoseconds: floor could be off by one). */
 function wholeMillis(t: RecordRef['lr']['timeUnixNano']): number {
-  const d = nanosToDecimal(t);
-  return d.length > 6 ? Number(d.slice(0, -6)) : 0;
+  // hi·2^32 + lo = hi·4294·10^6 + (hi·967296 + lo): both parts below 2^53.
+  const hi = t.high >>> 0;
+  return hi * 4294 + Math.floor((hi * 967296 + (t.low >>> 0)) / 1e6);
 }
 
 export function compileNameTemplate(source: string, kind: 'group' | 'stream'): NameTemplate {
@@ -134,15 +136,37 @@ function attrString(v: AnyValue | undefined): string | undefined {
   return v === undefined ? undefined : anyValueAsString(v);
 }
 
-function resolveName(t: NameTemplate, attrs: readonly KeyValue[], resourceAttrs: readonly KeyValue[]): string {
+/** A template's last placeholder values and the name they gave (records of a batch mostly repeat them). */
+interface NameCache {
+  values: (string | undefined)[];
+  name: string;
+}
+
+function newNameCache(t: NameTemplate): NameCache {
+  return { values: new Array<string | undefined>((t.parts.length - 1) / 2).fill(undefined), name: '' };
+}
+
+function resolveName(t: NameTemplate, attrs: readonly KeyValue[], resourceAttrs: readonly KeyValue[], cache?: NameCache): string {
   if (t.constant !== undefined) return t.constant;
-  let out = t.parts[0]!;
-  for (let i = 1; i < t.parts.length; i += 2) {
+  let same = cache !== undefined && cache.name !== '';
+  for (let i = 1, j = 0; i < t.parts.length; i += 2, j++) {
     const key = t.parts[i]!;
     const v = attrString(findAttribute(attrs, key)) ?? attrString(findAttribute(resourceAttrs, key));
+    if (cache !== undefined && cache.values[j] !== v) {
+      cache.values[j] = v;
+      same = false;
+    }
+  }
+  if (same) return cache!.name;
+  let out = t.parts[0]!;
+  for (let i = 1, j = 0; i < t.parts.length; i += 2, j++) {
+    const key = t.parts[i]!;
+    const v = cache !== undefined ? cache.values[j] : attrString(findAttribute(attrs, key)) ?? attrString(findAttribute(resourceAttrs, key));
     out += (v === undefined || v === '' ? MISSING_PLACEHOLDER : v.replace(t.invalid, '_')) + t.parts[i + 1]!;
   }
-  return out.length > 512 ? out.slice(0, 512) : out;
+  out = out.length > 512 ? out.slice(0, 512) : out;
+  if (cache !== undefined) cache.name = out;
+  return out;
 }
 
 function retentionDaysOf(attrs: readonly KeyValue[]): number | undefined {
@@ -189,21 +213,151 @@ function scopeSuffix(scope: ResourceLogs['scopeLogs'][number]['scope']): string 
  * `<>&` escaped as Go does. `tail` is the precomputed scope + resource part.
  */
 export function cloudWatchMessage(lr: RecordRef['lr'], tail: string): string {
-  let s = '';
-  const body = anyValueToRaw(lr.body);
-  if (body !== null) s += `,"body":${goJson(body)}`;
-  if (lr.severityNumber !== 0) s += `,"severity_number":${lr.severityNumber}`;
-  if (lr.severityText !== '') s += `,"severity_text":${goJson(lr.severityText)}`;
-  if (lr.droppedAttributesCount !== 0) s += `,"dropped_attributes_count":${lr.droppedAttributesCount}`;
-  if (lr.flags !== 0) s += `,"flags":${lr.flags >>> 0}`;
-  const trace = idToHex(lr.traceId);
-  if (trace !== '') s += `,"trace_id":"${trace}"`;
-  const span = idToHex(lr.spanId);
-  if (span !== '') s += `,"span_id":"${span}"`;
-  if (lr.attributes.length > 0) s += `,"attributes":${goJson(keyValuesToRaw(lr.attributes))}`;
-  s += tail;
-  return s === '' ? '{}' : `{${s.slice(1)}}`;
+  const out = new JsonByteWriter(1024);
+  writeMessage(out, lr, Buffer.from(tail, 'utf8'));
+  return out.bytes().toString('utf8');
 }
+
+const k = (s: string): Buffer => Buffer.from(s, 'latin1');
+const K_BODY = k('"body":');
+const K_SEVERITY_NUMBER = k('"severity_number":');
+const K_SEVERITY_TEXT = k('"severity_text":');
+const K_DROPPED = k('"dropped_attributes_count":');
+const K_FLAGS = k('"flags":');
+const K_TRACE_ID = k('"trace_id":"');
+const K_SPAN_ID = k('"span_id":"');
+const K_ATTRIBUTES = k('"attributes":{');
+const K_TRUE = k('true');
+const K_FALSE = k('false');
+const K_NULL = k('null');
+/** What Go's encoder escapes beyond JSON.stringify. */
+const GO_EXTRA = /[<>&\u2028\u2029]/;
+
+/** A string as goJson writes it. */
+function writeGoString(out: JsonByteWriter, s: string): void {
+  if (GO_EXTRA.test(s)) out.raw(Buffer.from(goJson(s), 'utf8'));
+  else out.string(s);
+}
+
+/** goJson of a RawValue; strings and numbers directly, nested values through goJson (exact: it is context-free). */
+function writeGoValue(out: JsonByteWriter, v: AnyValue | null | undefined): void {
+  if (v != null && v.stringValue != null) writeGoString(out, v.stringValue);
+  else if (v != null && v.boolValue != null) out.raw(v.boolValue ? K_TRUE : K_FALSE);
+  else if (v != null && v.intValue != null && typeof v.intValue === 'number' && Number.isFinite(v.intValue)) out.number(v.intValue);
+  else if (v != null && v.intValue != null && typeof v.intValue !== 'number' && Number.isSafeInteger(v.intValue.toNumber())) out.number(v.intValue.toNumber());
+  else if (v != null && v.intValue == null && v.doubleValue != null) {
+    if (Number.isFinite(v.doubleValue)) out.number(v.doubleValue);
+    else out.raw(K_NULL);
+  } else out.raw(Buffer.from(goJson(anyValueToRaw(v)), 'utf8'));
+}
+
+/** An array index (0 … 2^32 − 2 written canonically): objects list these first, in numeric order. */
+function isArrayIndex(key: string): boolean {
+  const n = Number(key);
+  return n >>> 0 === n && n !== 4294967295 && String(n) === key;
+}
+
+/** goJson's key order: sorted keys inserted into an object, which then lists its array indexes first, numerically. */
+function goKeyOrder(a: string, b: string): number {
+  const ia = isArrayIndex(a);
+  const ib = isArrayIndex(b);
+  if (ia !== ib) return ia ? -1 : 1;
+  if (ia) return Number(a) - Number(b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Attribute keys in the order goJson writes them (see goKeyOrder; each with the index of its last value,
+ * as an object keeps it; `__proto__` never becomes an own key), cached for the next record with the same keys.
+ */
+let orderKeys: readonly string[] = [];
+let orderIndex: number[] = [];
+let orderHeads: Uint8Array[] = [];
+
+function attributeOrder(attrs: readonly KeyValue[]): void {
+  let same = attrs.length === orderKeys.length;
+  for (let i = 0; same && i < attrs.length; i++) same = attrs[i]!.key === orderKeys[i];
+  if (same) return;
+  const last = new Map<string, number>();
+  for (let i = 0; i < attrs.length; i++) if (attrs[i]!.key !== '__proto__') last.set(attrs[i]!.key, i);
+  const keys = [...last.keys()].sort(goKeyOrder);
+  orderKeys = attrs.map((kv) => kv.key);
+  orderIndex = keys.map((key) => last.get(key)!);
+  orderHeads = keys.map((key, i) => Buffer.from(`${i ? ',' : ''}${goJson(key)}:`, 'utf8'));
+}
+
+/** `cloudWatchMessage` as UTF-8 into `out`; `tail` is the scope + resource part as UTF-8. */
+function writeMessage(out: JsonByteWriter, lr: RecordRef['lr'], tail: Uint8Array): void {
+  out.byte(0x7b);
+  let sep = false;
+  const body = lr.body;
+  // anyValueToRaw(body) is null for a missing or empty value: no body field.
+  if (body != null && (body.stringValue != null || body.boolValue != null || body.intValue != null || body.doubleValue != null
+    || body.kvlistValue != null || body.arrayValue != null || body.bytesValue != null)) {
+    out.raw(K_BODY);
+    writeGoValue(out, body);
+    sep = true;
+  }
+  if (lr.severityNumber !== 0) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SEVERITY_NUMBER);
+    out.number(lr.severityNumber);
+    sep = true;
+  }
+  if (lr.severityText !== '') {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SEVERITY_TEXT);
+    writeGoString(out, lr.severityText);
+    sep = true;
+  }
+  if (lr.droppedAttributesCount !== 0) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_DROPPED);
+    out.number(lr.droppedAttributesCount);
+    sep = true;
+  }
+  if (lr.flags !== 0) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_FLAGS);
+    out.number(lr.flags >>> 0);
+    sep = true;
+  }
+  if (!isEmptyId(lr.traceId)) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_TRACE_ID);
+    out.hex(lr.traceId);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (!isEmptyId(lr.spanId)) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SPAN_ID);
+    out.hex(lr.spanId);
+    out.byte(0x22);
+    sep = true;
+  }
+  const attrs = lr.attributes;
+  if (attrs.length > 0) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_ATTRIBUTES);
+    attributeOrder(attrs);
+    for (let i = 0; i < orderIndex.length; i++) {
+      out.raw(orderHeads[i]!);
+      writeGoValue(out, attrs[orderIndex[i]!]!.value);
+    }
+    out.byte(0x7d);
+    sep = true;
+  }
+  // The tail starts with a comma: without earlier fields it opens the object.
+  if (tail.length > 0) {
+    if (sep) out.raw(tail);
+    else out.raw(tail.subarray(1));
+  }
+  out.byte(0x7d);
+}
+
+/** The message being written, reused for every record (messages are decoded from it). */
+const messageWriter = new JsonByteWriter(64 * 1024);
 
 export function convertToCloudWatchLogs(resourceLogs: readonly ResourceLogs[], options: CloudWatchConvertOptions, nowMs: number): CloudWatchConversion {
   const dropped = { too_old: 0, too_new: 0, empty: 0 };
@@ -212,27 +366,40 @@ export function convertToCloudWatchLogs(resourceLogs: readonly ResourceLogs[], o
   const oldest = nowMs - MAX_AGE_MS;
   const newest = nowMs + MAX_FUTURE_MS;
   const { rawLog, logGroup, logStream } = options;
+  const groupCache = newNameCache(logGroup);
+  const streamCache = newNameCache(logStream);
+  let lastBucket: StreamBucket | undefined;
 
   for (const rl of resourceLogs) {
     const resourceAttrs = rl.resource?.attributes ?? [];
     const resourcePart = rawLog || resourceAttrs.length === 0 ? '' : `,"resource":${goJson(keyValuesToRaw(resourceAttrs))}`;
     for (const sl of rl.scopeLogs) {
-      const tail = rawLog ? '' : scopeSuffix(sl.scope) + resourcePart;
+      const tail = rawLog ? EMPTY : Buffer.from(scopeSuffix(sl.scope) + resourcePart, 'utf8');
       for (const lr of sl.logRecords) {
         // No observed-time fallback (upstream): a missing time is the time the event was generated, i.e. now.
         const timestamp = isZeroNanos(lr.timeUnixNano) ? nowMs : wholeMillis(lr.timeUnixNano);
         if (timestamp < oldest) { dropped.too_old++; continue; }
         if (timestamp > newest) { dropped.too_new++; continue; }
-        let message = rawLog ? anyValueAsString(lr.body) : cloudWatchMessage(lr, tail);
-        if (message === '') { dropped.empty++; continue; }
-        let bytes = Buffer.byteLength(message, 'utf8');
+        let message: string;
+        let bytes: number;
+        if (rawLog) {
+          message = anyValueAsString(lr.body);
+          if (message === '') { dropped.empty++; continue; }
+          bytes = Buffer.byteLength(message, 'utf8');
+        } else {
+          const w = messageWriter;
+          w.reset();
+          writeMessage(w, lr, tail);
+          bytes = w.length;
+          message = w.bytes().toString('utf8');
+        }
         if (bytes + EVENT_OVERHEAD_BYTES > MAX_EVENT_BYTES) {
           message = truncateUtf8(message, TRUNCATED_KEEP_BYTES) + TRUNCATED_SUFFIX;
           bytes = Buffer.byteLength(message, 'utf8');
           truncated++;
         }
-        let group = resolveName(logGroup, lr.attributes, resourceAttrs);
-        let stream = resolveName(logStream, lr.attributes, resourceAttrs);
+        let group = resolveName(logGroup, lr.attributes, resourceAttrs, groupCache);
+        let stream = resolveName(logStream, lr.attributes, resourceAttrs, streamCache);
         if (rawLog) {
           const emf = emfRoute(message);
           if (emf !== undefined) {
@@ -240,11 +407,15 @@ export function convertToCloudWatchLogs(resourceLogs: readonly ResourceLogs[], o
             if (emf.stream !== undefined) stream = emf.stream;
           }
         }
-        const key = `${group}\u0000${stream}`;
-        let bucket = buckets.get(key);
-        if (bucket === undefined) {
-          bucket = { group, stream, events: [], retentionDays: undefined };
-          buckets.set(key, bucket);
+        let bucket = lastBucket;
+        if (bucket === undefined || bucket.group !== group || bucket.stream !== stream) {
+          const key = `${group}\u0000${stream}`;
+          bucket = buckets.get(key);
+          if (bucket === undefined) {
+            bucket = { group, stream, events: [], retentionDays: undefined };
+            buckets.set(key, bucket);
+          }
+          lastBucket = bucket;
         }
         const days = retentionDaysOf(lr.attributes);
         if (days !== undefined && bucket.retentionDays !== -1) {

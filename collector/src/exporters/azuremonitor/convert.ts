@@ -6,7 +6,7 @@
  * retried (or dead-lettered) record by record.
  */
 import type Long from 'long';
-import { anyValueAsString, findAttribute, type ResourceLogs } from '@tributary/otlp';
+import { anyValueAsString, findAttribute, JsonByteWriter, type ResourceLogs } from '@tributary/otlp';
 import type { LogsBatch } from '../../component.js';
 import { batchFromRefs, type RecordRef } from '../common/partial-delivery.js';
 import type { CompiledColumn, RecordContext } from './columns.js';
@@ -16,11 +16,27 @@ export type { RecordRef } from '../common/partial-delivery.js';
 
 export interface IngestionRequest {
   stream: string;
-  /** The JSON array text. */
-  body: string;
+  /** The JSON array text (decoded from `data` when first read). */
+  readonly body: string;
+  /** The body as UTF-8: what is sent, so the text is never built on the hot path. */
+  readonly data: Buffer;
   /** Its UTF-8 size. */
   bytes: number;
   records: RecordRef[];
+}
+
+class Request implements IngestionRequest {
+  private text: string | undefined;
+  constructor(
+    public stream: string,
+    public readonly data: Buffer,
+    public bytes: number,
+    public records: RecordRef[],
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.data.toString('utf8'));
+  }
 }
 
 export interface AzureConvertOptions {
@@ -39,9 +55,12 @@ export interface AzureConvertResult {
 }
 
 interface Open {
-  parts: string[];
-  bytes: number;
+  stream: string;
+  /** `[` and the rows so far, as UTF-8. */
+  w: JsonByteWriter;
   records: RecordRef[];
+  /** In `order` already (a stream is listed at its first row that is not oversize). */
+  listed: boolean;
 }
 
 /**
@@ -77,14 +96,47 @@ export function sharedColumnsJson(columns: readonly CompiledColumn[], ctx: Recor
   return s;
 }
 
+/** `rowJson` as bytes into `out`; `shared` is `sharedColumnsJson` as UTF-8. */
+function writeRow(columns: readonly CompiledColumn[], ctx: RecordContext, shared: Uint8Array, out: JsonByteWriter): void {
+  out.byte(0x7b);
+  let first = true;
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i]!;
+    if (col.level !== 'record') continue;
+    if (col.write(ctx, out, first ? col.head : col.commaHead)) first = false;
+  }
+  if (shared.length > 0) {
+    if (!first) out.byte(0x2c);
+    out.raw(shared);
+  }
+  out.byte(0x7d);
+}
+
+function writeShared(columns: readonly CompiledColumn[], ctx: RecordContext, out: JsonByteWriter): void {
+  let first = true;
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i]!;
+    if (col.level === 'record') continue;
+    if (col.write(ctx, out, first ? col.head : col.commaHead)) first = false;
+  }
+}
+
+/**
+ * One writer per open stream, kept between calls: bodies are copied out before convert returns, so
+ * the memory is free again: after warm-up a batch allocates only the bodies it returns.
+ */
+const writers: JsonByteWriter[] = [];
+const sharedWriter = new JsonByteWriter(4096);
+
 export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[], o: AzureConvertOptions): AzureConvertResult {
   const requests: IngestionRequest[] = [];
   const oversize: RecordRef[] = [];
   const open = new Map<string, Open>();
+  /** Streams in the order of their first row (the order their last requests are flushed in). */
+  const order: Open[] = [];
   const hasRouting = Object.keys(o.retentionStreams).length > 0;
-  const flush = (stream: string, cur: Open): void => {
-    requests.push({ stream, body: `[${cur.parts.join(',')}]`, bytes: cur.bytes, records: cur.records });
-  };
+  const max = o.maxRequestBytes;
+  const columns = o.columns;
   const ctx = { rl: undefined, sl: undefined, r: undefined, now: o.now } as unknown as RecordContext;
   for (let i = 0; i < resourceLogs.length; i++) {
     const rl = resourceLogs[i]!;
@@ -92,7 +144,9 @@ export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[]
     for (let j = 0; j < rl.scopeLogs.length; j++) {
       const sl = rl.scopeLogs[j]!;
       ctx.sl = sl;
-      const shared = sharedColumnsJson(o.columns, ctx);
+      sharedWriter.reset();
+      writeShared(columns, ctx, sharedWriter);
+      const shared = sharedWriter.copy();
       for (let k = 0; k < sl.logRecords.length; k++) {
         const r = sl.logRecords[k]!;
         ctx.r = r;
@@ -101,32 +155,57 @@ export function convertToIngestionRequests(resourceLogs: readonly ResourceLogs[]
           const cls = findAttribute(r.attributes, 'retention.class');
           if (cls != null) stream = o.retentionStreams[anyValueAsString(cls)] ?? o.streamName;
         }
-        const row = rowJson(o.columns, ctx, shared);
-        const size = Buffer.byteLength(row, 'utf8');
+        let cur = open.get(stream);
+        if (cur === undefined) {
+          let w = writers[open.size];
+          if (w === undefined) {
+            w = new JsonByteWriter(64 * 1024);
+            writers.push(w);
+          }
+          w.reset();
+          w.byte(0x5b);
+          cur = { stream, w, records: [], listed: false };
+          open.set(stream, cur);
+        }
+        const w = cur.w;
+        const start = w.length;
+        const nonEmpty = cur.records.length > 0;
+        if (nonEmpty) w.byte(0x2c);
+        const rowStart = w.length;
+        writeRow(columns, ctx, shared, w);
+        const size = w.length - rowStart;
         const ref: RecordRef = { rl, sl, lr: r };
-        if (size + 2 > o.maxRequestBytes) {
+        if (size + 2 > max) {
+          w.truncate(start);
           oversize.push(ref);
           continue;
         }
-        let cur = open.get(stream);
-        if (cur !== undefined && cur.bytes + 1 + size > o.maxRequestBytes) {
-          flush(stream, cur);
-          cur = undefined;
+        if (!cur.listed) {
+          cur.listed = true;
+          order.push(cur);
+        } else if (nonEmpty && start + 2 + size > max) {
+          // The body so far plus `,row]` is over the limit: send it, the row opens the next one.
+          const row = Buffer.from(w.bytes().subarray(rowStart));
+          w.truncate(start);
+          flush(cur, requests);
+          w.reset();
+          w.byte(0x5b);
+          w.raw(row);
+          cur.records = [];
         }
-        if (cur === undefined) {
-          cur = { parts: [], bytes: 2, records: [] };
-          open.set(stream, cur);
-        } else {
-          cur.bytes += 1; // the comma
-        }
-        cur.parts.push(row);
-        cur.bytes += size;
         cur.records.push(ref);
       }
     }
   }
-  for (const [stream, cur] of open) flush(stream, cur);
+  for (let i = 0; i < order.length; i++) flush(order[i]!, requests);
   return { requests, oversize };
+}
+
+function flush(cur: Open, requests: IngestionRequest[]): void {
+  const w = cur.w;
+  w.byte(0x5d);
+  // A copy: the writer is reused, the request is sent later.
+  requests.push(new Request(cur.stream, w.copy(), w.length, cur.records));
 }
 
 /** A batch holding only the given records (resource, scope and metadata kept, records not copied). */

@@ -8,7 +8,9 @@ import {
   anyValueToRaw,
   findAttribute,
   idToHex,
+  isEmptyId,
   isZeroNanos,
+  JsonByteWriter,
   nanosToDecimal,
   nanosToIso,
   type AnyValue,
@@ -18,6 +20,7 @@ import {
   type ResourceLogs,
 } from '@tributary/otlp';
 import { parseDuration } from '../../config/schema-helpers.js';
+import { writeIsoNanos } from '../common/iso-time.js';
 import type { RecordRef } from '../common/partial-delivery.js';
 
 export const MAX_ENTRY_BYTES = 256_000;
@@ -35,10 +38,24 @@ export interface GoogleCloudConvertOptions {
 }
 
 export interface EntriesWriteRequest {
-  /** The JSON body for `POST /v2/entries:write`. */
-  body: string;
+  /** The JSON body for `POST /v2/entries:write` (decoded from `data` when first read). */
+  readonly body: string;
+  /** The body as UTF-8: what is sent, so the text is never built on the hot path. */
+  readonly data: Buffer;
   /** The record of each entry, by entry index (a split record appears once per part). */
   records: RecordRef[];
+}
+
+class Request implements EntriesWriteRequest {
+  private text: string | undefined;
+  constructor(
+    public readonly data: Buffer,
+    public records: RecordRef[],
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.data.toString('utf8'));
+  }
 }
 
 export interface GoogleCloudConversion {
@@ -329,28 +346,259 @@ export function splitText(text: string, budget: number): string[] {
   return out;
 }
 
+/** Scope/resource-level pieces of an entry, encoded once per ResourceLogs / ScopeLogs. */
+interface EncodedResource {
+  /** `,"resource":{…},"timestamp":` (logName comes first, per record). */
+  resourceAndTimestamp: Uint8Array;
+  /** `,"trace":"projects/<project>/traces/`. */
+  tracePrefix: Uint8Array;
+  /** logName → `{"logName":"…"`. */
+  logNames: Map<string, Uint8Array>;
+}
+
+const K_SEVERITY = new Map(SEVERITY_BY_NUMBER.map((s) => [s, Buffer.from(`,"severity":"${s}"`, 'latin1')]));
+const K_SPAN_ID = Buffer.from(',"spanId":"', 'latin1');
+const K_TRACE_SAMPLED = Buffer.from(',"traceSampled":true', 'latin1');
+const K_LABELS = Buffer.from(',"labels":{', 'latin1');
+const K_LABELS_OBJECT = Buffer.from(',"labels":', 'latin1');
+const K_HTTP_REQUEST = Buffer.from(',"httpRequest":', 'latin1');
+const K_SOURCE_LOCATION = Buffer.from(',"sourceLocation":', 'latin1');
+const K_JSON_PAYLOAD = Buffer.from(',"jsonPayload":', 'latin1');
+const K_TEXT_PAYLOAD = Buffer.from(',"textPayload":', 'latin1');
+const K_ERROR_MESSAGE = Buffer.from(',"jsonPayload":{"message":', 'latin1');
+const K_ERROR_TYPE = Buffer.from(`,"@type":${JSON.stringify(ERROR_REPORTING_TYPE)}}`, 'latin1');
+const K_REQUEST_PREFIX = Buffer.from(REQUEST_PREFIX, 'latin1');
+const K_REQUEST_SUFFIX = Buffer.from(REQUEST_SUFFIX, 'latin1');
+/** What `key in labels` also finds on a plain object (Object.prototype's names): upstream-shaped labels skip them. */
+const PLAIN: Record<string, unknown> = {};
+
+/** Writes the entry's JSON (what JSON.stringify of the entry object gives) into `out`. */
+function writeEntry(
+  out: JsonByteWriter,
+  lr: ResourceLogs['scopeLogs'][number]['logRecords'][number],
+  enc: EncodedResource,
+  logName: Uint8Array,
+  severity: string,
+  time: Long,
+  baseLabels: Record<string, string>,
+  baseLabelsJson: Uint8Array,
+  json: Record<string, unknown> | undefined,
+  text: string | undefined,
+  errorReport: boolean,
+): void {
+  out.raw(logName);
+  out.raw(enc.resourceAndTimestamp);
+  writeIsoNanos(out, time, 9, true);
+  if (severity !== 'DEFAULT') out.raw(K_SEVERITY.get(severity)!);
+  if (!isEmptyId(lr.traceId)) {
+    out.raw(enc.tracePrefix);
+    out.hex(lr.traceId);
+    out.byte(0x22);
+  }
+  if (!isEmptyId(lr.spanId)) {
+    out.raw(K_SPAN_ID);
+    out.hex(lr.spanId);
+    out.byte(0x22);
+  }
+  const attrs = lr.attributes;
+  if ((lr.flags & 1) === 1 || findAttribute(attrs, 'gcp.trace_sampled')?.boolValue === true) out.raw(K_TRACE_SAMPLED);
+  writeLabels(out, attrs, baseLabels, baseLabelsJson);
+  const http = httpRequestOf(findAttribute(attrs, 'gcp.http_request'));
+  if (http !== undefined) {
+    // Nested objects stringify alone exactly as inside the entry.
+    out.raw(K_HTTP_REQUEST);
+    writeJsonText(out, JSON.stringify(http));
+  }
+  const src = sourceLocationOf(findAttribute(attrs, 'gcp.source_location'));
+  if (src !== undefined) {
+    out.raw(K_SOURCE_LOCATION);
+    writeJsonText(out, JSON.stringify(src));
+  }
+  if (errorReport && json === undefined) {
+    out.raw(K_ERROR_MESSAGE);
+    out.string(text ?? '');
+    out.raw(K_ERROR_TYPE);
+  } else if (json !== undefined) {
+    out.raw(K_JSON_PAYLOAD);
+    writeJsonText(out, JSON.stringify(errorReport ? { ...json, '@type': ERROR_REPORTING_TYPE } : json));
+  } else if (text !== undefined) {
+    out.raw(K_TEXT_PAYLOAD);
+    out.string(text);
+  }
+  out.byte(0x7d);
+}
+
+/** JSON text (already escaped) as UTF-8. */
+function writeJsonText(out: JsonByteWriter, s: string): void {
+  out.raw(Buffer.from(s, 'utf8'));
+}
+
+/**
+ * `,"labels":{…}` as JSON.stringify writes the labels object of the entry: the scope/service labels, then
+ * each attribute not named `gcp.*` and not already a key (`in`, so Object.prototype's names count too),
+ * as its string form. Keys that may be array indexes (which objects order first) go through an object.
+ */
+function writeLabels(out: JsonByteWriter, attrs: readonly KeyValue[], baseLabels: Record<string, string>, baseLabelsJson: Uint8Array): void {
+  if (!labelOrder(attrs, baseLabels)) {
+    const labels: Record<string, string> = { ...baseLabels };
+    for (const kv of attrs) {
+      if (kv.key.startsWith('gcp.') || kv.key in labels) continue;
+      labels[kv.key] = anyValueAsString(kv.value);
+    }
+    for (const _ in labels) {
+      out.raw(K_LABELS_OBJECT);
+      writeJsonText(out, JSON.stringify(labels));
+      return;
+    }
+    return;
+  }
+  let any = baseLabelsJson.length > 0;
+  if (any) {
+    out.raw(K_LABELS);
+    out.raw(baseLabelsJson);
+  }
+  for (let i = 0; i < labelIndex.length; i++) {
+    if (any) out.byte(0x2c);
+    else {
+      out.raw(K_LABELS);
+      any = true;
+    }
+    out.raw(labelHeads[i]!);
+    writeLabelValue(out, attrs[labelIndex[i]!]!.value);
+  }
+  if (any) out.byte(0x7d);
+}
+
+/** JSON of anyValueAsString(v): numbers without their string. */
+function writeLabelValue(out: JsonByteWriter, v: AnyValue | null | undefined): void {
+  if (v != null && v.stringValue == null && v.boolValue == null) {
+    if (typeof v.intValue === 'number') {
+      out.byte(0x22);
+      out.number(Math.trunc(v.intValue));
+      out.byte(0x22);
+      return;
+    }
+    if (v.intValue == null && v.doubleValue != null && Number.isFinite(v.doubleValue)) {
+      out.byte(0x22);
+      out.number(v.doubleValue);
+      out.byte(0x22);
+      return;
+    }
+  }
+  out.string(v != null && v.stringValue != null ? v.stringValue : anyValueAsString(v));
+}
+
+/**
+ * Which attributes become labels (not `gcp.*`, not a key already there: base labels, Object.prototype's
+ * names, an earlier attribute) with their `"key":` encoded, cached for the next record with the same keys.
+ */
+let labelKeys: readonly string[] = [];
+let labelBase: Record<string, string> | undefined;
+let labelIndex: number[] = [];
+let labelHeads: Uint8Array[] = [];
+let labelDirect = true;
+
+/** Fills the cache for these keys; false when a key may be an array index (objects order those first). */
+function labelOrder(attrs: readonly KeyValue[], baseLabels: Record<string, string>): boolean {
+  let same = baseLabels === labelBase && attrs.length === labelKeys.length;
+  for (let i = 0; same && i < attrs.length; i++) same = attrs[i]!.key === labelKeys[i];
+  if (same) return labelDirect;
+  labelBase = baseLabels;
+  labelKeys = attrs.map((kv) => kv.key);
+  labelIndex = [];
+  labelHeads = [];
+  labelDirect = true;
+  const taken = new Set<string>();
+  for (let i = 0; i < attrs.length; i++) {
+    const key = attrs[i]!.key;
+    const c = key.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39) labelDirect = false;
+    if (key.startsWith('gcp.') || key in baseLabels || key in PLAIN || taken.has(key)) continue;
+    taken.add(key);
+    labelIndex.push(i);
+    labelHeads.push(Buffer.from(`${JSON.stringify(key)}:`, 'utf8'));
+  }
+  return labelDirect;
+}
+
+/** The entry as an object, for the rare entries over MAX_ENTRY_BYTES (split into parts). */
+function entryObject(
+  lr: ResourceLogs['scopeLogs'][number]['logRecords'][number],
+  ctx: ResourceContext,
+  logName: string,
+  severity: string,
+  time: Long,
+  baseLabels: Record<string, string>,
+  json: Record<string, unknown> | undefined,
+  text: string | undefined,
+): Record<string, unknown> {
+  const entry: Record<string, unknown> = { logName, resource: ctx.resource, timestamp: nanosToIso(time) };
+  // proto3 JSON leaves out default values, as upstream's request does: DEFAULT severity, empty labels.
+  if (severity !== 'DEFAULT') entry.severity = severity;
+  const trace = idToHex(lr.traceId);
+  if (trace !== '') entry.trace = `projects/${ctx.project}/traces/${trace}`;
+  const span = idToHex(lr.spanId);
+  if (span !== '') entry.spanId = span;
+  const sampledAttr = findAttribute(lr.attributes, 'gcp.trace_sampled');
+  if ((lr.flags & 1) === 1 || sampledAttr?.boolValue === true) entry.traceSampled = true;
+  const labels: Record<string, string> = { ...baseLabels };
+  for (const kv of lr.attributes) {
+    if (kv.key.startsWith('gcp.') || kv.key in labels) continue;
+    labels[kv.key] = anyValueAsString(kv.value);
+  }
+  for (const _ in labels) {
+    entry.labels = labels;
+    break;
+  }
+  const http = httpRequestOf(findAttribute(lr.attributes, 'gcp.http_request'));
+  if (http !== undefined) entry.httpRequest = http;
+  const src = sourceLocationOf(findAttribute(lr.attributes, 'gcp.source_location'));
+  if (src !== undefined) entry.sourceLocation = src;
+  if (json !== undefined) entry.jsonPayload = json;
+  else if (text !== undefined) entry.textPayload = text;
+  return entry;
+}
+
+/** The request body being filled, kept between calls (requests take a copy). */
+const bodyWriter = new JsonByteWriter(256 * 1024);
+
 export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], options: GoogleCloudConvertOptions, nowNanos: Long): GoogleCloudConversion {
   const rejected: GoogleCloudConversion['rejected'] = [];
   const requests: EntriesWriteRequest[] = [];
-  const logNames = new Map<string, string>();
-  let body = REQUEST_PREFIX;
-  let bodyBytes = REQUEST_PREFIX.length + REQUEST_SUFFIX.length;
+  const w = bodyWriter;
+  w.reset();
+  w.raw(K_REQUEST_PREFIX);
   let records: RecordRef[] = [];
   const flush = () => {
     if (records.length === 0) return;
-    requests.push({ body: body + REQUEST_SUFFIX, records });
-    body = REQUEST_PREFIX;
-    bodyBytes = REQUEST_PREFIX.length + REQUEST_SUFFIX.length;
+    w.raw(K_REQUEST_SUFFIX);
+    requests.push(new Request(w.copy(), records));
+    w.reset();
+    w.raw(K_REQUEST_PREFIX);
     records = [];
   };
-  /** Appends an encoded entry (≤ MAX_ENTRY_BYTES), starting a new request when this one would reach the limit. */
-  const add = (json: string, bytes: number, ref: RecordRef) => {
-    if (records.length > 0 && bodyBytes + 1 + bytes >= MAX_REQUEST_BYTES) flush();
-    if (records.length > 0) { body += ','; bodyBytes++; }
-    body += json;
-    bodyBytes += bytes;
+  /**
+   * The entry just written at `entryStart` (after a comma at `start` when the request is not empty), of
+   * `bytes`: starts a new request with it when this one would reach the limit.
+   */
+  const place = (start: number, entryStart: number, ref: RecordRef) => {
+    const bytes = w.length - entryStart;
+    if (records.length > 0 && start + K_REQUEST_SUFFIX.length + 1 + bytes >= MAX_REQUEST_BYTES) {
+      const entry = Buffer.from(w.bytes().subarray(entryStart));
+      w.truncate(start);
+      flush();
+      w.raw(entry);
+    }
     records.push(ref);
   };
+  const add = (json: string, ref: RecordRef) => {
+    const start = w.length;
+    if (records.length > 0) w.byte(0x2c);
+    const entryStart = w.length;
+    writeJsonText(w, json);
+    place(start, entryStart, ref);
+  };
+  const logNames = new Map<string, string>();
   const logNameFor = (project: string, name: string) => {
     const key = `${project}\u0000${name}`;
     let v = logNames.get(key);
@@ -363,11 +611,18 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
 
   for (const rl of resourceLogs) {
     const ctx = resourceContext(rl, options);
+    const enc: EncodedResource = {
+      resourceAndTimestamp: Buffer.from(`,"resource":${JSON.stringify(ctx.resource)},"timestamp":`, 'utf8'),
+      tracePrefix: Buffer.from(`,"trace":${JSON.stringify(`projects/${ctx.project}/traces/`).slice(0, -1)}`, 'utf8'),
+      logNames: new Map(),
+    };
     for (const sl of rl.scopeLogs) {
       const scopeLabels: Record<string, string> = {};
       if (sl.scope?.name) scopeLabels.instrumentation_source = sl.scope.name;
       if (sl.scope?.version) scopeLabels.instrumentation_version = sl.scope.version;
       const baseLabels = { ...scopeLabels, ...ctx.serviceLabels };
+      const baseText = JSON.stringify(baseLabels);
+      const baseLabelsJson = Buffer.from(baseText.slice(1, -1), 'utf8');
       for (const lr of sl.logRecords) {
         const ref: RecordRef = { rl, sl, lr };
         const severity = cloudLoggingSeverity(lr.severityNumber, lr.severityText);
@@ -379,33 +634,11 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
           if (cls !== undefined) name = `${name}-${cls}`;
         }
         const time = !isZeroNanos(lr.timeUnixNano) ? lr.timeUnixNano : !isZeroNanos(lr.observedTimeUnixNano) ? lr.observedTimeUnixNano : nowNanos;
-        const entry: Record<string, unknown> = {
-          logName: logNameFor(ctx.project, name),
-          resource: ctx.resource,
-          timestamp: nanosToIso(time),
-        };
-        // proto3 JSON leaves out default values, as upstream's request does: DEFAULT severity, empty labels.
-        if (severity !== 'DEFAULT') entry.severity = severity;
-        const trace = idToHex(lr.traceId);
-        if (trace !== '') entry.trace = `projects/${ctx.project}/traces/${trace}`;
-        const span = idToHex(lr.spanId);
-        if (span !== '') entry.spanId = span;
-        const sampledAttr = findAttribute(lr.attributes, 'gcp.trace_sampled');
-        if ((lr.flags & 1) === 1 || sampledAttr?.boolValue === true) entry.traceSampled = true;
-
-        const labels: Record<string, string> = { ...baseLabels };
-        for (const kv of lr.attributes) {
-          if (kv.key.startsWith('gcp.') || kv.key in labels) continue;
-          labels[kv.key] = anyValueAsString(kv.value);
+        let logName = enc.logNames.get(name);
+        if (logName === undefined) {
+          logName = Buffer.from(`{"logName":${JSON.stringify(logNameFor(ctx.project, name))}`, 'utf8');
+          enc.logNames.set(name, logName);
         }
-        for (const _ in labels) {
-          entry.labels = labels;
-          break;
-        }
-        const http = httpRequestOf(findAttribute(lr.attributes, 'gcp.http_request'));
-        if (http !== undefined) entry.httpRequest = http;
-        const src = sourceLocationOf(findAttribute(lr.attributes, 'gcp.source_location'));
-        if (src !== undefined) entry.sourceLocation = src;
 
         const b = lr.body;
         let text: string | undefined;
@@ -413,23 +646,26 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
         if (b?.kvlistValue != null) json = structValue(anyValueToRaw(b)) as Record<string, unknown>;
         else if (b?.bytesValue != null) json = objectOf(b);
         if (json === undefined) {
-          const s = anyValueAsString(b);
+          const s = b != null && b.stringValue != null ? b.stringValue : anyValueAsString(b);
           if (s !== '') text = s;
         }
         // The severity derived from the text counts too (a record with only severity_text ERROR is an error).
-        if (options.errorReportingType && effectiveSeverityNumber(lr.severityNumber, lr.severityText) >= 17) {
+        const errorReport = options.errorReportingType && effectiveSeverityNumber(lr.severityNumber, lr.severityText) >= 17;
+
+        const start = w.length;
+        if (records.length > 0) w.byte(0x2c);
+        const entryStart = w.length;
+        writeEntry(w, lr, enc, logName, severity, time, baseLabels, baseLabelsJson, json, text, errorReport);
+        if (w.length - entryStart <= MAX_ENTRY_BYTES) { place(start, entryStart, ref); continue; }
+        w.truncate(start);
+        if (errorReport) {
           json = json !== undefined ? { ...json } : { message: text ?? '' };
           json['@type'] = ERROR_REPORTING_TYPE;
           text = undefined;
         }
-        if (json !== undefined) entry.jsonPayload = json;
-        else if (text !== undefined) entry.textPayload = text;
-
-        const encoded = JSON.stringify(entry);
-        const size = Buffer.byteLength(encoded);
-        if (size <= MAX_ENTRY_BYTES) { add(encoded, size, ref); continue; }
         if (text === undefined) { rejected.push({ ref, reason: `entry is larger than ${MAX_ENTRY_BYTES} bytes` }); continue; }
         // Split a long text payload into several entries tied together by `split` (as upstream does).
+        const entry = entryObject(lr, ctx, logNameFor(ctx.project, name), severity, time, baseLabels, json, text);
         const uid = `${name}-${nanosToDecimal(time)}`;
         entry.textPayload = '';
         entry.split = { uid, index: 999_999, totalSplits: 999_999 };
@@ -439,8 +675,7 @@ export function convertToCloudLogging(resourceLogs: readonly ResourceLogs[], opt
         for (let i = 0; i < parts.length; i++) {
           entry.textPayload = parts[i];
           entry.split = { uid, index: i, totalSplits: parts.length };
-          const part = JSON.stringify(entry);
-          add(part, Buffer.byteLength(part), ref);
+          add(JSON.stringify(entry), ref);
         }
       }
     }
