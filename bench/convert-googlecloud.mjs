@@ -15,7 +15,7 @@ let bytes = 0;
 for (let r = 0; r < ROUNDS; r++) {
   const t0 = performance.now();
   bytes = 0;
-  for (const rl of batches) for (const req of convertToCloudLogging(rl, options, nowNanos()).requests) bytes += req.data.length;
+  for (const rl of batches) for (const req of convertToCloudLogging(rl, options, nowNanos()).requests) bytes += req.bodyBytes.length;
   rates.push(RECORDS / ((performance.now() - t0) / 1000));
 }
 rates.sort((a, b) => a - b);

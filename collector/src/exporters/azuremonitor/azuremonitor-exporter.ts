@@ -174,7 +174,7 @@ export class AzureMonitorExporter implements LogsSender {
 
   private async post(client: HttpClient, req: IngestionRequest, token: string, signal: AbortSignal, batch: LogsBatch): Promise<Error | undefined> {
     const gz = this.config.compression === 'gzip';
-    const body = await compressBody(req.data, gz, this.config.compression_params.level);
+    const body = await compressBody(req.bodyBytes, gz, this.config.compression_params.level);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       'content-type': 'application/json',

@@ -8,6 +8,7 @@
 import type Long from 'long';
 import { anyValueAsString, findAttribute, JsonByteWriter, type ResourceLogs } from '@tributary/otlp';
 import type { LogsBatch } from '../../component.js';
+import { BytesBody } from '../common/json-body.js';
 import { batchFromRefs, type RecordRef } from '../common/partial-delivery.js';
 import type { CompiledColumn, RecordContext } from './columns.js';
 
@@ -16,26 +17,22 @@ export type { RecordRef } from '../common/partial-delivery.js';
 
 export interface IngestionRequest {
   stream: string;
-  /** The JSON array text (decoded from `data` when first read). */
+  /** The JSON array text (decoded from `bodyBytes` when first read). */
   readonly body: string;
   /** The body as UTF-8: what is sent, so the text is never built on the hot path. */
-  readonly data: Buffer;
+  readonly bodyBytes: Buffer;
   /** Its UTF-8 size. */
-  bytes: number;
+  readonly bytes: number;
   records: RecordRef[];
 }
 
-class Request implements IngestionRequest {
-  private text: string | undefined;
+class Request extends BytesBody implements IngestionRequest {
   constructor(
     public stream: string,
-    public readonly data: Buffer,
-    public bytes: number,
+    bodyBytes: Buffer,
     public records: RecordRef[],
-  ) {}
-
-  get body(): string {
-    return (this.text ??= this.data.toString('utf8'));
+  ) {
+    super(bodyBytes);
   }
 }
 
@@ -205,7 +202,7 @@ function flush(cur: Open, requests: IngestionRequest[]): void {
   const w = cur.w;
   w.byte(0x5d);
   // A copy: the writer is reused, the request is sent later.
-  requests.push(new Request(cur.stream, w.copy(), w.length, cur.records));
+  requests.push(new Request(cur.stream, w.copy(), cur.records));
 }
 
 /** A batch holding only the given records (resource, scope and metadata kept, records not copied). */

@@ -21,6 +21,7 @@ import {
 } from '@tributary/otlp';
 import { parseDuration } from '../../config/schema-helpers.js';
 import { writeIsoNanos } from '../common/iso-time.js';
+import { BytesBody } from '../common/json-body.js';
 import type { RecordRef } from '../common/partial-delivery.js';
 
 export const MAX_ENTRY_BYTES = 256_000;
@@ -38,23 +39,20 @@ export interface GoogleCloudConvertOptions {
 }
 
 export interface EntriesWriteRequest {
-  /** The JSON body for `POST /v2/entries:write` (decoded from `data` when first read). */
+  /** The JSON body for `POST /v2/entries:write` (decoded from `bodyBytes` when first read). */
   readonly body: string;
   /** The body as UTF-8: what is sent, so the text is never built on the hot path. */
-  readonly data: Buffer;
+  readonly bodyBytes: Buffer;
   /** The record of each entry, by entry index (a split record appears once per part). */
   records: RecordRef[];
 }
 
-class Request implements EntriesWriteRequest {
-  private text: string | undefined;
+class Request extends BytesBody implements EntriesWriteRequest {
   constructor(
-    public readonly data: Buffer,
+    bodyBytes: Buffer,
     public records: RecordRef[],
-  ) {}
-
-  get body(): string {
-    return (this.text ??= this.data.toString('utf8'));
+  ) {
+    super(bodyBytes);
   }
 }
 

@@ -142,7 +142,7 @@ export class GoogleCloudExporter implements LogsSender {
     } catch (err) {
       return { ...all, error: new RetryableError(`${this.where}: getting credentials failed: ${errorMessage(err).slice(0, 256)}`, { cause: err }) };
     }
-    const body = await compressBody(req.data, this.config.log.compression === 'gzip', this.config.compression_params.level);
+    const body = await compressBody(req.bodyBytes, this.config.log.compression === 'gzip', this.config.compression_params.level);
     let res;
     try {
       res = await client.request({ path: this.path, headers, body, signal, metadata: batch.metadata, maxAnswerBytes: MAX_ANSWER_BYTES });
