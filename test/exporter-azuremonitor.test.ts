@@ -31,8 +31,8 @@ describe('azuremonitor exporter end to end (real @azure/identity, local authorit
   let server: https.Server;
   let base = '';
   const seen: Seen[] = [];
+  /** The answer to the n-th call (from 0) to one stream; counted per stream, as three exporters post concurrently. */
   let ingestAnswer: (n: number) => { status: number; headers?: Record<string, string> } = () => ({ status: 204 });
-  let ingestCount = 0;
   let collector: RunningCollector;
   let httpPort = 0;
   let metricsPort = 0;
@@ -73,7 +73,7 @@ describe('azuremonitor exporter end to end (real @azure/identity, local authorit
           return json(200, { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: 'local-access-token-1' });
         }
         if (s.url.startsWith(`/dce/dataCollectionRules/`)) {
-          const a = ingestAnswer(ingestCount++);
+          const a = ingestAnswer(seen.filter((x) => x.url === s.url).length - 1);
           res.writeHead(a.status, a.headers ?? {});
           return res.end();
         }
