@@ -84,6 +84,15 @@ export class ByteWriter {
     return this.buf.subarray(start, end);
   }
 
+  /**
+   * Hands the buffer over (views taken with `view()` stay valid and are never written again) and
+   * continues in a fresh one of `capacity` bytes: for bodies that leave without a copy.
+   */
+  detach(capacity: number): void {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(16, capacity));
+    this.pos = 0;
+  }
+
   /** An independent copy of bytes [start, end). */
   copyRange(start = 0, end = this.pos): Buffer {
     const out = Buffer.allocUnsafe(end - start);

@@ -543,8 +543,8 @@ export class BulkConverter {
     return t;
   }
 
-  /** The buffer documents are written into; bodies are copied out of it. */
-  private w = new ByteWriter(256 * 1024);
+  /** The buffer documents are written into; the bodies are views of it. */
+  private readonly w = new ByteWriter(256 * 1024);
 
   /** `now`: timestamp for records with neither time nor observed time (defaults to options.nowNanos). */
   convert(resourceLogs: readonly ResourceLogs[], now: Long | undefined = this.o.nowNanos): EsConvertResult {
@@ -591,19 +591,18 @@ export class BulkConverter {
             continue;
           }
           if (docStart - start + bytes > o.maxRequestBytes && records.length > 0) {
-            requests.push({ body: w.copyRange(start, docStart), records });
+            requests.push({ body: w.view(start, docStart), records });
             records = [];
-            // Keep the buffer about one request long: the new document moves to the front.
-            w.dropBefore(docStart);
-            start = 0;
+            start = docStart;
           }
           records.push(ref);
         }
       }
     }
-    if (records.length > 0) requests.push({ body: w.copyRange(start, w.length), records });
-    // Do not keep a buffer grown by one huge batch.
-    if (w.capacity > 4 * Math.max(o.maxRequestBytes, 1 << 20)) this.w = new ByteWriter(256 * 1024);
+    if (records.length > 0) requests.push({ body: w.view(start, w.length), records });
+    // The bodies are views of this buffer: the next batch writes into a new one, about as large
+    // as this batch needed (bounded, so one huge batch is not kept).
+    if (requests.length > 0) w.detach(Math.min(w.length + (w.length >> 3) + 1024, 64 * 1024 * 1024));
     return { requests, rejected };
   }
 }
