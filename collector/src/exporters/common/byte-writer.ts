@@ -120,6 +120,11 @@ export class ByteWriter {
     this.buf = next;
   }
 
+  /** Overwrites one byte already written. */
+  setByte(at: number, c: number): void {
+    this.buf[at] = c;
+  }
+
   byte(c: number): void {
     if (this.pos >= this.buf.length) this.grow(1);
     this.buf[this.pos++] = c;
