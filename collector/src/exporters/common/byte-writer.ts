@@ -104,8 +104,16 @@ export class ByteWriter {
   append(from: ByteWriter, start = 0, end = from.pos): void {
     const n = end - start;
     if (this.pos + n > this.buf.length) this.grow(n);
-    from.buf.copy(this.buf, this.pos, start, end);
-    this.pos += n;
+    const src = from.buf;
+    const buf = this.buf;
+    let p = this.pos;
+    // Short runs by hand: Buffer#copy has a large fixed cost.
+    if (n <= 64) for (let i = start; i < end; i++) buf[p++] = src[i]!;
+    else {
+      buf.set(src.subarray(start, end), p);
+      p += n;
+    }
+    this.pos = p;
   }
 
   ensure(n: number): void {

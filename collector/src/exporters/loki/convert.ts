@@ -892,10 +892,10 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
         const seconds = split.whole;
         const nanos = split.rest;
 
-        // --- the entry, encoded (its size decides the split)
-        entryW.reset();
+        // --- the entry's size decides the split (JSON: the entry is encoded first, to measure it)
         let entrySize: number;
         if (json) {
+          entryW.reset();
           entryW.byte(0x5b);
           entryW.byte(0x22);
           if (seconds > 0) {
@@ -913,28 +913,7 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
           }
           entrySize = nsLen + (entryW.length - lineStart) + 6;
           entryW.byte(0x5d);
-        } else {
-          entrySize = entryFieldSize(seconds, nanos, lineBytes);
-          const tsLen = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
-          entryW.byte(18);
-          entryW.varint(1 + varintSize(tsLen) + tsLen + (lineBytes > 0 ? 1 + varintSize(lineBytes) + lineBytes : 0));
-          entryW.byte(10);
-          entryW.varint(tsLen);
-          if (seconds !== 0) {
-            entryW.byte(8);
-            entryW.varint(seconds);
-          }
-          if (nanos !== 0) {
-            entryW.byte(16);
-            entryW.varint(nanos);
-          }
-          if (lineBytes > 0) {
-            entryW.byte(18);
-            entryW.varint(lineBytes);
-            if (line !== undefined) entryW.pbString(line);
-            else entryW.append(lineW);
-          }
-        }
+        } else entrySize = entryFieldSize(seconds, nanos, lineBytes);
 
         // --- group: tenant → request → stream, split on the encoded size
         let t = tenants.get(tenant);
@@ -953,8 +932,32 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
           t.streams.set(ls.labels, stream);
           t.size += ls.streamCost;
         }
-        if (json && stream.count > 0) stream.w.byte(0x2c);
-        stream.w.append(entryW);
+        const sw = stream.w;
+        if (json) {
+          if (stream.count > 0) sw.byte(0x2c);
+          sw.append(entryW);
+        } else {
+          // EntryAdapter field straight into the stream: tag, length, Timestamp message, line.
+          const tsLen = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+          sw.byte(18);
+          sw.varint(1 + varintSize(tsLen) + tsLen + (lineBytes > 0 ? 1 + varintSize(lineBytes) + lineBytes : 0));
+          sw.byte(10);
+          sw.varint(tsLen);
+          if (seconds !== 0) {
+            sw.byte(8);
+            sw.varint(seconds);
+          }
+          if (nanos !== 0) {
+            sw.byte(16);
+            sw.varint(nanos);
+          }
+          if (lineBytes > 0) {
+            sw.byte(18);
+            sw.varint(lineBytes);
+            if (line !== undefined) sw.pbString(line);
+            else sw.append(lineW);
+          }
+        }
         stream.count++;
         t.records.push(ref);
         t.size += entrySize;
