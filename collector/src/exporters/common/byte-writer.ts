@@ -107,10 +107,11 @@ export class ByteWriter {
     const src = from.buf;
     const buf = this.buf;
     let p = this.pos;
-    // Short runs by hand: Buffer#copy has a large fixed cost.
+    // Short runs by hand.
     if (n <= 64) for (let i = start; i < end; i++) buf[p++] = src[i]!;
     else {
-      buf.set(src.subarray(start, end), p);
+      // A plain Uint8Array view: Buffer#subarray and Buffer#copy cost more than the copy of a line.
+      buf.set(new Uint8Array(src.buffer, src.byteOffset + start, n), p);
       p += n;
     }
     this.pos = p;
