@@ -35,14 +35,15 @@ SHORT_ESCAPE[9] = 0x74;
 SHORT_ESCAPE[10] = 0x6e;
 SHORT_ESCAPE[12] = 0x66;
 SHORT_ESCAPE[13] = 0x72;
-/** ASCII code units that need more than themselves in Go JSON: 1 = `\uXXXX`-style or short escape. */
-const GO_ASCII = new Uint8Array(128);
-for (let c = 0; c < 0x20; c++) GO_ASCII[c] = 1;
-GO_ASCII[0x22] = 1;
-GO_ASCII[0x5c] = 1;
-GO_ASCII[0x3c] = 1;
-GO_ASCII[0x3e] = 1;
-GO_ASCII[0x26] = 1;
+/** ASCII code units written as themselves: 1 in JSON.stringify, and in Go's encoding/json (not `<>&`). */
+const PLAIN_JSON = new Uint8Array(128);
+for (let c = 0x20; c < 0x80; c++) PLAIN_JSON[c] = 1;
+PLAIN_JSON[0x22] = 0;
+PLAIN_JSON[0x5c] = 0;
+const PLAIN_GO = PLAIN_JSON.slice();
+PLAIN_GO[0x3c] = 0;
+PLAIN_GO[0x3e] = 0;
+PLAIN_GO[0x26] = 0;
 
 /** Latin-1 text as bytes (for constant fragments). */
 export const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -358,10 +359,11 @@ export class ByteWriter {
     const buf = this.buf;
     let p = this.pos;
     buf[p++] = 0x22;
+    const plain = go ? PLAIN_GO : PLAIN_JSON;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
-        if (c >= 0x20 && c !== 0x22 && c !== 0x5c && !(go && GO_ASCII[c] === 1)) buf[p++] = c;
+        if (plain[c] === 1) buf[p++] = c;
         else if (c === 0x22 || c === 0x5c) {
           buf[p++] = 0x5c;
           buf[p++] = c;
