@@ -74,19 +74,6 @@ export class ByteWriter {
     if (length < this.pos) this.pos = length;
   }
 
-  /** Moves the write position to `pos` (≤ capacity after `ensure`); bytes past it are kept until overwritten. */
-  seek(pos: number): void {
-    if (pos > this.buf.length) this.grow(pos - this.pos);
-    this.pos = pos;
-  }
-
-  /** Copies bytes [start, end) to `to` within the buffer (overlap allowed), growing it when needed. */
-  move(start: number, end: number, to: number): void {
-    const need = to + (end - start);
-    if (need > this.buf.length) this.grow(need - this.pos);
-    this.buf.copyWithin(to, start, end);
-  }
-
   /** Moves bytes [start, length) to the front (keeps the buffer small when a body is cut off). */
   dropBefore(start: number): void {
     this.buf.copyWithin(0, start, this.pos);

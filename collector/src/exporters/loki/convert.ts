@@ -759,33 +759,6 @@ function encodeBody(streams: Map<string, StreamAcc>, json: boolean): Buffer {
   return out.view();
 }
 
-function newStream(t: TenantAcc, ls: LabelSet, w: ByteWriter): StreamAcc {
-  const stream: StreamAcc = { ls, w, count: 0 };
-  t.streams.set(ls.labels, stream);
-  t.size += ls.streamCost;
-  return stream;
-}
-
-/** An EntryAdapter field up to its line's bytes: tag, length, Timestamp message, line tag and length. */
-function writeEntryHeader(w: ByteWriter, seconds: number, nanos: number, tsLen: number, lineBytes: number): void {
-  w.byte(18);
-  w.varint(1 + varintSize(tsLen) + tsLen + (lineBytes > 0 ? 1 + varintSize(lineBytes) + lineBytes : 0));
-  w.byte(10);
-  w.varint(tsLen);
-  if (seconds !== 0) {
-    w.byte(8);
-    w.varint(seconds);
-  }
-  if (nanos !== 0) {
-    w.byte(16);
-    w.varint(nanos);
-  }
-  if (lineBytes > 0) {
-    w.byte(18);
-    w.varint(lineBytes);
-  }
-}
-
 function acquireStreamWriter(): ByteWriter {
   return freeStreamWriters.pop() ?? new ByteWriter(16 * 1024);
 }
@@ -795,9 +768,6 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
   const tenants = new Map<string | undefined, TenantAcc>();
   const json = o.encoding === 'json';
   const emptySize = json ? 14 : 0;
-
-  /** A stream buffer taken for a record whose stream does not exist yet (kept if the record is rejected). */
-  let spare: ByteWriter | undefined;
 
   const flush = (t: TenantAcc): void => {
     if (t.records.length === 0) return;
@@ -896,72 +866,10 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
           if (tv !== undefined) tenant = anyValueAsString(tv) || undefined;
         }
 
-        // --- timestamp: time, else observed, else now
-        let ts = lr.timeUnixNano;
-        if (isZeroNanos(ts)) ts = isZeroNanos(lr.observedTimeUnixNano) ? now : lr.observedTimeUnixNano;
-        const split = splitSeconds(ts);
-        const seconds = split.whole;
-        const nanos = split.rest;
-        const tsLen = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
-
+        // --- line: JSON lines are written as bytes; logfmt and raw lines are strings
         let format = rc.format;
         if (format === undefined) format = hintFormat !== undefined ? anyValueAsString(hintFormat) : o.lineFormat;
         const promoted = np === 0 ? NO_PROMOTED : promotedScratch;
-        let t = tenants.get(tenant);
-        let stream = t?.streams.get(ls.labels);
-
-        if (!json && format !== 'raw' && format !== 'logfmt') {
-          // Fast path, protobuf + json line: the line is written straight into its stream's buffer after
-          // room for the entry header, guessed for lines of 128 B…16 KiB (the header is moved when not).
-          const sw = stream !== undefined ? stream.w : (spare ??= acquireStreamWriter());
-          const mark = sw.length;
-          const guess = 1 + 2 + 1 + varintSize(tsLen) + tsLen + 1 + 2;
-          sw.seek(mark + guess);
-          writeJsonLine(sw, lr, promoted, np, tail);
-          const lineBytes = sw.length - mark - guess;
-          if (o.maxLineSize > 0 && lineBytes > o.maxLineSize) {
-            sw.seek(mark);
-            rejected.push({ ref, reason: `line of ${lineBytes} bytes exceeds max_line_size ${o.maxLineSize}` });
-            continue;
-          }
-          const entrySize = entryFieldSize(seconds, nanos, lineBytes);
-          if (t === undefined) {
-            t = { tenant, done: [], streams: new Map(), records: [], size: emptySize };
-            tenants.set(tenant, t);
-          }
-          if (t.records.length > 0 && t.size + entrySize + (stream === undefined ? ls.streamCost : 0) > o.maxRequestBytes) {
-            // This record starts the next request: its line leaves the buffer about to be encoded.
-            lineW.reset();
-            lineW.append(sw, mark + guess, mark + guess + lineBytes);
-            sw.seek(mark);
-            flush(t);
-            stream = newStream(t, ls, acquireStreamWriter());
-            writeEntryHeader(stream.w, seconds, nanos, tsLen, lineBytes);
-            stream.w.append(lineW);
-          } else {
-            const msg = 1 + varintSize(tsLen) + tsLen + 1 + varintSize(lineBytes) + lineBytes;
-            const header = 1 + varintSize(msg) + msg - lineBytes;
-            if (header !== guess) {
-              sw.move(mark + guess, mark + guess + lineBytes, mark + header);
-              sw.seek(mark + header + lineBytes);
-            }
-            // Room for the header's own writes, so none of them grows the buffer past the line.
-            sw.ensure(16);
-            sw.seek(mark);
-            writeEntryHeader(sw, seconds, nanos, tsLen, lineBytes);
-            sw.seek(mark + header + lineBytes);
-            if (stream === undefined) {
-              stream = newStream(t, ls, sw);
-              spare = undefined;
-            }
-          }
-          stream.count++;
-          t.records.push(ref);
-          t.size += entrySize;
-          continue;
-        }
-
-        // --- line: JSON lines are written as bytes; logfmt and raw lines are strings
         let line: string | undefined;
         let lineBytes: number;
         lineW.reset();
@@ -976,6 +884,13 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
           rejected.push({ ref, reason: `line of ${lineBytes} bytes exceeds max_line_size ${o.maxLineSize}` });
           continue;
         }
+
+        // --- timestamp: time, else observed, else now
+        let ts = lr.timeUnixNano;
+        if (isZeroNanos(ts)) ts = isZeroNanos(lr.observedTimeUnixNano) ? now : lr.observedTimeUnixNano;
+        const split = splitSeconds(ts);
+        const seconds = split.whole;
+        const nanos = split.rest;
 
         // --- the entry's size decides the split (JSON: the entry is encoded first, to measure it)
         let entrySize: number;
@@ -1001,23 +916,44 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
         } else entrySize = entryFieldSize(seconds, nanos, lineBytes);
 
         // --- group: tenant → request → stream, split on the encoded size
+        let t = tenants.get(tenant);
         if (t === undefined) {
           t = { tenant, done: [], streams: new Map(), records: [], size: emptySize };
           tenants.set(tenant, t);
         }
+        let stream = t.streams.get(ls.labels);
         const add = entrySize + (stream === undefined ? ls.streamCost : 0);
         if (t.records.length > 0 && t.size + add > o.maxRequestBytes) {
           flush(t);
           stream = undefined;
         }
-        if (stream === undefined) stream = newStream(t, ls, acquireStreamWriter());
+        if (stream === undefined) {
+          stream = { ls, w: acquireStreamWriter(), count: 0 };
+          t.streams.set(ls.labels, stream);
+          t.size += ls.streamCost;
+        }
         const sw = stream.w;
         if (json) {
           if (stream.count > 0) sw.byte(0x2c);
           sw.append(entryW);
         } else {
-          writeEntryHeader(sw, seconds, nanos, tsLen, lineBytes);
+          // EntryAdapter field straight into the stream: tag, length, Timestamp message, line.
+          const tsLen = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+          sw.byte(18);
+          sw.varint(1 + varintSize(tsLen) + tsLen + (lineBytes > 0 ? 1 + varintSize(lineBytes) + lineBytes : 0));
+          sw.byte(10);
+          sw.varint(tsLen);
+          if (seconds !== 0) {
+            sw.byte(8);
+            sw.varint(seconds);
+          }
+          if (nanos !== 0) {
+            sw.byte(16);
+            sw.varint(nanos);
+          }
           if (lineBytes > 0) {
+            sw.byte(18);
+            sw.varint(lineBytes);
             if (line !== undefined) sw.pbString(line);
             else sw.append(lineW);
           }
@@ -1027,10 +963,6 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
         t.size += entrySize;
       }
     }
-  }
-  if (spare !== undefined) {
-    spare.reset();
-    freeStreamWriters.push(spare);
   }
   const requests: LokiPushRequest[] = [];
   for (const t of tenants.values()) {
