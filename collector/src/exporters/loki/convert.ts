@@ -7,6 +7,8 @@
  *
  * Hot path: labels, `resources` / `instrumentation_scope` line fragments, hints and the tenant attribute
  * are resolved once per resource or scope; formatted label strings are cached per distinct label set.
+ * json lines and the entries are written as bytes (ByteWriter) into one buffer per stream, and each
+ * request body is assembled from those once; logfmt and raw lines are still built as strings.
  */
 import {
   anyValueAsString, idToHex, isZeroNanos,
