@@ -5,12 +5,14 @@
  *
  * Hot path (pino style): everything that depends only on config, resource or scope (resource/scope JSON
  * fragments, routing attributes, action lines per index, the logstash date) is computed once and reused;
- * per record only the record's own fields are serialized, by string concatenation.
+ * per record only the record's own fields are serialized. In `otel` mode (the default) documents are
+ * written as bytes straight into one reused buffer and bodies are cut from it, no per-record strings.
  */
 import {
   anyValueAsString, idToHex, int64ToString, isZeroNanos, nanosToDecimal, nanosToIso,
   type AnyValue, type KeyValue, type Long, type LogRecord, type ResourceLogs, type ScopeLogs,
 } from '@tributary/otlp';
+import { ByteWriter, latin1, splitMillis } from '../common/byte-writer.js';
 import type { RecordRef } from '../common/partial-delivery.js';
 import type { ElasticsearchExporterConfig, MappingMode } from './config.js';
 
@@ -111,7 +113,19 @@ function routingOf(attrs: readonly KeyValue[] | undefined | null, parent: Routin
     r ??= { ...parent };
     r[field] = v;
   }
-  return r ?? parent;
+  return r === undefined ? parent : internRouting(r);
+}
+
+const routings = new Map<string, Routing>();
+
+/** One object per distinct routing, so targets can be cached by identity across records and batches. */
+function internRouting(r: Routing): Routing {
+  const key = `${r.index ?? '\u0001'}\u0000${r.prefix ?? '\u0001'}\u0000${r.suffix ?? '\u0001'}\u0000${r.dataset ?? '\u0001'}\u0000${r.namespace ?? '\u0001'}\u0000${r.retentionClass ?? '\u0001'}`;
+  const known = routings.get(key);
+  if (known !== undefined) return known;
+  if (routings.size >= 10_000) routings.clear();
+  routings.set(key, r);
+  return r;
 }
 
 const DS_INVALID = /[\\/*?"<>| ,#:]/g;
@@ -424,6 +438,10 @@ interface Target {
   namespace: string | undefined;
   /** `"data_stream":{…}` when routed to a data stream (rendered once per target). */
   ds?: string | undefined;
+  /** `,"data_stream":{…}` as bytes (otel documents). */
+  dsBytes?: Buffer | undefined;
+  /** The action line as bytes. */
+  action?: Buffer | undefined;
 }
 
 /** A reusable converter: caches that depend only on options live here (action lines per index, dates). */
@@ -463,8 +481,7 @@ export class BulkConverter {
 
   private dateOf(ts: Long): string {
     // whole milliseconds, exactly (a double of the ns/1e6 quotient can round up across midnight)
-    const d = nanosToDecimal(ts);
-    const ms = d.length > 6 ? Number(d.slice(0, -6)) : 0;
+    const ms = splitMillis(ts).whole;
     if (this.dayGranular) {
       const day = Math.floor(ms / 86_400_000);
       if (day !== this.lastDay) {
@@ -476,19 +493,35 @@ export class BulkConverter {
     return this.formatDate!(ms);
   }
 
+  private readonly targets = new Map<Routing, Target>();
+  private targetsDate = '';
   private lastRouting: Routing | undefined;
   private lastTarget: Target | undefined;
-  private lastTargetDate = '';
 
-  /** Index for a record; the last answer is reused while the routing (and the logstash date) is the same. */
+  /** Index for a record, cached per (interned) routing while the logstash date is the same. */
   private target(r: Routing, ts: Long): Target {
-    const date = this.formatDate !== undefined ? this.dateOf(ts) : '';
-    if (r === this.lastRouting && date === this.lastTargetDate) return this.lastTarget!;
-    const t = this.resolveTarget(r, date);
-    if (t.dataset !== undefined) t.ds = this.dataStreamFragment(t.dataset, t.namespace!);
+    if (this.formatDate !== undefined) {
+      const date = this.dateOf(ts);
+      if (date !== this.targetsDate) {
+        this.targets.clear();
+        this.targetsDate = date;
+        this.lastRouting = undefined;
+      }
+    }
+    if (r === this.lastRouting) return this.lastTarget!;
+    let t = this.targets.get(r);
+    if (t === undefined) {
+      t = this.resolveTarget(r, this.targetsDate);
+      if (t.dataset !== undefined) {
+        t.ds = this.dataStreamFragment(t.dataset, t.namespace!);
+        t.dsBytes = Buffer.from(`,${t.ds}`);
+      }
+      t.action = Buffer.from(this.action(t.index));
+      if (this.targets.size >= 10_000) this.targets.clear();
+      this.targets.set(r, t);
+    }
     this.lastRouting = r;
     this.lastTarget = t;
-    this.lastTargetDate = date;
     return t;
   }
 
@@ -510,66 +543,71 @@ export class BulkConverter {
     return t;
   }
 
+  /** The buffer documents are written into; the bodies are views of it. */
+  private readonly w = new ByteWriter(256 * 1024);
+
   /** `now`: timestamp for records with neither time nor observed time (defaults to options.nowNanos). */
   convert(resourceLogs: readonly ResourceLogs[], now: Long | undefined = this.o.nowNanos): EsConvertResult {
     const o = this.o;
     const mode = o.mode;
+    const w = this.w;
+    w.reset();
     const requests: BulkRequest[] = [];
     const rejected: { ref: RecordRef; reason: string }[] = [];
-    let parts: string[] = [];
     let records: RecordRef[] = [];
-    let size = 0;
+    /** Where the current request's body starts in `w`. */
+    let start = 0;
     for (let i = 0; i < resourceLogs.length; i++) {
       const rl = resourceLogs[i]!;
       const rc = resourceCtx(rl, mode);
       for (let j = 0; j < rl.scopeLogs.length; j++) {
         const sl = rl.scopeLogs[j]!;
         const sc = scopeCtx(sl, rc.routing, mode, rc.ecs);
+        const tail = mode === 'otel' ? Buffer.from(rc.fragment + sc.fragment) : EMPTY;
         const logRecords = sl.logRecords;
         for (let k = 0; k < logRecords.length; k++) {
           const lr = logRecords[k]!;
           const routing = routingOf(lr.attributes, sc.routing);
           let ts = lr.timeUnixNano;
           if (isZeroNanos(ts)) ts = isZeroNanos(lr.observedTimeUnixNano) && now !== undefined ? now : lr.observedTimeUnixNano;
-          let doc: string | undefined;
-          let target: Target | undefined;
-          if (mode === 'bodymap') {
-            if (lr.body?.kvlistValue == null) {
-              rejected.push({ ref: { rl, sl, lr }, reason: 'bodymap mapping mode: body is not a map' });
-              continue;
-            }
-            target = this.target(routing, ts);
-            doc = jsonValue(lr.body);
-          } else {
-            target = this.target(routing, ts);
-            const ds = target.ds;
-            if (mode === 'otel') doc = otelDoc(lr, ts, ds, rc, sc);
-            else if (mode === 'ecs') doc = ecsDoc(lr, ts, target, rc, sc);
-            else doc = flatDoc(lr, ts, target, rc, sc, mode === 'raw');
+          if (mode === 'bodymap' && lr.body?.kvlistValue == null) {
+            rejected.push({ ref: { rl, sl, lr }, reason: 'bodymap mapping mode: body is not a map' });
+            continue;
           }
-          const line = this.action(target.index) + doc + '\n';
-          const bytes = Buffer.byteLength(line);
+          const target = this.target(routing, ts);
+          const docStart = w.length;
+          w.raw(target.action!);
+          if (mode === 'otel') writeOtelDoc(w, lr, ts, target.dsBytes, tail);
+          else {
+            const doc = mode === 'bodymap' ? jsonValue(lr.body) : mode === 'ecs' ? ecsDoc(lr, ts, target, rc, sc) : flatDoc(lr, ts, target, rc, sc, mode === 'raw');
+            w.utf8(doc);
+            w.byte(0x0a);
+          }
+          const bytes = w.length - docStart;
           const ref: RecordRef = { rl, sl, lr };
           if (bytes > this.maxDoc) {
+            w.truncate(docStart);
             rejected.push({ ref, reason: `document of ${bytes} bytes exceeds the ${this.maxDoc}-byte request limit` });
             continue;
           }
-          if (size + bytes > o.maxRequestBytes && records.length > 0) {
-            requests.push({ body: Buffer.from(parts.join('')), records });
-            parts = [];
+          if (docStart - start + bytes > o.maxRequestBytes && records.length > 0) {
+            requests.push({ body: w.view(start, docStart), records });
             records = [];
-            size = 0;
+            start = docStart;
           }
-          parts.push(line);
           records.push(ref);
-          size += bytes;
         }
       }
     }
-    if (records.length > 0) requests.push({ body: Buffer.from(parts.join('')), records });
+    if (records.length > 0) requests.push({ body: w.view(start, w.length), records });
+    // The bodies are views of this buffer: the next batch writes into a new one, about as large
+    // as this batch needed (bounded, so one huge batch is not kept).
+    if (requests.length > 0) w.detach(Math.min(w.length + (w.length >> 3) + 1024, 64 * 1024 * 1024));
     return { requests, rejected };
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Pure: OTLP records → bulk request bodies (see BulkConverter; a new converter per call). */
 export function convertToBulk(resourceLogs: readonly ResourceLogs[], options: EsConvertOptions): EsConvertResult {
@@ -583,31 +621,148 @@ function eventNameOf(lr: LogRecord): string {
   return '';
 }
 
-function otelDoc(lr: LogRecord, ts: Long, ds: string | undefined, rc: ResourceCtx, sc: ScopeCtx): string {
-  let s = `{"@timestamp":"${otelTimestamp(ts)}","observed_timestamp":"${otelTimestamp(lr.observedTimeUnixNano)}"`;
-  if (ds !== undefined) s += `,${ds}`;
-  if (lr.severityText) s += `,"severity_text":${q(lr.severityText)}`;
-  if (lr.severityNumber) s += `,"severity_number":${lr.severityNumber}`;
-  const trace = idToHex(lr.traceId);
-  if (trace) s += `,"trace_id":"${trace}"`;
-  const span = idToHex(lr.spanId);
-  if (span) s += `,"span_id":"${span}"`;
-  if (lr.droppedAttributesCount) s += `,"dropped_attributes_count":${lr.droppedAttributesCount}`;
-  s += `,"attributes":{${jsonFields(lr.attributes, ROUTING_KEYS)}}`;
+const K_TIMESTAMP = latin1('{"@timestamp":"');
+const K_OBSERVED = latin1('","observed_timestamp":"');
+const K_SEVERITY_TEXT = latin1(',"severity_text":');
+const K_SEVERITY_NUMBER = latin1(',"severity_number":');
+const K_TRACE_ID = latin1(',"trace_id":"');
+const K_SPAN_ID = latin1(',"span_id":"');
+const K_DROPPED = latin1(',"dropped_attributes_count":');
+const K_ATTRIBUTES = latin1(',"attributes":{');
+const K_EVENT_NAME = latin1(',"event_name":');
+const K_STRUCTURED = latin1(',"body":{"structured":');
+const K_STRUCTURED_VALUE = latin1(',"body":{"structured":{"value":');
+const K_TEXT = latin1(',"body":{"text":');
+const K_NULL = latin1('null');
+const K_TRUE = latin1('true');
+const K_FALSE = latin1('false');
+
+/** otelTimestamp(t) straight into bytes. */
+function writeOtelTimestamp(w: ByteWriter, t: Long): void {
+  const m = splitMillis(t);
+  const rest = m.rest;
+  w.uint(m.whole);
+  w.byte(0x2e);
+  if (rest === 0) w.byte(0x30);
+  else w.digits(rest, 6);
+}
+
+/** True when the ID has a non-zero byte (idToHex would not be ''). */
+function hasId(id: Uint8Array | null | undefined): id is Uint8Array {
+  if (id == null) return false;
+  for (let i = 0; i < id.length; i++) if (id[i] !== 0) return true;
+  return false;
+}
+
+/** jsonValue(v) straight into bytes. */
+function writeJsonValue(w: ByteWriter, v: AnyValue | null | undefined): void {
+  if (v == null) w.raw(K_NULL);
+  else if (v.stringValue != null) w.jsonString(v.stringValue);
+  else if (v.boolValue != null) w.raw(v.boolValue ? K_TRUE : K_FALSE);
+  else if (v.intValue != null) w.int64(v.intValue);
+  else if (v.doubleValue != null) {
+    if (Number.isFinite(v.doubleValue)) w.number(v.doubleValue);
+    else w.raw(K_NULL);
+  } else if (v.kvlistValue != null) {
+    w.byte(0x7b);
+    writeJsonFields(w, v.kvlistValue.values, false);
+    w.byte(0x7d);
+  } else if (v.arrayValue != null) {
+    const vals = v.arrayValue.values;
+    w.byte(0x5b);
+    for (let i = 0; i < vals.length; i++) {
+      if (i) w.byte(0x2c);
+      writeJsonValue(w, vals[i]);
+    }
+    w.byte(0x5d);
+  } else if (v.bytesValue != null) {
+    w.byte(0x22);
+    w.hex(v.bytesValue);
+    w.byte(0x22);
+  } else w.raw(K_NULL);
+}
+
+/** jsonFields(kvs, skipRouting ? ROUTING_KEYS : undefined) straight into bytes. */
+function writeJsonFields(w: ByteWriter, kvs: readonly KeyValue[], skipRouting: boolean): void {
+  let first = true;
+  for (let i = 0; i < kvs.length; i++) {
+    const kv = kvs[i]!;
+    if (skipRouting && isRoutingKey(kv.key)) continue;
+    if (!first) w.byte(0x2c);
+    first = false;
+    w.jsonString(kv.key);
+    w.byte(0x3a);
+    writeJsonValue(w, kv.value);
+  }
+}
+
+function isRoutingKey(key: string): boolean {
+  // every routing key starts with e or d
+  const c = key.charCodeAt(0);
+  return (c === 101 || c === 100) && ROUTING_KEYS.has(key);
+}
+
+/** An otel-mode document and its newline (same bytes as otelDoc); `tail` is the resource + scope fragment. */
+function writeOtelDoc(w: ByteWriter, lr: LogRecord, ts: Long, ds: Buffer | undefined, tail: Buffer): void {
+  w.raw(K_TIMESTAMP);
+  writeOtelTimestamp(w, ts);
+  w.raw(K_OBSERVED);
+  writeOtelTimestamp(w, lr.observedTimeUnixNano);
+  w.byte(0x22);
+  if (ds !== undefined) w.raw(ds);
+  if (lr.severityText) {
+    w.raw(K_SEVERITY_TEXT);
+    w.jsonString(lr.severityText);
+  }
+  if (lr.severityNumber) {
+    w.raw(K_SEVERITY_NUMBER);
+    w.number(lr.severityNumber);
+  }
+  if (hasId(lr.traceId)) {
+    w.raw(K_TRACE_ID);
+    w.hex(lr.traceId);
+    w.byte(0x22);
+  }
+  if (hasId(lr.spanId)) {
+    w.raw(K_SPAN_ID);
+    w.hex(lr.spanId);
+    w.byte(0x22);
+  }
+  if (lr.droppedAttributesCount) {
+    w.raw(K_DROPPED);
+    w.number(lr.droppedAttributesCount);
+  }
+  w.raw(K_ATTRIBUTES);
+  writeJsonFields(w, lr.attributes, true);
+  w.byte(0x7d);
   const ev = eventNameOf(lr);
-  if (ev) s += `,"event_name":${q(ev)}`;
-  s += rc.fragment + sc.fragment;
+  if (ev) {
+    w.raw(K_EVENT_NAME);
+    w.jsonString(ev);
+  }
+  w.raw(tail);
   const body = lr.body;
-  if (!isEmptyValue(body)) {
-    if (body!.kvlistValue != null) s += `,"body":{"structured":${jsonValue(body)}}`;
-    else if (body!.arrayValue != null) {
-      const vals = body!.arrayValue.values;
+  if (body != null && !isEmptyValue(body)) {
+    if (body.kvlistValue != null) {
+      w.raw(K_STRUCTURED);
+      writeJsonValue(w, body);
+      w.byte(0x7d);
+    } else if (body.arrayValue != null) {
+      const vals = body.arrayValue.values;
       let allMaps = vals.length > 0;
       for (let i = 0; i < vals.length && allMaps; i++) if (vals[i]?.kvlistValue == null) allMaps = false;
-      s += allMaps ? `,"body":{"structured":${jsonValue(body)}}` : `,"body":{"structured":{"value":${jsonValue(body)}}}`;
-    } else s += `,"body":{"text":${q(anyValueAsString(body))}}`;
+      w.raw(allMaps ? K_STRUCTURED : K_STRUCTURED_VALUE);
+      writeJsonValue(w, body);
+      w.byte(0x7d);
+      if (!allMaps) w.byte(0x7d);
+    } else {
+      w.raw(K_TEXT);
+      w.jsonString(body.stringValue ?? anyValueAsString(body));
+      w.byte(0x7d);
+    }
   }
-  return `${s}}`;
+  w.byte(0x7d);
+  w.byte(0x0a);
 }
 
 function ecsDoc(lr: LogRecord, ts: Long, t: Target, rc: ResourceCtx, sc: ScopeCtx): string {

@@ -7,14 +7,17 @@
  *
  * Hot path: labels, `resources` / `instrumentation_scope` line fragments, hints and the tenant attribute
  * are resolved once per resource or scope; formatted label strings are cached per distinct label set.
+ * json lines and the entries are written as bytes (ByteWriter) into one buffer per stream, and each
+ * request body is assembled from those once; logfmt and raw lines are still built as strings.
  */
 import {
-  anyValueAsString, idToHex, isZeroNanos, nanosToDecimal,
+  anyValueAsString, idToHex, isZeroNanos,
   type AnyValue, type KeyValue, type Long, type LogRecord, type ResourceLogs, type ScopeLogs,
 } from '@tributary/otlp';
 import type { RecordRef } from '../common/partial-delivery.js';
 import type { LineFormat, LokiExporterConfig } from './config.js';
-import { encodePushRequest, encodePushRequestJson, entryFieldSize, streamOverheadSize, type LokiEntry, type LokiStream } from './logproto.js';
+import { ByteWriter, latin1, splitSeconds } from '../common/byte-writer.js';
+import { entryFieldSize, streamOverheadSize, type LokiEntry, type LokiStream } from './logproto.js';
 
 export interface LokiConvertOptions {
   defaultLabels: { exporter: boolean; job: boolean; instance: boolean; level: boolean };
@@ -31,7 +34,6 @@ export interface LokiConvertOptions {
 export interface LokiPushRequest {
   /** `X-Scope-OrgID` from the `loki.tenant` hint; undefined = the configured headers decide. */
   tenant: string | undefined;
-  streams: LokiStream[];
   /** Encoded, uncompressed body (protobuf PushRequest or Loki JSON). */
   body: Buffer;
   records: RecordRef[];
@@ -464,22 +466,131 @@ function keepAttr(key: string, promoted: readonly string[]): boolean {
   return true;
 }
 
-function jsonLine(lr: LogRecord, promoted: readonly string[], rc: ResourceCtx, sc: ScopeCtx): string {
-  let s = '';
+const K_BODY = latin1(',"body":');
+const K_TRACEID = latin1(',"traceid":"');
+const K_SPANID = latin1(',"spanid":"');
+const K_SEVERITY = latin1(',"severity":');
+const K_FLAGS = latin1(',"flags":');
+const K_ATTRIBUTES = latin1(',"attributes":');
+const K_NULL = latin1('null');
+const K_TRUE = latin1('true');
+const K_FALSE = latin1('false');
+
+/** True when the ID has a non-zero byte (idToHex would not be ''). */
+function hasId(id: Uint8Array | null | undefined): id is Uint8Array {
+  if (id == null) return false;
+  for (let i = 0; i < id.length; i++) if (id[i] !== 0) return true;
+  return false;
+}
+
+/**
+ * The json line (upstream's encodeJSON) straight into `w`, byte-identical to the UTF-8 of the string
+ * form: `promoted[0…np)` are the attributes that became labels; `tail` is the resource + scope fragment.
+ */
+function writeJsonLine(w: ByteWriter, lr: LogRecord, promoted: readonly string[], np: number, tail: Buffer): void {
+  const start = w.length;
+  // Every field is written with a leading comma; the first one becomes the opening brace.
   const body = lr.body;
-  if (!isEmptyValue(body)) s += `,"body":${goJsonValue(body)}`;
-  const trace = idToHex(lr.traceId);
-  if (trace) s += `,"traceid":"${trace}"`;
-  const span = idToHex(lr.spanId);
-  if (span) s += `,"spanid":"${span}"`;
-  if (lr.severityText) s += `,"severity":${goString(lr.severityText)}`;
-  if (lr.flags) s += `,"flags":${lr.flags}`;
+  if (body != null && !isEmptyValue(body)) {
+    w.raw(K_BODY);
+    writeGoJsonValue(w, body, 0);
+  }
+  if (hasId(lr.traceId)) {
+    w.raw(K_TRACEID);
+    w.hex(lr.traceId);
+    w.byte(0x22);
+  }
+  if (hasId(lr.spanId)) {
+    w.raw(K_SPANID);
+    w.hex(lr.spanId);
+    w.byte(0x22);
+  }
+  if (lr.severityText) {
+    w.raw(K_SEVERITY);
+    w.goString(lr.severityText);
+  }
+  if (lr.flags) {
+    w.raw(K_FLAGS);
+    w.number(lr.flags);
+  }
   const attrs = lr.attributes;
   let any = false;
-  for (let i = 0; i < attrs.length && !any; i++) any = keepAttr(attrs[i]!.key, promoted);
-  if (any) s += `,"attributes":${goJsonKvs(attrs, promoted)}`;
-  s += rc.jsonFragment + sc.jsonFragment;
-  return s ? `{${s.slice(1)}}` : '{}';
+  for (let i = 0; i < attrs.length && !any; i++) any = keepAttrN(attrs[i]!.key, promoted, np);
+  if (any) {
+    w.raw(K_ATTRIBUTES);
+    writeGoJsonKvs(w, attrs, promoted, np, 0);
+  }
+  w.raw(tail);
+  if (w.length === start) {
+    w.byte(0x7b);
+    w.byte(0x7d);
+  } else {
+    w.setByte(start, 0x7b);
+    w.byte(0x7d);
+  }
+}
+
+function keepAttrN(key: string, promoted: readonly string[], np: number): boolean {
+  if (isHint(key)) return false;
+  for (let i = 0; i < np; i++) if (promoted[i] === key) return false;
+  return true;
+}
+
+/** Index scratch for sorting keys, one per nesting depth (no allocation per record). */
+const SORT_SCRATCH: number[][] = [];
+
+/** goJsonKvs(kvs, promoted) straight into `w`: keys sorted (stable), promoted keys and hints left out when `promoted` is given. */
+function writeGoJsonKvs(w: ByteWriter, kvs: readonly KeyValue[], promoted: readonly string[] | undefined, np: number, depth: number): void {
+  const n = kvs.length;
+  const order = (SORT_SCRATCH[depth] ??= []);
+  order.length = 0;
+  // Stable insertion sort of the indices by key (the lists are short).
+  for (let i = 0; i < n; i++) {
+    const key = kvs[i]!.key;
+    let j = i;
+    while (j > 0 && kvs[order[j - 1]!]!.key > key) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = i;
+  }
+  w.byte(0x7b);
+  let first = true;
+  for (let i = 0; i < n; i++) {
+    const kv = kvs[order[i]!]!;
+    if (promoted !== undefined && !keepAttrN(kv.key, promoted, np)) continue;
+    if (!first) w.byte(0x2c);
+    first = false;
+    w.goString(kv.key);
+    w.byte(0x3a);
+    writeGoJsonValue(w, kv.value, depth + 1);
+  }
+  w.byte(0x7d);
+}
+
+/** goJsonValue(v) straight into `w`. */
+function writeGoJsonValue(w: ByteWriter, v: AnyValue | null | undefined, depth: number): void {
+  if (v == null) w.raw(K_NULL);
+  else if (v.stringValue != null) w.goString(v.stringValue);
+  else if (v.boolValue != null) w.raw(v.boolValue ? K_TRUE : K_FALSE);
+  else if (v.intValue != null) w.int64(v.intValue);
+  else if (v.doubleValue != null) {
+    if (Number.isFinite(v.doubleValue)) w.number(v.doubleValue);
+    else w.raw(K_NULL);
+  } else if (v.kvlistValue != null) writeGoJsonKvs(w, v.kvlistValue.values, undefined, 0, depth);
+  else if (v.arrayValue != null) {
+    const vals = v.arrayValue.values;
+    w.byte(0x5b);
+    for (let i = 0; i < vals.length; i++) {
+      if (i) w.byte(0x2c);
+      writeGoJsonValue(w, vals[i], depth + 1);
+    }
+    w.byte(0x5d);
+  } else if (v.bytesValue != null) {
+    w.byte(0x22);
+    w.base64(v.bytesValue);
+    w.byte(0x22);
+  } else w.raw(K_NULL);
 }
 
 function isEmptyValue(v: AnyValue | null | undefined): boolean {
@@ -523,109 +634,254 @@ function logfmtLine(lr: LogRecord, promoted: readonly string[], rc: ResourceCtx,
 interface LabelSet {
   labels: string;
   pairs: [string, string][];
+  /** Bytes a new stream of this label set adds to the size estimate (protobuf or JSON). */
+  streamCost: number;
+  /** protobuf: the StreamAdapter's labels field (tag, length, text). JSON: `{"stream":{…},"values":[`. */
+  head: Buffer;
+}
+
+/** Label sets of one resource, found by walking the record's extra labels (name, value, …) without building a key. */
+interface LabelNode {
+  set: LabelSet | undefined;
+  next: Map<string, Map<string, LabelNode>> | undefined;
+}
+
+interface StreamAcc {
+  ls: LabelSet;
+  /** Encoded entries: protobuf EntryAdapter fields, or JSON `["ns","line"]` values joined by commas. */
+  w: ByteWriter;
+  count: number;
 }
 
 interface TenantAcc {
   tenant: string | undefined;
   done: LokiPushRequest[];
-  streams: Map<string, LokiStream>;
+  streams: Map<string, StreamAcc>;
   records: RecordRef[];
   size: number;
 }
 
 const NO_PROMOTED: readonly string[] = [];
+const K_STREAMS = latin1('{"streams":[');
+const K_STREAMS_END = latin1(']}');
+const K_VALUE_END = latin1('",');
+
+/** Reused buffers (convert is synchronous): the line, an encoded entry, and free stream buffers. */
+const lineW = new ByteWriter(64 * 1024);
+const entryW = new ByteWriter(64 * 1024);
+const freeStreamWriters: ByteWriter[] = [];
+const labelW = new ByteWriter(1024);
+/** Record labels of the record being converted: [name0, value0, name1, value1, …], and the promoted attribute names. */
+const recLabels: string[] = [];
+const promotedScratch: string[] = [];
+
+function childNode(node: LabelNode, name: string, value: string): LabelNode {
+  const next = (node.next ??= new Map<string, Map<string, LabelNode>>());
+  let byValue = next.get(name);
+  if (byValue === undefined) {
+    byValue = new Map<string, LabelNode>();
+    next.set(name, byValue);
+  }
+  let child = byValue.get(value);
+  if (child === undefined) {
+    child = { set: undefined, next: undefined };
+    byValue.set(value, child);
+  }
+  return child;
+}
+
+function makeLabelSet(base: readonly [string, string][], rec: readonly string[], nrec: number, json: boolean): LabelSet {
+  const merged = new Map<string, string>(base);
+  for (let i = 0; i < nrec; i += 2) merged.set(rec[i]!, rec[i + 1]!);
+  const pairs = [...merged.entries()].filter(([n, v]) => n !== '' && v !== '').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  // Loki refuses a stream without labels: fall back to the exporter label.
+  if (pairs.length === 0) pairs.push(['exporter', 'OTLP']);
+  const labels = formatLabels(pairs);
+  let streamCost: number;
+  let head: Buffer;
+  if (json) {
+    streamCost = Buffer.byteLength(JSON.stringify(pairs)) + 24;
+    let h = '{"stream":{';
+    for (let k = 0; k < pairs.length; k++) h += `${k ? ',' : ''}${JSON.stringify(pairs[k]![0])}:${JSON.stringify(pairs[k]![1])}`;
+    head = Buffer.from(`${h}},"values":[`);
+  } else {
+    const labelsBytes = Buffer.byteLength(labels);
+    streamCost = streamOverheadSize(labelsBytes);
+    labelW.reset();
+    labelW.byte(10);
+    labelW.varint(labelsBytes);
+    labelW.pbString(labels);
+    head = labelW.copyRange();
+  }
+  return { labels, pairs, streamCost, head };
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** The request body of a tenant's streams, in stream order, as encodePushRequest / encodePushRequestJson write it. */
+function encodeBody(streams: Map<string, StreamAcc>, json: boolean): Buffer {
+  let total = json ? K_STREAMS.length + K_STREAMS_END.length : 0;
+  let n = 0;
+  for (const st of streams.values()) {
+    if (json) total += (n ? 1 : 0) + st.ls.head.length + st.w.length + 2;
+    else {
+      const len = st.ls.head.length + st.w.length;
+      total += 1 + varintSize(len) + len;
+    }
+    n++;
+  }
+  const out = new ByteWriter(total);
+  if (json) out.raw(K_STREAMS);
+  n = 0;
+  for (const st of streams.values()) {
+    if (json) {
+      if (n) out.byte(0x2c);
+      out.raw(st.ls.head);
+      out.append(st.w);
+      out.byte(0x5d);
+      out.byte(0x7d);
+    } else {
+      out.byte(10);
+      out.varint(st.ls.head.length + st.w.length);
+      out.raw(st.ls.head);
+      out.append(st.w);
+    }
+    n++;
+    st.w.reset();
+    freeStreamWriters.push(st.w);
+  }
+  if (json) out.raw(K_STREAMS_END);
+  return out.view();
+}
+
+function acquireStreamWriter(): ByteWriter {
+  return freeStreamWriters.pop() ?? new ByteWriter(16 * 1024);
+}
 
 export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: LokiConvertOptions, now: Long): LokiConvertResult {
   const rejected: { ref: RecordRef; reason: string }[] = [];
   const tenants = new Map<string | undefined, TenantAcc>();
-  const labelCache = new Map<string, LabelSet>();
   const json = o.encoding === 'json';
+  const emptySize = json ? 14 : 0;
 
   const flush = (t: TenantAcc): void => {
     if (t.records.length === 0) return;
-    const streams = [...t.streams.values()];
-    const body = json ? Buffer.from(encodePushRequestJson(streams)) : Buffer.from(encodePushRequest(streams));
-    t.done.push({ tenant: t.tenant, streams, body, records: t.records });
+    const body = encodeBody(t.streams, json);
+    t.done.push({ tenant: t.tenant, body, records: t.records });
     t.streams = new Map();
     t.records = [];
-    t.size = json ? 14 : 0;
+    t.size = emptySize;
   };
 
   for (let i = 0; i < resourceLogs.length; i++) {
     const rl = resourceLogs[i]!;
     const rc = resourceCtx(rl, o, i);
+    const root: LabelNode = { set: undefined, next: undefined };
     for (let j = 0; j < rl.scopeLogs.length; j++) {
       const sl = rl.scopeLogs[j]!;
       const sc = scopeCtx(sl);
+      const tail = Buffer.from(rc.jsonFragment + sc.jsonFragment);
       const logRecords = sl.logRecords;
       for (let k = 0; k < logRecords.length; k++) {
         const lr = logRecords[k]!;
         const attrs = lr.attributes;
         const ref: RecordRef = { rl, sl, lr };
 
+        // --- the record's hint / level / retention attributes, in one pass (first occurrence wins, as find)
+        let recHints: AnyValue | undefined;
+        let hintTenant: AnyValue | undefined;
+        let hintFormat: AnyValue | undefined;
+        let levelAttr: AnyValue | undefined;
+        let classAttr: AnyValue | undefined;
+        let seen = 0;
+        for (let a = 0; a < attrs.length; a++) {
+          const key = attrs[a]!.key;
+          const c = key.charCodeAt(0);
+          if (c !== 108 && c !== 114) continue;
+          let bit: number;
+          switch (key) {
+            case HINT_ATTRIBUTE_LABELS: bit = 1; break;
+            case HINT_TENANT: bit = 2; break;
+            case HINT_FORMAT: bit = 4; break;
+            case LEVEL: bit = 8; break;
+            case RETENTION_CLASS: bit = 16; break;
+            default: continue;
+          }
+          if ((seen & bit) !== 0) continue;
+          seen |= bit;
+          const v = attrs[a]!.value ?? undefined;
+          if (bit === 1) recHints = v;
+          else if (bit === 2) hintTenant = v;
+          else if (bit === 4) hintFormat = v;
+          else if (bit === 8) levelAttr = v;
+          else classAttr = v;
+        }
+
         // --- labels promoted from record attributes (hint on the resource and/or the record), level, retention
-        let promoted: string[] | undefined;
-        let recLabels: [string, string][] | undefined;
-        const recHints = find(attrs, HINT_ATTRIBUTE_LABELS);
+        let np = 0;
+        let nrec = 0;
         const names = recHints === undefined ? rc.attributeHints : [...rc.attributeHints, ...hintList(recHints)];
         for (let h = 0; h < names.length; h++) {
           const v = findNested(attrs, names[h]!);
           if (v === undefined) continue;
-          (promoted ??= []).push(names[h]!);
-          (recLabels ??= []).push([normalizeLabelName(names[h]!), anyValueAsString(v)]);
+          promotedScratch[np++] = names[h]!;
+          recLabels[nrec++] = normalizeLabelName(names[h]!);
+          recLabels[nrec++] = anyValueAsString(v);
         }
         if (rc.tenantAttr === undefined) {
-          const h = find(attrs, HINT_TENANT);
-          const tl = h !== undefined ? tenantLabel(attrs, anyValueAsString(h)) : undefined;
+          const tl = hintTenant !== undefined ? tenantLabel(attrs, anyValueAsString(hintTenant)) : undefined;
           if (tl !== undefined) {
-            (recLabels ??= []).push([tl[0], tl[1]]);
-            if (tl[2]) (promoted ??= []).push(tl[0]);
+            recLabels[nrec++] = tl[0];
+            recLabels[nrec++] = tl[1];
+            if (tl[2]) promotedScratch[np++] = tl[0];
           }
         }
         if (o.defaultLabels.level && lr.severityNumber !== 0) {
-          const lv = find(attrs, LEVEL);
-          (promoted ??= []).push(LEVEL);
-          (recLabels ??= []).push([LEVEL, lv !== undefined ? anyValueAsString(lv) : SEVERITY_LEVELS[lr.severityNumber] ?? String(lr.severityNumber)]);
+          promotedScratch[np++] = LEVEL;
+          recLabels[nrec++] = LEVEL;
+          recLabels[nrec++] = levelAttr !== undefined ? anyValueAsString(levelAttr) : SEVERITY_LEVELS[lr.severityNumber] ?? String(lr.severityNumber);
         }
         if (o.retentionLabel !== undefined) {
-          const cv = find(attrs, RETENTION_CLASS);
-          const cls = cv !== undefined ? anyValueAsString(cv) : rc.retentionClass;
-          if (cls !== undefined && cls !== '') (recLabels ??= []).push([o.retentionLabel, cls]);
+          const cls = classAttr !== undefined ? anyValueAsString(classAttr) : rc.retentionClass;
+          if (cls !== undefined && cls !== '') {
+            recLabels[nrec++] = o.retentionLabel;
+            recLabels[nrec++] = cls;
+          }
         }
-        let key = String(rc.id);
-        if (recLabels !== undefined) for (const [n, v] of recLabels) key += `\u0001${n}\u0002${v}`;
-        let ls = labelCache.get(key);
-        if (ls === undefined) {
-          const merged = new Map<string, string>(rc.labels);
-          if (recLabels !== undefined) for (const [n, v] of recLabels) merged.set(n, v);
-          const pairs = [...merged.entries()].filter(([n, v]) => n !== '' && v !== '').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-          // Loki refuses a stream without labels: fall back to the exporter label.
-          if (pairs.length === 0) pairs.push(['exporter', 'OTLP']);
-          ls = { labels: formatLabels(pairs), pairs };
-          labelCache.set(key, ls);
-        }
+        let node = root;
+        for (let l = 0; l < nrec; l += 2) node = childNode(node, recLabels[l]!, recLabels[l + 1]!);
+        const ls = (node.set ??= makeLabelSet(rc.labels, recLabels, nrec, json));
 
         // --- tenant
         let tenant: string | undefined;
         let tenantAttr = rc.tenantAttr;
-        if (tenantAttr === undefined) {
-          const h = find(attrs, HINT_TENANT);
-          if (h !== undefined) tenantAttr = anyValueAsString(h);
-        }
+        if (tenantAttr === undefined && hintTenant !== undefined) tenantAttr = anyValueAsString(hintTenant);
         if (tenantAttr !== undefined) {
           const tv = find(rc.attrs, tenantAttr) ?? find(attrs, tenantAttr);
           if (tv !== undefined) tenant = anyValueAsString(tv) || undefined;
         }
 
-        // --- line
+        // --- line: JSON lines are written as bytes; logfmt and raw lines are strings
         let format = rc.format;
-        if (format === undefined) {
-          const f = find(attrs, HINT_FORMAT);
-          format = f !== undefined ? anyValueAsString(f) : o.lineFormat;
+        if (format === undefined) format = hintFormat !== undefined ? anyValueAsString(hintFormat) : o.lineFormat;
+        const promoted = np === 0 ? NO_PROMOTED : promotedScratch;
+        let line: string | undefined;
+        let lineBytes: number;
+        lineW.reset();
+        if (format === 'raw' || format === 'logfmt') {
+          line = format === 'raw' ? anyValueAsString(lr.body) : logfmtLine(lr, promoted.slice(0, np), rc, sc);
+          lineBytes = Buffer.byteLength(line);
+        } else {
+          writeJsonLine(lineW, lr, promoted, np, tail);
+          lineBytes = lineW.length;
         }
-        const pr = promoted ?? NO_PROMOTED;
-        const line = format === 'raw' ? anyValueAsString(lr.body) : format === 'logfmt' ? logfmtLine(lr, pr, rc, sc) : jsonLine(lr, pr, rc, sc);
-        const lineBytes = Buffer.byteLength(line);
         if (o.maxLineSize > 0 && lineBytes > o.maxLineSize) {
           rejected.push({ ref, reason: `line of ${lineBytes} bytes exceeds max_line_size ${o.maxLineSize}` });
           continue;
@@ -634,32 +890,77 @@ export function convertToLokiPush(resourceLogs: readonly ResourceLogs[], o: Loki
         // --- timestamp: time, else observed, else now
         let ts = lr.timeUnixNano;
         if (isZeroNanos(ts)) ts = isZeroNanos(lr.observedTimeUnixNano) ? now : lr.observedTimeUnixNano;
-        const ns = nanosToDecimal(ts);
-        const seconds = ns.length > 9 ? Number(ns.slice(0, -9)) : 0;
-        const nanos = Number(ns.length > 9 ? ns.slice(-9) : ns);
-        const entry: LokiEntry = { seconds, nanos, line, ns };
+        const split = splitSeconds(ts);
+        const seconds = split.whole;
+        const nanos = split.rest;
+
+        // --- the entry's size decides the split (JSON: the entry is encoded first, to measure it)
+        let entrySize: number;
+        if (json) {
+          entryW.reset();
+          entryW.byte(0x5b);
+          entryW.byte(0x22);
+          if (seconds > 0) {
+            entryW.uint(seconds);
+            entryW.digits(nanos, 9);
+          } else entryW.uint(nanos);
+          const nsLen = entryW.length - 2;
+          entryW.raw(K_VALUE_END);
+          const lineStart = entryW.length;
+          if (line !== undefined) entryW.jsonString(line);
+          else {
+            entryW.byte(0x22);
+            entryW.escapedJsonText(lineW, 0, lineW.length);
+            entryW.byte(0x22);
+          }
+          entrySize = nsLen + (entryW.length - lineStart) + 6;
+          entryW.byte(0x5d);
+        } else entrySize = entryFieldSize(seconds, nanos, lineBytes);
 
         // --- group: tenant → request → stream, split on the encoded size
         let t = tenants.get(tenant);
         if (t === undefined) {
-          t = { tenant, done: [], streams: new Map(), records: [], size: json ? 14 : 0 };
+          t = { tenant, done: [], streams: new Map(), records: [], size: emptySize };
           tenants.set(tenant, t);
         }
-        const entrySize = json ? ns.length + Buffer.byteLength(JSON.stringify(line)) + 6 : entryFieldSize(seconds, nanos, lineBytes);
-        const labelsBytes = json ? Buffer.byteLength(JSON.stringify(ls.pairs)) + 24 : Buffer.byteLength(ls.labels);
-        const streamCost = json ? labelsBytes : streamOverheadSize(labelsBytes);
         let stream = t.streams.get(ls.labels);
-        const add = entrySize + (stream === undefined ? streamCost : 0);
+        const add = entrySize + (stream === undefined ? ls.streamCost : 0);
         if (t.records.length > 0 && t.size + add > o.maxRequestBytes) {
           flush(t);
           stream = undefined;
         }
         if (stream === undefined) {
-          stream = { labels: ls.labels, pairs: ls.pairs, entries: [] };
+          stream = { ls, w: acquireStreamWriter(), count: 0 };
           t.streams.set(ls.labels, stream);
-          t.size += streamCost;
+          t.size += ls.streamCost;
         }
-        stream.entries.push(entry);
+        const sw = stream.w;
+        if (json) {
+          if (stream.count > 0) sw.byte(0x2c);
+          sw.append(entryW);
+        } else {
+          // EntryAdapter field straight into the stream: tag, length, Timestamp message, line.
+          const tsLen = (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
+          sw.byte(18);
+          sw.varint(1 + varintSize(tsLen) + tsLen + (lineBytes > 0 ? 1 + varintSize(lineBytes) + lineBytes : 0));
+          sw.byte(10);
+          sw.varint(tsLen);
+          if (seconds !== 0) {
+            sw.byte(8);
+            sw.varint(seconds);
+          }
+          if (nanos !== 0) {
+            sw.byte(16);
+            sw.varint(nanos);
+          }
+          if (lineBytes > 0) {
+            sw.byte(18);
+            sw.varint(lineBytes);
+            if (line !== undefined) sw.pbString(line);
+            else sw.append(lineW);
+          }
+        }
+        stream.count++;
         t.records.push(ref);
         t.size += entrySize;
       }
