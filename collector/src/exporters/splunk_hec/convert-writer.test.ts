@@ -4,20 +4,12 @@
  */
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
-import { idFromHex, nanosFromDecimal, type AnyValue, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
-import { goldenBatch } from '../testdata/golden-records.js';
+import { nanosFromDecimal, type AnyValue, type KeyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
+import { goldenBatch, kv, str, testRecord } from '../testdata/golden-records.js';
 import { convertToHec, convertToHecEvents, type HecConvertOptions } from './convert.js';
 
-const s = (v: string): AnyValue => ({ stringValue: v });
-const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
-
-function rec(fields: Partial<LogRecord>): LogRecord {
-  return {
-    timeUnixNano: nanosFromDecimal('1705314600123456789'), observedTimeUnixNano: nanosFromDecimal('0'),
-    severityNumber: 9, severityText: 'INFO', body: s('hello'), attributes: [], droppedAttributesCount: 0, flags: 0,
-    traceId: idFromHex('437ab4d83468c540bb0f3398a39faa59', 16), spanId: idFromHex('2e26da881214cd7c', 8), eventName: '', ...fields,
-  };
-}
+const s = str;
+const rec = testRecord;
 
 function batch(records: Partial<LogRecord>[], resource: KeyValue[] = [kv('service.name', s('api')), kv('host.name', s('h'))]): ResourceLogs[] {
   return [{ resource: { attributes: resource, droppedAttributesCount: 0 }, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: records.map(rec) }] }];

@@ -17,8 +17,17 @@ export const GOLDEN_TIME = '1705314600123456789';
 /** 2024-01-15T10:30:01.000000500Z */
 export const GOLDEN_OBSERVED = '1705314601000000500';
 
-const str = (s: string): AnyValue => ({ stringValue: s });
-const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
+export const str = (s: string): AnyValue => ({ stringValue: s });
+export const kv = (key: string, value: AnyValue): KeyValue => ({ key, value });
+
+/** A plain INFO record with the golden ids and time, no attributes: the base for hand-made test records. */
+export function testRecord(fields: Partial<LogRecord>): LogRecord {
+  return {
+    timeUnixNano: nanosFromDecimal(GOLDEN_TIME), observedTimeUnixNano: nanosFromDecimal('0'),
+    severityNumber: 9, severityText: 'INFO', body: str('hello'), attributes: [], droppedAttributesCount: 0, flags: 0,
+    traceId: idFromHex(GOLDEN_TRACE_ID, 16), spanId: idFromHex(GOLDEN_SPAN_ID, 8), eventName: '', ...fields,
+  };
+}
 
 function record(name: string, fields: Partial<LogRecord>): LogRecord {
   return {
