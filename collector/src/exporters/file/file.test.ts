@@ -174,6 +174,18 @@ describe('FileExporter', () => {
     expect(after[0]).toContain('message 2');
   });
 
+  it('append after a crash tore the last line: the next line starts on a line of its own', async () => {
+    const file = path.join(await tempDir(), 'logs.jsonl');
+    await fs.writeFile(file, '{"resourceLogs":[{"resou');
+    const a = await exporter({ path: file, append: true });
+    await a.send(batchOf([record(3)]), signal);
+    await a.shutdown();
+    const got = await lines(file);
+    expect(got).toHaveLength(2);
+    expect(got[0]).toBe('{"resourceLogs":[{"resou');
+    expect((JSON.parse(got[1]!) as { resourceLogs: unknown[] }).resourceLogs).toHaveLength(1);
+  });
+
   it('rotates by size, names backups <name>-<time>.<ext>, keeps max_backups', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'logs.jsonl');

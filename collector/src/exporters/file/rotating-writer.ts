@@ -64,6 +64,18 @@ function codeOf(err: unknown): string {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** Whether the file's last byte (at size - 1) is a newline. */
+function endsWithNewline(file: string, size: number): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 /** writev takes at most IOV_MAX (1024 on Linux) buffers per call. */
 const IOV_MAX = 1024;
 
@@ -274,6 +286,11 @@ export class RotatingFileWriter {
         if (truncate) await new Promise<void>((res, rej) => fs.ftruncate(fd, 0, (err) => (err ? rej(err) : res())));
         const st = await new Promise<fs.Stats>((res, rej) => fs.fstat(fd, (err, s) => (err ? rej(err) : res(s))));
         this.size = st.isFile() ? st.size : 0;
+        // A line torn by a crash (SIGKILL mid-write) must not swallow the next line written here.
+        if (this.size > 0 && !endsWithNewline(this.filePath, this.size)) {
+          fs.writeSync(fd, NEWLINE);
+          this.size += 1;
+        }
       } catch (err) {
         fs.close(fd, () => {});
         throw err;
