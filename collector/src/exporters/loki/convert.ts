@@ -485,6 +485,15 @@ function hasId(id: Uint8Array | null | undefined): id is Uint8Array {
 }
 
 /**
+ * String(n) of a finite number. Not `JsonByteWriter.number`: its short-decimal path made this converter
+ * about a third slower in the loki benchmark (JIT), though it is faster for the other converters.
+ */
+function goNumber(w: JsonByteWriter, n: number): void {
+  if (n >= 0 && n < 0x80000000 && (n | 0) === n) w.uint(n);
+  else w.ascii(String(n));
+}
+
+/**
  * The json line (upstream's encodeJSON) straight into `w`, byte-identical to the UTF-8 of the string
  * form: `promoted[0…np)` are the attributes that became labels; `tail` is the resource + scope fragment.
  */
@@ -512,7 +521,7 @@ function writeJsonLine(w: JsonByteWriter, lr: LogRecord, promoted: readonly stri
   }
   if (lr.flags) {
     w.raw(K_FLAGS);
-    w.number(lr.flags);
+    goNumber(w, lr.flags);
   }
   const attrs = lr.attributes;
   let any = false;
@@ -576,7 +585,7 @@ function writeGoJsonValue(w: JsonByteWriter, v: AnyValue | null | undefined, dep
   else if (v.boolValue != null) w.raw(v.boolValue ? K_TRUE : K_FALSE);
   else if (v.intValue != null) w.int64(v.intValue);
   else if (v.doubleValue != null) {
-    if (Number.isFinite(v.doubleValue)) w.number(v.doubleValue);
+    if (Number.isFinite(v.doubleValue)) goNumber(w, v.doubleValue);
     else w.raw(K_NULL);
   } else if (v.kvlistValue != null) writeGoJsonKvs(w, v.kvlistValue.values, undefined, 0, depth);
   else if (v.arrayValue != null) {
