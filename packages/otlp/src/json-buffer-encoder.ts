@@ -2,6 +2,15 @@
  * OTLP/JSON straight into bytes: the same output as `Buffer.from(encodeResourceLogsJson(rl), 'utf8')`,
  * byte for byte, written into one reusable growable buffer. Hot exporters (the file exporter) use it to
  * avoid the intermediate cons-strings, their flattening and the final UTF-8 copy of the string encoder.
+ *
+ * `JsonByteWriter` is also the one byte writer exporters build request bodies with (JSON, NDJSON,
+ * protobuf). Strings are written with the escaping of the target format, byte-identical to the string
+ * route they replace:
+ *
+ * - `string`: the UTF-8 of `JSON.stringify(s)` (well-formed stringify: lone surrogates as `\udXXX`);
+ * - `goString`: Go encoding/json (the above plus `<`, `>`, `&`, U+2028, U+2029 as `\u00XX` / `\u20XX`);
+ * - `text`: `Buffer.from(s)` (lone surrogates as U+FFFD);
+ * - `pbString`: the bytes protobufjs' node Writer writes for a string field.
  */
 import Long from 'long';
 import type { AnyValue, InstrumentationScope, KeyValue, LogRecord, ResourceLogs } from './model.js';
@@ -11,6 +20,8 @@ const TWO_32 = 4294967296;
 const NATIVE_MIN = 48;
 /** Code units JSON.stringify escapes: `"`, `\`, C0 controls and lone surrogates (well-formed stringify). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** The same plus what Go's encoding/json escapes on top (HTML-safe). */
+const GO_NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const HEX_DIGITS = new Uint8Array(16);
 for (let i = 0; i < 16; i++) HEX_DIGITS[i] = '0123456789abcdef'.charCodeAt(i);
@@ -26,6 +37,15 @@ SHORT_ESCAPE[9] = 0x74;
 SHORT_ESCAPE[10] = 0x6e;
 SHORT_ESCAPE[12] = 0x66;
 SHORT_ESCAPE[13] = 0x72;
+/** ASCII code units written as themselves: 1 in JSON.stringify, and in Go's encoding/json (not `<>&`). */
+const PLAIN_JSON = new Uint8Array(128);
+for (let c = 0x20; c < 0x80; c++) PLAIN_JSON[c] = 1;
+PLAIN_JSON[0x22] = 0;
+PLAIN_JSON[0x5c] = 0;
+const PLAIN_GO = PLAIN_JSON.slice();
+PLAIN_GO[0x3c] = 0;
+PLAIN_GO[0x3e] = 0;
+PLAIN_GO[0x26] = 0;
 
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
 // Constant pieces, encoded once.
@@ -96,19 +116,45 @@ export class JsonByteWriter {
   }
 
   /**
-   * The bytes written so far as a view, not a copy: it shares memory with the writer, so it is
-   * overwritten once the writer is reset and written again, and it never shows later writes. Keep
-   * the writer untouched while the view is in use (e.g. during an async write), or take `copy()`.
+   * Bytes [start, end) as a view, not a copy: it shares memory with the writer, so it is overwritten
+   * once the writer is reset and written again, and it never shows later writes. Keep the writer
+   * untouched while the view is in use (e.g. during an async write), take `copy()`, or `detach()`.
    */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.pos);
+  bytes(start = 0, end = this.pos): Buffer {
+    return this.buf.subarray(start, end);
   }
 
-  /** A copy of the bytes written so far, independent of the writer. */
-  copy(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+  /** A copy of bytes [start, end), independent of the writer. */
+  copy(start = 0, end = this.pos): Buffer {
+    const out = Buffer.allocUnsafe(end - start);
+    this.buf.copy(out, 0, start, end);
     return out;
+  }
+
+  /**
+   * Hands the buffer over (views taken with `bytes()` stay valid and are never written again) and
+   * continues in a fresh one of `capacity` bytes: for bodies that leave without a copy.
+   */
+  detach(capacity: number): void {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(16, capacity));
+    this.pos = 0;
+  }
+
+  /** Appends bytes [start, end) of another writer. */
+  append(from: JsonByteWriter, start = 0, end = from.pos): void {
+    const n = end - start;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const src = from.buf;
+    const buf = this.buf;
+    let p = this.pos;
+    // Short runs by hand.
+    if (n <= 64) for (let i = start; i < end; i++) buf[p++] = src[i]!;
+    else {
+      // A plain Uint8Array view: Buffer#subarray and Buffer#copy cost more than the copy of a line.
+      buf.set(new Uint8Array(src.buffer, src.byteOffset + start, n), p);
+      p += n;
+    }
+    this.pos = p;
   }
 
   /** UTF-8 of `s` as is, no quotes or escaping: for text that already is JSON (e.g. from JSON.stringify). */
@@ -140,6 +186,11 @@ export class JsonByteWriter {
     this.buf = next;
   }
 
+  /** Overwrites one byte already written. */
+  setByte(at: number, c: number): void {
+    this.buf[at] = c;
+  }
+
   byte(c: number): void {
     if (this.pos >= this.buf.length) this.grow(1);
     this.buf[this.pos++] = c;
@@ -167,6 +218,62 @@ export class JsonByteWriter {
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /**
+   * A string field's bytes as protobufjs' node BufferWriter writes them: below 40 code units its own
+   * encoder (a lone surrogate as 3 bytes of itself), else Buffer's (U+FFFD). Same length either way.
+   */
+  pbString(s: string): void {
+    const n = s.length;
+    if (this.pos + 3 * n > this.buf.length) this.grow(3 * n);
+    if (n >= 40) {
+      this.pos += this.buf.write(s, this.pos, 'utf8');
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) buf[p++] = c;
+      else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6);
+        buf[p++] = 0x80 | (c & 63);
+      } else {
+        const d = (c & 0xfc00) === 0xd800 && i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if ((d & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c & 0x3ff) << 10) + (d & 0x3ff);
+          i++;
+          buf[p++] = 0xf0 | (c >> 18);
+          buf[p++] = 0x80 | ((c >> 12) & 63);
+          buf[p++] = 0x80 | ((c >> 6) & 63);
+          buf[p++] = 0x80 | (c & 63);
+        } else {
+          buf[p++] = 0xe0 | (c >> 12);
+          buf[p++] = 0x80 | ((c >> 6) & 63);
+          buf[p++] = 0x80 | (c & 63);
+        }
+      }
+    }
+    this.pos = p;
+  }
+
+  /** Protobuf varint of 0 ≤ n < 2^53. */
+  varint(n: number): void {
+    if (this.pos + 10 > this.buf.length) this.grow(10);
+    const buf = this.buf;
+    let p = this.pos;
+    while (n >= 0x80000000) {
+      const lo = n % 128;
+      buf[p++] = lo | 0x80;
+      n = (n - lo) / 128;
+    }
+    while (n > 0x7f) {
+      buf[p++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[p++] = n;
     this.pos = p;
   }
 
@@ -214,6 +321,23 @@ export class JsonByteWriter {
       this.byte(0x2d);
       this.uint(-n);
     } else if (!this.shortDecimal(n)) this.ascii(String(n));
+  }
+
+  /** An int64 as `encodeInt64` renders it inside its quotes (`String(Math.trunc(n))` / `Long#toString()`). */
+  int64(v: Long | number): void {
+    if (typeof v === 'number') {
+      this.number(Math.trunc(v));
+      return;
+    }
+    // Within ±2^53 the double is exact, and String() of it equals Long#toString().
+    if (Long.isLong(v)) {
+      const hi = v.unsigned ? v.high >>> 0 : v.high;
+      if (hi >= -0x200000 && hi < 0x200000) {
+        this.number(hi * TWO_32 + (v.low >>> 0));
+        return;
+      }
+    }
+    this.ascii(v.toString());
   }
 
   /**
@@ -307,7 +431,8 @@ export class JsonByteWriter {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
-        if (c >= 0x20 && c !== 0x22 && c !== 0x5c) buf[p++] = c;
+        // A table lookup beats the three comparisons.
+        if (PLAIN_JSON[c] === 1) buf[p++] = c;
         else if (c === 0x22 || c === 0x5c) {
           buf[p++] = 0x5c;
           buf[p++] = c;
@@ -335,6 +460,78 @@ export class JsonByteWriter {
       }
     }
     buf[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /** A JSON string literal as Go's encoding/json writes it (HTML-safe escapes). */
+  goString(s: string): void {
+    const n = s.length;
+    if (n >= NATIVE_MIN && !GO_NEEDS_ESCAPE.test(s)) {
+      if (this.pos + 3 * n + 2 > this.buf.length) this.grow(3 * n + 2);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 0x22;
+      p += buf.write(s, p, 'utf8');
+      buf[p++] = 0x22;
+      this.pos = p;
+      return;
+    }
+    if (this.pos + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x80) {
+        if (PLAIN_GO[c] === 1) buf[p++] = c;
+        else if (c === 0x22 || c === 0x5c) {
+          buf[p++] = 0x5c;
+          buf[p++] = c;
+        } else if (c < 0x20 && SHORT_ESCAPE[c] !== 0) {
+          buf[p++] = 0x5c;
+          buf[p++] = SHORT_ESCAPE[c]!;
+        } else p = unicodeEscape(buf, p, c);
+      } else if (c < 0x800) {
+        buf[p++] = 0xc0 | (c >> 6);
+        buf[p++] = 0x80 | (c & 63);
+      } else if (c < 0xd800 || c > 0xdfff) {
+        if (c === 0x2028 || c === 0x2029) p = unicodeEscape(buf, p, c);
+        else {
+          buf[p++] = 0xe0 | (c >> 12);
+          buf[p++] = 0x80 | ((c >> 6) & 63);
+          buf[p++] = 0x80 | (c & 63);
+        }
+      } else {
+        const d = c < 0xdc00 && i + 1 < n ? s.charCodeAt(i + 1) : 0;
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          buf[p++] = 0xf0 | (cp >> 18);
+          buf[p++] = 0x80 | ((cp >> 12) & 63);
+          buf[p++] = 0x80 | ((cp >> 6) & 63);
+          buf[p++] = 0x80 | (cp & 63);
+          i++;
+        } else p = unicodeEscape(buf, p, c);
+      }
+    }
+    buf[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /**
+   * Bytes [start, end) of `from` as the inside of a JSON string: `"` and `\` escaped. Exact for text
+   * that is itself JSON (no control characters or lone surrogates left to escape).
+   */
+  escapedJsonText(from: JsonByteWriter, start: number, end: number): void {
+    const n = end - start;
+    if (this.pos + 2 * n > this.buf.length) this.grow(2 * n);
+    const src = from.buf;
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      if (c === 0x22 || c === 0x5c) buf[p++] = 0x5c;
+      buf[p++] = c;
+    }
     this.pos = p;
   }
 }
@@ -366,23 +563,6 @@ function writeNanos(out: JsonByteWriter, t: Long): void {
   out.digits(b, 6);
 }
 
-/** The inside of an int64's quotes, as `encodeInt64` renders it. */
-function writeInt64(out: JsonByteWriter, v: Long | number): void {
-  if (typeof v === 'number') {
-    out.number(Math.trunc(v));
-    return;
-  }
-  // Within ±2^53 the double is exact, and String() of it equals Long#toString().
-  if (Long.isLong(v)) {
-    const hi = v.unsigned ? v.high >>> 0 : v.high;
-    if (hi >= -0x200000 && hi < 0x200000) {
-      out.number(hi * TWO_32 + (v.low >>> 0));
-      return;
-    }
-  }
-  out.ascii(v.toString());
-}
-
 function writeDouble(out: JsonByteWriter, d: number): void {
   if (Number.isFinite(d)) out.number(d);
   else out.raw(d > 0 ? K_INFINITY : d < 0 ? K_NEG_INFINITY : K_NAN);
@@ -397,7 +577,7 @@ export function encodeAnyValueJsonInto(v: AnyValue | null | undefined, out: Json
   } else if (v.boolValue != null) out.raw(v.boolValue ? K_BOOL_TRUE : K_BOOL_FALSE);
   else if (v.intValue != null) {
     out.raw(K_INT_VALUE);
-    writeInt64(out, v.intValue);
+    out.int64(v.intValue);
     out.byte(0x22);
     out.byte(0x7d);
   } else if (v.doubleValue != null) {

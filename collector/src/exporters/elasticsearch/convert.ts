@@ -9,10 +9,11 @@
  * written as bytes straight into one reused buffer and bodies are cut from it, no per-record strings.
  */
 import {
-  anyValueAsString, idToHex, int64ToString, isZeroNanos, nanosToDecimal, nanosToIso,
+  anyValueAsString, idToHex, int64ToString, isZeroNanos, JsonByteWriter, nanosToDecimal, nanosToIso,
   type AnyValue, type KeyValue, type Long, type LogRecord, type ResourceLogs, type ScopeLogs,
 } from '@tributary/otlp';
-import { ByteWriter, latin1, splitMillis } from '../common/byte-writer.js';
+import { utf8 } from '../common/json-body.js';
+import { splitMillis } from '../common/split-nanos.js';
 import type { RecordRef } from '../common/partial-delivery.js';
 import type { ElasticsearchExporterConfig, MappingMode } from './config.js';
 
@@ -544,7 +545,7 @@ export class BulkConverter {
   }
 
   /** The buffer documents are written into; the bodies are views of it. */
-  private readonly w = new ByteWriter(256 * 1024);
+  private readonly w = new JsonByteWriter(256 * 1024);
 
   /** `now`: timestamp for records with neither time nor observed time (defaults to options.nowNanos). */
   convert(resourceLogs: readonly ResourceLogs[], now: Long | undefined = this.o.nowNanos): EsConvertResult {
@@ -580,7 +581,7 @@ export class BulkConverter {
           if (mode === 'otel') writeOtelDoc(w, lr, ts, target.dsBytes, tail);
           else {
             const doc = mode === 'bodymap' ? jsonValue(lr.body) : mode === 'ecs' ? ecsDoc(lr, ts, target, rc, sc) : flatDoc(lr, ts, target, rc, sc, mode === 'raw');
-            w.utf8(doc);
+            w.text(doc);
             w.byte(0x0a);
           }
           const bytes = w.length - docStart;
@@ -591,7 +592,7 @@ export class BulkConverter {
             continue;
           }
           if (docStart - start + bytes > o.maxRequestBytes && records.length > 0) {
-            requests.push({ body: w.view(start, docStart), records });
+            requests.push({ body: w.bytes(start, docStart), records });
             records = [];
             start = docStart;
           }
@@ -599,7 +600,7 @@ export class BulkConverter {
         }
       }
     }
-    if (records.length > 0) requests.push({ body: w.view(start, w.length), records });
+    if (records.length > 0) requests.push({ body: w.bytes(start, w.length), records });
     // The bodies are views of this buffer: the next batch writes into a new one, about as large
     // as this batch needed (bounded, so one huge batch is not kept).
     if (requests.length > 0) w.detach(Math.min(w.length + (w.length >> 3) + 1024, 64 * 1024 * 1024));
@@ -621,24 +622,24 @@ function eventNameOf(lr: LogRecord): string {
   return '';
 }
 
-const K_TIMESTAMP = latin1('{"@timestamp":"');
-const K_OBSERVED = latin1('","observed_timestamp":"');
-const K_SEVERITY_TEXT = latin1(',"severity_text":');
-const K_SEVERITY_NUMBER = latin1(',"severity_number":');
-const K_TRACE_ID = latin1(',"trace_id":"');
-const K_SPAN_ID = latin1(',"span_id":"');
-const K_DROPPED = latin1(',"dropped_attributes_count":');
-const K_ATTRIBUTES = latin1(',"attributes":{');
-const K_EVENT_NAME = latin1(',"event_name":');
-const K_STRUCTURED = latin1(',"body":{"structured":');
-const K_STRUCTURED_VALUE = latin1(',"body":{"structured":{"value":');
-const K_TEXT = latin1(',"body":{"text":');
-const K_NULL = latin1('null');
-const K_TRUE = latin1('true');
-const K_FALSE = latin1('false');
+const K_TIMESTAMP = utf8('{"@timestamp":"');
+const K_OBSERVED = utf8('","observed_timestamp":"');
+const K_SEVERITY_TEXT = utf8(',"severity_text":');
+const K_SEVERITY_NUMBER = utf8(',"severity_number":');
+const K_TRACE_ID = utf8(',"trace_id":"');
+const K_SPAN_ID = utf8(',"span_id":"');
+const K_DROPPED = utf8(',"dropped_attributes_count":');
+const K_ATTRIBUTES = utf8(',"attributes":{');
+const K_EVENT_NAME = utf8(',"event_name":');
+const K_STRUCTURED = utf8(',"body":{"structured":');
+const K_STRUCTURED_VALUE = utf8(',"body":{"structured":{"value":');
+const K_TEXT = utf8(',"body":{"text":');
+const K_NULL = utf8('null');
+const K_TRUE = utf8('true');
+const K_FALSE = utf8('false');
 
 /** otelTimestamp(t) straight into bytes. */
-function writeOtelTimestamp(w: ByteWriter, t: Long): void {
+function writeOtelTimestamp(w: JsonByteWriter, t: Long): void {
   const m = splitMillis(t);
   const rest = m.rest;
   w.uint(m.whole);
@@ -655,9 +656,9 @@ function hasId(id: Uint8Array | null | undefined): id is Uint8Array {
 }
 
 /** jsonValue(v) straight into bytes. */
-function writeJsonValue(w: ByteWriter, v: AnyValue | null | undefined): void {
+function writeJsonValue(w: JsonByteWriter, v: AnyValue | null | undefined): void {
   if (v == null) w.raw(K_NULL);
-  else if (v.stringValue != null) w.jsonString(v.stringValue);
+  else if (v.stringValue != null) w.string(v.stringValue);
   else if (v.boolValue != null) w.raw(v.boolValue ? K_TRUE : K_FALSE);
   else if (v.intValue != null) w.int64(v.intValue);
   else if (v.doubleValue != null) {
@@ -683,14 +684,14 @@ function writeJsonValue(w: ByteWriter, v: AnyValue | null | undefined): void {
 }
 
 /** jsonFields(kvs, skipRouting ? ROUTING_KEYS : undefined) straight into bytes. */
-function writeJsonFields(w: ByteWriter, kvs: readonly KeyValue[], skipRouting: boolean): void {
+function writeJsonFields(w: JsonByteWriter, kvs: readonly KeyValue[], skipRouting: boolean): void {
   let first = true;
   for (let i = 0; i < kvs.length; i++) {
     const kv = kvs[i]!;
     if (skipRouting && isRoutingKey(kv.key)) continue;
     if (!first) w.byte(0x2c);
     first = false;
-    w.jsonString(kv.key);
+    w.string(kv.key);
     w.byte(0x3a);
     writeJsonValue(w, kv.value);
   }
@@ -703,7 +704,7 @@ function isRoutingKey(key: string): boolean {
 }
 
 /** An otel-mode document and its newline (same bytes as otelDoc); `tail` is the resource + scope fragment. */
-function writeOtelDoc(w: ByteWriter, lr: LogRecord, ts: Long, ds: Buffer | undefined, tail: Buffer): void {
+function writeOtelDoc(w: JsonByteWriter, lr: LogRecord, ts: Long, ds: Buffer | undefined, tail: Buffer): void {
   w.raw(K_TIMESTAMP);
   writeOtelTimestamp(w, ts);
   w.raw(K_OBSERVED);
@@ -712,7 +713,7 @@ function writeOtelDoc(w: ByteWriter, lr: LogRecord, ts: Long, ds: Buffer | undef
   if (ds !== undefined) w.raw(ds);
   if (lr.severityText) {
     w.raw(K_SEVERITY_TEXT);
-    w.jsonString(lr.severityText);
+    w.string(lr.severityText);
   }
   if (lr.severityNumber) {
     w.raw(K_SEVERITY_NUMBER);
@@ -738,7 +739,7 @@ function writeOtelDoc(w: ByteWriter, lr: LogRecord, ts: Long, ds: Buffer | undef
   const ev = eventNameOf(lr);
   if (ev) {
     w.raw(K_EVENT_NAME);
-    w.jsonString(ev);
+    w.string(ev);
   }
   w.raw(tail);
   const body = lr.body;
@@ -757,7 +758,7 @@ function writeOtelDoc(w: ByteWriter, lr: LogRecord, ts: Long, ds: Buffer | undef
       if (!allMaps) w.byte(0x7d);
     } else {
       w.raw(K_TEXT);
-      w.jsonString(body.stringValue ?? anyValueAsString(body));
+      w.string(body.stringValue ?? anyValueAsString(body));
       w.byte(0x7d);
     }
   }
