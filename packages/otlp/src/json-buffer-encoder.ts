@@ -340,6 +340,22 @@ export class JsonByteWriter {
     this.ascii(v.toString());
   }
 
+  /** The exact decimal of the unsigned 64-bit value hi·2^32 + lo (nanosecond timestamps), without a string. */
+  uint64(hi: number, lo: number): void {
+    hi >>>= 0;
+    lo >>>= 0;
+    if (hi === 0) {
+      this.uint(lo);
+      return;
+    }
+    // hi·2^32 + lo = (hi·4294 + carry)·10^6 + b, every part below 2^53.
+    let b = hi * 967296 + lo;
+    const carry = Math.floor(b / 1e6);
+    b -= carry * 1e6;
+    this.uint(hi * 4294 + carry);
+    this.digits(b, 6);
+  }
+
   /**
    * A non-integer of at most 3 decimals and magnitude in [0.001, 1e12), written from integers (String(n)
    * allocates). There the double nearest to k/10^d prints as exactly those digits: d-decimal neighbours are
@@ -547,21 +563,6 @@ function unicodeEscape(buf: Buffer, p: number, c: number): number {
   return p;
 }
 
-/** Nanoseconds as unsigned decimal (nanosToDecimal without the strings). */
-function writeNanos(out: JsonByteWriter, t: Long): void {
-  const hi = t.high >>> 0;
-  const lo = t.low >>> 0;
-  if (hi === 0) {
-    out.uint(lo);
-    return;
-  }
-  // hi·2^32 + lo = (hi·4294 + carry)·10^6 + b, every part below 2^53.
-  let b = hi * 967296 + lo;
-  const carry = Math.floor(b / 1e6);
-  b -= carry * 1e6;
-  out.uint(hi * 4294 + carry);
-  out.digits(b, 6);
-}
 
 function writeDouble(out: JsonByteWriter, d: number): void {
   if (Number.isFinite(d)) out.number(d);
@@ -658,14 +659,14 @@ function writeLogRecord(out: JsonByteWriter, r: LogRecord): void {
   let sep = false;
   if (r.timeUnixNano && (r.timeUnixNano.low | r.timeUnixNano.high)) {
     out.raw(K_TIME);
-    writeNanos(out, r.timeUnixNano);
+    out.uint64(r.timeUnixNano.high, r.timeUnixNano.low);
     out.byte(0x22);
     sep = true;
   }
   if (r.observedTimeUnixNano && (r.observedTimeUnixNano.low | r.observedTimeUnixNano.high)) {
     if (sep) out.byte(0x2c);
     out.raw(K_OBSERVED);
-    writeNanos(out, r.observedTimeUnixNano);
+    out.uint64(r.observedTimeUnixNano.high, r.observedTimeUnixNano.low);
     out.byte(0x22);
     sep = true;
   }

@@ -34,27 +34,11 @@ export function sameKeys(attrs: readonly KeyValue[], keys: readonly string[]): b
   return true;
 }
 
-/** The exact decimal of the unsigned 64-bit value hi·2^32 + lo, without a string. */
-export function writeUint64(w: JsonByteWriter, hi: number, lo: number): void {
-  hi >>>= 0;
-  lo >>>= 0;
-  if (hi === 0) {
-    w.uint(lo);
-    return;
-  }
-  // hi·2^32 + lo = (hi·4294 + carry)·10^6 + b, every part below 2^53.
-  let b = hi * 967296 + lo;
-  const carry = Math.floor(b / 1e6);
-  b -= carry * 1e6;
-  w.uint(hi * 4294 + carry);
-  w.digits(b, 6);
-}
-
 /** Big-endian unsigned 64-bit of the 8 bytes at `at`, as decimal digits. */
 export function writeBytesAsUint64(w: JsonByteWriter, id: Uint8Array, at: number): void {
   const hi = ((id[at]! << 24) | (id[at + 1]! << 16) | (id[at + 2]! << 8) | id[at + 3]!) >>> 0;
   const lo = ((id[at + 4]! << 24) | (id[at + 5]! << 16) | (id[at + 6]! << 8) | id[at + 7]!) >>> 0;
-  writeUint64(w, hi, lo);
+  w.uint64(hi, lo);
 }
 
 /** Memory a pool keeps between conversions at most (writers beyond it are left to the GC). */

@@ -20,7 +20,7 @@ import {
   type ResourceLogs,
   JsonByteWriter,
 } from '@tributary/otlp';
-import { BytesBody, jsonKey, keepsInsertionOrder, sameKeys, utf8, WriterPool, writeBytesAsUint64, writeUint64 } from '../common/json-body.js';
+import { BytesBody, jsonKey, keepsInsertionOrder, sameKeys, utf8, WriterPool, writeBytesAsUint64 } from '../common/json-body.js';
 import type { PlannedRequest, RecordRef, RejectedRecord } from '../common/partial-delivery.js';
 
 /** Intake limits (Datadog "Send logs" API): per payload (uncompressed), per array, per log. */
@@ -767,7 +767,7 @@ function writeItem(w: JsonByteWriter, scope: ScopeContext, lr: LogRecord, routin
     const hi = ts.high >>> 0;
     const lo = ts.low >>> 0;
     w.raw(K_TIMESTAMP);
-    writeUint64(w, hi, lo);
+    w.uint64(hi, lo);
     w.raw(K_AT_TIMESTAMP);
     // Whole milliseconds of hi·2^32 + lo (the digits before the last 6 of the decimal).
     const ms = hi === 0 ? Math.floor(lo / 1e6) : hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
