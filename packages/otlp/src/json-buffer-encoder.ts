@@ -427,8 +427,18 @@ export class JsonByteWriter {
 
   /** A JSON string literal, byte-identical to the UTF-8 of JSON.stringify(s). */
   string(s: string): void {
+    this.quoted(s, PLAIN_JSON, NEEDS_ESCAPE, false);
+  }
+
+  /** A JSON string literal as Go's encoding/json writes it (HTML-safe escapes, U+2028/U+2029 escaped). */
+  goString(s: string): void {
+    this.quoted(s, PLAIN_GO, GO_NEEDS_ESCAPE, true);
+  }
+
+  /** `plain`: ASCII written as itself; `needsEscape`: matches any string that is not written as plain UTF-8. */
+  private quoted(s: string, plain: Uint8Array, needsEscape: RegExp, lineSeparators: boolean): void {
     const n = s.length;
-    if (n >= NATIVE_MIN && !NEEDS_ESCAPE.test(s)) {
+    if (n >= NATIVE_MIN && !needsEscape.test(s)) {
       // UTF-8 needs at most 3 bytes per code unit.
       if (this.pos + 3 * n + 2 > this.buf.length) this.grow(3 * n + 2);
       const buf = this.buf;
@@ -448,58 +458,7 @@ export class JsonByteWriter {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
         // A table lookup beats the three comparisons.
-        if (PLAIN_JSON[c] === 1) buf[p++] = c;
-        else if (c === 0x22 || c === 0x5c) {
-          buf[p++] = 0x5c;
-          buf[p++] = c;
-        } else if (SHORT_ESCAPE[c] !== 0) {
-          buf[p++] = 0x5c;
-          buf[p++] = SHORT_ESCAPE[c]!;
-        } else p = unicodeEscape(buf, p, c);
-      } else if (c < 0x800) {
-        buf[p++] = 0xc0 | (c >> 6);
-        buf[p++] = 0x80 | (c & 63);
-      } else if (c < 0xd800 || c > 0xdfff) {
-        buf[p++] = 0xe0 | (c >> 12);
-        buf[p++] = 0x80 | ((c >> 6) & 63);
-        buf[p++] = 0x80 | (c & 63);
-      } else {
-        const d = c < 0xdc00 && i + 1 < n ? s.charCodeAt(i + 1) : 0;
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          buf[p++] = 0xf0 | (cp >> 18);
-          buf[p++] = 0x80 | ((cp >> 12) & 63);
-          buf[p++] = 0x80 | ((cp >> 6) & 63);
-          buf[p++] = 0x80 | (cp & 63);
-          i++;
-        } else p = unicodeEscape(buf, p, c); // lone surrogate: \udXXX like JSON.stringify
-      }
-    }
-    buf[p++] = 0x22;
-    this.pos = p;
-  }
-
-  /** A JSON string literal as Go's encoding/json writes it (HTML-safe escapes). */
-  goString(s: string): void {
-    const n = s.length;
-    if (n >= NATIVE_MIN && !GO_NEEDS_ESCAPE.test(s)) {
-      if (this.pos + 3 * n + 2 > this.buf.length) this.grow(3 * n + 2);
-      const buf = this.buf;
-      let p = this.pos;
-      buf[p++] = 0x22;
-      p += buf.write(s, p, 'utf8');
-      buf[p++] = 0x22;
-      this.pos = p;
-      return;
-    }
-    if (this.pos + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = 0x22;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x80) {
-        if (PLAIN_GO[c] === 1) buf[p++] = c;
+        if (plain[c] === 1) buf[p++] = c;
         else if (c === 0x22 || c === 0x5c) {
           buf[p++] = 0x5c;
           buf[p++] = c;
@@ -511,7 +470,7 @@ export class JsonByteWriter {
         buf[p++] = 0xc0 | (c >> 6);
         buf[p++] = 0x80 | (c & 63);
       } else if (c < 0xd800 || c > 0xdfff) {
-        if (c === 0x2028 || c === 0x2029) p = unicodeEscape(buf, p, c);
+        if (lineSeparators && (c === 0x2028 || c === 0x2029)) p = unicodeEscape(buf, p, c);
         else {
           buf[p++] = 0xe0 | (c >> 12);
           buf[p++] = 0x80 | ((c >> 6) & 63);
@@ -526,7 +485,7 @@ export class JsonByteWriter {
           buf[p++] = 0x80 | ((cp >> 6) & 63);
           buf[p++] = 0x80 | (cp & 63);
           i++;
-        } else p = unicodeEscape(buf, p, c);
+        } else p = unicodeEscape(buf, p, c); // lone surrogate: \udXXX like JSON.stringify
       }
     }
     buf[p++] = 0x22;
