@@ -15,6 +15,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/**/src/**/*.test.ts', 'collector/src/**/*.test.ts', 'test/**/*.test.ts'],
+    setupFiles: ['test/support/wire-record-equality.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

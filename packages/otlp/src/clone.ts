@@ -1,5 +1,6 @@
 /** Deep copies of the record model, for fan-out to consumers that mutate (see the collector's fan-out). */
 import type { AnyValue, KeyValue, LogRecord, ResourceLogs } from './model.js';
+import { cleanWireBytes, WireLogRecord } from './wire-record.js';
 
 function cloneAnyValue(v: AnyValue | null | undefined): AnyValue | null {
   if (v == null) return null;
@@ -20,6 +21,9 @@ export function cloneKeyValues(kvs: readonly KeyValue[]): KeyValue[] {
 }
 
 export function cloneLogRecord(r: LogRecord): LogRecord {
+  // A record still in its received bytes shares them (they are never written).
+  const wire = cleanWireBytes(r);
+  if (wire !== undefined) return new WireLogRecord(wire.wire, wire.wireStart, wire.wireEnd);
   // Longs and ID byte arrays are never mutated in place, so they are shared.
   return {
     timeUnixNano: r.timeUnixNano,

@@ -7,3 +7,5 @@ export * from './json-codec.js';
 export * from './clone.js';
 export * from './json-buffer-encoder.js';
 export * from './retain.js';
+export * from './wire-record.js';
+export * from './wire-encode.js';

@@ -14,6 +14,7 @@
  */
 import Long from 'long';
 import type { AnyValue, InstrumentationScope, KeyValue, LogRecord, ResourceLogs } from './model.js';
+import { cleanWireBytes } from './wire-record.js';
 
 const TWO_32 = 4294967296;
 /** Strings at least this long are checked with one regex and written by the native UTF-8 encoder. */
@@ -211,6 +212,14 @@ export class JsonByteWriter {
     this.pos = p;
   }
 
+  /** Copies bytes [start, end) of `src`. */
+  rawRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.buf.set(src.subarray(start, end), this.pos);
+    this.pos += n;
+  }
+
   /** Text known to be ASCII (number renderings). */
   ascii(s: string): void {
     const n = s.length;
@@ -385,13 +394,13 @@ export class JsonByteWriter {
     return false;
   }
 
-  /** Lowercase hex of the bytes, from a table. */
-  hex(id: Uint8Array): void {
-    const n = id.length;
+  /** Lowercase hex of the bytes [start, end) (all by default), from a table. */
+  hex(id: Uint8Array, start = 0, end = id.length): void {
+    const n = end - start;
     if (this.pos + 2 * n > this.buf.length) this.grow(2 * n);
     const buf = this.buf;
     let p = this.pos;
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) {
       const h = HEX_PAIR[id[i]!]!;
       buf[p++] = h >> 8;
       buf[p++] = h & 0xff;
@@ -399,14 +408,14 @@ export class JsonByteWriter {
     this.pos = p;
   }
 
-  /** Standard padded base64 (what Buffer#toString('base64') gives). */
-  base64(b: Uint8Array): void {
-    const n = b.length;
-    const out = Math.ceil(n / 3) * 4;
+  /** Standard padded base64 (what Buffer#toString('base64') gives) of bytes [start, end) (all by default). */
+  base64(b: Uint8Array, start = 0, end = b.length): void {
+    const n = end;
+    const out = Math.ceil((end - start) / 3) * 4;
     if (this.pos + out > this.buf.length) this.grow(out);
     const buf = this.buf;
     let p = this.pos;
-    let i = 0;
+    let i = start;
     for (; i + 2 < n; i += 3) {
       const v = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
       buf[p++] = B64[v >> 18]!;
@@ -433,6 +442,31 @@ export class JsonByteWriter {
   /** A JSON string literal as Go's encoding/json writes it (HTML-safe escapes, U+2028/U+2029 escaped). */
   goString(s: string): void {
     this.quoted(s, PLAIN_GO, GO_NEEDS_ESCAPE, true);
+  }
+
+  /**
+   * A JSON string literal of the valid UTF-8 in bytes [start, end) of `src`: the same bytes as `string()`
+   * of its decoded text (valid UTF-8 holds no lone surrogates, so only `"`, `\` and C0 controls change).
+   */
+  utf8String(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.pos + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      if (c >= 0x80 || PLAIN_JSON[c] === 1) buf[p++] = c;
+      else if (c === 0x22 || c === 0x5c) {
+        buf[p++] = 0x5c;
+        buf[p++] = c;
+      } else if (SHORT_ESCAPE[c] !== 0) {
+        buf[p++] = 0x5c;
+        buf[p++] = SHORT_ESCAPE[c]!;
+      } else p = unicodeEscape(buf, p, c);
+    }
+    buf[p++] = 0x22;
+    this.pos = p;
   }
 
   /** `plain`: ASCII written as itself; `needsEscape`: matches any string that is not written as plain UTF-8. */
@@ -614,6 +648,11 @@ function writeScope(out: JsonByteWriter, sc: InstrumentationScope): void {
 }
 
 function writeLogRecord(out: JsonByteWriter, r: LogRecord): void {
+  const wire = cleanWireBytes(r);
+  if (wire !== undefined) {
+    writeWireLogRecord(out, wire.wire, wire.wireStart, wire.wireEnd);
+    return;
+  }
   out.byte(0x7b);
   let sep = false;
   if (r.timeUnixNano && (r.timeUnixNano.low | r.timeUnixNano.high)) {
@@ -714,6 +753,321 @@ export function encodeResourceLogsJsonInto(rl: ResourceLogs, out: JsonByteWriter
   if (rl.schemaUrl) {
     out.raw(K_SCHEMA_URL);
     out.string(rl.schemaUrl);
+  }
+  out.byte(0x7d);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// OTLP/JSON straight from a received record's protobuf bytes (a clean WireLogRecord, whose bytes were
+// checked on receipt: known fields have their schema's wire type, singular fields occur once, AnyValue
+// holds at most one member, strings are valid UTF-8). The output is the bytes `writeLogRecord` writes
+// for the decoded record; unknown fields are left out, as decoding drops them.
+
+/** Position after the last varint read. */
+let np = 0;
+
+/** Low 32 bits (unsigned) of the varint at `p`; sets `np`. */
+function wireVarint32(buf: Uint8Array, p: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 32; shift += 7) {
+    const c = buf[p++]!;
+    v |= (c & 0x7f) << shift;
+    if (c < 0x80) {
+      np = p;
+      return v >>> 0;
+    }
+  }
+  while (buf[p++]! >= 0x80);
+  np = p;
+  return v >>> 0;
+}
+
+/** Skips the value of wire type `wt` at `p`; returns the position after it. */
+function wireSkip(buf: Uint8Array, p: number, wt: number): number {
+  if (wt === 0) {
+    while (buf[p++]! >= 0x80);
+    return p;
+  }
+  if (wt === 1) return p + 8;
+  if (wt === 5) return p + 4;
+  const n = wireVarint32(buf, p);
+  return np + n;
+}
+
+function u32le(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+}
+
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+/** Content start of each singular LogRecord field (index = field number), -1 when absent. */
+const fieldAt = new Int32Array(13);
+const fieldEnd = new Int32Array(13);
+
+/** A signed int64 given as a varint at `p` (`intValue`), as `int64()` writes the decoded Long. */
+function writeWireInt64(out: JsonByteWriter, buf: Uint8Array, p: number): void {
+  let lo = 0;
+  let hi = 0;
+  let i = 0;
+  for (; i < 4; i++) {
+    const c = buf[p++]!;
+    lo |= (c & 0x7f) << (7 * i);
+    if (c < 0x80) {
+      out.number(lo >>> 0);
+      return;
+    }
+  }
+  const c4 = buf[p++]!;
+  lo |= (c4 & 0x7f) << 28;
+  hi = (c4 & 0x7f) >> 4;
+  if (c4 >= 0x80) {
+    for (i = 0; i < 5; i++) {
+      const c = buf[p++]!;
+      hi |= (c & 0x7f) << (7 * i + 3);
+      if (c < 0x80) break;
+    }
+  }
+  // Within ±2^53 the double is exact, and String() of it equals Long#toString().
+  if (hi >= -0x200000 && hi < 0x200000) out.number(hi * TWO_32 + (lo >>> 0));
+  else out.ascii(new Long(lo, hi, false).toString());
+}
+
+function writeWireAnyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end: number): void {
+  while (p < end) {
+    const tag = wireVarint32(buf, p);
+    p = np;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field < 1 || field > 7) {
+      p = wireSkip(buf, p, wt);
+      continue;
+    }
+    switch (field) {
+      case 1: {
+        const n = wireVarint32(buf, p);
+        out.raw(K_STRING_VALUE);
+        out.utf8String(buf, np, np + n);
+        out.byte(0x7d);
+        return;
+      }
+      case 2:
+        out.raw(wireVarint32(buf, p) !== 0 ? K_BOOL_TRUE : K_BOOL_FALSE);
+        return;
+      case 3:
+        out.raw(K_INT_VALUE);
+        writeWireInt64(out, buf, p);
+        out.byte(0x22);
+        out.byte(0x7d);
+        return;
+      case 4:
+        for (let i = 0; i < 8; i++) F64_BYTES[i] = buf[p + i]!;
+        out.raw(K_DOUBLE_VALUE);
+        writeDouble(out, F64[0]!);
+        out.byte(0x7d);
+        return;
+      case 7: {
+        const n = wireVarint32(buf, p);
+        out.raw(K_BYTES_VALUE);
+        out.base64(buf, np, np + n);
+        out.byte(0x22);
+        out.byte(0x7d);
+        return;
+      }
+      default: {
+        // 5 arrayValue, 6 kvlistValue: repeated field 1 of AnyValue / KeyValue.
+        const n = wireVarint32(buf, p);
+        const e = np + n;
+        out.raw(field === 6 ? K_KVLIST_VALUE : K_ARRAY_VALUE);
+        let q = np;
+        let first = true;
+        while (q < e) {
+          const t = wireVarint32(buf, q);
+          q = np;
+          if (t >>> 3 !== 1) {
+            q = wireSkip(buf, q, t & 7);
+            continue;
+          }
+          const len = wireVarint32(buf, q);
+          const s = np;
+          q = s + len;
+          if (!first) out.byte(0x2c);
+          first = false;
+          if (field === 6) writeWireKeyValue(out, buf, s, q);
+          else writeWireAnyValue(out, buf, s, q);
+        }
+        out.raw(K_CLOSE_ARRAY_VALUE);
+        return;
+      }
+    }
+  }
+  out.raw(K_EMPTY);
+}
+
+function writeWireKeyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end: number): void {
+  let keyStart = 0;
+  let keyEnd = 0;
+  let valueStart = -1;
+  let valueEnd = 0;
+  while (p < end) {
+    const tag = wireVarint32(buf, p);
+    p = np;
+    const field = tag >>> 3;
+    if (field === 1 || field === 2) {
+      const n = wireVarint32(buf, p);
+      if (field === 1) {
+        keyStart = np;
+        keyEnd = np + n;
+      } else {
+        valueStart = np;
+        valueEnd = np + n;
+      }
+      p = np + n;
+    } else p = wireSkip(buf, p, tag & 7);
+  }
+  out.raw(K_KEY);
+  out.utf8String(buf, keyStart, keyEnd);
+  out.raw(K_VALUE);
+  if (valueStart < 0) out.raw(K_EMPTY);
+  else writeWireAnyValue(out, buf, valueStart, valueEnd);
+  out.byte(0x7d);
+}
+
+function writeWireLogRecord(out: JsonByteWriter, buf: Uint8Array, start: number, end: number): void {
+  fieldAt.fill(-1);
+  let attributes = 0;
+  let p = start;
+  while (p < end) {
+    const tag = wireVarint32(buf, p);
+    p = np;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    let s = p;
+    if (wt === 2) {
+      const n = wireVarint32(buf, p);
+      s = np;
+      p = s + n;
+    } else p = wireSkip(buf, p, wt);
+    if (field === 6) attributes++;
+    else if (field >= 1 && field <= 12) {
+      fieldAt[field] = s;
+      fieldEnd[field] = p;
+    }
+  }
+  // Read what the attribute loop below would overwrite (fieldAt is module state, and nested values
+  // do not touch it, but keep all reads of it in one place).
+  const time = fieldAt[1]!;
+  const severity = fieldAt[2]!;
+  const severityText = fieldAt[3]!;
+  const body = fieldAt[5]!;
+  const dropped = fieldAt[7]!;
+  const flags = fieldAt[8]!;
+  const traceId = fieldAt[9]!;
+  const spanId = fieldAt[10]!;
+  const observed = fieldAt[11]!;
+  const eventName = fieldAt[12]!;
+  out.byte(0x7b);
+  let sep = false;
+  if (time >= 0) {
+    const lo = u32le(buf, time);
+    const hi = u32le(buf, time + 4);
+    if (lo | hi) {
+      out.raw(K_TIME);
+      out.uint64(hi, lo);
+      out.byte(0x22);
+      sep = true;
+    }
+  }
+  if (observed >= 0) {
+    const lo = u32le(buf, observed);
+    const hi = u32le(buf, observed + 4);
+    if (lo | hi) {
+      if (sep) out.byte(0x2c);
+      out.raw(K_OBSERVED);
+      out.uint64(hi, lo);
+      out.byte(0x22);
+      sep = true;
+    }
+  }
+  if (severity >= 0) {
+    const n = wireVarint32(buf, severity) | 0;
+    if (n) {
+      if (sep) out.byte(0x2c);
+      out.raw(K_SEVERITY_NUMBER);
+      out.number(n);
+      sep = true;
+    }
+  }
+  if (severityText >= 0 && fieldEnd[3]! > severityText) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SEVERITY_TEXT);
+    out.utf8String(buf, severityText, fieldEnd[3]!);
+    sep = true;
+  }
+  if (body >= 0) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_BODY);
+    writeWireAnyValue(out, buf, body, fieldEnd[5]!);
+    sep = true;
+  }
+  if (attributes > 0) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_ATTRIBUTES);
+    let first = true;
+    p = start;
+    while (p < end) {
+      const tag = wireVarint32(buf, p);
+      p = np;
+      if (tag >>> 3 !== 6) {
+        p = wireSkip(buf, p, tag & 7);
+        continue;
+      }
+      const n = wireVarint32(buf, p);
+      const s = np;
+      p = s + n;
+      if (!first) out.byte(0x2c);
+      first = false;
+      writeWireKeyValue(out, buf, s, p);
+    }
+    out.byte(0x5d);
+    sep = true;
+  }
+  if (dropped >= 0) {
+    const n = wireVarint32(buf, dropped);
+    if (n) {
+      if (sep) out.byte(0x2c);
+      out.raw(K_DROPPED);
+      out.number(n);
+      sep = true;
+    }
+  }
+  if (flags >= 0) {
+    const f = u32le(buf, flags);
+    if (f) {
+      if (sep) out.byte(0x2c);
+      out.raw(K_FLAGS);
+      out.uint(f);
+      sep = true;
+    }
+  }
+  if (traceId >= 0 && fieldEnd[9]! > traceId) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_TRACE_ID);
+    out.hex(buf, traceId, fieldEnd[9]);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (spanId >= 0 && fieldEnd[10]! > spanId) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_SPAN_ID);
+    out.hex(buf, spanId, fieldEnd[10]);
+    out.byte(0x22);
+    sep = true;
+  }
+  if (eventName >= 0 && fieldEnd[12]! > eventName) {
+    if (sep) out.byte(0x2c);
+    out.raw(K_EVENT_NAME);
+    out.utf8String(buf, eventName, fieldEnd[12]!);
   }
   out.byte(0x7d);
 }

@@ -3,6 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import type { MessageCodec } from '../generated/otlp.cjs';
 import type { ExportLogsServiceRequest, ExportLogsServiceResponse, Long } from './model.js';
+import { encodeExportRequestForwarding, holdsWireRecords } from './wire-encode.js';
+import { decodeExportRequestWire } from './wire-record.js';
 
 const require = createRequire(import.meta.url);
 // Both src/ and dist/ sit beside generated/, so one relative path serves tests and the build.
@@ -75,12 +77,28 @@ const StatusCodec: MessageCodec = root.google.rpc.Status;
 const RetryInfoCodec: MessageCodec = root.google.rpc.RetryInfo;
 /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
 
-/** Decodes an ExportLogsServiceRequest. Throws (protobufjs error) on malformed input. */
+/**
+ * Decodes an ExportLogsServiceRequest, keeping each well-formed record in the received bytes (see
+ * `WireLogRecord`: `buf` must not be written afterwards). Throws (protobufjs error) on malformed input.
+ */
 export function decodeExportRequest(buf: Uint8Array): ExportLogsServiceRequest {
+  let req: ExportLogsServiceRequest | null = null;
+  try {
+    req = decodeExportRequestWire(buf) as ExportLogsServiceRequest | null;
+  } catch {
+    // The generated decoder below throws its own error for the same input.
+  }
+  return req ?? (RequestCodec.decode(buf) as ExportLogsServiceRequest);
+}
+
+/** Decodes every record into objects (no bytes kept): for callers that reuse `buf`. */
+export function decodeExportRequestTree(buf: Uint8Array): ExportLogsServiceRequest {
   return RequestCodec.decode(buf) as ExportLogsServiceRequest;
 }
 
+/** Encodes a request; records still in their received bytes are copied as they are. */
 export function encodeExportRequest(req: ExportLogsServiceRequest): Uint8Array {
+  if (holdsWireRecords(req.resourceLogs)) return encodeExportRequestForwarding(req);
   return RequestCodec.encode(req).finish();
 }
 

@@ -1,0 +1,474 @@
+/**
+ * Log records that stay in the bytes they arrived in. `decodeExportRequest` checks each received
+ * LogRecord once (structure, wire types, UTF-8) and keeps it as a `WireLogRecord`: one object holding
+ * the request buffer and the record's byte range, instead of the ~20 objects a decoded tree costs.
+ * Reading a field decodes the record (once, with the generated code); writing one keeps the change in
+ * that decoded copy. While no field that can be changed in place (`body`, `attributes`) has been read
+ * and none has been set, the record is "clean": OTLP/JSON is written straight from its bytes, and
+ * OTLP protobuf forwards them as they are (unknown fields included).
+ *
+ * The received buffer must not be written after decoding: receivers own the bodies they read.
+ */
+import { createRequire } from 'node:module';
+import { isUtf8 } from 'node:buffer';
+import type { AnyValue, KeyValue, LogRecord, Long } from './model.js';
+
+const require = createRequire(import.meta.url);
+interface Codec {
+  decode(r: unknown, l?: number): unknown;
+  encode(m: unknown, w?: unknown): { finish(): Uint8Array };
+}
+const root = require('../generated/otlp.cjs') as { opentelemetry: { proto: Record<string, Record<string, Record<string, Codec>>> } };
+const LogRecordCodec: Codec = root.opentelemetry.proto.logs!.v1!.LogRecord!;
+const LongCtor = require('long') as typeof Long;
+/** The generated class's prototype holds the defaults of absent fields. */
+const DEFAULTS = (LogRecordCodec as unknown as { prototype: LogRecord }).prototype;
+
+function asBuffer(b: Uint8Array): WireBuffer {
+  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)) as WireBuffer;
+}
+const minimal = require('protobufjs/minimal') as { Reader: { create(b: Uint8Array): { pos: number } } };
+
+/** Decodes bytes [start, end) of `buf` as a LogRecord with the generated code. */
+export function decodeLogRecordAt(buf: Uint8Array, start: number, end: number): LogRecord {
+  const reader = minimal.Reader.create(buf);
+  reader.pos = start;
+  return LogRecordCodec.decode(reader, end - start) as LogRecord;
+}
+
+type WireBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+
+/** End of the field `findField` found last. */
+let fieldEnd = 0;
+
+/**
+ * Content start of top-level field `field` of the checked record in [start, end) (after its length
+ * prefix for length-delimited fields), or -1; sets `fieldEnd`. A checked record holds each at most once.
+ */
+function findField(buf: Uint8Array, start: number, end: number, field: number): number {
+  at = start;
+  while (at < end) {
+    const tag = varint32Low(buf);
+    const wt = tag & 7;
+    if (tag >>> 3 === field) {
+      if (wt === 2) {
+        const n = varint32Low(buf);
+        fieldEnd = at + n;
+      } else fieldEnd = wt === 1 ? at + 8 : wt === 5 ? at + 4 : at;
+      return at;
+    }
+    if (wt === 0) while (buf[at++]! >= 0x80);
+    else if (wt === 1) at += 8;
+    else if (wt === 5) at += 4;
+    else {
+      const n = varint32Low(buf); // before the add: `at += f()` would read `at` before f moves it
+      at += n;
+    }
+  }
+  return -1;
+}
+
+/** Low 32 bits (unsigned) of the varint at `at` of a checked record (advances). */
+function varint32Low(buf: Uint8Array): number {
+  let v = 0;
+  for (let shift = 0; shift < 32; shift += 7) {
+    const c = buf[at++]!;
+    v |= (c & 0x7f) << shift;
+    if (c < 0x80) return v >>> 0;
+  }
+  while (buf[at++]! >= 0x80);
+  return v >>> 0;
+}
+
+export class WireLogRecord implements LogRecord {
+  /** The received bytes (never written); the record is [wireStart, wireEnd). */
+  readonly wire: WireBuffer;
+  readonly wireStart: number;
+  readonly wireEnd: number;
+  private tree: LogRecord | null = null;
+  private changed = false;
+
+  constructor(wire: Uint8Array, start: number, end: number) {
+    this.wire = asBuffer(wire);
+    this.wireStart = start;
+    this.wireEnd = end;
+  }
+
+  /** True while the bytes still are the record: nothing set, `body`/`attributes` never handed out. */
+  get wireClean(): boolean {
+    return !this.changed;
+  }
+
+  /** The decoded record (decoded on first use). Reading through it does not change `wireClean`. */
+  decoded(): LogRecord {
+    return this.tree ?? (this.tree = decodeLogRecordAt(this.wire, this.wireStart, this.wireEnd));
+  }
+
+  /** The decoded record for a change. */
+  private edit(): LogRecord {
+    this.changed = true;
+    return this.tree ?? (this.tree = decodeLogRecordAt(this.wire, this.wireStart, this.wireEnd));
+  }
+
+  // Scalars are read from the bytes until the record is decoded (no tree for a reader of one field).
+  get timeUnixNano(): Long { return this.tree ? this.tree.timeUnixNano : this.fixed64(1, DEFAULTS.timeUnixNano); }
+  set timeUnixNano(v: Long) { this.edit().timeUnixNano = v; }
+  get observedTimeUnixNano(): Long { return this.tree ? this.tree.observedTimeUnixNano : this.fixed64(11, DEFAULTS.observedTimeUnixNano); }
+  set observedTimeUnixNano(v: Long) { this.edit().observedTimeUnixNano = v; }
+  get severityNumber(): number {
+    if (this.tree) return this.tree.severityNumber;
+    const p = findField(this.wire, this.wireStart, this.wireEnd, 2);
+    if (p < 0) return DEFAULTS.severityNumber;
+    at = p;
+    return varint32Low(this.wire) | 0;
+  }
+  set severityNumber(v: number) { this.edit().severityNumber = v; }
+  get severityText(): string { return this.tree ? this.tree.severityText : this.text(3, DEFAULTS.severityText); }
+  set severityText(v: string) { this.edit().severityText = v; }
+  // Body and attributes can be changed in place by whoever holds them: handing them out ends "clean".
+  get body(): AnyValue | null | undefined { return this.edit().body; }
+  set body(v: AnyValue | null | undefined) { this.edit().body = v; }
+  get attributes(): KeyValue[] { return this.edit().attributes; }
+  set attributes(v: KeyValue[]) { this.edit().attributes = v; }
+  get droppedAttributesCount(): number {
+    if (this.tree) return this.tree.droppedAttributesCount;
+    const p = findField(this.wire, this.wireStart, this.wireEnd, 7);
+    if (p < 0) return DEFAULTS.droppedAttributesCount;
+    at = p;
+    return varint32Low(this.wire);
+  }
+  set droppedAttributesCount(v: number) { this.edit().droppedAttributesCount = v; }
+  get flags(): number {
+    if (this.tree) return this.tree.flags;
+    const p = findField(this.wire, this.wireStart, this.wireEnd, 8);
+    const b = this.wire;
+    return p < 0 ? DEFAULTS.flags : (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+  }
+  set flags(v: number) { this.edit().flags = v; }
+  get traceId(): Uint8Array { return this.tree ? this.tree.traceId : this.bytes(9, DEFAULTS.traceId); }
+  set traceId(v: Uint8Array) { this.edit().traceId = v; }
+  get spanId(): Uint8Array { return this.tree ? this.tree.spanId : this.bytes(10, DEFAULTS.spanId); }
+  set spanId(v: Uint8Array) { this.edit().spanId = v; }
+  get eventName(): string { return this.tree ? this.tree.eventName : this.text(12, DEFAULTS.eventName); }
+  set eventName(v: string) { this.edit().eventName = v; }
+
+  private fixed64(field: number, absent: Long): Long {
+    const p = findField(this.wire, this.wireStart, this.wireEnd, field);
+    if (p < 0) return absent;
+    const b = this.wire;
+    return new LongCtor(b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24), b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24), true);
+  }
+
+  private text(field: number, absent: string): string {
+    const p = findField(this.wire, this.wireStart, this.wireEnd, field);
+    return p < 0 ? absent : this.wire.utf8Slice(p, fieldEnd);
+  }
+
+  /** A view of a bytes field, as the generated decoder gives for a Buffer. */
+  private bytes(field: number, absent: Uint8Array): Uint8Array {
+    const p = findField(this.wire, this.wireStart, this.wireEnd, field);
+    return p < 0 ? absent : this.wire.subarray(p, fieldEnd);
+  }
+
+  /** `JSON.stringify` and structured logging see the record's fields, not its storage. */
+  toJSON(): LogRecord {
+    return this.decoded();
+  }
+}
+
+/** The record's bytes when they still are the record, else undefined. */
+export function cleanWireBytes(r: LogRecord): WireLogRecord | undefined {
+  return r instanceof WireLogRecord && r.wireClean ? r : undefined;
+}
+
+/** The record as a plain decoded tree (a WireLogRecord's decoded copy; any other record as is). */
+export function plainLogRecord(r: LogRecord): LogRecord {
+  return r instanceof WireLogRecord ? r.decoded() : r;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Checking a received record. Anything this check does not accept (a wire type that does not match the
+// schema, a repeated singular field, two members of AnyValue's oneof, groups, invalid UTF-8, deep
+// nesting) makes the caller decode that record eagerly with the generated code, which is the reference
+// for what such input means (and throws its own error for truly malformed input).
+
+/** Read position of the checker (module state: no object per call). */
+let at = 0;
+
+/** A varint of at most 32 bits at `at` (advances), or -1 when truncated or longer. */
+function varint32(buf: Uint8Array, end: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (at >= end) return -1;
+    const c = buf[at++]!;
+    v += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) return v > 0xffffffff ? -1 : v;
+  }
+  return -1;
+}
+
+/** Skips a varint of up to 10 bytes; false when truncated or longer. */
+function skipVarint(buf: Uint8Array, end: number): boolean {
+  for (let i = 0; i < 10; i++) {
+    if (at >= end) return false;
+    if (buf[at++]! < 0x80) return true;
+  }
+  return false;
+}
+
+/** Skips the value of a field of wire type `wt`; false when it cannot (groups, bad lengths). */
+function skipValue(buf: Uint8Array, end: number, wt: number): boolean {
+  switch (wt) {
+    case 0:
+      return skipVarint(buf, end);
+    case 1:
+      at += 8;
+      return at <= end;
+    case 2: {
+      const n = varint32(buf, end);
+      if (n < 0) return false;
+      at += n;
+      return at <= end;
+    }
+    case 5:
+      at += 4;
+      return at <= end;
+    default:
+      return false;
+  }
+}
+
+/** A length-delimited field's end (after its length at `at`), or -1. */
+function lengthEnd(buf: Uint8Array, end: number): number {
+  const n = varint32(buf, end);
+  if (n < 0) return -1;
+  const e = at + n;
+  return e <= end ? e : -1;
+}
+
+/** True when bytes [start, end) are valid UTF-8 (ASCII checked here, the rest natively). */
+function utf8Ok(buf: Uint8Array, start: number, end: number): boolean {
+  let or = 0;
+  for (let i = start; i < end; i++) or |= buf[i]!;
+  return or < 0x80 || isUtf8(buf.subarray(start, end));
+}
+
+const MAX_DEPTH = 32;
+
+function checkAnyValue(buf: Uint8Array, end: number, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  let members = 0;
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return false;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field >= 1 && field <= 7) {
+      if (++members > 1) return false;
+      if (field === 2 || field === 3) {
+        if (wt !== 0 || !skipVarint(buf, end)) return false;
+      } else if (field === 4) {
+        if (wt !== 1) return false;
+        at += 8;
+        if (at > end) return false;
+      } else {
+        if (wt !== 2) return false;
+        const e = lengthEnd(buf, end);
+        if (e < 0) return false;
+        if (field === 1) {
+          if (!utf8Ok(buf, at, e)) return false;
+          at = e;
+        } else if (field === 7) at = e;
+        else if (!checkValues(buf, e, field === 6, depth + 1)) return false;
+      }
+    } else if (!skipValue(buf, end, wt)) return false;
+  }
+  return at === end;
+}
+
+/** ArrayValue (`kv` false) or KeyValueList (`kv` true): repeated field 1. */
+function checkValues(buf: Uint8Array, end: number, kv: boolean, depth: number): boolean {
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return false;
+    if (tag >>> 3 === 1) {
+      if ((tag & 7) !== 2) return false;
+      const e = lengthEnd(buf, end);
+      if (e < 0) return false;
+      if (!(kv ? checkKeyValue(buf, e, depth) : checkAnyValue(buf, e, depth))) return false;
+    } else if (!skipValue(buf, end, tag & 7)) return false;
+  }
+  return at === end;
+}
+
+function checkKeyValue(buf: Uint8Array, end: number, depth: number): boolean {
+  let seen = 0;
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return false;
+    const field = tag >>> 3;
+    if (field === 1 || field === 2) {
+      if ((tag & 7) !== 2 || seen & field) return false;
+      seen |= field;
+      const e = lengthEnd(buf, end);
+      if (e < 0) return false;
+      if (field === 1) {
+        if (!utf8Ok(buf, at, e)) return false;
+        at = e;
+      } else if (!checkAnyValue(buf, e, depth + 1)) return false;
+    } else if (!skipValue(buf, end, tag & 7)) return false;
+  }
+  return at === end;
+}
+
+/** Wire type of each LogRecord field (index = field number), -1 for numbers the schema does not use. */
+const LOG_RECORD_WIRE_TYPE = [-1, 1, 0, 2, -1, 2, 2, 0, 5, 2, 2, 1, 2];
+
+/** True when bytes [start, end) are a LogRecord that can stay in its bytes (see above). */
+export function checkWireLogRecord(buf: Uint8Array, start: number, end: number): boolean {
+  at = start;
+  let seen = 0;
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return false;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    const want = field < LOG_RECORD_WIRE_TYPE.length ? LOG_RECORD_WIRE_TYPE[field]! : -1;
+    if (want < 0) {
+      if (!skipValue(buf, end, wt)) return false;
+      continue;
+    }
+    if (wt !== want) return false;
+    if (field !== 6) {
+      const bit = 1 << field;
+      if (seen & bit) return false;
+      seen |= bit;
+    }
+    if (wt !== 2) {
+      if (!skipValue(buf, end, wt)) return false;
+      continue;
+    }
+    const e = lengthEnd(buf, end);
+    if (e < 0) return false;
+    if (field === 3 || field === 12) {
+      if (!utf8Ok(buf, at, e)) return false;
+      at = e;
+    } else if (field === 5) {
+      if (!checkAnyValue(buf, e, 1)) return false;
+    } else if (field === 6) {
+      if (!checkKeyValue(buf, e, 1)) return false;
+    } else at = e; // trace / span id: any bytes
+  }
+  return at === end;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The request around the records: ResourceLogs and ScopeLogs are built as the generated code builds
+// them (same classes, same own fields), Resource and InstrumentationScope decoded by it.
+
+interface ScopeLogsObject { scope?: unknown; logRecords: LogRecord[]; schemaUrl: string }
+interface ResourceLogsObject { resource?: unknown; scopeLogs: ScopeLogsObject[]; schemaUrl: string }
+interface RequestObject { resourceLogs: ResourceLogsObject[] }
+type Generated = Record<string, Record<string, Record<string, unknown>>>;
+const generated = root.opentelemetry.proto as unknown as Generated;
+const RequestCtor = (generated['collector'] as unknown as Generated)['logs']!['v1']!['ExportLogsServiceRequest'] as new () => RequestObject;
+const ResourceLogsCtor = generated['logs']!['v1']!['ResourceLogs'] as new () => ResourceLogsObject;
+const ScopeLogsCtor = generated['logs']!['v1']!['ScopeLogs'] as new () => ScopeLogsObject;
+const ResourceCodec = generated['resource']!['v1']!['Resource'] as Codec;
+const ScopeCodec = generated['common']!['v1']!['InstrumentationScope'] as Codec;
+const Reader = (require('protobufjs/minimal') as { Reader: { create(b: Uint8Array): { pos: number; string(): string } } }).Reader;
+
+/** Decodes a message field whose length prefix starts at `prefixAt` with the generated code. */
+function decodeMessageAt(codec: Codec, buf: Uint8Array, contentStart: number, contentEnd: number): unknown {
+  const reader = Reader.create(buf);
+  reader.pos = contentStart;
+  return codec.decode(reader, contentEnd - contentStart);
+}
+
+function readStringAt(buf: Uint8Array, prefixAt: number): string {
+  const reader = Reader.create(buf);
+  reader.pos = prefixAt;
+  return reader.string();
+}
+
+function decodeScopeLogs(buf: Uint8Array, end: number): ScopeLogsObject | null {
+  const sl = new ScopeLogsCtor();
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return null;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field < 1 || field > 3) {
+      if (!skipValue(buf, end, wt)) return null;
+      continue;
+    }
+    if (wt !== 2) return null;
+    const prefixAt = at;
+    const e = lengthEnd(buf, end);
+    if (e < 0) return null;
+    const s = at;
+    if (field === 1) sl.scope = decodeMessageAt(ScopeCodec, buf, s, e);
+    else if (field === 3) sl.schemaUrl = readStringAt(buf, prefixAt);
+    else if (checkWireLogRecord(buf, s, e)) sl.logRecords.push(new WireLogRecord(buf, s, e));
+    else sl.logRecords.push(decodeLogRecordAt(buf, s, e));
+    at = e;
+  }
+  return at === end ? sl : null;
+}
+
+function decodeResourceLogs(buf: Uint8Array, end: number): ResourceLogsObject | null {
+  const rl = new ResourceLogsCtor();
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return null;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field < 1 || field > 3) {
+      if (!skipValue(buf, end, wt)) return null;
+      continue;
+    }
+    if (wt !== 2) return null;
+    const prefixAt = at;
+    const e = lengthEnd(buf, end);
+    if (e < 0) return null;
+    const s = at;
+    if (field === 1) rl.resource = decodeMessageAt(ResourceCodec, buf, s, e);
+    else if (field === 3) rl.schemaUrl = readStringAt(buf, prefixAt);
+    else {
+      const sl = decodeScopeLogs(buf, e);
+      if (sl === null) return null;
+      rl.scopeLogs.push(sl);
+    }
+    at = e;
+  }
+  return at === end ? rl : null;
+}
+
+/**
+ * An ExportLogsServiceRequest with its records kept as `WireLogRecord`s where they pass the check (the
+ * others decoded), or null when the request has to be decoded by the generated code (unusual or
+ * malformed framing; it then also gives the error). Throws what the generated code throws for a
+ * malformed Resource, scope or record.
+ */
+export function decodeExportRequestWire(bytes: Uint8Array): RequestObject | null {
+  const buf = asBuffer(bytes);
+  const req = new RequestCtor();
+  const end = buf.length;
+  at = 0;
+  while (at < end) {
+    const tag = varint32(buf, end);
+    if (tag < 0) return null;
+    if (tag >>> 3 !== 1) {
+      if (!skipValue(buf, end, tag & 7)) return null;
+      continue;
+    }
+    if ((tag & 7) !== 2) return null;
+    const e = lengthEnd(buf, end);
+    if (e < 0) return null;
+    const rl = decodeResourceLogs(buf, e);
+    if (rl === null) return null;
+    req.resourceLogs.push(rl);
+    at = e;
+  }
+  return at === end ? req : null;
+}
