@@ -7,6 +7,8 @@ import {
   anyValueAsString,
   findAttribute,
   idToHex,
+  recordAttribute,
+  recordBody,
   type AnyValue,
   type InstrumentationScope,
   type KeyValue,
@@ -87,12 +89,13 @@ function withKeys(root: AnyGetter, keys: readonly { value: string | number }[]):
 }
 
 /** `attributes["k"]…` style paths: the first key must be a string (an attribute name). */
-function attributesPath(node: Extract<ValueNode, { kind: 'path' }>, list: (ctx: LogContext) => readonly KeyValue[] | null | undefined): CompiledValue {
+function attributesPath(node: Extract<ValueNode, { kind: 'path' }>, list: ((ctx: LogContext) => readonly KeyValue[] | null | undefined) | 'record'): CompiledValue {
   const first = node.keys[0];
   if (first === undefined) throw new ParseError(`path "${node.fields.join('.')}" needs a key, e.g. ["name"]`, node.pos);
   if (typeof first.value !== 'string') throw new ParseError('attribute keys are strings', first.pos);
   const key = first.value;
-  const root: AnyGetter = (ctx) => findAttribute(list(ctx), key);
+  // A record's attribute is looked up without decoding a record still in its received bytes.
+  const root: AnyGetter = list === 'record' ? (ctx) => recordAttribute(ctx.record, key) : (ctx) => findAttribute(list(ctx), key);
   return fromAny(node.keys.length === 1 ? root : withKeys(root, node.keys.slice(1)));
 }
 
@@ -121,12 +124,12 @@ function compilePath(node: Extract<ValueNode, { kind: 'path' }>): CompiledValue 
       noKeys();
       return typed((ctx) => ctx.record.droppedAttributesCount, 'int');
     case 'body':
-      return fromAny(withKeys((ctx) => ctx.record.body, node.keys));
+      return fromAny(withKeys((ctx) => recordBody(ctx.record), node.keys));
     case 'body.string':
       noKeys();
-      return typed((ctx) => anyValueAsString(ctx.record.body), 'string');
+      return typed((ctx) => anyValueAsString(recordBody(ctx.record)), 'string');
     case 'attributes':
-      return attributesPath(node, (ctx) => ctx.record.attributes);
+      return attributesPath(node, 'record');
     case 'resource.attributes':
       return attributesPath(node, (ctx) => ctx.resource?.attributes);
     case 'instrumentation_scope.attributes':

@@ -2,7 +2,7 @@
  * Ready-made record predicates for the simple config forms (severity range, `log.category`, attribute
  * equality) that filter and retention offer beside full conditions. Same `Condition` type, so they mix.
  */
-import { findAttribute, type KeyValue } from '@tributary/otlp';
+import { findAttribute, recordAttribute, type AnyValue } from '@tributary/otlp';
 import type { Condition, LogContext } from './compile.js';
 import { compareValues, valueOf } from './values.js';
 
@@ -22,7 +22,7 @@ export function severityBetween(min: number | undefined, max: number | undefined
 export function categoryIn(categories: readonly string[]): Condition {
   const set = new Set(categories);
   return (ctx) => {
-    const v = findAttribute(ctx.record.attributes, CATEGORY_ATTRIBUTE);
+    const v = recordAttribute(ctx.record, CATEGORY_ATTRIBUTE);
     return v != null && v.stringValue != null && set.has(v.stringValue);
   };
 }
@@ -32,15 +32,17 @@ export function categoryIn(categories: readonly string[]): Condition {
  * the string "5"). Without a value: the attribute is present.
  */
 export function attributeEquals(key: string, value: string | number | boolean | undefined, where: 'record' | 'resource' = 'record'): Condition {
-  const list = where === 'record' ? (ctx: LogContext): KeyValue[] | undefined => ctx.record.attributes : (ctx: LogContext) => ctx.resource?.attributes;
-  if (value === undefined) return (ctx) => findAttribute(list(ctx), key) != null;
+  const find = where === 'record'
+    ? (ctx: LogContext): AnyValue | undefined => recordAttribute(ctx.record, key)
+    : (ctx: LogContext): AnyValue | undefined => findAttribute(ctx.resource?.attributes, key);
+  if (value === undefined) return (ctx) => find(ctx) != null;
   if (typeof value === 'string') {
     return (ctx) => {
-      const v = findAttribute(list(ctx), key);
+      const v = find(ctx);
       return v != null && v.stringValue === value;
     };
   }
-  return (ctx) => compareValues(valueOf(findAttribute(list(ctx), key)), value, '==');
+  return (ctx) => compareValues(valueOf(find(ctx)), value, '==');
 }
 
 /** All of `conditions` (true when empty). */

@@ -94,3 +94,22 @@ export function anyValueAsString(v: AnyValue | null | undefined): string {
   if (v.bytesValue != null) return Buffer.from(v.bytesValue.buffer, v.bytesValue.byteOffset, v.bytesValue.byteLength).toString('base64');
   return '';
 }
+
+/** A deep copy (Longs and byte arrays, never changed in place, are shared). */
+export function cloneAnyValue(v: AnyValue | null | undefined): AnyValue | null {
+  if (v == null) return null;
+  if (v.kvlistValue != null) return { kvlistValue: { values: cloneKeyValues(v.kvlistValue.values) } };
+  if (v.arrayValue != null) return { arrayValue: { values: v.arrayValue.values.map((x) => cloneAnyValue(x) ?? {}) } };
+  if (v.stringValue != null) return { stringValue: v.stringValue };
+  if (v.boolValue != null) return { boolValue: v.boolValue };
+  if (v.intValue != null) return { intValue: v.intValue };
+  if (v.doubleValue != null) return { doubleValue: v.doubleValue };
+  if (v.bytesValue != null) return { bytesValue: v.bytesValue };
+  return {};
+}
+
+export function cloneKeyValues(kvs: readonly KeyValue[]): KeyValue[] {
+  const out = new Array<KeyValue>(kvs.length);
+  for (let i = 0; i < kvs.length; i++) out[i] = { key: kvs[i]!.key, value: cloneAnyValue(kvs[i]!.value) };
+  return out;
+}

@@ -14,7 +14,7 @@
  */
 import Long from 'long';
 import type { AnyValue, InstrumentationScope, KeyValue, LogRecord, ResourceLogs } from './model.js';
-import { cleanWireBytes } from './wire-record.js';
+import { cleanWireBytes, keyEquals } from './wire-record.js';
 
 const TWO_32 = 4294967296;
 /** Strings at least this long are checked with one regex and written by the native UTF-8 encoder. */
@@ -601,14 +601,17 @@ export function encodeAnyValueJsonInto(v: AnyValue | null | undefined, out: Json
 /** The elements of a KeyValue array, without the brackets. */
 function writeKeyValues(out: JsonByteWriter, kvs: readonly KeyValue[]): void {
   for (let i = 0; i < kvs.length; i++) {
-    const kv = kvs[i]!;
     if (i) out.byte(0x2c);
-    out.raw(K_KEY);
-    out.string(kv.key);
-    out.raw(K_VALUE);
-    encodeAnyValueJsonInto(kv.value, out);
-    out.byte(0x7d);
+    writeKeyValue(out, kvs[i]!);
   }
+}
+
+function writeKeyValue(out: JsonByteWriter, kv: KeyValue): void {
+  out.raw(K_KEY);
+  out.string(kv.key);
+  out.raw(K_VALUE);
+  encodeAnyValueJsonInto(kv.value, out);
+  out.byte(0x7d);
 }
 
 /** `"attributes":[…]` and `"droppedAttributesCount":n` when set; returns whether anything was written. */
@@ -650,7 +653,7 @@ function writeScope(out: JsonByteWriter, sc: InstrumentationScope): void {
 function writeLogRecord(out: JsonByteWriter, r: LogRecord): void {
   const wire = cleanWireBytes(r);
   if (wire !== undefined) {
-    writeWireLogRecord(out, wire.wire, wire.wireStart, wire.wireEnd);
+    writeWireLogRecord(out, wire.wire, wire.wireStart, wire.wireEnd, wire.overlay);
     return;
   }
   out.byte(0x7b);
@@ -933,7 +936,25 @@ function writeWireKeyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end:
   out.byte(0x7d);
 }
 
-function writeWireLogRecord(out: JsonByteWriter, buf: Uint8Array, start: number, end: number): void {
+/** Index of the overlay entry whose key is the key of the KeyValue in [start, end), or -1. */
+function overlayIndex(buf: Buffer & { utf8Slice(s: number, e: number): string }, start: number, end: number, overlay: readonly KeyValue[]): number {
+  let p = start;
+  while (p < end) {
+    const tag = wireVarint32(buf, p);
+    p = np;
+    if (tag === 0x0a) {
+      const n = wireVarint32(buf, p);
+      for (let i = 0; i < overlay.length; i++) if (keyEquals(buf, np, np + n, overlay[i]!.key)) return i;
+      return -1;
+    }
+    p = wireSkip(buf, p, tag & 7);
+  }
+  // No key field: the key is "".
+  for (let i = 0; i < overlay.length; i++) if (overlay[i]!.key === '') return i;
+  return -1;
+}
+
+function writeWireLogRecord(out: JsonByteWriter, buf: Buffer & { utf8Slice(s: number, e: number): string }, start: number, end: number, overlay: readonly KeyValue[] | null): void {
   fieldAt.fill(-1);
   let attributes = 0;
   let p = start;
@@ -1010,10 +1031,11 @@ function writeWireLogRecord(out: JsonByteWriter, buf: Uint8Array, start: number,
     writeWireAnyValue(out, buf, body, fieldEnd[5]!);
     sep = true;
   }
-  if (attributes > 0) {
+  if (attributes > 0 || (overlay !== null && overlay.length > 0)) {
     if (sep) out.byte(0x2c);
     out.raw(K_ATTRIBUTES);
     let first = true;
+    let replaced = 0;
     p = start;
     while (p < end) {
       const tag = wireVarint32(buf, p);
@@ -1027,7 +1049,20 @@ function writeWireLogRecord(out: JsonByteWriter, buf: Uint8Array, start: number,
       p = s + n;
       if (!first) out.byte(0x2c);
       first = false;
-      writeWireKeyValue(out, buf, s, p);
+      const o = overlay === null ? -1 : overlayIndex(buf, s, p, overlay);
+      if (o < 0) writeWireKeyValue(out, buf, s, p);
+      else {
+        replaced |= 1 << o;
+        writeKeyValue(out, overlay![o]!);
+      }
+    }
+    if (overlay !== null) {
+      for (let i = 0; i < overlay.length; i++) {
+        if (replaced & (1 << i)) continue;
+        if (!first) out.byte(0x2c);
+        first = false;
+        writeKeyValue(out, overlay[i]!);
+      }
     }
     out.byte(0x5d);
     sep = true;

@@ -17,15 +17,19 @@ const proto = (require('../generated/otlp.cjs') as { opentelemetry: { proto: any
 const LogRecordCodec: Encoder = proto.logs.v1.LogRecord;
 const ResourceCodec: Encoder = proto.resource.v1.Resource;
 const ScopeCodec: Encoder = proto.common.v1.InstrumentationScope;
+const KeyValueCodec: Encoder = proto.common.v1.KeyValue;
 /* eslint-enable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-explicit-any */
 
-/** True when some record of the request is still in its received bytes. */
+/**
+ * True when some record of the request is a `WireLogRecord` (the generated encoder writes only own
+ * properties, and such a record's fields are getters).
+ */
 export function holdsWireRecords(rls: readonly ResourceLogs[]): boolean {
   for (let i = 0; i < rls.length; i++) {
     const sls = rls[i]!.scopeLogs;
     for (let j = 0; j < sls.length; j++) {
       const recs = sls[j]!.logRecords;
-      for (let k = 0; k < recs.length; k++) if (cleanWireBytes(recs[k]!) !== undefined) return true;
+      for (let k = 0; k < recs.length; k++) if (recs[k] instanceof WireLogRecord) return true;
     }
   }
   return false;
@@ -52,7 +56,21 @@ interface Plan {
 }
 
 function recordPiece(r: LogRecord): Uint8Array | WireLogRecord {
-  return cleanWireBytes(r) ?? LogRecordCodec.encode(plainLogRecord(r)).finish();
+  const w = cleanWireBytes(r);
+  if (w === undefined) return LogRecordCodec.encode(plainLogRecord(r)).finish();
+  const overlay = w.overlay;
+  if (overlay === null || overlay.length === 0) return w;
+  // Attributes set over the bytes: appended as fields when none of their keys is there already.
+  for (const kv of overlay) if (w.wireAttribute(kv.key) !== undefined) return LogRecordCodec.encode(plainLogRecord(r)).finish();
+  const out = new JsonByteWriter(w.wireEnd - w.wireStart + 64);
+  out.rawRange(w.wire, w.wireStart, w.wireEnd);
+  for (const kv of overlay) {
+    const b = KeyValueCodec.encode(kv).finish();
+    out.byte(0x32); // LogRecord.attributes = 6
+    out.varint(b.length);
+    out.raw(b);
+  }
+  return out.bytes();
 }
 
 function pieceSize(p: Uint8Array | WireLogRecord): number {

@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import { isUtf8 } from 'node:buffer';
+import { cloneAnyValue, findAttribute } from './any-value.js';
 import type { AnyValue, KeyValue, LogRecord, Long } from './model.js';
 
 const require = createRequire(import.meta.url);
@@ -80,34 +81,217 @@ function varint32Low(buf: Uint8Array): number {
   return v >>> 0;
 }
 
+/** Skips a value of wire type `wt` at `at` in a checked record. */
+function skipChecked(buf: Uint8Array, wt: number): void {
+  if (wt === 0) while (buf[at++]! >= 0x80);
+  else if (wt === 1) at += 8;
+  else if (wt === 5) at += 4;
+  else {
+    const n = varint32Low(buf); // before the add: `at += f()` would read `at` before f moves it
+    at += n;
+  }
+}
+
+/** True when bytes [start, end) are the UTF-8 of `key`. */
+export function keyEquals(buf: WireBuffer, start: number, end: number, key: string): boolean {
+  const n = key.length;
+  if (end - start === n) {
+    for (let i = 0; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return buf.utf8Slice(start, end) === key;
+      if (buf[start + i] !== c) return false;
+    }
+    return true;
+  }
+  // UTF-8 of non-ASCII text is longer than its UTF-16 length; ASCII text has equal lengths.
+  if (end - start < n) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) >= 0x80) return buf.utf8Slice(start, end) === key;
+  return false;
+}
+
+/**
+ * The KeyValue in [start, end): its value (null when it has none) when its key is `key`, else undefined.
+ * Leaves `at` anywhere.
+ */
+function keyValueIn(buf: WireBuffer, start: number, end: number, key: string): AnyValue | null | undefined {
+  let keyStart = start;
+  let keyEnd = start;
+  let valueStart = -1;
+  let valueEnd = 0;
+  at = start;
+  while (at < end) {
+    const tag = varint32Low(buf);
+    if (tag === 0x0a || tag === 0x12) {
+      const n = varint32Low(buf);
+      if (tag === 0x0a) {
+        keyStart = at;
+        keyEnd = at + n;
+      } else {
+        valueStart = at;
+        valueEnd = at + n;
+      }
+      at += n;
+    } else skipChecked(buf, tag & 7);
+  }
+  if (!keyEquals(buf, keyStart, keyEnd, key)) return undefined;
+  return valueStart < 0 ? null : (decodeMessageAt(AnyValueCodec, buf, valueStart, valueEnd) as AnyValue);
+}
+
+/** Upserts `kvs` into `attrs` with copies of their values (the shared originals stay untouched). */
+function applyUpserts(attrs: KeyValue[], kvs: readonly KeyValue[]): void {
+  for (const kv of kvs) {
+    let found = false;
+    for (let i = 0; i < attrs.length; i++) {
+      if (attrs[i]!.key !== kv.key) continue;
+      attrs[i]!.value = cloneAnyValue(kv.value);
+      found = true;
+    }
+    if (!found) attrs.push({ key: kv.key, value: cloneAnyValue(kv.value) });
+  }
+}
+
+/** The decoded record with its own body and attributes (the rest is never changed in place). */
+function cloneDecoded(r: LogRecord): LogRecord {
+  const c = decodeLogRecordAt(EMPTY_RECORD, 0, 0);
+  c.timeUnixNano = r.timeUnixNano;
+  c.observedTimeUnixNano = r.observedTimeUnixNano;
+  c.severityNumber = r.severityNumber;
+  c.severityText = r.severityText;
+  c.body = cloneAnyValue(r.body);
+  c.attributes = r.attributes.map((kv) => ({ key: kv.key, value: cloneAnyValue(kv.value) }));
+  c.droppedAttributesCount = r.droppedAttributesCount;
+  c.flags = r.flags;
+  c.traceId = r.traceId;
+  c.spanId = r.spanId;
+  c.eventName = r.eventName;
+  return c;
+}
+
+const EMPTY_RECORD = new Uint8Array(0);
+
+/** Most attributes an overlay holds before the record is decoded instead (the encoders keep a bit each). */
+const MAX_OVERLAY = 31;
+
 export class WireLogRecord implements LogRecord {
   /** The received bytes (never written); the record is [wireStart, wireEnd). */
   readonly wire: WireBuffer;
   readonly wireStart: number;
   readonly wireEnd: number;
+  /** Trace and span id are absent or 16 and 8 bytes long (found by the check on receipt). */
+  readonly idsStandard: boolean;
   private tree: LogRecord | null = null;
   private changed = false;
+  private upserts: readonly KeyValue[] | null = null;
 
-  constructor(wire: Uint8Array, start: number, end: number) {
+  constructor(wire: Uint8Array, start: number, end: number, idsStandard: boolean) {
     this.wire = asBuffer(wire);
     this.wireStart = start;
     this.wireEnd = end;
+    this.idsStandard = idsStandard;
   }
 
-  /** True while the bytes still are the record: nothing set, `body`/`attributes` never handed out. */
+  /** True while the bytes (with `overlay`) still are the record: nothing set, `body`/`attributes` never handed out. */
   get wireClean(): boolean {
     return !this.changed;
   }
 
-  /** The decoded record (decoded on first use). Reading through it does not change `wireClean`. */
+  /**
+   * Attributes set over the bytes' attributes while clean: each replaces the value of every attribute with
+   * its key, or is appended when there is none. Shared, never changed in place.
+   */
+  get overlay(): readonly KeyValue[] | null {
+    return this.upserts;
+  }
+
+  /** Another record over the same bytes (and overlay), for consumers that change their copy. */
+  copy(): WireLogRecord {
+    const c = new WireLogRecord(this.wire, this.wireStart, this.wireEnd, this.idsStandard);
+    if (this.changed) c.tree = cloneDecoded(this.tree!);
+    c.changed = this.changed;
+    c.upserts = this.upserts;
+    return c;
+  }
+
+  /** The decoded record (decoded on first use, overlay applied). Reading through it keeps the bytes. */
   decoded(): LogRecord {
-    return this.tree ?? (this.tree = decodeLogRecordAt(this.wire, this.wireStart, this.wireEnd));
+    if (this.tree === null) this.tree = decodeLogRecordAt(this.wire, this.wireStart, this.wireEnd);
+    if (this.upserts !== null) {
+      applyUpserts(this.tree.attributes, this.upserts);
+      this.upserts = null;
+      this.changed = true;
+    }
+    return this.tree;
   }
 
   /** The decoded record for a change. */
   private edit(): LogRecord {
+    const t = this.decoded();
     this.changed = true;
-    return this.tree ?? (this.tree = decodeLogRecordAt(this.wire, this.wireStart, this.wireEnd));
+    return t;
+  }
+
+  /** A decoded copy (overlay applied) that is not kept: for a reader that may want to change the record. */
+  peek(): LogRecord {
+    if (this.changed) return this.decoded();
+    const t = decodeLogRecordAt(this.wire, this.wireStart, this.wireEnd);
+    if (this.upserts !== null) applyUpserts(t.attributes, this.upserts);
+    return t;
+  }
+
+  /** Makes `tree` (from `peek()`, then changed) the record. */
+  adopt(tree: LogRecord): void {
+    this.tree = tree;
+    this.upserts = null;
+    this.changed = true;
+  }
+
+  /**
+   * Upserts `kvs` in order (see `overlay`); while clean, nothing is decoded and `kvs` is kept as it is:
+   * a caller may share one array between records, and must never change it afterwards.
+   */
+  upsertAttributes(kvs: readonly KeyValue[]): void {
+    if (this.changed) applyUpserts(this.edit().attributes, kvs);
+    else if (this.upserts === null) this.upserts = kvs;
+    else {
+      const merged = this.upserts.slice();
+      for (const kv of kvs) {
+        const i = merged.findIndex((m) => m.key === kv.key);
+        if (i >= 0) merged[i] = kv;
+        else merged.push(kv);
+      }
+      this.upserts = merged;
+      if (merged.length > MAX_OVERLAY) this.decoded();
+    }
+  }
+
+  /** Value of the first attribute `key` (the overlay's if it sets it), decoded alone; don't change it. */
+  attribute(key: string): AnyValue | undefined {
+    if (this.changed) return findAttribute(this.tree!.attributes, key);
+    if (this.upserts !== null) {
+      for (const kv of this.upserts) if (kv.key === key) return kv.value ?? undefined;
+    }
+    return this.wireAttribute(key) ?? undefined;
+  }
+
+  /** The bytes' first attribute `key` (overlay not applied): its value, null without one, undefined when absent. */
+  wireAttribute(key: string): AnyValue | null | undefined {
+    const buf = this.wire;
+    const end = this.wireEnd;
+    at = this.wireStart;
+    while (at < end) {
+      const tag = varint32Low(buf);
+      const wt = tag & 7;
+      if (tag !== 0x32) {
+        skipChecked(buf, wt);
+        continue;
+      }
+      const n = varint32Low(buf);
+      const kvEnd = at + n;
+      const found = keyValueIn(buf, at, kvEnd, key);
+      if (found !== undefined) return found;
+      at = kvEnd;
+    }
+    return undefined;
   }
 
   // Scalars are read from the bytes until the record is decoded (no tree for a reader of one field).
@@ -324,10 +508,14 @@ function checkKeyValue(buf: Uint8Array, end: number, depth: number): boolean {
 /** Wire type of each LogRecord field (index = field number), -1 for numbers the schema does not use. */
 const LOG_RECORD_WIRE_TYPE = [-1, 1, 0, 2, -1, 2, 2, 0, 5, 2, 2, 1, 2];
 
+/** Whether the record the last `checkWireLogRecord` accepted has ids of the standard lengths (0, 16 / 8). */
+let checkedIdsStandard = true;
+
 /** True when bytes [start, end) are a LogRecord that can stay in its bytes (see above). */
 export function checkWireLogRecord(buf: Uint8Array, start: number, end: number): boolean {
   at = start;
   let seen = 0;
+  checkedIdsStandard = true;
   while (at < end) {
     const tag = varint32(buf, end);
     if (tag < 0) return false;
@@ -357,7 +545,12 @@ export function checkWireLogRecord(buf: Uint8Array, start: number, end: number):
       if (!checkAnyValue(buf, e, 1)) return false;
     } else if (field === 6) {
       if (!checkKeyValue(buf, e, 1)) return false;
-    } else at = e; // trace / span id: any bytes
+    } else {
+      // trace / span id: any bytes (the receiver refuses other lengths than 16 / 8)
+      const n = e - at;
+      if (n !== 0 && n !== (field === 9 ? 16 : 8)) checkedIdsStandard = false;
+      at = e;
+    }
   }
   return at === end;
 }
@@ -376,6 +569,7 @@ const ResourceLogsCtor = generated['logs']!['v1']!['ResourceLogs'] as new () => 
 const ScopeLogsCtor = generated['logs']!['v1']!['ScopeLogs'] as new () => ScopeLogsObject;
 const ResourceCodec = generated['resource']!['v1']!['Resource'] as Codec;
 const ScopeCodec = generated['common']!['v1']!['InstrumentationScope'] as Codec;
+const AnyValueCodec = generated['common']!['v1']!['AnyValue'] as Codec;
 const Reader = (require('protobufjs/minimal') as { Reader: { create(b: Uint8Array): { pos: number; string(): string } } }).Reader;
 
 /** Decodes a message field whose length prefix starts at `prefixAt` with the generated code. */
@@ -409,7 +603,7 @@ function decodeScopeLogs(buf: Uint8Array, end: number): ScopeLogsObject | null {
     const s = at;
     if (field === 1) sl.scope = decodeMessageAt(ScopeCodec, buf, s, e);
     else if (field === 3) sl.schemaUrl = readStringAt(buf, prefixAt);
-    else if (checkWireLogRecord(buf, s, e)) sl.logRecords.push(new WireLogRecord(buf, s, e));
+    else if (checkWireLogRecord(buf, s, e)) sl.logRecords.push(new WireLogRecord(buf, s, e, checkedIdsStandard));
     else sl.logRecords.push(decodeLogRecordAt(buf, s, e));
     at = e;
   }
@@ -471,4 +665,39 @@ export function decodeExportRequestWire(bytes: Uint8Array): RequestObject | null
     at = e;
   }
   return at === end ? req : null;
+}
+
+/**
+ * For a record still in its bytes: a decoded copy to work on, which becomes the record only through
+ * `adoptLogRecord` (so a processor that changes nothing leaves the bytes in place). Undefined otherwise.
+ */
+export function peekLogRecord(r: LogRecord): LogRecord | undefined {
+  return r instanceof WireLogRecord && r.wireClean ? r.peek() : undefined;
+}
+
+/** Makes a copy from `peekLogRecord` the record. */
+export function adoptLogRecord(r: LogRecord, copy: LogRecord): void {
+  if (r instanceof WireLogRecord) r.adopt(copy);
+}
+
+/** The record's body, without decoding a record that is still in its bytes (only the body is). Don't change it. */
+export function recordBody(r: LogRecord): AnyValue | null | undefined {
+  if (!(r instanceof WireLogRecord) || !r.wireClean) return r.body;
+  const p = findField(r.wire, r.wireStart, r.wireEnd, 5);
+  return p < 0 ? DEFAULTS.body : (decodeMessageAt(AnyValueCodec, r.wire, p, fieldEnd) as AnyValue);
+}
+
+/** Value of the record's first attribute `key`, without decoding a record that is still in its bytes. Don't change it. */
+export function recordAttribute(r: LogRecord, key: string): AnyValue | undefined {
+  return r instanceof WireLogRecord ? r.attribute(key) : findAttribute(r.attributes, key);
+}
+
+/**
+ * Sets each of `kvs` on the record (replacing the value of attributes with its key, else appending). A
+ * record still in its bytes keeps `kvs` itself (share one array between records; never change it); any
+ * other record gets copies of the values.
+ */
+export function upsertAttributes(r: LogRecord, kvs: readonly KeyValue[]): void {
+  if (r instanceof WireLogRecord) r.upsertAttributes(kvs);
+  else applyUpserts(r.attributes, kvs);
 }

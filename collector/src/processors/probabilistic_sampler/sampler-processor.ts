@@ -4,7 +4,7 @@
  * collector with the same seed keeps or drops a trace's records together. Records without a trace id
  * hash their body and timestamps instead (Tributary: upstream would drop them).
  */
-import { anyValueAsString, findAttribute, int64ToNumber, retainLogRecords, type AnyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
+import { anyValueAsString, int64ToNumber, recordAttribute, recordBody, retainLogRecords, type AnyValue, type LogRecord, type ResourceLogs } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { ProbabilisticSamplerConfig, SeverityRange } from './config.js';
@@ -93,14 +93,14 @@ export class ProbabilisticSamplerProcessor implements Processor {
     const sev = r.severityNumber;
     let threshold = this.thresholds[sev >= 0 && sev <= 24 ? sev : 25]!;
     if (this.priorityKey !== '') {
-      const prio = numericValue(findAttribute(r.attributes, this.priorityKey));
+      const prio = numericValue(recordAttribute(r, this.priorityKey));
       if (prio !== undefined) threshold = prio <= 0 ? 0 : prio >= 100 ? NUM_HASH_BUCKETS : thresholdFor(prio);
     }
     if (threshold === 0) return false;
     if (threshold >= NUM_HASH_BUCKETS) return true;
     let h: number;
     if (this.fromRecord) {
-      const v = findAttribute(r.attributes, this.fromAttribute);
+      const v = recordAttribute(r, this.fromAttribute);
       if (v == null) {
         // Upstream: no randomness → fail_closed drops, otherwise keeps.
         return !this.failClosed;
@@ -116,7 +116,7 @@ export class ProbabilisticSamplerProcessor implements Processor {
 
   private recordHash(r: LogRecord): number {
     let h = this.seedHash;
-    const body = r.body;
+    const body = recordBody(r);
     if (body != null) h = body.stringValue != null ? fnvString(h, body.stringValue) : fnvString(h, anyValueAsString(body));
     const t = r.timeUnixNano;
     if (t != null) h = fnvUint32(fnvUint32(h, t.low), t.high);
@@ -139,7 +139,7 @@ export class ProbabilisticSamplerProcessor implements Processor {
   /** Built once: keeps a record or counts why it was dropped. */
   private readonly keepOrCount = (r: LogRecord): boolean => {
     if (this.keep(r)) return true;
-    if (this.fromRecord && findAttribute(r.attributes, this.fromAttribute) == null) this.droppedMissing.add(1);
+    if (this.fromRecord && recordAttribute(r, this.fromAttribute) == null) this.droppedMissing.add(1);
     else this.droppedSampled.add(1);
     return false;
   };

@@ -6,7 +6,7 @@
  * each seeing the records the previous ones let through.
  */
 import {
-  retainLogRecords, anyValueAsString, findAttribute, nowNanos,
+  retainLogRecords, anyValueAsString, findAttribute, nowNanos, recordAttribute,
   type KeyValue, type LogRecord, type ResourceLogs,
 } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
@@ -277,12 +277,12 @@ export class RateLimitProcessor implements Processor {
 function keyValueOf(r: LogRecord, keys: readonly string[], resVals: readonly (string | undefined)[]): string {
   if (keys.length === 0) return '';
   if (keys.length === 1) {
-    const v = findAttribute(r.attributes, keys[0]!);
+    const v = recordAttribute(r, keys[0]!);
     return v !== undefined ? anyValueAsString(v) : resVals[0] ?? '';
   }
   let s = '';
   for (let k = 0; k < keys.length; k++) {
-    const v = findAttribute(r.attributes, keys[k]!);
+    const v = recordAttribute(r, keys[k]!);
     if (k > 0) s += ',';
     s += v !== undefined ? anyValueAsString(v) : resVals[k] ?? '';
   }

@@ -4,7 +4,7 @@
  * card numbers, bearer tokens, user regexes) in attribute values and in the body. Patterns are RE2
  * (linear time) and compiled once; the processor never drops records.
  */
-import { anyValueAsString, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
+import { adoptLogRecord, anyValueAsString, peekLogRecord, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
 import { RE2JS } from 're2js';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
@@ -91,7 +91,11 @@ export class RedactionProcessor implements Processor {
   }
 
   /** Redacts one record in place (exposed for tests and reuse). */
-  redactRecord(r: LogRecord): void {
+  redactRecord(record: LogRecord): void {
+    // A record still in its received bytes is redacted on a decoded copy, which replaces it only when
+    // something changed: most records keep their bytes.
+    const copy = peekLogRecord(record);
+    const r = copy ?? record;
     this.beginSummary();
     this.redactAttributes(r.attributes, true);
     if (r.body != null) {
@@ -101,6 +105,7 @@ export class RedactionProcessor implements Processor {
       if (this.hit) this.maskedKeys.push('body');
     }
     this.endSummary(r.attributes);
+    if (copy !== undefined && (this.maskedKeys.length > 0 || this.redactedKeys.length > 0)) adoptLogRecord(record, copy);
   }
 
   private beginSummary(): void {

@@ -3,7 +3,7 @@
  * matching policy. Policies are compiled once; per record it evaluates policies in order and upserts two
  * attributes.
  */
-import { countLogRecords, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
+import { countLogRecords, upsertAttributes, type KeyValue, type LogRecord } from '@tributary/otlp';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import { PermanentError } from '../../errors.js';
 import {
@@ -55,32 +55,20 @@ export function compilePolicy(p: RetentionPolicy, label: string, mode: ErrorMode
 
 interface CompiledPolicy extends RetentionClass {
   readonly match: Condition;
+  readonly attributes: readonly KeyValue[];
   readonly tagged: BoundCounter;
 }
 
 /**
- * Sets both attributes, replacing existing values. New AnyValue objects per record (not one shared per
- * policy): a later processor may rewrite attribute values in place, which would corrupt every record
- * sharing the object.
+ * The two attributes of a class, shared by every record tagged with it: `upsertAttributes` keeps them as
+ * an overlay on records still in their bytes and copies the values into any other record (a later
+ * processor may rewrite values in place).
  */
-function tag(record: LogRecord, cls: string, days: number): void {
-  const attrs: KeyValue[] = record.attributes;
-  const classValue: AnyValue = { stringValue: cls };
-  const daysValue: AnyValue = { intValue: days };
-  let haveClass = false;
-  let haveDays = false;
-  for (let i = 0; i < attrs.length; i++) {
-    const kv = attrs[i]!;
-    if (kv.key === RETENTION_CLASS_ATTRIBUTE) {
-      kv.value = classValue;
-      haveClass = true;
-    } else if (kv.key === RETENTION_DAYS_ATTRIBUTE) {
-      kv.value = daysValue;
-      haveDays = true;
-    }
-  }
-  if (!haveClass) attrs.push({ key: RETENTION_CLASS_ATTRIBUTE, value: classValue });
-  if (!haveDays) attrs.push({ key: RETENTION_DAYS_ATTRIBUTE, value: daysValue });
+function classAttributes(name: string, days: number): readonly KeyValue[] {
+  return Object.freeze([
+    Object.freeze({ key: RETENTION_CLASS_ATTRIBUTE, value: Object.freeze({ stringValue: name }) }),
+    Object.freeze({ key: RETENTION_DAYS_ATTRIBUTE, value: Object.freeze({ intValue: days }) }),
+  ]);
 }
 
 export class RetentionProcessor implements Processor {
@@ -102,10 +90,11 @@ export class RetentionProcessor implements Processor {
       name: p.name,
       days: p.days,
       match: compilePolicy(p, `policies[${i}]`, config.error_mode, log),
+      attributes: classAttributes(p.name, p.days),
       tagged: tagged.bind({ processor: id, class: p.name }),
     }));
     const d = config.default;
-    this.fallback = { name: d.name, days: d.days, match: () => true, tagged: tagged.bind({ processor: id, class: d.name }) };
+    this.fallback = { name: d.name, days: d.days, match: () => true, attributes: classAttributes(d.name, d.days), tagged: tagged.bind({ processor: id, class: d.name }) };
     const labels = { processor: id };
     this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
     this.outgoing = t.counter(Metrics.processorOutgoing).bind(labels);
@@ -152,7 +141,7 @@ export class RetentionProcessor implements Processor {
               break;
             }
           }
-          tag(rec, chosen.name, chosen.days);
+          upsertAttributes(rec, chosen.attributes);
           chosen.tagged.value++;
         }
       }

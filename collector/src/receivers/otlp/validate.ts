@@ -1,5 +1,5 @@
 /** Per-record checks done before a request enters the pipeline (both transports). */
-import { SPAN_ID_BYTES, TRACE_ID_BYTES, type LogRecord, type ResourceLogs } from '@tributary/otlp';
+import { SPAN_ID_BYTES, TRACE_ID_BYTES, WireLogRecord, type LogRecord, type ResourceLogs } from '@tributary/otlp';
 
 export interface ValidationResult {
   /** Records removed from the tree. */
@@ -32,6 +32,12 @@ export function removeInvalidRecords(resourceLogs: ResourceLogs[]): ValidationRe
       let w = 0;
       for (let k = 0; k < recs.length; k++) {
         const r = recs[k]!;
+        if (r instanceof WireLogRecord && r.wireClean && r.idsStandard) {
+          // Checked on receipt, no tree built.
+          if (w !== k) recs[w] = r;
+          w++;
+          continue;
+        }
         // Cheap length checks first; the reason string is built only for the first bad record.
         const tl = r.traceId ? r.traceId.length : 0;
         const sl = r.spanId ? r.spanId.length : 0;
