@@ -84,7 +84,8 @@ describe('tributary CLI', () => {
     // The default config with its ports moved to free ones, so the test cannot clash with a running collector.
     const ports = { 4317: await freePort(), 4318: await freePort(), 13133: await freePort(), 8888: await freePort(), 3100: await freePort() };
     let cfg = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');
-    for (const [from, to] of Object.entries(ports)) cfg = cfg.replaceAll(`127.0.0.1:${from}`, `127.0.0.1:${to}`);
+    // One pass: replacing port by port could rewrite a port an earlier replacement put in (4318 inside 43180).
+    cfg = cfg.replace(/127\.0\.0\.1:(\d+)\b/g, (m, p: string) => (ports[Number(p)] !== undefined ? `127.0.0.1:${ports[Number(p)]}` : m));
     const c = await startCollector(cfg, { healthPort: ports[13133] });
     try {
       const res = await fetch(`http://127.0.0.1:${ports[4318]}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: example });

@@ -17,7 +17,8 @@ describe('default config + a traces pipeline', () => {
   it('traces and metrics from an instrumented app are answered 200 and written to data/traces and data/metrics', async () => {
     const ports = { 4317: await freePort(), 4318: await freePort(), 13133: await freePort(), 8888: await freePort() };
     let cfg = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');
-    for (const [from, to] of Object.entries(ports)) cfg = cfg.replaceAll(`127.0.0.1:${from}`, `127.0.0.1:${to}`);
+    // One pass: replacing port by port could rewrite a port an earlier replacement put in (4318 inside 43180).
+    cfg = cfg.replace(/127\.0\.0\.1:(\d+)\b/g, (m, p: string) => (ports[Number(p)] !== undefined ? `127.0.0.1:${ports[Number(p)]}` : m));
     const c = await startCollector(cfg, {
       healthPort: ports[13133],
       args: ['--set', 'service.pipelines.traces.receivers=[otlp]', '--set', 'service.pipelines.traces.processors=[memory_limiter, batch]', '--set', 'service.pipelines.traces.exporters=[file/traces]'],

@@ -85,7 +85,8 @@ describe('default config: store, query CLI and Loki API', () => {
     ports = { 4317: await freePort(), 4318: await freePort(), 13133: await freePort(), 8888: await freePort(), 3100: await freePort() };
     let cfg = fs.readFileSync(path.join(repoRoot, 'otel-config.yaml'), 'utf8');
     expect(cfg).toContain('127.0.0.1:3100');
-    for (const [from, to] of Object.entries(ports)) cfg = cfg.replaceAll(`127.0.0.1:${from}`, `127.0.0.1:${to}`);
+    // One pass: replacing port by port could rewrite a port an earlier replacement put in (4318 inside 43180).
+    cfg = cfg.replace(/127\.0\.0\.1:(\d+)\b/g, (m, p: string) => (ports[Number(p)] !== undefined ? `127.0.0.1:${ports[Number(p)]}` : m));
     c = await startCollector(cfg, { healthPort: ports[13133]! });
   }, 60_000);
   afterAll(async () => {
