@@ -187,6 +187,19 @@ export class JsonByteWriter {
     this.buf = next;
   }
 
+  /**
+   * The buffer, for code that writes bytes itself from `length` on: call `ensure` first for all it will
+   * write, then `seek` to where it stopped. Any other write may replace the buffer.
+   */
+  get target(): Buffer {
+    return this.buf;
+  }
+
+  /** Sets the write position (after writing into `target`). */
+  seek(pos: number): void {
+    this.pos = pos;
+  }
+
   /** Overwrites one byte already written. */
   setByte(at: number, c: number): void {
     this.buf[at] = c;
@@ -765,15 +778,30 @@ export function encodeResourceLogsJsonInto(rl: ResourceLogs, out: JsonByteWriter
 // checked on receipt: known fields have their schema's wire type, singular fields occur once, AnyValue
 // holds at most one member, strings are valid UTF-8). The output is the bytes `writeLogRecord` writes
 // for the decoded record; unknown fields are left out, as decoding drops them.
+//
+// Room for the whole record is made once (JSON of a protobuf field is at most ~12 times its bytes), then
+// bytes are written into the buffer at a local position `q`; the few writer methods used in between
+// (numbers, an overlay's values) get the position with `seek` and may replace the buffer, so `o` is
+// re-read after them.
+
+type WireBytes = Buffer & { utf8Slice(s: number, e: number): string };
+
+/** Output bytes per wire byte, at most (an empty KeyValue: 2 bytes in, `{"key":"","value":{}}` out). */
+const WIRE_JSON_FACTOR = 12;
 
 /** Position after the last varint read. */
 let np = 0;
 
 /** Low 32 bits (unsigned) of the varint at `p`; sets `np`. */
 function wireVarint32(buf: Uint8Array, p: number): number {
-  let v = 0;
-  for (let shift = 0; shift < 32; shift += 7) {
-    const c = buf[p++]!;
+  let c = buf[p++]!;
+  if (c < 0x80) {
+    np = p;
+    return c;
+  }
+  let v = c & 0x7f;
+  for (let shift = 7; shift < 32; shift += 7) {
+    c = buf[p++]!;
     v |= (c & 0x7f) << shift;
     if (c < 0x80) {
       np = p;
@@ -808,8 +836,40 @@ const F64_BYTES = new Uint8Array(F64.buffer);
 const fieldAt = new Int32Array(13);
 const fieldEnd = new Int32Array(13);
 
-/** A signed int64 given as a varint at `p` (`intValue`), as `int64()` writes the decoded Long. */
-function writeWireInt64(out: JsonByteWriter, buf: Uint8Array, p: number): void {
+function put(o: Buffer, q: number, k: Uint8Array): number {
+  for (let i = 0; i < k.length; i++) o[q++] = k[i]!;
+  return q;
+}
+
+/** The JSON string literal of the valid UTF-8 in [s, e) of `src` (see `utf8String`). */
+function putString(o: Buffer, q: number, src: Uint8Array, s: number, e: number): number {
+  o[q++] = 0x22;
+  for (let i = s; i < e; i++) {
+    const c = src[i]!;
+    if (c >= 0x80 || PLAIN_JSON[c] === 1) o[q++] = c;
+    else if (c === 0x22 || c === 0x5c) {
+      o[q++] = 0x5c;
+      o[q++] = c;
+    } else if (SHORT_ESCAPE[c] !== 0) {
+      o[q++] = 0x5c;
+      o[q++] = SHORT_ESCAPE[c]!;
+    } else q = unicodeEscape(o, q, c);
+  }
+  o[q++] = 0x22;
+  return q;
+}
+
+function putHex(o: Buffer, q: number, src: Uint8Array, s: number, e: number): number {
+  for (let i = s; i < e; i++) {
+    const h = HEX_PAIR[src[i]!]!;
+    o[q++] = h >> 8;
+    o[q++] = h & 0xff;
+  }
+  return q;
+}
+
+/** A signed int64 given as a varint at `p` (`intValue`), as `int64()` writes the decoded Long; returns the new position. */
+function writeWireInt64(out: JsonByteWriter, q: number, buf: Uint8Array, p: number): number {
   let lo = 0;
   let hi = 0;
   let i = 0;
@@ -817,8 +877,18 @@ function writeWireInt64(out: JsonByteWriter, buf: Uint8Array, p: number): void {
     const c = buf[p++]!;
     lo |= (c & 0x7f) << (7 * i);
     if (c < 0x80) {
-      out.number(lo >>> 0);
-      return;
+      // Below 2^28: the digits straight from the integer.
+      const o = out.target;
+      if (lo < 10) o[q++] = 0x30 + lo;
+      else if (lo < 100) {
+        o[q++] = 0x30 + ((lo / 10) | 0);
+        o[q++] = 0x30 + (lo % 10);
+      } else {
+        out.seek(q);
+        out.uint(lo);
+        q = out.length;
+      }
+      return q;
     }
   }
   const c4 = buf[p++]!;
@@ -831,83 +901,84 @@ function writeWireInt64(out: JsonByteWriter, buf: Uint8Array, p: number): void {
       if (c < 0x80) break;
     }
   }
+  out.seek(q);
   // Within ±2^53 the double is exact, and String() of it equals Long#toString().
   if (hi >= -0x200000 && hi < 0x200000) out.number(hi * TWO_32 + (lo >>> 0));
   else out.ascii(new Long(lo, hi, false).toString());
+  return out.length;
 }
 
-function writeWireAnyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end: number): void {
+/** Writes the AnyValue in [p, end) at `q`; returns the new position. */
+function writeWireAnyValue(out: JsonByteWriter, q: number, buf: WireBytes, p: number, end: number): number {
   while (p < end) {
     const tag = wireVarint32(buf, p);
     p = np;
     const field = tag >>> 3;
-    const wt = tag & 7;
     if (field < 1 || field > 7) {
-      p = wireSkip(buf, p, wt);
+      p = wireSkip(buf, p, tag & 7);
       continue;
     }
+    let o = out.target;
     switch (field) {
       case 1: {
         const n = wireVarint32(buf, p);
-        out.raw(K_STRING_VALUE);
-        out.utf8String(buf, np, np + n);
-        out.byte(0x7d);
-        return;
+        q = put(o, q, K_STRING_VALUE);
+        q = putString(o, q, buf, np, np + n);
+        o[q++] = 0x7d;
+        return q;
       }
       case 2:
-        out.raw(wireVarint32(buf, p) !== 0 ? K_BOOL_TRUE : K_BOOL_FALSE);
-        return;
+        return put(o, q, wireVarint32(buf, p) !== 0 ? K_BOOL_TRUE : K_BOOL_FALSE);
       case 3:
-        out.raw(K_INT_VALUE);
-        writeWireInt64(out, buf, p);
-        out.byte(0x22);
-        out.byte(0x7d);
-        return;
+        q = put(o, q, K_INT_VALUE);
+        q = writeWireInt64(out, q, buf, p);
+        o = out.target;
+        o[q++] = 0x22;
+        o[q++] = 0x7d;
+        return q;
       case 4:
         for (let i = 0; i < 8; i++) F64_BYTES[i] = buf[p + i]!;
-        out.raw(K_DOUBLE_VALUE);
+        out.seek(put(o, q, K_DOUBLE_VALUE));
         writeDouble(out, F64[0]!);
         out.byte(0x7d);
-        return;
+        return out.length;
       case 7: {
         const n = wireVarint32(buf, p);
-        out.raw(K_BYTES_VALUE);
+        out.seek(put(o, q, K_BYTES_VALUE));
         out.base64(buf, np, np + n);
         out.byte(0x22);
         out.byte(0x7d);
-        return;
+        return out.length;
       }
       default: {
         // 5 arrayValue, 6 kvlistValue: repeated field 1 of AnyValue / KeyValue.
         const n = wireVarint32(buf, p);
         const e = np + n;
-        out.raw(field === 6 ? K_KVLIST_VALUE : K_ARRAY_VALUE);
-        let q = np;
+        q = put(o, q, field === 6 ? K_KVLIST_VALUE : K_ARRAY_VALUE);
+        let r = np;
         let first = true;
-        while (q < e) {
-          const t = wireVarint32(buf, q);
-          q = np;
+        while (r < e) {
+          const t = wireVarint32(buf, r);
+          r = np;
           if (t >>> 3 !== 1) {
-            q = wireSkip(buf, q, t & 7);
+            r = wireSkip(buf, r, t & 7);
             continue;
           }
-          const len = wireVarint32(buf, q);
+          const len = wireVarint32(buf, r);
           const s = np;
-          q = s + len;
-          if (!first) out.byte(0x2c);
+          r = s + len;
+          if (!first) out.target[q++] = 0x2c;
           first = false;
-          if (field === 6) writeWireKeyValue(out, buf, s, q);
-          else writeWireAnyValue(out, buf, s, q);
+          q = field === 6 ? writeWireKeyValue(out, q, buf, s, r) : writeWireAnyValue(out, q, buf, s, r);
         }
-        out.raw(K_CLOSE_ARRAY_VALUE);
-        return;
+        return put(out.target, q, K_CLOSE_ARRAY_VALUE);
       }
     }
   }
-  out.raw(K_EMPTY);
+  return put(out.target, q, K_EMPTY);
 }
 
-function writeWireKeyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end: number): void {
+function writeWireKeyValue(out: JsonByteWriter, q: number, buf: WireBytes, p: number, end: number): number {
   let keyStart = 0;
   let keyEnd = 0;
   let valueStart = -1;
@@ -915,10 +986,9 @@ function writeWireKeyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end:
   while (p < end) {
     const tag = wireVarint32(buf, p);
     p = np;
-    const field = tag >>> 3;
-    if (field === 1 || field === 2) {
+    if (tag === 0x0a || tag === 0x12) {
       const n = wireVarint32(buf, p);
-      if (field === 1) {
+      if (tag === 0x0a) {
         keyStart = np;
         keyEnd = np + n;
       } else {
@@ -928,16 +998,17 @@ function writeWireKeyValue(out: JsonByteWriter, buf: Uint8Array, p: number, end:
       p = np + n;
     } else p = wireSkip(buf, p, tag & 7);
   }
-  out.raw(K_KEY);
-  out.utf8String(buf, keyStart, keyEnd);
-  out.raw(K_VALUE);
-  if (valueStart < 0) out.raw(K_EMPTY);
-  else writeWireAnyValue(out, buf, valueStart, valueEnd);
-  out.byte(0x7d);
+  const o = out.target;
+  q = put(o, q, K_KEY);
+  q = putString(o, q, buf, keyStart, keyEnd);
+  q = put(o, q, K_VALUE);
+  q = valueStart < 0 ? put(o, q, K_EMPTY) : writeWireAnyValue(out, q, buf, valueStart, valueEnd);
+  out.target[q++] = 0x7d;
+  return q;
 }
 
 /** Index of the overlay entry whose key is the key of the KeyValue in [start, end), or -1. */
-function overlayIndex(buf: Buffer & { utf8Slice(s: number, e: number): string }, start: number, end: number, overlay: readonly KeyValue[]): number {
+function overlayIndex(buf: WireBytes, start: number, end: number, overlay: readonly KeyValue[]): number {
   let p = start;
   while (p < end) {
     const tag = wireVarint32(buf, p);
@@ -954,7 +1025,14 @@ function overlayIndex(buf: Buffer & { utf8Slice(s: number, e: number): string },
   return -1;
 }
 
-function writeWireLogRecord(out: JsonByteWriter, buf: Buffer & { utf8Slice(s: number, e: number): string }, start: number, end: number, overlay: readonly KeyValue[] | null): void {
+/** One overlay attribute through the object path; returns the new position. */
+function writeOverlayKeyValue(out: JsonByteWriter, q: number, kv: KeyValue): number {
+  out.seek(q);
+  writeKeyValue(out, kv);
+  return out.length;
+}
+
+function writeWireLogRecord(out: JsonByteWriter, buf: WireBytes, start: number, end: number, overlay: readonly KeyValue[] | null): void {
   fieldAt.fill(-1);
   let attributes = 0;
   let p = start;
@@ -975,8 +1053,6 @@ function writeWireLogRecord(out: JsonByteWriter, buf: Buffer & { utf8Slice(s: nu
       fieldEnd[field] = p;
     }
   }
-  // Read what the attribute loop below would overwrite (fieldAt is module state, and nested values
-  // do not touch it, but keep all reads of it in one place).
   const time = fieldAt[1]!;
   const severity = fieldAt[2]!;
   const severityText = fieldAt[3]!;
@@ -987,15 +1063,20 @@ function writeWireLogRecord(out: JsonByteWriter, buf: Buffer & { utf8Slice(s: nu
   const spanId = fieldAt[10]!;
   const observed = fieldAt[11]!;
   const eventName = fieldAt[12]!;
-  out.byte(0x7b);
+  out.ensure(WIRE_JSON_FACTOR * (end - start) + 256);
+  let o = out.target;
+  let q = out.length;
+  o[q++] = 0x7b;
   let sep = false;
   if (time >= 0) {
     const lo = u32le(buf, time);
     const hi = u32le(buf, time + 4);
     if (lo | hi) {
-      out.raw(K_TIME);
+      out.seek(put(o, q, K_TIME));
       out.uint64(hi, lo);
       out.byte(0x22);
+      q = out.length;
+      o = out.target;
       sep = true;
     }
   }
@@ -1003,37 +1084,49 @@ function writeWireLogRecord(out: JsonByteWriter, buf: Buffer & { utf8Slice(s: nu
     const lo = u32le(buf, observed);
     const hi = u32le(buf, observed + 4);
     if (lo | hi) {
-      if (sep) out.byte(0x2c);
-      out.raw(K_OBSERVED);
+      if (sep) o[q++] = 0x2c;
+      out.seek(put(o, q, K_OBSERVED));
       out.uint64(hi, lo);
       out.byte(0x22);
+      q = out.length;
+      o = out.target;
       sep = true;
     }
   }
   if (severity >= 0) {
     const n = wireVarint32(buf, severity) | 0;
     if (n) {
-      if (sep) out.byte(0x2c);
-      out.raw(K_SEVERITY_NUMBER);
-      out.number(n);
+      if (sep) o[q++] = 0x2c;
+      q = put(o, q, K_SEVERITY_NUMBER);
+      if (n > 0 && n < 10) o[q++] = 0x30 + n;
+      else if (n >= 10 && n < 100) {
+        o[q++] = 0x30 + ((n / 10) | 0);
+        o[q++] = 0x30 + (n % 10);
+      } else {
+        out.seek(q);
+        out.number(n);
+        q = out.length;
+        o = out.target;
+      }
       sep = true;
     }
   }
   if (severityText >= 0 && fieldEnd[3]! > severityText) {
-    if (sep) out.byte(0x2c);
-    out.raw(K_SEVERITY_TEXT);
-    out.utf8String(buf, severityText, fieldEnd[3]!);
+    if (sep) o[q++] = 0x2c;
+    q = put(o, q, K_SEVERITY_TEXT);
+    q = putString(o, q, buf, severityText, fieldEnd[3]!);
     sep = true;
   }
   if (body >= 0) {
-    if (sep) out.byte(0x2c);
-    out.raw(K_BODY);
-    writeWireAnyValue(out, buf, body, fieldEnd[5]!);
+    if (sep) o[q++] = 0x2c;
+    q = put(o, q, K_BODY);
+    q = writeWireAnyValue(out, q, buf, body, fieldEnd[5]!);
+    o = out.target;
     sep = true;
   }
   if (attributes > 0 || (overlay !== null && overlay.length > 0)) {
-    if (sep) out.byte(0x2c);
-    out.raw(K_ATTRIBUTES);
+    if (sep) o[q++] = 0x2c;
+    q = put(o, q, K_ATTRIBUTES);
     let first = true;
     let replaced = 0;
     p = start;
@@ -1047,62 +1140,75 @@ function writeWireLogRecord(out: JsonByteWriter, buf: Buffer & { utf8Slice(s: nu
       const n = wireVarint32(buf, p);
       const s = np;
       p = s + n;
-      if (!first) out.byte(0x2c);
+      if (!first) out.target[q++] = 0x2c;
       first = false;
-      const o = overlay === null ? -1 : overlayIndex(buf, s, p, overlay);
-      if (o < 0) writeWireKeyValue(out, buf, s, p);
+      const i = overlay === null ? -1 : overlayIndex(buf, s, p, overlay);
+      if (i < 0) q = writeWireKeyValue(out, q, buf, s, p);
       else {
-        replaced |= 1 << o;
-        writeKeyValue(out, overlay![o]!);
+        replaced |= 1 << i;
+        q = writeOverlayKeyValue(out, q, overlay![i]!);
       }
     }
     if (overlay !== null) {
       for (let i = 0; i < overlay.length; i++) {
         if (replaced & (1 << i)) continue;
-        if (!first) out.byte(0x2c);
+        if (!first) out.target[q++] = 0x2c;
         first = false;
-        writeKeyValue(out, overlay[i]!);
+        q = writeOverlayKeyValue(out, q, overlay[i]!);
       }
     }
-    out.byte(0x5d);
+    // The overlay's values are outside the room made above.
+    out.seek(q);
+    out.ensure(WIRE_JSON_FACTOR * (end - start) + 256);
+    o = out.target;
+    o[q++] = 0x5d;
     sep = true;
   }
   if (dropped >= 0) {
     const n = wireVarint32(buf, dropped);
     if (n) {
-      if (sep) out.byte(0x2c);
-      out.raw(K_DROPPED);
+      if (sep) o[q++] = 0x2c;
+      out.seek(put(o, q, K_DROPPED));
       out.number(n);
+      q = out.length;
+      o = out.target;
       sep = true;
     }
   }
   if (flags >= 0) {
     const f = u32le(buf, flags);
     if (f) {
-      if (sep) out.byte(0x2c);
-      out.raw(K_FLAGS);
-      out.uint(f);
+      if (sep) o[q++] = 0x2c;
+      q = put(o, q, K_FLAGS);
+      if (f < 10) o[q++] = 0x30 + f;
+      else {
+        out.seek(q);
+        out.uint(f);
+        q = out.length;
+        o = out.target;
+      }
       sep = true;
     }
   }
   if (traceId >= 0 && fieldEnd[9]! > traceId) {
-    if (sep) out.byte(0x2c);
-    out.raw(K_TRACE_ID);
-    out.hex(buf, traceId, fieldEnd[9]);
-    out.byte(0x22);
+    if (sep) o[q++] = 0x2c;
+    q = put(o, q, K_TRACE_ID);
+    q = putHex(o, q, buf, traceId, fieldEnd[9]!);
+    o[q++] = 0x22;
     sep = true;
   }
   if (spanId >= 0 && fieldEnd[10]! > spanId) {
-    if (sep) out.byte(0x2c);
-    out.raw(K_SPAN_ID);
-    out.hex(buf, spanId, fieldEnd[10]);
-    out.byte(0x22);
+    if (sep) o[q++] = 0x2c;
+    q = put(o, q, K_SPAN_ID);
+    q = putHex(o, q, buf, spanId, fieldEnd[10]!);
+    o[q++] = 0x22;
     sep = true;
   }
   if (eventName >= 0 && fieldEnd[12]! > eventName) {
-    if (sep) out.byte(0x2c);
-    out.raw(K_EVENT_NAME);
-    out.utf8String(buf, eventName, fieldEnd[12]!);
+    if (sep) o[q++] = 0x2c;
+    q = put(o, q, K_EVENT_NAME);
+    q = putString(o, q, buf, eventName, fieldEnd[12]!);
   }
-  out.byte(0x7d);
+  o[q++] = 0x7d;
+  out.seek(q);
 }
