@@ -293,6 +293,9 @@ describe('alerts engine', () => {
   it('the pattern prefilter never refuses a text the full RE2 pattern matches', () => {
     expect(literalPrefilter('(?i)(database|connection).*?(error|failed)')?.source).toBe('database|connection');
     expect(literalPrefilter('timeout after \\d+ms')?.source).toBe('timeout after ');
+    // A hyphen in the literal part (the `u` flag refuses `\-`).
+    expect(literalPrefilter('order-47\\d+')?.test('order-4711')).toBe(true);
+    expect(() => compileRule(ruleSchema.parse({ name: 'h', kind: 'pattern', pattern: 'order-47\\d+ failed', notify: ['n'] }), { cooldownMs: 1000, textMode: 'words' })).not.toThrow();
     expect(literalPrefilter('ab*c')).toBeUndefined();
     expect(literalPrefilter('(db|conn)?x')).toBeUndefined();
     expect(literalPrefilter('x|database')).toBeUndefined();

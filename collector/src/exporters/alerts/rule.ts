@@ -192,7 +192,8 @@ export function literalPrefilter(pattern: string): RegExp | undefined {
   }
   if (/^[?*{]/.test(rest)) return undefined;
   if (alts.some((a) => a.length < 2 || !LITERAL.test(a))) return undefined;
-  return new RegExp(alts.map((a) => a.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')).join('|'), flags);
+  // Escapes valid with the `u` flag (which refuses `\-` outside a class).
+  return new RegExp(alts.map((a) => a.replace(/[/\\^$*+?.()|[\]{}]/g, '\\$&')).join('|'), flags);
 }
 
 /** A stable alert id for a rule's group (the same across restarts and instances). */
