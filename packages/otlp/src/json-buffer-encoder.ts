@@ -842,8 +842,23 @@ function put(o: Buffer, q: number, k: Uint8Array): number {
 }
 
 /** The JSON string literal of the valid UTF-8 in [s, e) of `src` (see `utf8String`). */
-function putString(o: Buffer, q: number, src: Uint8Array, s: number, e: number): number {
+function putString(o: Buffer, q: number, src: WireBytes, s: number, e: number): number {
   o[q++] = 0x22;
+  if (e - s >= 32) {
+    // Long text: find whether anything needs escaping, else copy natively.
+    let i = s;
+    while (i < e) {
+      const c = src[i]!;
+      if (c < 0x20 || c === 0x22 || c === 0x5c) break;
+      i++;
+    }
+    if (i === e) {
+      src.copy(o, q, s, e);
+      q += e - s;
+      o[q++] = 0x22;
+      return q;
+    }
+  }
   for (let i = s; i < e; i++) {
     const c = src[i]!;
     if (c >= 0x80 || PLAIN_JSON[c] === 1) o[q++] = c;
