@@ -2,6 +2,7 @@
  * The in-memory exporter queue: a ring buffer bounded by batch count (`sending_queue.queue_size`), O(1)
  * offer and take, optional drop-oldest eviction. Waiting consumers are handed batches directly.
  */
+import { compactWireRecords } from '@tributary/otlp';
 import type { LogsBatch } from '../component.js';
 import type { BatchQueue, QueuedBatch } from './batch-queue.js';
 
@@ -68,6 +69,8 @@ export class MemoryBatchQueue implements BatchQueue {
       const evicted = this.pop()!;
       this.onDrop?.(evicted.batch);
     }
+    // Waiting in the queue: don't hold whole requests for the few records of each that are left.
+    compactWireRecords(batch.resourceLogs);
     this.ring[(this.head + this.count) % this.capacity] = item;
     this.count++;
     this.recordCount += batch.recordCount;

@@ -2,7 +2,7 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import {
   cloneResourceLogs, decodeExportRequest, decodeExportRequestTree, encodeExportRequest, encodeResourceLogsJsonInto,
-  invalidUtf8Replacements, JsonByteWriter, upsertAttributes, WireLogRecord, type ExportLogsServiceRequest, type LogRecord,
+  compactWireRecords, invalidUtf8Replacements, JsonByteWriter, upsertAttributes, WireLogRecord, type ExportLogsServiceRequest, type LogRecord,
 } from './index.js';
 import { Gen, prng } from './testdata/random-records.js';
 
@@ -81,6 +81,32 @@ describe('records kept in their received bytes', () => {
       expect(json(kept)).toBe(json(tree));
       expect(decodeExportRequestTree(encodeExportRequest(kept))).toEqual(decodeExportRequestTree(encodeExportRequest(tree)));
     }
+  });
+
+  it('move to one buffer of their own when the requests they came in are mostly gone', () => {
+    // One record left of each of 40 requests of ~100 KB: the queue would hold 4 MB for 40 records.
+    const kept: ExportLogsServiceRequest = { resourceLogs: [] };
+    const want: string[] = [];
+    for (let n = 0; n < 40; n++) {
+      const req = decodeExportRequest(encodeExportRequest({ resourceLogs: [{ resource: null, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: Array.from({ length: 100 }, (_, i) => ({
+        timeUnixNano: undefined as never, observedTimeUnixNano: undefined as never, severityNumber: 9, severityText: '', body: { stringValue: `r${n}-${i} ${'x'.repeat(1000)}` },
+        attributes: [{ key: 'n', value: { intValue: n } }], droppedAttributesCount: 0, flags: 0, traceId: new Uint8Array(0), spanId: new Uint8Array(0), eventName: '',
+      })) }] }] }));
+      const rl = req.resourceLogs[0]!;
+      rl.scopeLogs[0]!.logRecords.length = 1;
+      kept.resourceLogs.push(rl);
+    }
+    const recs = records(kept) as WireLogRecord[];
+    upsertAttributes(recs[3]!, [{ key: 'n', value: { intValue: -1 } }]);
+    want.push(json(kept));
+    const freed = compactWireRecords(kept.resourceLogs);
+    expect(freed).toBeGreaterThan(3_000_000);
+    expect(new Set(recs.map((r) => r.wire.buffer)).size).toBe(1);
+    expect(recs[0]!.wire.buffer.byteLength).toBeLessThan(50_000);
+    expect(json(kept)).toBe(want[0]);
+    expect(decodeExportRequestTree(encodeExportRequest(kept)).resourceLogs.map((rl) => rl.scopeLogs[0]!.logRecords[0]!.body!.stringValue!.split(' ')[0])).toEqual(recs.map((_, n) => `r${n}-0`));
+    // Nothing to gain: left as they are.
+    expect(compactWireRecords(kept.resourceLogs)).toBe(0);
   });
 
   it('keep fields this schema does not know when forwarded', () => {

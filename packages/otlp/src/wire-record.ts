@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { isUtf8 } from 'node:buffer';
 import { cloneAnyValue, findAttribute } from './any-value.js';
-import type { AnyValue, KeyValue, LogRecord, Long } from './model.js';
+import type { AnyValue, KeyValue, LogRecord, Long, ResourceLogs } from './model.js';
 
 const require = createRequire(import.meta.url);
 interface Codec {
@@ -174,9 +174,9 @@ const MAX_OVERLAY = 31;
 
 export class WireLogRecord implements LogRecord {
   /** The received bytes (never written); the record is [wireStart, wireEnd). */
-  readonly wire: WireBuffer;
-  readonly wireStart: number;
-  readonly wireEnd: number;
+  private bytesOf: WireBuffer;
+  private start: number;
+  private end: number;
   /** Trace and span id are absent or 16 and 8 bytes long (found by the check on receipt). */
   readonly idsStandard: boolean;
   private tree: LogRecord | null = null;
@@ -184,10 +184,29 @@ export class WireLogRecord implements LogRecord {
   private upserts: readonly KeyValue[] | null = null;
 
   constructor(wire: Uint8Array, start: number, end: number, idsStandard: boolean) {
-    this.wire = asBuffer(wire);
-    this.wireStart = start;
-    this.wireEnd = end;
+    this.bytesOf = asBuffer(wire);
+    this.start = start;
+    this.end = end;
     this.idsStandard = idsStandard;
+  }
+
+  get wire(): WireBuffer {
+    return this.bytesOf;
+  }
+
+  get wireStart(): number {
+    return this.start;
+  }
+
+  get wireEnd(): number {
+    return this.end;
+  }
+
+  /** Moves the record to a copy of its bytes at `start` of `to` (see `compactWireRecords`). */
+  rebase(to: Buffer, start: number): void {
+    this.bytesOf = to as WireBuffer;
+    this.end = start + (this.end - this.start);
+    this.start = start;
   }
 
   /** True while the bytes (with `overlay`) still are the record: nothing set, `body`/`attributes` never handed out. */
@@ -701,3 +720,43 @@ export function upsertAttributes(r: LogRecord, kvs: readonly KeyValue[]): void {
   if (r instanceof WireLogRecord) r.upsertAttributes(kvs);
   else applyUpserts(r.attributes, kvs);
 }
+
+/**
+ * Records still in their received buffers keep those buffers alive: a queue holding a few records of many
+ * requests would hold every request. When the buffers held are over four times the records' own bytes
+ * (and over 1 MiB), copies the records' bytes into one buffer sized to them. Returns the bytes freed.
+ */
+export function compactWireRecords(rls: readonly ResourceLogs[]): number {
+  let used = 0;
+  let held = 0;
+  const seen = new Set<ArrayBufferLike>();
+  for (const rl of rls) {
+    for (const sl of rl.scopeLogs) {
+      for (const r of sl.logRecords) {
+        if (!(r instanceof WireLogRecord)) continue;
+        used += r.wireEnd - r.wireStart;
+        const ab = r.wire.buffer;
+        if (!seen.has(ab)) {
+          seen.add(ab);
+          held += ab.byteLength;
+        }
+      }
+    }
+  }
+  if (held <= 4 * used || held <= COMPACT_MIN_HELD) return 0;
+  const to = Buffer.allocUnsafeSlow(used);
+  let p = 0;
+  for (const rl of rls) {
+    for (const sl of rl.scopeLogs) {
+      for (const r of sl.logRecords) {
+        if (!(r instanceof WireLogRecord)) continue;
+        r.wire.copy(to, p, r.wireStart, r.wireEnd);
+        r.rebase(to, p);
+        p += r.wireEnd - r.wireStart;
+      }
+    }
+  }
+  return held - used;
+}
+
+const COMPACT_MIN_HELD = 1024 * 1024;
