@@ -760,3 +760,127 @@ export function compactWireRecords(rls: readonly ResourceLogs[]): number {
 }
 
 const COMPACT_MIN_HELD = 1024 * 1024;
+
+/** What `recordValuesMayMatch` asks of each value it finds. */
+export interface ValueProbe {
+  /** The valid UTF-8 text [start, end) of `buf` (a string value) might hold a match. */
+  text(buf: Uint8Array, start: number, end: number): boolean;
+  /** A string value given as a string (attributes set over the bytes) might hold a match. */
+  string(s: string): boolean;
+  /** An int value (exact below 2^53) or a double value might hold a match once rendered as text. */
+  number(n: number, isDouble: boolean): boolean;
+}
+
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+function anyValueMayMatch(buf: Uint8Array, p: number, end: number, probe: ValueProbe): boolean {
+  at = p;
+  while (at < end) {
+    const tag = varint32Low(buf);
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 1 || field === 5 || field === 6) {
+      const n = varint32Low(buf);
+      const s = at;
+      at += n;
+      if (field === 1) {
+        if (probe.text(buf, s, at)) return true;
+      } else if (valuesMayMatch(buf, s, at, field === 6, probe)) return true;
+    } else if (field === 3) {
+      // int64 varint: low and high words.
+      let lo = 0;
+      let hi = 0;
+      for (let shift = 0; shift < 64; shift += 7) {
+        const c = buf[at++]!;
+        if (shift < 28) lo |= (c & 0x7f) << shift;
+        else if (shift === 28) {
+          lo |= (c & 0x0f) << 28;
+          hi |= (c & 0x7f) >> 4;
+        } else hi |= (c & 0x7f) << (shift - 32);
+        if (c < 0x80) break;
+      }
+      if (probe.number(hi * 4294967296 + (lo >>> 0), false)) return true;
+    } else if (field === 4) {
+      for (let i = 0; i < 8; i++) F64_BYTES[i] = buf[at + i]!;
+      at += 8;
+      if (probe.number(F64[0]!, true)) return true;
+    } else skipChecked(buf, wt);
+  }
+  return false;
+}
+
+/** ArrayValue / KeyValueList values (`kv`: KeyValues, whose field 2 is the value). */
+function valuesMayMatch(buf: Uint8Array, p: number, end: number, kv: boolean, probe: ValueProbe): boolean {
+  let q = p;
+  while (q < end) {
+    at = q;
+    const tag = varint32Low(buf);
+    if (tag !== 0x0a) {
+      skipChecked(buf, tag & 7);
+      q = at;
+      continue;
+    }
+    const n = varint32Low(buf);
+    const s = at;
+    q = s + n;
+    if (kv ? keyValueMayMatch(buf, s, q, probe) : anyValueMayMatch(buf, s, q, probe)) return true;
+  }
+  return false;
+}
+
+function keyValueMayMatch(buf: Uint8Array, p: number, end: number, probe: ValueProbe): boolean {
+  let q = p;
+  while (q < end) {
+    at = q;
+    const tag = varint32Low(buf);
+    if (tag !== 0x12) {
+      skipChecked(buf, tag & 7);
+      q = at;
+      continue;
+    }
+    const n = varint32Low(buf);
+    const s = at;
+    q = s + n;
+    if (anyValueMayMatch(buf, s, q, probe)) return true;
+  }
+  return false;
+}
+
+function plainValueMayMatch(v: AnyValue | null | undefined, probe: ValueProbe): boolean {
+  if (v == null) return false;
+  if (v.stringValue != null) return probe.string(v.stringValue);
+  if (v.intValue != null) return probe.number(typeof v.intValue === 'number' ? v.intValue : v.intValue.toNumber(), false);
+  if (v.doubleValue != null) return probe.number(v.doubleValue, true);
+  if (v.kvlistValue != null) return v.kvlistValue.values.some((kv) => plainValueMayMatch(kv.value, probe));
+  if (v.arrayValue != null) return v.arrayValue.values.some((x) => plainValueMayMatch(x, probe));
+  return false;
+}
+
+/**
+ * False when no value of a record still in its bytes (body, attribute values, values nested in them,
+ * attributes set over the bytes) can hold a match according to `probe`: one pass over the string bytes,
+ * nothing decoded. True otherwise, and for any other record (the caller then looks at it decoded).
+ */
+export function recordValuesMayMatch(r: LogRecord, probe: ValueProbe): boolean {
+  if (!(r instanceof WireLogRecord) || !r.wireClean) return true;
+  const overlay = r.overlay;
+  if (overlay !== null) for (const kv of overlay) if (plainValueMayMatch(kv.value, probe)) return true;
+  const buf = r.wire;
+  const end = r.wireEnd;
+  let q = r.wireStart;
+  while (q < end) {
+    at = q;
+    const tag = varint32Low(buf);
+    if (tag !== 0x2a && tag !== 0x32) {
+      skipChecked(buf, tag & 7);
+      q = at;
+      continue;
+    }
+    const n = varint32Low(buf);
+    const s = at;
+    q = s + n;
+    if (tag === 0x2a ? anyValueMayMatch(buf, s, q, probe) : keyValueMayMatch(buf, s, q, probe)) return true;
+  }
+  return false;
+}

@@ -1,4 +1,5 @@
 /** The value patterns: built-ins (e-mail, card numbers, bearer tokens) and user `blocked_values`, compiled once. */
+import { anyValueAsString, type ValueProbe } from '@tributary/otlp';
 import { RE2JS } from 're2js';
 
 export const MASK = '****';
@@ -163,4 +164,61 @@ export function maskString(s: string, patterns: readonly ValuePattern[], onMask:
     }
   }
   return changed ? cur : undefined;
+}
+
+/**
+ * The built-in patterns' prefilters over a value's UTF-8 bytes, all in one pass: an `@` (e-mail), a run of
+ * 13 digits with single spaces or dashes between them (card number), `bearer` in any case (token). It is
+ * true wherever the string prefilters (`mayMatch`) would be true, so a record it rejects everywhere has
+ * nothing to mask. Only for the built-in patterns; user patterns have no prefilter.
+ */
+export class BuiltinValueProbe implements ValueProbe {
+  private readonly email: boolean;
+  private readonly card: boolean;
+  private readonly bearer: boolean;
+
+  constructor(private readonly patterns: readonly ValuePattern[]) {
+    this.email = patterns.some((p) => p.reason === 'email');
+    this.card = patterns.some((p) => p.reason === 'card_number');
+    this.bearer = patterns.some((p) => p.reason === 'bearer_token');
+  }
+
+  /** True when the probe covers every pattern (none is a user pattern). */
+  static covers(patterns: readonly ValuePattern[]): boolean {
+    return patterns.every((p) => p.reason !== 'blocked_value');
+  }
+
+  text(buf: Uint8Array, start: number, end: number): boolean {
+    let run = 0;
+    let sep = false;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        if (++run >= 13 && this.card) return true;
+        sep = false;
+        continue;
+      }
+      if ((c === 32 || c === 45) && run > 0 && !sep) sep = true;
+      else {
+        run = 0;
+        sep = false;
+      }
+      if (c === 0x40 && this.email) return true;
+      if ((c | 0x20) === 0x62 && this.bearer && i + 6 <= end
+        && (buf[i + 1]! | 0x20) === 0x65 && (buf[i + 2]! | 0x20) === 0x61 && (buf[i + 3]! | 0x20) === 0x72
+        && (buf[i + 4]! | 0x20) === 0x65 && (buf[i + 5]! | 0x20) === 0x72) return true;
+    }
+    return false;
+  }
+
+  string(s: string): boolean {
+    for (const p of this.patterns) if (p.mayMatch === undefined || p.mayMatch(s)) return true;
+    return false;
+  }
+
+  number(n: number, isDouble: boolean): boolean {
+    // An integer's text is digits and a sign: only a card number (13 digits) can be in it.
+    if (!isDouble) return this.card && Math.abs(n) >= 1e12;
+    return this.string(anyValueAsString({ doubleValue: n }));
+  }
 }

@@ -5,7 +5,7 @@ import { anyValueFrom, keyValuesToRaw, type KeyValue, type LogRecord } from '@tr
 import { type LogsBatch } from '../../component.js';
 import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { redactionConfigSchema } from './config.js';
-import { builtinPatterns, findCardNumber, luhnValid, maskString } from './patterns.js';
+import { BuiltinValueProbe, builtinPatterns, findCardNumber, luhnValid, maskString } from './patterns.js';
 import { MASKED_VALUES_METRIC, REMOVED_KEYS_METRIC, RedactionProcessor } from './redaction-processor.js';
 
 function rec(body: unknown, attrs: Record<string, unknown> = {}): LogRecord {
@@ -160,5 +160,33 @@ describe('card numbers without the regex engine', () => {
     const out = maskString('ids 4111111111111112 then 4111 1111 1111 1111 and 12.4111111111111111', builtinPatterns(), (p) => masked.push(p.reason));
     expect(out).toBe('ids 4111111111111112 then **** and 12.****');
     expect(masked).toEqual(['card_number', 'card_number']);
+  });
+});
+
+describe('the built-in patterns over received bytes', () => {
+  it('the one-pass byte probe is true wherever a built-in pattern could match the decoded text', () => {
+    const probe = new BuiltinValueProbe(builtinPatterns());
+    const pieces = ['a', 'b', 'B', '@', ' ', '-', '1', '9', 'é', '日', 'x', 'bearer', 'BeArEr', 'bear', 'Ｂ', '\u017f', '.', '\n'];
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    let hits = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let s = '';
+      const len = rand(30);
+      for (let j = 0; j < len; j++) s += pieces[rand(pieces.length)]!;
+      if (rand(4) === 0) s += '4111 1111-1111 1111'.slice(0, 12 + rand(8));
+      const bytes = Buffer.from(s);
+      const could = builtinPatterns().some((p) => p.mayMatch!(s));
+      const probed = probe.text(bytes, 0, bytes.length);
+      if (could) expect(probed, s).toBe(true);
+      expect(probed, s).toBe(could);
+      if (could) hits++;
+    }
+    expect(hits).toBeGreaterThan(1000);
+    // Numbers: only a 13-digit integer can hold a card number; doubles by their text.
+    expect(probe.number(999_999_999_999, false)).toBe(false);
+    expect(probe.number(-4_111_111_111_111, false)).toBe(true);
+    expect(probe.number(0.1234567890123, true)).toBe(true);
+    expect(probe.number(12.5, true)).toBe(false);
   });
 });

@@ -4,12 +4,12 @@
  * card numbers, bearer tokens, user regexes) in attribute values and in the body. Patterns are RE2
  * (linear time) and compiled once; the processor never drops records.
  */
-import { adoptLogRecord, anyValueAsString, peekLogRecord, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
+import { adoptLogRecord, anyValueAsString, peekLogRecord, recordValuesMayMatch, type AnyValue, type KeyValue, type LogRecord } from '@tributary/otlp';
 import { RE2JS } from 're2js';
 import type { CreateSettings, LogsBatch, LogsConsumer, Processor } from '../../component.js';
 import type { BoundCounter } from '../../telemetry/metrics.js';
 import type { RedactionConfig } from './config.js';
-import { MASK, builtinPatterns, maskString, userPatterns, type ValuePattern } from './patterns.js';
+import { BuiltinValueProbe, MASK, builtinPatterns, maskString, userPatterns, type ValuePattern } from './patterns.js';
 import { Metrics } from '../../telemetry/metric-names.js';
 
 export const MASKED_VALUES_METRIC = Metrics.redactionMasked.name;
@@ -33,6 +33,7 @@ export class RedactionProcessor implements Processor {
   private readonly summaryLevel: number;
   /** Key → blocked or not; attribute key sets are small, so this saves lower-casing and regexes per record. */
   private readonly keyCache = new Map<string, KeyClass>();
+  private readonly valueProbe: BuiltinValueProbe | undefined;
 
   private readonly incoming: BoundCounter;
   private readonly outgoing: BoundCounter;
@@ -56,6 +57,10 @@ export class RedactionProcessor implements Processor {
     this.blockedKeyPatterns = config.blocked_key_patterns.map((p) => RE2JS.compile(p));
     this.patterns = [...(config.builtin_patterns ? builtinPatterns() : []), ...userPatterns(config.blocked_values)];
     this.summaryLevel = config.summary === 'debug' ? 2 : config.summary === 'info' ? 1 : 0;
+    // Records in their received bytes are checked with one pass over their strings when only the values'
+    // built-in patterns can change a record (all keys allowed, none blocked).
+    const keysChangeNothing = this.allowAll && this.blockedKeys.size === 0 && this.blockedKeyPatterns.length === 0;
+    this.valueProbe = keysChangeNothing && BuiltinValueProbe.covers(this.patterns) ? new BuiltinValueProbe(this.patterns) : undefined;
     const labels = { processor: settings.id.id };
     const t = settings.telemetry;
     this.incoming = t.counter(Metrics.processorIncoming).bind(labels);
@@ -94,6 +99,8 @@ export class RedactionProcessor implements Processor {
   redactRecord(record: LogRecord): void {
     // A record still in its received bytes is redacted on a decoded copy, which replaces it only when
     // something changed: most records keep their bytes.
+    // Nothing to remove or mask by key, and no value that a pattern could match: the record stays as it is.
+    if (this.valueProbe !== undefined && !recordValuesMayMatch(record, this.valueProbe)) return;
     const copy = peekLogRecord(record);
     const r = copy ?? record;
     this.beginSummary();
