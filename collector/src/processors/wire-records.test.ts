@@ -36,6 +36,8 @@ function record(i: number): LogRecord {
     { key: 'http.route', value: anyValueFrom(ROUTES[i % ROUTES.length]!) },
     { key: 'http.status_code', value: anyValueFrom(i % 7 ? 200 : 500) },
     { key: 'user.id', value: anyValueFrom(`u-${i % 13}`) },
+    // Long fractions (13+ digits: the card-number prefilter passes) and now and then one passing Luhn.
+    { key: 'duration_ms', value: { doubleValue: i % 10 === 3 ? 0.4111111111111111 : i / 7 + 0.5 } },
   ];
   if (i % 5 === 0) attributes.push({ key: 'user.email', value: anyValueFrom(`jane${i}@example.com`) });
   if (i % 6 === 0) attributes.push({ key: 'log.category', value: anyValueFrom('audit') });
@@ -104,8 +106,9 @@ describe('processors on records kept in their received bytes', () => {
       expect(json(fromWire)).toBe(json(fromTree));
       expect(decodeExportRequestTree(encodeExportRequest({ resourceLogs: fromWire }))).toEqual(decodeExportRequestTree(encodeExportRequest({ resourceLogs: fromTree })));
       if (name === 'keep-all') {
-        // Only redaction's matches (an e-mail in the body or an attribute) are decoded and re-encoded.
-        expect(clean / records.length).toBeGreaterThanOrEqual(0.6);
+        // Only redaction's matches (an e-mail in the body or an attribute, a double whose digits pass as a
+        // card number) are decoded and re-encoded: about half the records here, by construction.
+        expect(clean / records.length).toBeGreaterThanOrEqual(0.45);
         expect(json(fromWire)).toContain('"retention.class"');
       } else {
         // The attributes processor changes every record.

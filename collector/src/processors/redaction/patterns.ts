@@ -166,6 +166,8 @@ export function maskString(s: string, patterns: readonly ValuePattern[], onMask:
   return changed ? cur : undefined;
 }
 
+function ignoreMask(): void {}
+
 /**
  * The built-in patterns' prefilters over a value's UTF-8 bytes, all in one pass: an `@` (e-mail), a run of
  * 13 digits with single spaces or dashes between them (card number), `bearer` in any case (token). It is
@@ -219,6 +221,8 @@ export class BuiltinValueProbe implements ValueProbe {
   number(n: number, isDouble: boolean): boolean {
     // An integer's text is digits and a sign: only a card number (13 digits) can be in it.
     if (!isDouble) return this.card && Math.abs(n) >= 1e12;
-    return this.string(anyValueAsString({ doubleValue: n }));
+    // A double's text is short: run the patterns on it (its fraction often has 13 digits, rarely a card number).
+    const text = anyValueAsString({ doubleValue: n });
+    return this.string(text) && maskString(text, this.patterns, ignoreMask) !== undefined;
   }
 }

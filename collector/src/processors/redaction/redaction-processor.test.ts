@@ -183,10 +183,13 @@ describe('the built-in patterns over received bytes', () => {
       if (could) hits++;
     }
     expect(hits).toBeGreaterThan(1000);
-    // Numbers: only a 13-digit integer can hold a card number; doubles by their text.
+    // Numbers: only a 13-digit integer can hold a card number; a double's text is checked with the patterns
+    // (16 fraction digits passing Luhn: masked; 13 digits failing it: not).
     expect(probe.number(999_999_999_999, false)).toBe(false);
     expect(probe.number(-4_111_111_111_111, false)).toBe(true);
-    expect(probe.number(0.1234567890123, true)).toBe(true);
+    expect(probe.number(0.4111111111111111, true)).toBe(true);
+    expect(maskString('0.4111111111111111', builtinPatterns(), () => {})).toBe('0.****');
+    expect(probe.number(0.1234567890123, true)).toBe(false);
     expect(probe.number(12.5, true)).toBe(false);
   });
 });
