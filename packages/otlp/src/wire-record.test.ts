@@ -39,7 +39,7 @@ describe('records kept in their received bytes', () => {
     const g = new Gen(prng(977));
     let wire = 0;
     let total = 0;
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < 1000; i++) {
       const bytes = encodeExportRequest({ resourceLogs: [g.resourceLogs(), g.resourceLogs()] });
       const kept = decodeExportRequest(bytes);
       const tree = decodeExportRequestTree(bytes);
@@ -61,7 +61,7 @@ describe('records kept in their received bytes', () => {
     }
     // Records with lone surrogates (invalid UTF-8 on the wire) are decoded instead: most stay bytes.
     expect(wire / total).toBeGreaterThan(0.3);
-    expect(total).toBeGreaterThan(2500);
+    expect(total).toBeGreaterThan(1500);
   });
 
   it('write attributes set over the bytes (an overlay) as the decoded record gets them, replaced in place or appended', () => {
