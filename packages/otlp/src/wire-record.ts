@@ -604,8 +604,13 @@ function readStringAt(buf: Uint8Array, prefixAt: number): string {
   return reader.string();
 }
 
-function decodeScopeLogs(buf: Uint8Array, end: number): ScopeLogsObject | null {
-  const sl = new ScopeLogsCtor();
+/**
+ * ResourceLogs (`scopes` false) or ScopeLogs (`scopes` true): both are field 1 a message decoded by the
+ * generated code (Resource / InstrumentationScope), field 2 the repeated children, field 3 `schema_url`.
+ */
+function decodeLevel(buf: Uint8Array, end: number, scopes: boolean): ResourceLogsObject | ScopeLogsObject | null {
+  const rl = scopes ? null : new ResourceLogsCtor();
+  const sl = scopes ? new ScopeLogsCtor() : null;
   while (at < end) {
     const tag = varint32(buf, end);
     if (tag < 0) return null;
@@ -620,41 +625,21 @@ function decodeScopeLogs(buf: Uint8Array, end: number): ScopeLogsObject | null {
     const e = lengthEnd(buf, end);
     if (e < 0) return null;
     const s = at;
-    if (field === 1) sl.scope = decodeMessageAt(ScopeCodec, buf, s, e);
-    else if (field === 3) sl.schemaUrl = readStringAt(buf, prefixAt);
-    else if (checkWireLogRecord(buf, s, e)) sl.logRecords.push(new WireLogRecord(buf, s, e, checkedIdsStandard));
-    else sl.logRecords.push(decodeLogRecordAt(buf, s, e));
-    at = e;
-  }
-  return at === end ? sl : null;
-}
-
-function decodeResourceLogs(buf: Uint8Array, end: number): ResourceLogsObject | null {
-  const rl = new ResourceLogsCtor();
-  while (at < end) {
-    const tag = varint32(buf, end);
-    if (tag < 0) return null;
-    const field = tag >>> 3;
-    const wt = tag & 7;
-    if (field < 1 || field > 3) {
-      if (!skipValue(buf, end, wt)) return null;
-      continue;
-    }
-    if (wt !== 2) return null;
-    const prefixAt = at;
-    const e = lengthEnd(buf, end);
-    if (e < 0) return null;
-    const s = at;
-    if (field === 1) rl.resource = decodeMessageAt(ResourceCodec, buf, s, e);
-    else if (field === 3) rl.schemaUrl = readStringAt(buf, prefixAt);
-    else {
-      const sl = decodeScopeLogs(buf, e);
-      if (sl === null) return null;
-      rl.scopeLogs.push(sl);
+    if (field === 1) {
+      if (sl !== null) sl.scope = decodeMessageAt(ScopeCodec, buf, s, e);
+      else rl!.resource = decodeMessageAt(ResourceCodec, buf, s, e);
+    } else if (field === 3) (sl ?? rl!).schemaUrl = readStringAt(buf, prefixAt);
+    else if (sl !== null) {
+      if (checkWireLogRecord(buf, s, e)) sl.logRecords.push(new WireLogRecord(buf, s, e, checkedIdsStandard));
+      else sl.logRecords.push(decodeLogRecordAt(buf, s, e));
+    } else {
+      const child = decodeLevel(buf, e, true) as ScopeLogsObject | null;
+      if (child === null) return null;
+      rl!.scopeLogs.push(child);
     }
     at = e;
   }
-  return at === end ? rl : null;
+  return at === end ? (sl ?? rl) : null;
 }
 
 /**
@@ -678,7 +663,7 @@ export function decodeExportRequestWire(bytes: Uint8Array): RequestObject | null
     if ((tag & 7) !== 2) return null;
     const e = lengthEnd(buf, end);
     if (e < 0) return null;
-    const rl = decodeResourceLogs(buf, e);
+    const rl = decodeLevel(buf, e, false) as ResourceLogsObject | null;
     if (rl === null) return null;
     req.resourceLogs.push(rl);
     at = e;
