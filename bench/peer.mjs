@@ -12,7 +12,7 @@
 //   node bench/peer.mjs [--rounds 2] [--quick] [--only rate|max|idle] [--node-args=--max-semi-space-size=…] [--limit-mib 256]
 //   node bench/peer.mjs --base ../main-checkout      (A/B: another built checkout, alternately, same run)
 //   node bench/peer.mjs --limit-mib 256 --alt-node-args="--max-old-space-size=256 --max-semi-space-size=4"
-//   node bench/peer.mjs --profile plain|chain    (node --cpu-prof at max ingest; self time by category)
+//   node bench/peer.mjs --profile plain|chain|rate  (node --cpu-prof at max ingest, or at 10k logs/s for rate; self time by category)
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -347,9 +347,16 @@ if (opt.profile) {
   fs.mkdirSync(profDir);
   const kind = opt.profile === 'chain' ? 'tributary+chain' : 'tributary';
   const srv = await startServer(kind, work, pool[0], { profDir });
-  const r = await maxIngest(srv, bodydir, maxS, warm, bodyBytes);
-  await srv.stop();
-  console.log(`${kind} under --cpu-prof: ${fmt(r.logs_s)} logs/s, ${fmt(r.per_cpu)} logs/CPU-s, peak RSS ${fmt(r.peak_rss)} MiB`);
+  if (opt.profile === 'rate') {
+    // The fixed 10k logs/s load instead of max ingest: what a record costs at a steady rate.
+    const r = await fixedRate(srv, rateS, warm);
+    await srv.stop();
+    console.log(`${kind} under --cpu-prof at ${fmt(r.logs_s)} logs/s: ${r.cpu} % of a core, peak RSS ${fmt(r.peak_rss)} MiB`);
+  } else {
+    const r = await maxIngest(srv, bodydir, maxS, warm, bodyBytes);
+    await srv.stop();
+    console.log(`${kind} under --cpu-prof: ${fmt(r.logs_s)} logs/s, ${fmt(r.per_cpu)} logs/CPU-s, peak RSS ${fmt(r.peak_rss)} MiB`);
+  }
   const file = fs.readdirSync(profDir).sort().pop();
   const { summarize } = await import('./profile-summary.mjs');
   summarize(JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')));
