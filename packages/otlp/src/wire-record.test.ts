@@ -2,7 +2,7 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import {
   cloneResourceLogs, decodeExportRequest, decodeExportRequestTree, encodeExportRequest, encodeResourceLogsJsonInto,
-  compactWireRecords, invalidUtf8Replacements, JsonByteWriter, upsertAttributes, WireLogRecord, type ExportLogsServiceRequest, type LogRecord,
+  compactWireRecords, invalidUtf8Replacements, JsonByteWriter, recordValuesMayMatch, upsertAttributes, WireLogRecord, type AnyValue, type ExportLogsServiceRequest, type KeyValue, type LogRecord, type ValueProbe,
 } from './index.js';
 import { Gen, prng } from './testdata/random-records.js';
 
@@ -107,6 +107,33 @@ describe('records kept in their received bytes', () => {
     expect(decodeExportRequestTree(encodeExportRequest(kept)).resourceLogs.map((rl) => rl.scopeLogs[0]!.logRecords[0]!.body!.stringValue!.split(' ')[0])).toEqual(recs.map((_, n) => `r${n}-0`));
     // Nothing to gain: left as they are.
     expect(compactWireRecords(kept.resourceLogs)).toBe(0);
+  });
+
+  it('show every value to a probe without decoding: nested body and attribute values, numbers, the overlay', () => {
+    const seen: string[] = [];
+    const probe: ValueProbe = {
+      text: (b, st, en) => (seen.push(Buffer.from(b.subarray(st, en)).toString()), Buffer.from(b.subarray(st, en)).includes('@')),
+      string: (x) => (seen.push(x), x.includes('@')),
+      number: (n) => (seen.push(String(n)), n === 42),
+    };
+    const rec = (body: AnyValue, attrs: KeyValue[]): WireLogRecord => {
+      const bytes = encodeExportRequest({ resourceLogs: [{ resource: null, schemaUrl: '', scopeLogs: [{ scope: null, schemaUrl: '', logRecords: [{
+        timeUnixNano: undefined as never, observedTimeUnixNano: undefined as never, severityNumber: 9, severityText: 'a@b', body, attributes: attrs,
+        droppedAttributesCount: 0, flags: 0, traceId: new Uint8Array(0), spanId: new Uint8Array(0), eventName: 'x@y',
+      }] }] }] });
+      return records(decodeExportRequest(bytes))[0] as WireLogRecord;
+    };
+    const nested: AnyValue = { kvlistValue: { values: [{ key: 'k', value: { arrayValue: { values: [{ stringValue: 'deep' }, { doubleValue: 1.5 }, { intValue: 7 }] } } }] } };
+    const r = rec(nested, [{ key: 'a', value: { kvlistValue: { values: [{ key: 'in', value: { stringValue: 'inner' } }] } } }]);
+    expect(recordValuesMayMatch(r, probe)).toBe(false);
+    // Every value, not the keys, severity text or event name.
+    expect(seen).toEqual(['deep', '1.5', '7', 'inner']);
+    expect(r.wireClean).toBe(true);
+    expect(recordValuesMayMatch(rec(nested, [{ key: 'a', value: { arrayValue: { values: [{ stringValue: 'm@x' }] } } }]), probe)).toBe(true);
+    expect(recordValuesMayMatch(rec({ intValue: 42 }, []), probe)).toBe(true);
+    const o = rec({ stringValue: 'plain' }, []);
+    upsertAttributes(o, [{ key: 'set', value: { stringValue: 'over@lay' } }]);
+    expect(recordValuesMayMatch(o, probe)).toBe(true);
   });
 
   it('keep fields this schema does not know when forwarded', () => {

@@ -768,10 +768,11 @@ function anyValueMayMatch(buf: Uint8Array, p: number, end: number, probe: ValueP
     if (field === 1 || field === 5 || field === 6) {
       const n = varint32Low(buf);
       const s = at;
-      at += n;
+      const e = s + n;
       if (field === 1) {
-        if (probe.text(buf, s, at)) return true;
-      } else if (valuesMayMatch(buf, s, at, field === 6, probe)) return true;
+        if (probe.text(buf, s, e)) return true;
+      } else if (messagesMayMatch(buf, s, e, 0x0a, field === 6, probe)) return true;
+      at = e;
     } else if (field === 3) {
       // int64 varint: low and high words.
       let lo = 0;
@@ -795,39 +796,24 @@ function anyValueMayMatch(buf: Uint8Array, p: number, end: number, probe: ValueP
   return false;
 }
 
-/** ArrayValue / KeyValueList values (`kv`: KeyValues, whose field 2 is the value). */
-function valuesMayMatch(buf: Uint8Array, p: number, end: number, kv: boolean, probe: ValueProbe): boolean {
+/**
+ * The messages of the field with `tag` in [p, end), each an AnyValue (`kv` false) or a KeyValue (`kv` true,
+ * whose value is its field 2), checked in turn.
+ */
+function messagesMayMatch(buf: Uint8Array, p: number, end: number, tag: number, kv: boolean, probe: ValueProbe): boolean {
   let q = p;
   while (q < end) {
     at = q;
-    const tag = varint32Low(buf);
-    if (tag !== 0x0a) {
-      skipChecked(buf, tag & 7);
+    const t = varint32Low(buf);
+    if (t !== tag) {
+      skipChecked(buf, t & 7);
       q = at;
       continue;
     }
     const n = varint32Low(buf);
     const s = at;
     q = s + n;
-    if (kv ? keyValueMayMatch(buf, s, q, probe) : anyValueMayMatch(buf, s, q, probe)) return true;
-  }
-  return false;
-}
-
-function keyValueMayMatch(buf: Uint8Array, p: number, end: number, probe: ValueProbe): boolean {
-  let q = p;
-  while (q < end) {
-    at = q;
-    const tag = varint32Low(buf);
-    if (tag !== 0x12) {
-      skipChecked(buf, tag & 7);
-      q = at;
-      continue;
-    }
-    const n = varint32Low(buf);
-    const s = at;
-    q = s + n;
-    if (anyValueMayMatch(buf, s, q, probe)) return true;
+    if (kv ? messagesMayMatch(buf, s, q, 0x12, false, probe) : anyValueMayMatch(buf, s, q, probe)) return true;
   }
   return false;
 }
@@ -851,21 +837,7 @@ export function recordValuesMayMatch(r: LogRecord, probe: ValueProbe): boolean {
   if (!(r instanceof WireLogRecord) || !r.wireClean) return true;
   const overlay = r.overlay;
   if (overlay !== null) for (const kv of overlay) if (plainValueMayMatch(kv.value, probe)) return true;
-  const buf = r.wire;
-  const end = r.wireEnd;
-  let q = r.wireStart;
-  while (q < end) {
-    at = q;
-    const tag = varint32Low(buf);
-    if (tag !== 0x2a && tag !== 0x32) {
-      skipChecked(buf, tag & 7);
-      q = at;
-      continue;
-    }
-    const n = varint32Low(buf);
-    const s = at;
-    q = s + n;
-    if (tag === 0x2a ? anyValueMayMatch(buf, s, q, probe) : keyValueMayMatch(buf, s, q, probe)) return true;
-  }
-  return false;
+  // The body (field 5), then the attributes (field 6).
+  return messagesMayMatch(r.wire, r.wireStart, r.wireEnd, 0x2a, false, probe)
+    || messagesMayMatch(r.wire, r.wireStart, r.wireEnd, 0x32, true, probe);
 }
