@@ -12,8 +12,10 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const cliPath = path.join(repoRoot, 'collector/dist/cli/main.js');
 
-/** A port that was free a moment ago (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
+/** Ports this process has handed out: the OS may give a just-closed port again on the next bind to 0. */
+const handedOut = new Set<number>();
+
+function portFromOs(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -23,6 +25,16 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A port that was free a moment ago (bind to 0, read, close), never one this process handed out before. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await portFromOs();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export function tempDir(prefix = 'trib-test-'): string {
