@@ -11,23 +11,13 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startCollector, type RunningCollector } from './support/collector-process.js';
 import { Destination, numberedRequest, postLogs, rawLogsClient, rssOf } from './support/delivery.js';
+import { prng } from '../packages/otlp/src/testdata/random-records.js';
 
 const SECONDS = Number(process.env['FUZZ_SECONDS'] ?? 3);
 const SEED = Number(process.env['FUZZ_SEED'] ?? (Date.now() % 1_000_000));
 // At least this many cases even when a loaded machine makes the time budget short (each must still pass).
 const MIN_CASES = 60;
 
-/** mulberry32: a small seeded PRNG so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function varint(n: number): Buffer {
   const out: number[] = [];

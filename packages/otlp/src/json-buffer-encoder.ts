@@ -457,31 +457,6 @@ export class JsonByteWriter {
     this.quoted(s, PLAIN_GO, GO_NEEDS_ESCAPE, true);
   }
 
-  /**
-   * A JSON string literal of the valid UTF-8 in bytes [start, end) of `src`: the same bytes as `string()`
-   * of its decoded text (valid UTF-8 holds no lone surrogates, so only `"`, `\` and C0 controls change).
-   */
-  utf8String(src: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    if (this.pos + 6 * n + 2 > this.buf.length) this.grow(6 * n + 2);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = 0x22;
-    for (let i = start; i < end; i++) {
-      const c = src[i]!;
-      if (c >= 0x80 || PLAIN_JSON[c] === 1) buf[p++] = c;
-      else if (c === 0x22 || c === 0x5c) {
-        buf[p++] = 0x5c;
-        buf[p++] = c;
-      } else if (SHORT_ESCAPE[c] !== 0) {
-        buf[p++] = 0x5c;
-        buf[p++] = SHORT_ESCAPE[c]!;
-      } else p = unicodeEscape(buf, p, c);
-    }
-    buf[p++] = 0x22;
-    this.pos = p;
-  }
-
   /** `plain`: ASCII written as itself; `needsEscape`: matches any string that is not written as plain UTF-8. */
   private quoted(s: string, plain: Uint8Array, needsEscape: RegExp, lineSeparators: boolean): void {
     const n = s.length;
@@ -841,7 +816,10 @@ function put(o: Buffer, q: number, k: Uint8Array): number {
   return q;
 }
 
-/** The JSON string literal of the valid UTF-8 in [s, e) of `src` (see `utf8String`). */
+/**
+ * The JSON string literal of the valid UTF-8 in [s, e) of `src`: the bytes `string()` writes for its decoded
+ * text (valid UTF-8 holds no lone surrogates, so only `"`, `\` and C0 controls change).
+ */
 function putString(o: Buffer, q: number, src: WireBytes, s: number, e: number): number {
   o[q++] = 0x22;
   if (e - s >= 32) {

@@ -58,13 +58,7 @@ function findField(buf: Uint8Array, start: number, end: number, field: number): 
       } else fieldEnd = wt === 1 ? at + 8 : wt === 5 ? at + 4 : at;
       return at;
     }
-    if (wt === 0) while (buf[at++]! >= 0x80);
-    else if (wt === 1) at += 8;
-    else if (wt === 5) at += 4;
-    else {
-      const n = varint32Low(buf); // before the add: `at += f()` would read `at` before f moves it
-      at += n;
-    }
+    skipChecked(buf, wt);
   }
   return -1;
 }

@@ -7,18 +7,8 @@ import { MetricNames, Telemetry } from '../../telemetry/metrics.js';
 import { probabilisticSamplerConfigSchema } from './config.js';
 import { fnvSeed, fnvString } from './fnv.js';
 import { ProbabilisticSamplerProcessor } from './sampler-processor.js';
+import { prng } from '../../../../packages/otlp/src/testdata/random-records.js';
 
-/** Deterministic PRNG (mulberry32) so the statistical assertions are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function traceId(rand: () => number): Uint8Array {
   const b = new Uint8Array(16);
