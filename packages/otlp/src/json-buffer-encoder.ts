@@ -1025,6 +1025,18 @@ function writeOverlayKeyValue(out: JsonByteWriter, q: number, kv: KeyValue): num
   return out.length;
 }
 
+/** `"key":"<decimal>"` of a non-zero fixed64 at `at` (after a comma when `sep`); false when it is zero. */
+function writeTimestamp(out: JsonByteWriter, key: Uint8Array, buf: Uint8Array, at: number, sep: boolean): boolean {
+  const lo = u32le(buf, at);
+  const hi = u32le(buf, at + 4);
+  if ((lo | hi) === 0) return false;
+  if (sep) out.byte(0x2c);
+  out.raw(key);
+  out.uint64(hi, lo);
+  out.byte(0x22);
+  return true;
+}
+
 function writeWireLogRecord(out: JsonByteWriter, buf: WireBytes, start: number, end: number, overlay: readonly KeyValue[] | null): void {
   fieldAt.fill(-1);
   let attributes = 0;
@@ -1060,32 +1072,12 @@ function writeWireLogRecord(out: JsonByteWriter, buf: WireBytes, start: number, 
   let o = out.target;
   let q = out.length;
   o[q++] = 0x7b;
-  let sep = false;
-  if (time >= 0) {
-    const lo = u32le(buf, time);
-    const hi = u32le(buf, time + 4);
-    if (lo | hi) {
-      out.seek(put(o, q, K_TIME));
-      out.uint64(hi, lo);
-      out.byte(0x22);
-      q = out.length;
-      o = out.target;
-      sep = true;
-    }
-  }
-  if (observed >= 0) {
-    const lo = u32le(buf, observed);
-    const hi = u32le(buf, observed + 4);
-    if (lo | hi) {
-      if (sep) o[q++] = 0x2c;
-      out.seek(put(o, q, K_OBSERVED));
-      out.uint64(hi, lo);
-      out.byte(0x22);
-      q = out.length;
-      o = out.target;
-      sep = true;
-    }
-  }
+  // `writeTimestamp` writes through the writer's methods: the position and buffer are taken back after.
+  out.seek(q);
+  let sep = time >= 0 && writeTimestamp(out, K_TIME, buf, time, false);
+  sep = (observed >= 0 && writeTimestamp(out, K_OBSERVED, buf, observed, sep)) || sep;
+  q = out.length;
+  o = out.target;
   if (severity >= 0) {
     const n = wireVarint32(buf, severity) | 0;
     if (n) {
