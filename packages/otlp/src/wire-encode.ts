@@ -99,38 +99,24 @@ export function encodeExportRequestForwarding(req: ExportLogsServiceRequest): Ui
     const rl = rls[i]!;
     const rlSlot = plan.sizes.length;
     plan.sizes.push(0);
-    let rlSize = 0;
-    if (rl.resource != null && Object.hasOwn(rl, 'resource')) {
-      const b = ResourceCodec.encode(rl.resource).finish();
-      plan.pieces.push(b);
-      rlSize += fieldSize(b.length);
-    } else plan.pieces.push(ABSENT);
+    let rlSize = addPiece(plan, present(rl, 'resource') ? ResourceCodec.encode(rl.resource).finish() : ABSENT);
     const sls = rl.scopeLogs;
     for (let j = 0; j < sls.length; j++) {
       const sl = sls[j]!;
       const slSlot = plan.sizes.length;
       plan.sizes.push(0);
-      let slSize = 0;
-      if (sl.scope != null && Object.hasOwn(sl, 'scope')) {
-        const b = ScopeCodec.encode(sl.scope).finish();
-        plan.pieces.push(b);
-        slSize += fieldSize(b.length);
-      } else plan.pieces.push(ABSENT);
+      let slSize = addPiece(plan, present(sl, 'scope') ? ScopeCodec.encode(sl.scope).finish() : ABSENT);
       const recs = sl.logRecords;
       for (let k = 0; k < recs.length; k++) {
         const piece = recordPiece(recs[k]!);
         plan.pieces.push(piece);
         slSize += fieldSize(pieceSize(piece));
       }
-      const url = present(sl, 'schemaUrl') ? stringBytes(sl.schemaUrl) : ABSENT;
-      plan.pieces.push(url);
-      if (url !== ABSENT) slSize += fieldSize(url.length);
+      slSize += addPiece(plan, present(sl, 'schemaUrl') ? stringBytes(sl.schemaUrl) : ABSENT);
       plan.sizes[slSlot] = slSize;
       rlSize += fieldSize(slSize);
     }
-    const url = present(rl, 'schemaUrl') ? stringBytes(rl.schemaUrl) : ABSENT;
-    plan.pieces.push(url);
-    if (url !== ABSENT) rlSize += fieldSize(url.length);
+    rlSize += addPiece(plan, present(rl, 'schemaUrl') ? stringBytes(rl.schemaUrl) : ABSENT);
     plan.sizes[rlSlot] = rlSize;
     total += fieldSize(rlSize);
   }
@@ -177,6 +163,12 @@ const ABSENT = new Uint8Array(0);
 
 function present(o: object, key: string): boolean {
   return (o as Record<string, unknown>)[key] != null && Object.hasOwn(o, key);
+}
+
+/** Adds a resource, scope or schema_url piece; returns its size as a field (0 when absent). */
+function addPiece(plan: Plan, b: Uint8Array): number {
+  plan.pieces.push(b);
+  return b === ABSENT ? 0 : fieldSize(b.length);
 }
 
 function writeField(out: JsonByteWriter, tag: number, b: Uint8Array): void {
